@@ -1,0 +1,23 @@
+/** Public surface of ctscope's pure core (no Node or DOM imports anywhere below). */
+export * from './analyze-capture.js';
+export * from './build-remedy.js';
+export * from './classify-flow.js';
+export type * from './conntrack-types.js';
+export * from './detect-keep-alive.js';
+export * from './flow-key.js';
+export * from './flow-report.js';
+export * from './flow-tracker.js';
+export * from './format-endpoint.js';
+export * from './line-splitter.js';
+export * from './nat-history.js';
+export * from './nat-snapshot.js';
+export * from './parse-nat-snapshot.js';
+export type * from './nat-types.js';
+export * from './parse-conntrack-line.js';
+export * from './parse-conntrack-output.js';
+export * from './parse-conntrack-xml.js';
+export * from './parse-ipvsadm.js';
+export * from './parse-iptables-save.js';
+export * from './parse-nft-kube-proxy.js';
+export * from './report-flow.js';
+export type * from './verdict-types.js';

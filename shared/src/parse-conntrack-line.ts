@@ -1,0 +1,776 @@
+/** Hand-written scanner for one line of `conntrack -E/-L/-S/-C` text output; never throws. */
+import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } from './conntrack-types.js';
+
+// The scanner works on char codes and index pairs (no split, no per-token regex): the event
+// stream can reach ~170k lines/s and the parser must stay far ahead of it.
+
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const EQ = 61;
+const LBRACKET = 91;
+const RBRACKET = 93;
+
+/** Longest `raw` kept in an error record; a garbage line can be arbitrarily long. */
+const MAX_RAW = 1024;
+
+// Header words (before the first `key=value`): at most l3, l3num, proto, protonum, timeout, state.
+const MAX_HEADER_WORDS = 6;
+const wordStart = new Int32Array(MAX_HEADER_WORDS + 1);
+const wordEnd = new Int32Array(MAX_HEADER_WORDS + 1);
+const wordNum = new Float64Array(MAX_HEADER_WORDS + 1);
+const wordLower = new Uint8Array(MAX_HEADER_WORDS + 1);
+
+/** Index just past the digits read by the last `scanUint` call (a second return value without allocating). */
+let numEnd = 0;
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+function fail(reason: string, line: string): ParseError {
+  return { kind: 'error', reason, raw: line.length > MAX_RAW ? line.slice(0, MAX_RAW) : line };
+}
+
+/** Decimal digits in [a, b) as a number, or -1 when empty or not all digits. */
+function readUint(s: string, a: number, b: number): number {
+  if (a >= b) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+
+/** End of a lower-case protocol/l3 name as conntrack prints them (`udp`, `icmpv6`, `ipv4`, `unknown`). */
+function lowerWordEnd(s: string, a: number, end: number): number {
+  let i = a;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45)) break;
+    i++;
+  }
+  return i;
+}
+
+/** TCP/SCTP/DCCP state words: `ESTABLISHED`, `SYN_SENT2`, `COOKIE_WAIT`... */
+function isStateWord(s: string, a: number, b: number): boolean {
+  const first = s.charCodeAt(a);
+  if (!(first >= 65 && first <= 90)) return false;
+  for (let i = a + 1; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return true;
+}
+
+function isPortProto(protonum: number): boolean {
+  // tcp, udp, dccp, sctp, udplite: the protocols conntrack prints sport/dport for.
+  return protonum === 6 || protonum === 17 || protonum === 33 || protonum === 132 || protonum === 136;
+}
+
+
+function undef(n: number): number | undefined {
+  return n < 0 ? undefined : n;
+}
+
+function tuple(
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  icmpType: number,
+  icmpCode: number,
+  icmpId: number,
+  zone: number,
+  packets: number,
+  bytes: number,
+): Tuple {
+  // Every tuple gets the same property set so consumers see one object shape.
+  return {
+    src,
+    dst,
+    sport: undef(sport),
+    dport: undef(dport),
+    icmpType: undef(icmpType),
+    icmpCode: undef(icmpCode),
+    icmpId: undef(icmpId),
+    zone: undef(zone),
+    packets: undef(packets),
+    bytes: undef(bytes),
+  };
+}
+
+function addExtra(
+  extra: Record<string, string> | undefined,
+  key: string,
+  value: string,
+  inReply: boolean,
+): Record<string, string> {
+  const out = extra ?? {};
+  // Per-tuple unknowns (e.g. GRE srckey/dstkey) appear twice; keep the reply copy apart.
+  out[inReply && key in out ? `reply.${key}` : key] = value;
+  return out;
+}
+
+/** Parses one line of `conntrack` text output into a record, or an error record; never throws. */
+export function parseConntrackLine(line: string): ParseResult {
+  if (typeof line !== 'string') return { kind: 'error', reason: 'not a string', raw: String(line) };
+  try {
+    return parseLine(line);
+  } catch (err) {
+    // Last resort only: the scanner is written not to throw.
+    return fail(`internal parser error: ${String(err)}`, line);
+  }
+}
+
+function parseLine(line: string): ParseResult {
+  let end = line.length;
+  while (end > 0) {
+    const c = line.charCodeAt(end - 1);
+    if (c !== SPACE && c !== TAB && c !== CR && c !== LF) break;
+    end--;
+  }
+  let i = 0;
+  while (i < end) {
+    const c = line.charCodeAt(i);
+    if (c !== SPACE && c !== TAB) break;
+    i++;
+  }
+  if (i >= end) return { kind: 'blank' };
+
+  const c0 = line.charCodeAt(i);
+  if (c0 === LBRACKET) return parseFlow(line, i, end);
+  if (c0 >= 48 && c0 <= 57) {
+    const n = readUint(line, i, end);
+    if (n >= 0) return { kind: 'count', count: n };
+    return fail('unrecognised line', line);
+  }
+  if (c0 === 99 /* c */) {
+    if (line.startsWith('conntrack v', i)) return parseToolMessage(line, i, end);
+    if (line.startsWith('cpu=', i)) return parseCpuStats(line, i, end);
+  }
+  if (c0 === 45 /* - */ && end - i === 2 && line.charCodeAt(i + 1) === 45) return { kind: 'blank' };
+  if (c0 >= 65 && c0 <= 90) return parseNotice(line, i, end);
+  return parseFlow(line, i, end);
+}
+
+/** Upper-case stderr lines: the ENOBUFS warning, its hint lines, and the buffer-size notice. */
+function parseNotice(line: string, i: number, end: number): ParseResult {
+  if (line.startsWith('WARNING: We have hit ENOBUFS', i)) {
+    return { kind: 'event-loss', reason: 'ENOBUFS', raw: line.slice(i, end) };
+  }
+  // The two hint lines conntrack prints after the ENOBUFS warning, and the `-b` notice.
+  if (
+    line.startsWith('This message means that the current netlink socket buffer', i) ||
+    line.startsWith('Please, check --buffer-size', i) ||
+    line.startsWith('NOTICE: Netlink socket buffer size', i)
+  ) {
+    return { kind: 'blank' };
+  }
+  return parseFlow(line, i, end);
+}
+
+/** `conntrack vX (conntrack-tools): ...` on stderr: dump summary, old fatal ENOBUFS, or another message. */
+function parseToolMessage(line: string, i: number, end: number): ParseResult {
+  const vStart = i + 'conntrack v'.length;
+  let p = vStart;
+  while (p < end && line.charCodeAt(p) !== SPACE) p++;
+  const version = line.slice(vStart, p);
+  const tag = ' (conntrack-tools): ';
+  if (!line.startsWith(tag, p)) return fail('unrecognised line', line);
+  const msgStart = p + tag.length;
+  const msg = line.slice(msgStart, end);
+  const m = /^(\d+) flow (?:entries|events) have been shown\.$/.exec(msg);
+  if (m) return { kind: 'summary', count: Number(m[1]), version: version || undefined };
+  // conntrack < 1.4.6 exits on netlink overflow instead of warning.
+  if (msg.startsWith('Operation failed: No buffer space available')) {
+    return { kind: 'event-loss', reason: 'ENOBUFS', raw: line.slice(i, end) };
+  }
+  return fail(`conntrack message: ${msg}`, line);
+}
+
+/** `cpu=N \tfound=0 invalid=12 ...` from `conntrack -S`. */
+function parseCpuStats(line: string, i: number, end: number): ParseResult {
+  let cpu = -1;
+  const counters: Record<string, number> = {};
+  while (i < end) {
+    let c = line.charCodeAt(i);
+    if (c === SPACE || c === TAB) {
+      i++;
+      continue;
+    }
+    const s = i;
+    let eq = -1;
+    while (i < end) {
+      c = line.charCodeAt(i);
+      if (c === SPACE || c === TAB) break;
+      if (c === EQ && eq < 0) eq = i;
+      i++;
+    }
+    if (eq <= s) return fail(`bad counter "${line.slice(s, i)}"`, line);
+    const v = readUint(line, eq + 1, i);
+    if (v < 0) return fail(`bad counter "${line.slice(s, i)}"`, line);
+    if (cpu < 0) {
+      cpu = v;
+      continue;
+    }
+    counters[line.slice(s, eq)] = v;
+  }
+  return { kind: 'cpu-stats', cpu, counters };
+}
+
+/** Digits from `a` as a number, or -1 if there are none; leaves the index after the digits in `numEnd`. */
+function scanUint(s: string, a: number, end: number): number {
+  let n = 0;
+  let i = a;
+  while (i < end) {
+    const d = s.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) break;
+    n = n * 10 + d;
+    i++;
+  }
+  numEnd = i;
+  return i === a ? -1 : n;
+}
+
+function isBoundary(s: string, i: number, end: number): boolean {
+  if (i >= end) return true;
+  const c = s.charCodeAt(i);
+  return c === SPACE || c === TAB;
+}
+
+/** End of the token starting at `a` (next space or tab, or `end`). */
+function tokenEnd(s: string, a: number, end: number): number {
+  let i = a;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c === SPACE || c === TAB) break;
+    i++;
+  }
+  return i;
+}
+
+/** End of a value: conntrack separates tokens with single spaces, and one indexOf beats a char loop. */
+function valueEnd(s: string, a: number, end: number): number {
+  const sp = s.indexOf(' ', a);
+  return sp < 0 || sp > end ? end : sp;
+}
+
+/** A character inet_ntoa/inet_ntop can print: hex digit, `.` or `:`. */
+function isAddrChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/**
+ * End of the address value starting at `a`, or -1 if it is not one. Only its ends are checked: a full
+ * per-character check costs ~10% of the parse, and a damaged address cannot match any NAT rule anyway.
+ */
+function addressEnd(s: string, a: number, end: number): number {
+  const e = valueEnd(s, a, end);
+  if (e === a || !isAddrChar(s.charCodeAt(a)) || !isAddrChar(s.charCodeAt(e - 1))) return -1;
+  return e;
+}
+
+function badValue(line: string, i: number, end: number): ParseError {
+  const e = tokenEnd(line, i, end);
+  const eq = line.indexOf('=', i);
+  return fail(`bad ${line.slice(i, eq)} "${line.slice(eq + 1, e)}"`, line);
+}
+
+function badPort(line: string, a: number, end: number): ParseError {
+  return fail(`bad port "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+}
+
+/** One flow line: `[ts]\t` `[EVENT]` `l3 l3num` `proto protonum` `timeout` `STATE`, tuples, flags, key=value. */
+function parseFlow(line: string, i: number, end: number): ParseResult {
+  let timestamp: number | undefined;
+  let event: ConntrackEventType | undefined;
+  let strong = false; // a timestamp or event tag shows the line was meant to be a flow
+
+  // `-o timestamp` prefix: `[1795689888.889204]\t`.
+  if (line.charCodeAt(i) === LBRACKET) {
+    const d = line.charCodeAt(i + 1);
+    if (d >= 48 && d <= 57) {
+      const sec = scanUint(line, i + 1, end);
+      let p = numEnd;
+      let ts = sec;
+      if (line.charCodeAt(p) === 46 && p < end) {
+        const fracStart = p + 1;
+        const frac = scanUint(line, fracStart, end);
+        const digits = numEnd - fracStart;
+        p = numEnd;
+        // (sec * 10^k + frac) / 10^k is one correctly rounded division: the same double as Number("sec.frac").
+        if (frac >= 0 && digits <= 9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
+        else if (frac >= 0) ts = Number(line.slice(i + 1, p));
+      }
+      while (p < end && line.charCodeAt(p) === SPACE) p++;
+      if (p >= end) return fail('truncated: timestamp', line);
+      if (line.charCodeAt(p) !== RBRACKET) {
+        return fail(`bad timestamp "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+      }
+      timestamp = ts;
+      strong = true;
+      i = p + 1;
+      while (i < end) {
+        const c = line.charCodeAt(i);
+        if (c !== SPACE && c !== TAB) break;
+        i++;
+      }
+      if (i >= end) return fail('missing protocol', line);
+    }
+  }
+
+  // Event tag, right-aligned in 9 columns by conntrack.
+  if (line.charCodeAt(i) === LBRACKET) {
+    const c1 = line.charCodeAt(i + 1);
+    let next = -1;
+    if (c1 === 78 && line.charCodeAt(i + 2) === 69 && line.charCodeAt(i + 3) === 87 && line.charCodeAt(i + 4) === RBRACKET) {
+      event = 'NEW';
+      next = i + 5;
+    } else if (c1 === 85 && line.startsWith('[UPDATE]', i)) {
+      event = 'UPDATE';
+      next = i + 8;
+    } else if (c1 === 68 && line.startsWith('[DESTROY]', i)) {
+      event = 'DESTROY';
+      next = i + 9;
+    }
+    if (next < 0 || !isBoundary(line, next, end)) {
+      return fail(`unknown event tag "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+    }
+    strong = true;
+    i = next;
+  }
+
+  // Header words up to the first tuple's `src=` (or a `[FLAG]`, or the end).
+  let nWords = 0;
+  for (;;) {
+    let c = SPACE;
+    while (i < end) {
+      c = line.charCodeAt(i);
+      if (c !== SPACE && c !== TAB) break;
+      i++;
+    }
+    if (i >= end || c === LBRACKET) break;
+    if (c === 115 && line.charCodeAt(i + 3) === EQ && line.charCodeAt(i + 1) === 114 && line.charCodeAt(i + 2) === 99) {
+      break;
+    }
+    if (nWords === MAX_HEADER_WORDS) return fail(`unexpected token "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+    // Short words: a char loop beats indexOf, and numbers and names are classified in the same pass.
+    let n = -1;
+    let e = i;
+    let lower = false;
+    if (c >= 48 && c <= 57) {
+      n = scanUint(line, i, end);
+      e = numEnd;
+    } else if (c >= 97 && c <= 122) {
+      e = lowerWordEnd(line, i, end);
+      lower = true;
+    }
+    if (!isBoundary(line, e, end)) {
+      n = -1;
+      lower = false;
+      e = tokenEnd(line, e, end);
+    }
+    wordStart[nWords] = i;
+    wordEnd[nWords] = e;
+    wordNum[nWords] = n;
+    wordLower[nWords] = lower ? 1 : 0;
+    nWords++;
+    i = e;
+  }
+
+  if (nWords === 0) return fail(strong ? 'missing protocol' : 'unrecognised line', line);
+  let w = 0;
+  let l3: string | undefined;
+  let l3num: number | undefined;
+  // `-o extended` puts `ipv4 2` before `udp 17`: the leading words go name, number, name, number.
+  if (nWords >= 4 && wordNum[1]! >= 0 && wordNum[2]! < 0 && wordNum[3]! >= 0) {
+    if (wordLower[0] !== 1) {
+      return fail(strong ? `bad l3 protocol "${line.slice(wordStart[0]!, wordEnd[0]!)}"` : 'unrecognised line', line);
+    }
+    l3 = line.slice(wordStart[0]!, wordEnd[0]!);
+    l3num = wordNum[1]!;
+    w = 2;
+  }
+  if (wordLower[w] !== 1) {
+    return fail(strong ? 'missing protocol' : 'unrecognised line', line);
+  }
+  if (w + 1 >= nWords) {
+    return fail(strong || l3 !== undefined ? 'truncated: missing protocol number' : 'unrecognised line', line);
+  }
+  const protonum = wordNum[w + 1]!;
+  if (protonum < 0) return fail(strong ? 'missing protocol number' : 'unrecognised line', line);
+  const proto = line.slice(wordStart[w]!, wordEnd[w]!);
+  w += 2;
+  let timeout = -1;
+  if (w < nWords && wordNum[w]! >= 0) {
+    timeout = wordNum[w]!;
+    w++;
+  }
+  let state: string | undefined;
+  if (w < nWords) {
+    if (!isStateWord(line, wordStart[w]!, wordEnd[w]!)) {
+      return fail(`unexpected token "${line.slice(wordStart[w]!, wordEnd[w]!)}"`, line);
+    }
+    state = line.slice(wordStart[w]!, wordEnd[w]!);
+    w++;
+  }
+  if (w < nWords) return fail(`unexpected token "${line.slice(wordStart[w]!, wordEnd[w]!)}"`, line);
+
+  // Tuples are told apart by position: the first `src=` opens orig, the second opens reply.
+  let phase = 0;
+  let oSrc: string | undefined;
+  let oDst: string | undefined;
+  let rSrc: string | undefined;
+  let rDst: string | undefined;
+  let oSport = -1;
+  let oDport = -1;
+  let rSport = -1;
+  let rDport = -1;
+  let oType = -1;
+  let oCode = -1;
+  let oIcmpId = -1;
+  let rType = -1;
+  let rCode = -1;
+  let rIcmpId = -1;
+  let oZone = -1;
+  let rZone = -1;
+  let oPackets = -1;
+  let oBytes = -1;
+  let rPackets = -1;
+  let rBytes = -1;
+  let unreplied = false;
+  let assured = false;
+  let offload = false;
+  let hwOffload = false;
+  let zone = -1;
+  let mark = -1;
+  let secmark = -1;
+  let use = -1;
+  let id = -1;
+  let deltaTime = -1;
+  let secctx: string | undefined;
+  let labels: string | undefined;
+  let helper: string | undefined;
+  let userspace = false;
+  let portid = -1;
+  let progname: string | undefined;
+  let extra: Record<string, string> | undefined;
+  let afterCode = false; // an `id=` right after `code=` is the ICMP echo id, not the conntrack id
+
+  while (i < end) {
+    const c = line.charCodeAt(i);
+    if (c === SPACE || c === TAB) {
+      i++;
+      continue;
+    }
+    const wasAfterCode = afterCode;
+    afterCode = false;
+    // Dispatch on the first character, then confirm the rest of `key=` (char compares beat startsWith here).
+    switch (c) {
+      case 115: {
+        const c1 = line.charCodeAt(i + 1);
+        if (c1 === 114 && line.charCodeAt(i + 2) === 99 && line.charCodeAt(i + 3) === EQ) {
+          // src=
+          const a = i + 4;
+          const e = addressEnd(line, a, end);
+          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+          if (phase === 0) {
+            phase = 1;
+            oSrc = line.slice(a, e);
+          } else if (phase === 1) {
+            phase = 2;
+            rSrc = line.slice(a, e);
+          } else {
+            return fail('unexpected third src=', line);
+          }
+          i = e + 1;
+          continue;
+        }
+        if (
+          c1 === 112 &&
+          line.charCodeAt(i + 5) === EQ &&
+          line.charCodeAt(i + 2) === 111 &&
+          line.charCodeAt(i + 3) === 114 &&
+          line.charCodeAt(i + 4) === 116
+        ) {
+          // sport=
+          const port = scanUint(line, i + 6, end);
+          if (port < 0 || port > 65535 || !isBoundary(line, numEnd, end)) return badPort(line, i + 6, end);
+          if (phase === 1) oSport = port;
+          else if (phase === 2) rSport = port;
+          else return fail('sport= before src=', line);
+          i = numEnd + 1;
+          continue;
+        }
+        if (c1 === 101 && line.startsWith('secmark=', i)) {
+          secmark = scanUint(line, i + 8, end);
+          if (secmark < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        if (c1 === 101 && line.startsWith('secctx=', i)) {
+          const a = i + 7;
+          i = valueEnd(line, a, end);
+          secctx = line.slice(a, i);
+          continue;
+        }
+        break;
+      }
+      case 100: {
+        const c1 = line.charCodeAt(i + 1);
+        if (c1 === 115 && line.charCodeAt(i + 2) === 116 && line.charCodeAt(i + 3) === EQ) {
+          // dst=
+          const a = i + 4;
+          const e = addressEnd(line, a, end);
+          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+          if (phase === 1 && oDst === undefined) oDst = line.slice(a, e);
+          else if (phase === 2 && rDst === undefined) rDst = line.slice(a, e);
+          else return fail('unexpected dst=', line);
+          i = e + 1;
+          continue;
+        }
+        if (
+          c1 === 112 &&
+          line.charCodeAt(i + 5) === EQ &&
+          line.charCodeAt(i + 2) === 111 &&
+          line.charCodeAt(i + 3) === 114 &&
+          line.charCodeAt(i + 4) === 116
+        ) {
+          // dport=
+          const port = scanUint(line, i + 6, end);
+          if (port < 0 || port > 65535 || !isBoundary(line, numEnd, end)) return badPort(line, i + 6, end);
+          if (phase === 1) oDport = port;
+          else if (phase === 2) rDport = port;
+          else return fail('dport= before src=', line);
+          i = numEnd + 1;
+          continue;
+        }
+        if (c1 === 101 && line.startsWith('delta-time=', i)) {
+          deltaTime = scanUint(line, i + 11, end);
+          if (deltaTime < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      }
+      case LBRACKET: {
+        const c1 = line.charCodeAt(i + 1);
+        let next = -1;
+        // The two per-line flags are matched by length, first letters and last letter: startsWith costs
+        // more than the rest of a tuple on a sliced string.
+        if (c1 === 85 && line.charCodeAt(i + 10) === RBRACKET) {
+          const c2 = line.charCodeAt(i + 2);
+          if (c2 === 78 && line.charCodeAt(i + 3) === 82 && line.charCodeAt(i + 9) === 68) {
+            unreplied = true; // [UNREPLIED]
+            next = i + 11;
+          } else if (c2 === 83 && line.startsWith('[USERSPACE]', i)) {
+            userspace = true;
+            next = i + 11;
+          }
+        } else if (
+          c1 === 65 &&
+          line.charCodeAt(i + 8) === RBRACKET &&
+          line.charCodeAt(i + 2) === 83 &&
+          line.charCodeAt(i + 7) === 68
+        ) {
+          assured = true; // [ASSURED]
+          next = i + 9;
+        } else if (c1 === 79 && line.startsWith('[OFFLOAD]', i)) {
+          offload = true;
+          next = i + 9;
+        } else if (c1 === 72 && line.startsWith('[HW_OFFLOAD]', i)) {
+          hwOffload = true;
+          next = i + 12;
+        }
+        if (next > 0 && isBoundary(line, next, end)) {
+          i = next;
+          continue;
+        }
+        // `-o ktimestamp` prints `[start=Thu Nov 26 10:44:48 2026]`; keep it and unknown flags verbatim.
+        const close = line.indexOf(']', i + 1);
+        if (close < 0 || close >= end) return fail(`truncated: unterminated "${line.slice(i, end)}"`, line);
+        if (!isBoundary(line, close + 1, end)) {
+          return fail(`unexpected token "${line.slice(i, tokenEnd(line, close, end))}"`, line);
+        }
+        const inner = line.slice(i + 1, close);
+        const eq = inner.indexOf('=');
+        const key = eq < 0 ? inner : inner.slice(0, eq);
+        extra = addExtra(extra, key, eq < 0 ? '' : inner.slice(eq + 1), phase === 2);
+        i = close + 1;
+        continue;
+      }
+      case 105:
+        if (line.charCodeAt(i + 1) === 100 && line.charCodeAt(i + 2) === EQ) {
+          // id=
+          const n = scanUint(line, i + 3, end);
+          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          if (wasAfterCode && phase === 1) oIcmpId = n;
+          else if (wasAfterCode && phase === 2) rIcmpId = n;
+          else id = n;
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 109:
+        if (line.startsWith('mark=', i)) {
+          mark = scanUint(line, i + 5, end);
+          if (mark < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 117:
+        if (line.startsWith('use=', i)) {
+          use = scanUint(line, i + 4, end);
+          if (use < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 116:
+      case 99:
+        if (line.startsWith(c === 116 ? 'type=' : 'code=', i)) {
+          const n = scanUint(line, i + 5, end);
+          if (n < 0 || n > 255 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          const isType = c === 116;
+          if (phase === 1) {
+            if (isType) oType = n;
+            else oCode = n;
+          } else if (phase === 2) {
+            if (isType) rType = n;
+            else rCode = n;
+          } else {
+            return fail(`${isType ? 'type' : 'code'}= before src=`, line);
+          }
+          afterCode = !isType;
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 122:
+        if (line.startsWith('zone=', i)) {
+          zone = scanUint(line, i + 5, end);
+          if (zone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        if (line.startsWith('zone-orig=', i)) {
+          oZone = scanUint(line, i + 10, end);
+          if (oZone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        if (line.startsWith('zone-reply=', i)) {
+          rZone = scanUint(line, i + 11, end);
+          if (rZone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 112:
+        if (line.startsWith('packets=', i)) {
+          const n = scanUint(line, i + 8, end);
+          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          if (phase === 1) oPackets = n;
+          else if (phase === 2) rPackets = n;
+          else return fail('packets= before src=', line);
+          i = numEnd + 1;
+          continue;
+        }
+        if (userspace && line.startsWith('portid=', i)) {
+          portid = scanUint(line, i + 7, end);
+          if (portid < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          i = numEnd + 1;
+          continue;
+        }
+        if (userspace && line.startsWith('progname=', i)) {
+          // The comm from /proc/PID/stat, which may contain spaces; conntrack always prints it last.
+          progname = line.slice(i + 9, end);
+          i = end;
+          continue;
+        }
+        break;
+      case 98:
+        if (line.startsWith('bytes=', i)) {
+          const n = scanUint(line, i + 6, end);
+          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          if (phase === 1) oBytes = n;
+          else if (phase === 2) rBytes = n;
+          else return fail('bytes= before src=', line);
+          i = numEnd + 1;
+          continue;
+        }
+        break;
+      case 108:
+        if (line.startsWith('labels=', i)) {
+          const a = i + 7;
+          i = valueEnd(line, a, end);
+          labels = line.slice(a, i);
+          continue;
+        }
+        break;
+      case 104:
+        if (line.startsWith('helper=', i)) {
+          const a = i + 7;
+          i = valueEnd(line, a, end);
+          helper = line.slice(a, i);
+          continue;
+        }
+        break;
+    }
+    // Anything else must still be `key=value`: unknown keys are kept, not fatal.
+    const s = i;
+    i = tokenEnd(line, s, end);
+    const eq = line.indexOf('=', s);
+    if (eq <= s || eq >= i) return fail(`unexpected token "${line.slice(s, i)}"`, line);
+    extra = addExtra(extra, line.slice(s, eq), line.slice(eq + 1, i), phase === 2);
+  }
+
+  if (oSrc === undefined) return fail('truncated: orig tuple missing', line);
+  if (oDst === undefined) return fail('truncated: orig tuple incomplete', line);
+  if (rSrc === undefined) return fail('truncated: reply tuple missing', line);
+  if (rDst === undefined) return fail('truncated: reply tuple incomplete', line);
+  if (isPortProto(protonum)) {
+    if (oSport < 0 || oDport < 0) return fail('truncated: orig tuple incomplete', line);
+    if (rSport < 0 || rDport < 0) return fail('truncated: reply tuple incomplete', line);
+  } else if (protonum === 1 || protonum === 58) {
+    if (oType < 0 || oCode < 0) return fail('truncated: orig tuple incomplete', line);
+    if (rType < 0 || rCode < 0 || (oIcmpId >= 0 && rIcmpId < 0)) {
+      return fail('truncated: reply tuple incomplete', line);
+    }
+  }
+
+  const record: FlowRecord = {
+    kind: 'flow',
+    event,
+    timestamp,
+    l3,
+    l3num,
+    proto,
+    protonum,
+    timeout: undef(timeout),
+    state,
+    orig: tuple(oSrc, oDst, oSport, oDport, oType, oCode, oIcmpId, oZone, oPackets, oBytes),
+    reply: tuple(rSrc, rDst, rSport, rDport, rType, rCode, rIcmpId, rZone, rPackets, rBytes),
+    unreplied,
+    assured,
+    offload: offload || undefined,
+    hwOffload: hwOffload || undefined,
+    zone: undef(zone),
+    mark: undef(mark),
+    secmark: undef(secmark),
+    secctx,
+    use: undef(use),
+    id: undef(id),
+    deltaTime: undef(deltaTime),
+    labels,
+    helper,
+    userspace: userspace ? { portid: undef(portid), progname } : undefined,
+    extra,
+  };
+  return record;
+}

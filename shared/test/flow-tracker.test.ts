@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { FlowTracker, parseConntrackLine, type FlowRecord } from '../src/index.js';
+
+function rec(line: string): FlowRecord {
+  const r = parseConntrackLine(line);
+  if (r.kind !== 'flow') throw new Error(`fixture line did not parse: ${line}`);
+  return r;
+}
+
+const NEW_NOID =
+  '    [NEW] udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978';
+const LIST_ID =
+  'ipv4     2 udp      17 29 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978 mark=0 use=1 id=137932478';
+const DESTROY_NOID =
+  '[DESTROY] udp      17 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978';
+const NEW_OTHER_ID =
+  '    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=52001 id=5';
+
+describe('FlowTracker', () => {
+  it.each([
+    { name: 'id-less NEW then id-carrying dump line: one flow', lines: [NEW_NOID, LIST_ID], flows: 1, live: 1 },
+    { name: 'NEW, DESTROY, NEW on the same tuple: two flows', lines: [NEW_NOID, DESTROY_NOID, NEW_NOID], flows: 2, live: 1 },
+    { name: 'dump line then a NEW with another id on the tuple: the old one is superseded', lines: [LIST_ID, NEW_OTHER_ID], flows: 2, live: 1 },
+    { name: 'same dump line twice: one flow, two readings', lines: [LIST_ID, LIST_ID], flows: 1, live: 1 },
+  ])('$name', ({ lines, flows, live }) => {
+    const t = new FlowTracker();
+    lines.forEach((l, i) => t.observe(rec(l), i * 1000));
+    const all = [...t.all()];
+    expect(all).toHaveLength(flows);
+    expect(all.filter((f) => f.destroyedAt === undefined)).toHaveLength(live);
+  });
+
+  it('keeps the timeout from before a DESTROY that lacks one, and records the lifecycle', () => {
+    const t = new FlowTracker();
+    t.observe(rec(NEW_NOID), 0);
+    const f = t.observe(rec(DESTROY_NOID), 2000);
+    expect(f.record.timeout).toBe(30);
+    expect(f.createdAt).toBe(0);
+    expect(f.destroyedAt).toBe(2000);
+    expect(f.history.map((h) => h.event)).toEqual(['NEW', 'DESTROY']);
+    expect(f.timeouts).toEqual([{ at: 0, timeout: 30, unreplied: true }]);
+  });
+
+  it('bounds the history per flow', () => {
+    const t = new FlowTracker({ maxHistory: 4 });
+    for (let i = 0; i < 10; i++) t.observe(rec(LIST_ID), i * 1000);
+    const [f] = [...t.all()];
+    expect(f!.history).toHaveLength(4);
+    expect(f!.history[0]!.at).toBe(6000);
+    expect(f!.timeouts).toHaveLength(4);
+  });
+});
