@@ -127,7 +127,10 @@ function measure(name, fn, lines) {
 const fmt = (n) => `${(n / 1e6).toFixed(2)}M lines/s`;
 const lines = makeCorpus(LINES);
 // Sanity: the corpus must look like the real capture to the parser.
-const flood = readFileSync(new URL('../shared/test/fixtures/flood-sample.txt', import.meta.url), 'utf8').split('\n');
+const flood = readFileSync(
+  new URL('../shared/test/fixtures/flood-sample.txt', import.meta.url),
+  'utf8',
+).split('\n');
 if (parseConntrackLine(flood[0]).kind !== 'flow' || parseConntrackLine(lines[0]).kind !== 'flow') {
   throw new Error('corpus line does not parse');
 }
@@ -143,5 +146,7 @@ for (const m of [naive, parseOnly, ours]) {
 }
 if (ours.result.errors > 0) throw new Error(`${ours.result.errors} corpus lines failed to parse`);
 console.log(`flagged ${ours.result.bad} of ${lines.length} lines as not ok`);
-console.log(`ratio parse+classify / naive parse: ${(ours.median / naive.median).toFixed(2)}x (target >= 2.5x)`);
+console.log(
+  `ratio parse+classify / naive parse: ${(ours.median / naive.median).toFixed(2)}x (target >= 2.5x)`,
+);
 console.log(`target >= 1,000,000 lines/s parse+classify: ${ours.median >= 1e6 ? 'met' : 'NOT met'}`);

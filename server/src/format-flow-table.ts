@@ -35,6 +35,9 @@ export function formatFlowTable(flows: readonly FlowReport[]): string {
   }
   const critical = flows.filter((f) => f.severity === 'critical').length;
   const warning = flows.filter((f) => f.severity === 'warning').length;
-  lines.push('', `${flows.length} flows: ${critical} critical, ${warning} warning, ${flows.length - critical - warning} ok`);
+  lines.push(
+    '',
+    `${flows.length} flows: ${critical} critical, ${warning} warning, ${flows.length - critical - warning} ok`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -15,8 +15,18 @@ export function buildProgram(exit: (code: number) => void): Command {
   program
     .command('analyze')
     .description('Classify captured conntrack flows against captured NAT rules (offline, for post-mortems).')
-    .option('--nat <file>', 'iptables-save, nft -j or ipvsadm -Ln output; repeat, oldest first (last = current)', collect, [])
-    .option('--list <file>', 'conntrack -L output; repeat, oldest first; "--" lines split dumps in one file', collect, [])
+    .option(
+      '--nat <file>',
+      'iptables-save, nft -j or ipvsadm -Ln output; repeat, oldest first (last = current)',
+      collect,
+      [],
+    )
+    .option(
+      '--list <file>',
+      'conntrack -L output; repeat, oldest first; "--" lines split dumps in one file',
+      collect,
+      [],
+    )
     .option('--events <file>', 'conntrack -E output (any -o format)')
     .option('--json', 'print NDJSON, one flow per line')
     .option('--list-interval <seconds>', 'seconds between dumps (default: estimated from the dumps)')
@@ -29,7 +39,9 @@ export function buildProgram(exit: (code: number) => void): Command {
         '\nExample:\n  ctscope analyze --nat nat-before.txt --nat nat-after.txt --list list-poll.txt\n',
     )
     .action(async (opts) => {
-      exit(await runAnalyze(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }));
+      exit(
+        await runAnalyze(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }),
+      );
     });
 
   return program;

@@ -45,7 +45,10 @@ describe('ctscope analyze (built CLI)', () => {
   it('--json prints one object per flow with the documented fields', () => {
     const r = ctscope(...seedArgs, '--json');
     expect(r.code).toBe(1);
-    const flows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const flows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const f = flows.find((x) => x.orig.sport === 52001);
     expect(f).toMatchObject({
       id: '137932478',
@@ -76,12 +79,40 @@ describe('ctscope analyze (built CLI)', () => {
   });
 
   it.each([
-    { name: 'missing file', args: ['analyze', '--nat', '/nonexistent/nat.txt', '--list', seed('list-poll.txt')], err: /cannot read --nat \/nonexistent\/nat\.txt: no such file/ },
-    { name: 'no --nat', args: ['analyze', '--list', seed('list-poll.txt')], err: /at least one --nat FILE is required/ },
-    { name: 'no flows input', args: ['analyze', '--nat', seed('nat-after.txt')], err: /give --list FILE and\/or --events FILE/ },
-    { name: 'NAT file of unknown format', args: ['analyze', '--nat', seed('client.log'), '--list', seed('list-poll.txt')], err: /client\.log: / },
+    {
+      name: 'missing file',
+      args: ['analyze', '--nat', '/nonexistent/nat.txt', '--list', seed('list-poll.txt')],
+      err: /cannot read --nat \/nonexistent\/nat\.txt: no such file/,
+    },
+    {
+      name: 'no --nat',
+      args: ['analyze', '--list', seed('list-poll.txt')],
+      err: /at least one --nat FILE is required/,
+    },
+    {
+      name: 'no flows input',
+      args: ['analyze', '--nat', seed('nat-after.txt')],
+      err: /give --list FILE and\/or --events FILE/,
+    },
+    {
+      name: 'NAT file of unknown format',
+      args: ['analyze', '--nat', seed('client.log'), '--list', seed('list-poll.txt')],
+      err: /client\.log: /,
+    },
     { name: 'unknown option', args: ['analyze', '--bogus'], err: /unknown option '--bogus'/ },
-    { name: 'bad number', args: ['analyze', '--nat', seed('nat-after.txt'), '--list', seed('list-poll.txt'), '--list-interval', 'x'], err: /--list-interval must be/ },
+    {
+      name: 'bad number',
+      args: [
+        'analyze',
+        '--nat',
+        seed('nat-after.txt'),
+        '--list',
+        seed('list-poll.txt'),
+        '--list-interval',
+        'x',
+      ],
+      err: /--list-interval must be/,
+    },
   ])('usage error: $name exits 2 with a clear message', ({ args, err }) => {
     const r = ctscope(...args);
     expect(r.code).toBe(2);
@@ -110,6 +141,8 @@ describe('ctscope analyze (built CLI)', () => {
     expect(r.out).toContain('analyze');
     const sub = ctscope('analyze', '--help');
     expect(sub.code).toBe(0);
-    expect(sub.out).toContain('Exit status: 0 no critical flow, 1 at least one critical flow, 2 usage or input error.');
+    expect(sub.out).toContain(
+      'Exit status: 0 no critical flow, 1 at least one critical flow, 2 usage or input error.',
+    );
   });
 });

@@ -4,9 +4,9 @@ import type { FlowRecord } from './conntrack-types.js';
 import { tupleKey } from './flow-key.js';
 import { compareReports, type FlowReport } from './flow-report.js';
 import { FlowTracker } from './flow-tracker.js';
-import { parseNatSnapshot } from './parse-nat-snapshot.js';
 import type { NatSnapshot } from './nat-types.js';
 import { parseConntrackOutputLine } from './parse-conntrack-output.js';
+import { parseNatSnapshot } from './parse-nat-snapshot.js';
 import { reportFlow } from './report-flow.js';
 
 /** A named text input (a file's contents). */

@@ -3,9 +3,9 @@ import { buildRemedyIfUseful } from './build-remedy.js';
 import type { FlowRecord } from './conntrack-types.js';
 import { formatEndpoints, formatHostPort } from './format-endpoint.js';
 import { findFrontend } from './nat-snapshot.js';
-import type { Frontend, NatSnapshot } from './nat-types.js';
+import type { Endpoint, Frontend, NatSnapshot } from './nat-types.js';
 import { isKeptAlive } from './detect-keep-alive.js';
-import type { BadField, Classification, TimeoutObservation, Verdict } from './verdict-types.js';
+import type { BadField, Classification, Severity, TimeoutObservation, Verdict } from './verdict-types.js';
 
 /** Tunables for {@link classifyFlow}. */
 export interface ClassifyOptions {
@@ -37,17 +37,41 @@ export const DEFAULT_UNANSWERED_AFTER_MS = 10_000;
 /** Only UDP entries are classified: kube-proxy's stale-entry problem and its reconciler are UDP-only. */
 const CLASSIFIED_PROTO = 'udp';
 
-function okResult(reason: string, extra?: Partial<Classification>): Classification {
+const NONE: readonly Endpoint[] = Object.freeze([]);
+const NO_FIELDS: readonly BadField[] = Object.freeze([]);
+const BOTH_FIELDS: readonly BadField[] = Object.freeze(['reply.src', 'reply.sport'] as BadField[]);
+const PORT_FIELD: readonly BadField[] = Object.freeze(['reply.sport'] as BadField[]);
+
+const SEVERITY: Record<Verdict, Severity> = {
+  ok: 'ok',
+  'no-dnat': 'critical',
+  'stale-endpoint': 'critical',
+  'no-endpoints': 'warning',
+  unanswered: 'warning',
+};
+
+/** Every result is built here so all Classification objects share one shape (this runs per event). */
+function result(
+  verdict: Verdict,
+  reason: string,
+  flow: ClassifyInput['flow'] | undefined,
+  frontend: Frontend | undefined,
+  expected: readonly Endpoint[],
+  badFields: readonly BadField[],
+  keptAlive: boolean,
+  createdDuringRuleGap: boolean,
+): Classification {
   return {
-    verdict: 'ok',
-    severity: 'ok',
-    keptAlive: false,
-    createdDuringRuleGap: false,
-    expectedEndpoints: [],
-    badFields: [],
+    verdict,
+    severity: SEVERITY[verdict],
+    keptAlive,
+    createdDuringRuleGap,
+    service: frontend ? serviceLabel(frontend) : undefined,
+    frontend: frontend?.key,
+    expectedEndpoints: expected as Endpoint[],
+    badFields: badFields as BadField[],
     reason,
-    remedy: null,
-    ...extra,
+    remedy: flow ? buildRemedyIfUseful(verdict, flow) : null,
   };
 }
 
@@ -59,78 +83,6 @@ function serviceLabel(f: Frontend): string {
   return f.service ?? formatHostPort(f.ip, f.port);
 }
 
-/** Classify one flow. Pure and allocation-light: it runs for every event. */
-export function classifyFlow(input: ClassifyInput): Classification {
-  const { flow, currentSnapshot, createdSnapshot } = input;
-  if (flow.proto !== CLASSIFIED_PROTO) return okResult(`Only UDP flows are classified; this is ${flow.proto}.`);
-  const { orig, reply } = flow;
-  if (orig.dport === undefined || reply.sport === undefined) return okResult('No ports to match a service.');
-
-  const current = currentSnapshot ? findFrontend(currentSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
-  const atCreation = createdSnapshot ? findFrontend(createdSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
-  const frontend = current ?? atCreation;
-  if (!frontend) return okResult('Destination is not a service frontend in the NAT rules.');
-
-  const keptAlive = flow.unreplied && isKeptAlive(input.timeouts ?? [], input.options?.resetToleranceS);
-  const createdDuringRuleGap = createdSnapshot !== undefined && !hasEndpoints(atCreation) && hasEndpoints(current);
-  const base = {
-    keptAlive,
-    createdDuringRuleGap,
-    service: serviceLabel(frontend),
-    frontend: frontend.key,
-    expectedEndpoints: current?.endpoints ?? [],
-  };
-  const origDst = formatHostPort(orig.dst, orig.dport);
-  const replySrc = formatHostPort(reply.src, reply.sport);
-  const tail = suffix(keptAlive, createdDuringRuleGap);
-
-  if (!hasEndpoints(current)) {
-    const why = current ? 'has no endpoints' : 'no longer has NAT rules';
-    return finish(flow, 'no-endpoints', [], base, `${base.service} (${origDst}) ${why}, yet this entry is live${tail}.`);
-  }
-  const endpoints = current!.endpoints;
-  const expected = formatEndpoints(endpoints);
-  if (reply.src === orig.dst && reply.sport === orig.dport) {
-    const reason = `Never DNATed: reply source ${replySrc} is the ${base.service} frontend itself instead of one of its endpoints ${expected}${tail}.`;
-    return finish(flow, 'no-dnat', ['reply.src', 'reply.sport'], base, reason);
-  }
-  let ipKnown = false;
-  for (const e of endpoints) {
-    if (e.ip === reply.src) {
-      ipKnown = true;
-      if (e.port === reply.sport) return healthy(input, base, replySrc, tail);
-    }
-  }
-  const bad: BadField[] = ipKnown ? ['reply.sport'] : ['reply.src', 'reply.sport'];
-  const reason = `Stale endpoint: reply source ${replySrc} is not among ${base.service}'s current endpoints ${expected}${tail}.`;
-  return finish(flow, 'stale-endpoint', bad, base, reason);
-}
-
-function healthy(
-  input: ClassifyInput,
-  base: Omit<Classification, 'verdict' | 'severity' | 'badFields' | 'reason' | 'remedy'>,
-  replySrc: string,
-  tail: string,
-): Classification {
-  const limit = input.options?.unansweredAfterMs ?? DEFAULT_UNANSWERED_AFTER_MS;
-  const age = input.firstSeen !== undefined && input.now !== undefined ? input.now - input.firstSeen : undefined;
-  if (input.flow.unreplied && age !== undefined && age > limit) {
-    const secs = Math.round(age / 1000);
-    const reason = `Unanswered: DNATed to current endpoint ${replySrc} of ${base.service}, but no reply in ${secs}s${tail}.`;
-    return finish(input.flow, 'unanswered', [], base, reason);
-  }
-  // The reply itself proves the rules were in force at creation, whatever the snapshot times say.
-  return {
-    ...base,
-    createdDuringRuleGap: false,
-    verdict: 'ok',
-    severity: 'ok',
-    badFields: [],
-    reason: `DNATed to current endpoint ${replySrc}.`,
-    remedy: null,
-  };
-}
-
 function suffix(keptAlive: boolean, gap: boolean): string {
   let s = '';
   if (gap) s += ', and it was created while the service had no NAT rules';
@@ -138,26 +90,72 @@ function suffix(keptAlive: boolean, gap: boolean): string {
   return s;
 }
 
-const SEVERITY: Record<Exclude<Verdict, 'ok'>, 'critical' | 'warning'> = {
-  'no-dnat': 'critical',
-  'stale-endpoint': 'critical',
-  'no-endpoints': 'warning',
-  unanswered: 'warning',
-};
+/** Classify one flow. Pure; results may be shared frozen objects, so never mutate them. It runs per event. */
+export function classifyFlow(input: ClassifyInput): Classification {
+  const { flow, currentSnapshot, createdSnapshot } = input;
+  const { orig, reply } = flow;
+  if (flow.proto !== CLASSIFIED_PROTO) {
+    return result('ok', `Only UDP flows are classified; this is ${flow.proto}.`, undefined, undefined, NONE, NO_FIELDS, false, false);
+  }
+  if (orig.dport === undefined || reply.sport === undefined) {
+    return result('ok', 'No ports to match a service.', undefined, undefined, NONE, NO_FIELDS, false, false);
+  }
+  const current = currentSnapshot ? findFrontend(currentSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
+  const atCreation = createdSnapshot ? findFrontend(createdSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
+  const frontend = current ?? atCreation;
+  if (!frontend) return NOT_A_SERVICE;
 
-function finish(
-  flow: ClassifyInput['flow'],
-  verdict: Exclude<Verdict, 'ok'>,
-  badFields: BadField[],
-  base: Omit<Classification, 'verdict' | 'severity' | 'badFields' | 'reason' | 'remedy'>,
-  reason: string,
-): Classification {
-  return {
-    ...base,
-    verdict,
-    severity: SEVERITY[verdict],
-    badFields,
-    reason,
-    remedy: buildRemedyIfUseful(verdict, flow),
-  };
+  const endpoints = current?.endpoints ?? NONE;
+  // Fast path for the common case: answered by a current endpoint. The reply proves the rules were in force.
+  for (let i = 0; i < endpoints.length; i++) {
+    const e = endpoints[i]!;
+    if (e.ip === reply.src && e.port === reply.sport) return healthy(input, current!, e);
+  }
+
+  const keptAlive = flow.unreplied && isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
+  const gap = createdSnapshot !== undefined && !hasEndpoints(atCreation) && hasEndpoints(current);
+  const tail = suffix(keptAlive, gap);
+  const label = serviceLabel(frontend);
+  const origDst = formatHostPort(orig.dst, orig.dport);
+  const replySrc = formatHostPort(reply.src, reply.sport);
+
+  if (endpoints.length === 0) {
+    const why = current ? 'has no endpoints' : 'no longer has NAT rules';
+    const reason = `${label} (${origDst}) ${why}, yet this entry is live${tail}.`;
+    return result('no-endpoints', reason, flow, frontend, endpoints, NO_FIELDS, keptAlive, gap);
+  }
+  const expected = formatEndpoints(endpoints);
+  if (reply.src === orig.dst && reply.sport === orig.dport) {
+    const reason = `Never DNATed: reply source ${replySrc} is the ${label} frontend itself instead of one of its endpoints ${expected}${tail}.`;
+    return result('no-dnat', reason, flow, frontend, endpoints, BOTH_FIELDS, keptAlive, gap);
+  }
+  const ipKnown = endpoints.some((e) => e.ip === reply.src);
+  const reason = `Stale endpoint: reply source ${replySrc} is not among ${label}'s current endpoints ${expected}${tail}.`;
+  return result('stale-endpoint', reason, flow, frontend, endpoints, ipKnown ? PORT_FIELD : BOTH_FIELDS, keptAlive, gap);
 }
+
+const NO_READINGS: readonly TimeoutObservation[] = Object.freeze([]);
+
+function healthy(input: ClassifyInput, frontend: Frontend, endpoint: Endpoint): Classification {
+  const limit = input.options?.unansweredAfterMs ?? DEFAULT_UNANSWERED_AFTER_MS;
+  const age = input.firstSeen !== undefined && input.now !== undefined ? input.now - input.firstSeen : undefined;
+  const { flow } = input;
+  if (flow.unreplied && age !== undefined && age > limit) {
+    const keptAlive = isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
+    const reason = `Unanswered: DNATed to current endpoint ${formatHostPort(endpoint.ip, endpoint.port)} of ${serviceLabel(frontend)}, but no reply in ${Math.round(age / 1000)}s${suffix(keptAlive, false)}.`;
+    return result('unanswered', reason, flow, frontend, frontend.endpoints, NO_FIELDS, keptAlive, false);
+  }
+  let ok = healthyResults.get(frontend);
+  if (!ok) {
+    ok = Object.freeze(result('ok', DNATED_OK, undefined, frontend, frontend.endpoints, NO_FIELDS, false, false));
+    healthyResults.set(frontend, ok);
+  }
+  return ok;
+}
+
+const DNATED_OK = 'DNATed to a current endpoint of the service.';
+/** Shared frozen results for the two commonest outcomes, so the per-event hot path allocates nothing. */
+const healthyResults = new WeakMap<Frontend, Classification>();
+const NOT_A_SERVICE: Classification = Object.freeze(
+  result('ok', 'Destination is not a service frontend in the NAT rules.', undefined, undefined, NONE, NO_FIELDS, false, false),
+);

@@ -118,6 +118,22 @@ export class FlowTracker {
     }
   }
 
+  /** Forget a flow entirely (eviction, retention). */
+  remove(key: string): void {
+    const flow = this.byKey.get(key);
+    if (!flow) return;
+    this.byKey.delete(key);
+    const tk = tupleKey(flow.record);
+    if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
+  }
+
+  /** Mark a live flow gone without a DESTROY event (e.g. absent from a full dump). */
+  markGone(key: string, at: number): void {
+    const flow = this.byKey.get(key);
+    if (!flow || flow.destroyedAt !== undefined) return;
+    this.supersede(flow, at, tupleKey(flow.record));
+  }
+
   /** Flow by key. */
   get(key: string): TrackedFlow | undefined {
     return this.byKey.get(key);

@@ -25,7 +25,8 @@ export class LineSplitter {
 
   constructor(options?: LineSplitterOptions) {
     const max = options?.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-    if (!Number.isInteger(max) || max < 0) throw new RangeError(`maxLineLength must be a non-negative integer`);
+    if (!Number.isInteger(max) || max < 0)
+      throw new RangeError(`maxLineLength must be a non-negative integer`);
     this.maxLineLength = max;
   }
 
@@ -71,11 +72,10 @@ export class LineSplitter {
 
   /** Ends the stream: returns the last unterminated line, if any, and resets the state. */
   flush(): string[] {
+    // While discarding, `pending` is already empty: the overlong line was counted when it overflowed.
     let line = this.#pending;
-    const wasDiscarding = this.#discarding;
     this.#pending = '';
     this.#discarding = false;
-    if (wasDiscarding) return [];
     if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     if (line.length === 0) return [];
     if (line.length > this.maxLineLength) {

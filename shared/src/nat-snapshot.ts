@@ -183,18 +183,29 @@ export function isDiffEmpty(d: NatDiff): boolean {
 }
 
 // Per-snapshot key index; snapshots are treated as immutable once built, so the cache never goes stale.
-const frontendIndex = new WeakMap<NatSnapshot, Map<string, Frontend>>();
+/** proto → port → ip (or `*`) → frontend; nested maps so a lookup builds no key string (runs per event). */
+type FrontendIndex = Map<string, Map<number, Map<string, Frontend>>>;
+const frontendIndex = new WeakMap<NatSnapshot, FrontendIndex>();
 
-/**
- * The frontend a flow's original destination hits: exact address first, then a nodeport with the same
- * proto/port. O(1) after the first call per snapshot. `ip` must be canonical (as conntrack prints it).
- */
+function buildIndex(s: NatSnapshot): FrontendIndex {
+  const index: FrontendIndex = new Map();
+  for (const f of s.frontends) {
+    let ports = index.get(f.proto);
+    if (!ports) index.set(f.proto, (ports = new Map()));
+    let ips = ports.get(f.port);
+    if (!ips) ports.set(f.port, (ips = new Map()));
+    ips.set(f.ip, f);
+  }
+  return index;
+}
+
+/** Frontend for a flow's original destination: exact address first, then a nodeport (`*`) on that port. */
 export function findFrontend(s: NatSnapshot, proto: string, ip: string, port: number): Frontend | undefined {
   let index = frontendIndex.get(s);
   if (!index) {
-    index = new Map();
-    for (const f of s.frontends) index.set(f.key, f);
+    index = buildIndex(s);
     frontendIndex.set(s, index);
   }
-  return index.get(`${proto}|${ip}|${port}`) ?? index.get(`${proto}|*|${port}`);
+  const ips = index.get(proto)?.get(port);
+  return ips === undefined ? undefined : (ips.get(ip) ?? ips.get('*'));
 }

@@ -25,7 +25,7 @@ const wordLower = new Uint8Array(MAX_HEADER_WORDS + 1);
 /** Index just past the digits read by the last `scanUint` call (a second return value without allocating). */
 let numEnd = 0;
 
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
 
 function fail(reason: string, line: string): ParseError {
   return { kind: 'error', reason, raw: line.length > MAX_RAW ? line.slice(0, MAX_RAW) : line };
@@ -42,7 +42,6 @@ function readUint(s: string, a: number, b: number): number {
   }
   return n;
 }
-
 
 /** End of a lower-case protocol/l3 name as conntrack prints them (`udp`, `icmpv6`, `ipv4`, `unknown`). */
 function lowerWordEnd(s: string, a: number, end: number): number {
@@ -70,7 +69,6 @@ function isPortProto(protonum: number): boolean {
   // tcp, udp, dccp, sctp, udplite: the protocols conntrack prints sport/dport for.
   return protonum === 6 || protonum === 17 || protonum === 33 || protonum === 132 || protonum === 136;
 }
-
 
 function undef(n: number): number | undefined {
   return n < 0 ? undefined : n;
@@ -109,7 +107,8 @@ function addExtra(
   value: string,
   inReply: boolean,
 ): Record<string, string> {
-  const out = extra ?? {};
+  // Null prototype: keys come from the input, and `__proto__=x` must stay an ordinary key.
+  const out = extra ?? (Object.create(null) as Record<string, string>);
   // Per-tuple unknowns (e.g. GRE srckey/dstkey) appear twice; keep the reply copy apart.
   out[inReply && key in out ? `reply.${key}` : key] = value;
   return out;
@@ -195,7 +194,7 @@ function parseToolMessage(line: string, i: number, end: number): ParseResult {
 /** `cpu=N \tfound=0 invalid=12 ...` from `conntrack -S`. */
 function parseCpuStats(line: string, i: number, end: number): ParseResult {
   let cpu = -1;
-  const counters: Record<string, number> = {};
+  const counters = Object.create(null) as Record<string, number>; // keys come from the input
   while (i < end) {
     let c = line.charCodeAt(i);
     if (c === SPACE || c === TAB) {
@@ -302,8 +301,8 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         const frac = scanUint(line, fracStart, end);
         const digits = numEnd - fracStart;
         p = numEnd;
-        // (sec * 10^k + frac) / 10^k is one correctly rounded division: the same double as Number("sec.frac").
-        if (frac >= 0 && digits <= 9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
+        // sec * 10^k + frac is exact below 2^53, so one correctly rounded division gives Number("sec.frac").
+        if (frac >= 0 && digits <= 6 && sec < 9e9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
         else if (frac >= 0) ts = Number(line.slice(i + 1, p));
       }
       while (p < end && line.charCodeAt(p) === SPACE) p++;
@@ -327,7 +326,12 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   if (line.charCodeAt(i) === LBRACKET) {
     const c1 = line.charCodeAt(i + 1);
     let next = -1;
-    if (c1 === 78 && line.charCodeAt(i + 2) === 69 && line.charCodeAt(i + 3) === 87 && line.charCodeAt(i + 4) === RBRACKET) {
+    if (
+      c1 === 78 &&
+      line.charCodeAt(i + 2) === 69 &&
+      line.charCodeAt(i + 3) === 87 &&
+      line.charCodeAt(i + 4) === RBRACKET
+    ) {
       event = 'NEW';
       next = i + 5;
     } else if (c1 === 85 && line.startsWith('[UPDATE]', i)) {
@@ -354,10 +358,17 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
       i++;
     }
     if (i >= end || c === LBRACKET) break;
-    if (c === 115 && line.charCodeAt(i + 3) === EQ && line.charCodeAt(i + 1) === 114 && line.charCodeAt(i + 2) === 99) {
+    if (
+      c === 115 &&
+      line.charCodeAt(i + 3) === EQ &&
+      line.charCodeAt(i + 1) === 114 &&
+      line.charCodeAt(i + 2) === 99
+    ) {
       break;
     }
-    if (nWords === MAX_HEADER_WORDS) return fail(`unexpected token "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+    if (nWords === MAX_HEADER_WORDS) {
+      return fail(`unexpected token "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+    }
     // Short words: a char loop beats indexOf, and numbers and names are classified in the same pass.
     let n = -1;
     let e = i;
@@ -389,7 +400,10 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   // `-o extended` puts `ipv4 2` before `udp 17`: the leading words go name, number, name, number.
   if (nWords >= 4 && wordNum[1]! >= 0 && wordNum[2]! < 0 && wordNum[3]! >= 0) {
     if (wordLower[0] !== 1) {
-      return fail(strong ? `bad l3 protocol "${line.slice(wordStart[0]!, wordEnd[0]!)}"` : 'unrecognised line', line);
+      return fail(
+        strong ? `bad l3 protocol "${line.slice(wordStart[0]!, wordEnd[0]!)}"` : 'unrecognised line',
+        line,
+      );
     }
     l3 = line.slice(wordStart[0]!, wordEnd[0]!);
     l3num = wordNum[1]!;
@@ -399,7 +413,10 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
     return fail(strong ? 'missing protocol' : 'unrecognised line', line);
   }
   if (w + 1 >= nWords) {
-    return fail(strong || l3 !== undefined ? 'truncated: missing protocol number' : 'unrecognised line', line);
+    return fail(
+      strong || l3 !== undefined ? 'truncated: missing protocol number' : 'unrecognised line',
+      line,
+    );
   }
   const protonum = wordNum[w + 1]!;
   if (protonum < 0) return fail(strong ? 'missing protocol number' : 'unrecognised line', line);

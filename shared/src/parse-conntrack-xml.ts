@@ -47,6 +47,15 @@ function uint(v: string | undefined): number {
   return n;
 }
 
+/** What inet_ntoa/inet_ntop print: hex digits, `.` and `:`. */
+function isAddress(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
+}
+
 function opt(n: number): number | undefined {
   return n < 0 ? undefined : n;
 }
@@ -86,7 +95,12 @@ const KNOWN_INDEPENDENT = new Set([
   'labels',
 ]);
 
-const EVENTS: Record<string, ConntrackEventType> = { new: 'NEW', update: 'UPDATE', destroy: 'DESTROY' };
+function eventOf(type: string): ConntrackEventType | undefined {
+  if (type === 'new') return 'NEW';
+  if (type === 'update') return 'UPDATE';
+  if (type === 'destroy') return 'DESTROY';
+  return undefined;
+}
 
 function isPortProto(protonum: number): boolean {
   return protonum === 6 || protonum === 17 || protonum === 33 || protonum === 132 || protonum === 136;
@@ -100,6 +114,8 @@ function readTuple(meta: Node | undefined, name: string, protonum: number): Tupl
   const src = text(l3, 'src');
   const dst = text(l3, 'dst');
   if (!src || !dst) return `truncated: ${name} tuple incomplete`;
+  if (!isAddress(src)) return `bad address "${src}"`;
+  if (!isAddress(dst)) return `bad address "${dst}"`;
   const sport = num(l4, 'sport');
   const dport = num(l4, 'dport');
   if (isPortProto(protonum) && (sport === undefined || dport === undefined)) {
@@ -121,7 +137,7 @@ function readTuple(meta: Node | undefined, name: string, protonum: number): Tupl
   };
 }
 
-/** `<when>` as seconds since the epoch; conntrack prints local time, which we take as UTC (nodes run UTC). */
+/** `<when>` as epoch seconds: conntrack prints the local time of printing, read here as UTC (as the brief says). */
 function readWhen(when: Node): number | undefined {
   const year = uint(text(when, 'year'));
   const month = uint(text(when, 'month'));
@@ -129,7 +145,17 @@ function readWhen(when: Node): number | undefined {
   const hour = uint(text(when, 'hour'));
   const min = uint(text(when, 'min'));
   const sec = uint(text(when, 'sec'));
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || min < 0 || min > 59) {
+  if (
+    year < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour < 0 ||
+    hour > 23 ||
+    min < 0 ||
+    min > 59
+  ) {
     return undefined;
   }
   if (sec < 0 || sec > 60) return undefined;
@@ -173,7 +199,7 @@ function parseXmlLine(line: string): ParseResult {
   const type = text(flow, '@_type');
   let event: ConntrackEventType | undefined;
   if (type !== undefined) {
-    event = EVENTS[type];
+    event = eventOf(type);
     if (event === undefined) return fail(`unknown flow type "${type}"`, line);
   }
 
@@ -206,13 +232,15 @@ function parseXmlLine(line: string): ParseResult {
   if (indep) {
     for (const [k, v] of Object.entries(indep)) {
       if (!KNOWN_INDEPENDENT.has(k) && typeof v === 'string') {
-        extra ??= {};
+        extra ??= Object.create(null) as Record<string, string>;
         extra[k] = v;
       }
     }
   }
   const labelList = child(indep, 'labels')?.label;
-  const labels = Array.isArray(labelList) ? labelList.filter((x) => typeof x === 'string').join(',') : undefined;
+  const labels = Array.isArray(labelList)
+    ? labelList.filter((x) => typeof x === 'string').join(',')
+    : undefined;
   const l3num = uint(text(l3, '@_protonum'));
 
   // Same property order as the text parser, so both produce one object shape.

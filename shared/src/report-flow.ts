@@ -1,5 +1,5 @@
 /** Turns a tracked flow plus NAT history into a {@link FlowReport}. */
-import { classifyFlow, type ClassifyOptions } from './classify-flow.js';
+import { type ClassifyOptions, classifyFlow } from './classify-flow.js';
 import { countTimeoutResets } from './detect-keep-alive.js';
 import type { FlowReport } from './flow-report.js';
 import type { TrackedFlow } from './flow-tracker.js';
@@ -27,7 +27,13 @@ export function reportFlow(
   });
   const report: FlowReport = {
     id: rec.id !== undefined ? String(rec.id) : flow.key,
-    orig: { src: rec.orig.src, dst: rec.orig.dst, sport: rec.orig.sport, dport: rec.orig.dport, proto: rec.proto },
+    orig: {
+      src: rec.orig.src,
+      dst: rec.orig.dst,
+      sport: rec.orig.sport,
+      dport: rec.orig.dport,
+      proto: rec.proto,
+    },
     reply: { src: rec.reply.src, dst: rec.reply.dst, sport: rec.reply.sport, dport: rec.reply.dport },
     verdict: c.verdict,
     severity: c.severity,

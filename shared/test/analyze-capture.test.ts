@@ -47,7 +47,9 @@ describe('analyzeCapture on the seed incident', () => {
     expect(fixed).toHaveLength(1);
     const f = fixed[0]!;
     expect(f).toMatchObject({ verdict: 'no-dnat', severity: 'critical', keptAlive: true, id: '137932478' });
-    expect(f.remedy).toBe('conntrack -D -p udp --orig-src 10.42.0.33 --orig-dst 10.43.0.10 --sport 52001 --dport 53');
+    expect(f.remedy).toBe(
+      'conntrack -D -p udp --orig-src 10.42.0.33 --orig-dst 10.43.0.10 --sport 52001 --dport 53',
+    );
     expect(f.reason).toContain('172.20.112.199:53');
     expect(f.badFields).toEqual(['reply.src', 'reply.sport']);
     expect(f.createdDuringRuleGap).toBe(gapKnown);
@@ -91,7 +93,9 @@ describe('analyzeCapture on the seed incident', () => {
   it('reports unparseable lines with file and line number', () => {
     const r = analyzeCapture({
       nat: [seed('nat-after.txt')],
-      lists: [{ name: 'bad.txt', text: 'ipv4 2 udp 17 29 src=10.42.0.33 dst=10.43.0.10 sport=52001\nhello\n' }],
+      lists: [
+        { name: 'bad.txt', text: 'ipv4 2 udp 17 29 src=10.42.0.33 dst=10.43.0.10 sport=52001\nhello\n' },
+      ],
     });
     expect(r.errors.map((e) => [e.file, e.line])).toEqual([
       ['bad.txt', 1],
@@ -100,6 +104,8 @@ describe('analyzeCapture on the seed incident', () => {
   });
 
   it('names the file when a NAT input is not a known format', () => {
-    expect(() => analyzeCapture({ nat: [{ name: 'x.txt', text: 'hello world\n' }], lists: [] })).toThrow(/x\.txt/);
+    expect(() => analyzeCapture({ nat: [{ name: 'x.txt', text: 'hello world\n' }], lists: [] })).toThrow(
+      /x\.txt/,
+    );
   });
 });

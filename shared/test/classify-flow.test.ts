@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { FlowRecord, Frontend, NatSnapshot, TimeoutObservation } from '../src/index.js';
 import { classifyFlow } from '../src/index.js';
 
-function fe(proto: string, ip: string, port: number, endpoints: Array<[string, number]>, service?: string): Frontend {
+function fe(
+  proto: string,
+  ip: string,
+  port: number,
+  endpoints: Array<[string, number]>,
+  service?: string,
+): Frontend {
   return {
     key: `${proto}|${ip}|${port}`,
     kind: ip === '*' ? 'nodeport' : 'cluster-ip',
@@ -38,7 +44,18 @@ function flow(
 
 const DNS = 'kube-system/kube-dns:dns';
 const dnsUp = snap(fe('udp', '10.43.0.10', 53, [['172.20.112.199', 53]], DNS));
-const dnsTwo = snap(fe('udp', '10.43.0.10', 53, [['10.42.0.5', 53], ['10.42.0.6', 53]], DNS));
+const dnsTwo = snap(
+  fe(
+    'udp',
+    '10.43.0.10',
+    53,
+    [
+      ['10.42.0.5', 53],
+      ['10.42.0.6', 53],
+    ],
+    DNS,
+  ),
+);
 const dnsNoEndpoints = snap({ ...fe('udp', '10.43.0.10', 53, [], DNS), noEndpointsRule: true });
 const noRules = snap();
 const client: [string, number] = ['10.42.0.33', 52001];
@@ -79,7 +96,11 @@ const cases: Case[] = [
   },
   {
     name: 'seed: random-port no-dnat entry counting down is not kept alive',
-    input: { flow: flow('udp', ['10.42.0.33', 59807], vip, vip), currentSnapshot: dnsUp, timeouts: countingDown },
+    input: {
+      flow: flow('udp', ['10.42.0.33', 59807], vip, vip),
+      currentSnapshot: dnsUp,
+      timeouts: countingDown,
+    },
     verdict: 'no-dnat',
     severity: 'critical',
     keptAlive: false,
@@ -101,14 +122,22 @@ const cases: Case[] = [
   },
   {
     name: 'healthy flow created before the gap is not marked as a gap flow',
-    input: { flow: flow('udp', client, vip, ['172.20.112.199', 53], false), createdSnapshot: dnsUp, currentSnapshot: dnsUp },
+    input: {
+      flow: flow('udp', client, vip, ['172.20.112.199', 53], false),
+      createdSnapshot: dnsUp,
+      currentSnapshot: dnsUp,
+    },
     verdict: 'ok',
     severity: 'ok',
     gap: false,
   },
   {
     name: 'stale endpoint: replaced pod',
-    input: { flow: flow('udp', client, vip, ['10.42.0.9', 53]), currentSnapshot: dnsTwo, timeouts: refreshed },
+    input: {
+      flow: flow('udp', client, vip, ['10.42.0.9', 53]),
+      currentSnapshot: dnsTwo,
+      timeouts: refreshed,
+    },
     verdict: 'stale-endpoint',
     severity: 'critical',
     keptAlive: true,
@@ -131,14 +160,22 @@ const cases: Case[] = [
   },
   {
     name: 'service rules gone now, present at creation',
-    input: { flow: flow('udp', client, vip, ['172.20.112.199', 53]), createdSnapshot: dnsUp, currentSnapshot: noRules },
+    input: {
+      flow: flow('udp', client, vip, ['172.20.112.199', 53]),
+      createdSnapshot: dnsUp,
+      currentSnapshot: noRules,
+    },
     verdict: 'no-endpoints',
     severity: 'warning',
     reasonIncludes: ['no longer has NAT rules'],
   },
   {
     name: 'non-service destination',
-    input: { flow: flow('udp', client, ['1.1.1.1', 53], ['1.1.1.1', 53]), currentSnapshot: dnsUp, timeouts: refreshed },
+    input: {
+      flow: flow('udp', client, ['1.1.1.1', 53], ['1.1.1.1', 53]),
+      currentSnapshot: dnsUp,
+      timeouts: refreshed,
+    },
     verdict: 'ok',
     severity: 'ok',
     keptAlive: false,
@@ -160,7 +197,12 @@ const cases: Case[] = [
   },
   {
     name: 'unanswered: DNATed to a live endpoint, silent for 20s',
-    input: { flow: flow('udp', client, vip, ['10.42.0.5', 53]), currentSnapshot: dnsTwo, firstSeen: 0, now: 20_000 },
+    input: {
+      flow: flow('udp', client, vip, ['10.42.0.5', 53]),
+      currentSnapshot: dnsTwo,
+      firstSeen: 0,
+      now: 20_000,
+    },
     verdict: 'unanswered',
     severity: 'warning',
     remedy: null,
@@ -168,7 +210,12 @@ const cases: Case[] = [
   },
   {
     name: 'young UNREPLIED flow to a live endpoint is ok',
-    input: { flow: flow('udp', client, vip, ['10.42.0.5', 53]), currentSnapshot: dnsTwo, firstSeen: 0, now: 2_000 },
+    input: {
+      flow: flow('udp', client, vip, ['10.42.0.5', 53]),
+      currentSnapshot: dnsTwo,
+      firstSeen: 0,
+      now: 2_000,
+    },
     verdict: 'ok',
     severity: 'ok',
   },
@@ -189,7 +236,8 @@ const cases: Case[] = [
     },
     verdict: 'no-dnat',
     severity: 'critical',
-    remedy: 'conntrack -D -p udp -f ipv6 --orig-src fd00:42::33 --orig-dst fd00:43::a --sport 40000 --dport 53',
+    remedy:
+      'conntrack -D -p udp -f ipv6 --orig-src fd00:42::33 --orig-dst fd00:43::a --sport 40000 --dport 53',
     reasonIncludes: ['[fd00:42::5]:53'],
   },
   {
@@ -232,14 +280,34 @@ function reconcilerWouldDelete(s: NatSnapshot, f: Flow): boolean {
 describe('classifyFlow vs the kube-proxy reconciler', () => {
   // NodePorts live in 30000-32767 and service ports here do not, as on real clusters: a ClusterIP port equal to
   // another service's NodePort is the one case where ctscope (judging by the ClusterIP) and the reconciler differ.
-  const ips = fc.constantFrom('10.43.0.10', '10.43.0.11', '10.42.0.5', '10.42.0.6', '10.42.0.9', '192.168.1.10');
-  const endpointArb = fc.uniqueArray(fc.tuple(fc.constantFrom('10.42.0.5', '10.42.0.6', '10.42.0.7'), fc.constantFrom(53, 80)), {
-    maxLength: 3,
-    selector: ([i, p]) => `${i}:${p}`,
-  });
+  const ips = fc.constantFrom(
+    '10.43.0.10',
+    '10.43.0.11',
+    '10.42.0.5',
+    '10.42.0.6',
+    '10.42.0.9',
+    '192.168.1.10',
+  );
+  const endpointArb = fc.uniqueArray(
+    fc.tuple(fc.constantFrom('10.42.0.5', '10.42.0.6', '10.42.0.7'), fc.constantFrom(53, 80)),
+    {
+      maxLength: 3,
+      selector: ([i, p]) => `${i}:${p}`,
+    },
+  );
   const frontendArb = fc.oneof(
-    fc.record({ proto: fc.constantFrom('udp', 'tcp'), ip: fc.constantFrom('10.43.0.10', '10.43.0.11'), port: fc.constantFrom(53, 80), endpoints: endpointArb }),
-    fc.record({ proto: fc.constantFrom('udp', 'tcp'), ip: fc.constant('*'), port: fc.constant(30053), endpoints: endpointArb }),
+    fc.record({
+      proto: fc.constantFrom('udp', 'tcp'),
+      ip: fc.constantFrom('10.43.0.10', '10.43.0.11'),
+      port: fc.constantFrom(53, 80),
+      endpoints: endpointArb,
+    }),
+    fc.record({
+      proto: fc.constantFrom('udp', 'tcp'),
+      ip: fc.constant('*'),
+      port: fc.constant(30053),
+      endpoints: endpointArb,
+    }),
   );
   const snapshotArb = fc
     .uniqueArray(frontendArb, { maxLength: 4, selector: (f) => `${f.proto}|${f.ip}|${f.port}` })

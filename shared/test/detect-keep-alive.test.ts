@@ -5,12 +5,37 @@ const obs = (...xs: Array<[number, number, boolean?]>): TimeoutObservation[] =>
   xs.map(([at, timeout, unreplied = true]) => ({ at, timeout, unreplied }));
 
 const cases: Array<{ name: string; o: TimeoutObservation[]; resets: number; kept: boolean }> = [
-  { name: 'refreshed every poll (seed sport 52001)', o: obs([0, 29], [3000, 29], [6000, 29], [9000, 29]), resets: 3, kept: true },
-  { name: 'counting down (seed random ports)', o: obs([0, 28], [3000, 25], [6000, 22], [9000, 19]), resets: 0, kept: false },
-  { name: 'counting down with truncation jitter', o: obs([0, 28], [3100, 26], [6000, 22]), resets: 0, kept: false },
+  {
+    name: 'refreshed every poll (seed sport 52001)',
+    o: obs([0, 29], [3000, 29], [6000, 29], [9000, 29]),
+    resets: 3,
+    kept: true,
+  },
+  {
+    name: 'counting down (seed random ports)',
+    o: obs([0, 28], [3000, 25], [6000, 22], [9000, 19]),
+    resets: 0,
+    kept: false,
+  },
+  {
+    name: 'counting down with truncation jitter',
+    o: obs([0, 28], [3100, 26], [6000, 22]),
+    resets: 0,
+    kept: false,
+  },
   { name: 'one reset then counting down', o: obs([0, 20], [5000, 29], [8000, 26]), resets: 1, kept: true },
-  { name: 'polls too close together to tell', o: obs([0, 29], [500, 29], [1000, 29]), resets: 0, kept: false },
-  { name: 'answered now: refreshes are normal', o: obs([0, 29], [3000, 29], [6000, 120, false]), resets: 1, kept: false },
+  {
+    name: 'polls too close together to tell',
+    o: obs([0, 29], [500, 29], [1000, 29]),
+    resets: 0,
+    kept: false,
+  },
+  {
+    name: 'answered now: refreshes are normal',
+    o: obs([0, 29], [3000, 29], [6000, 120, false]),
+    resets: 1,
+    kept: false,
+  },
   { name: 'single reading', o: obs([0, 29]), resets: 0, kept: false },
   { name: 'no readings', o: [], resets: 0, kept: false },
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowTracker, parseConntrackLine, type FlowRecord } from '../src/index.js';
+import { type FlowRecord, FlowTracker, parseConntrackLine } from '../src/index.js';
 
 function rec(line: string): FlowRecord {
   const r = parseConntrackLine(line);
@@ -18,13 +18,30 @@ const NEW_OTHER_ID =
 
 describe('FlowTracker', () => {
   it.each([
-    { name: 'id-less NEW then id-carrying dump line: one flow', lines: [NEW_NOID, LIST_ID], flows: 1, live: 1 },
-    { name: 'NEW, DESTROY, NEW on the same tuple: two flows', lines: [NEW_NOID, DESTROY_NOID, NEW_NOID], flows: 2, live: 1 },
-    { name: 'dump line then a NEW with another id on the tuple: the old one is superseded', lines: [LIST_ID, NEW_OTHER_ID], flows: 2, live: 1 },
+    {
+      name: 'id-less NEW then id-carrying dump line: one flow',
+      lines: [NEW_NOID, LIST_ID],
+      flows: 1,
+      live: 1,
+    },
+    {
+      name: 'NEW, DESTROY, NEW on the same tuple: two flows',
+      lines: [NEW_NOID, DESTROY_NOID, NEW_NOID],
+      flows: 2,
+      live: 1,
+    },
+    {
+      name: 'dump line then a NEW with another id on the tuple: the old one is superseded',
+      lines: [LIST_ID, NEW_OTHER_ID],
+      flows: 2,
+      live: 1,
+    },
     { name: 'same dump line twice: one flow, two readings', lines: [LIST_ID, LIST_ID], flows: 1, live: 1 },
   ])('$name', ({ lines, flows, live }) => {
     const t = new FlowTracker();
-    lines.forEach((l, i) => t.observe(rec(l), i * 1000));
+    lines.forEach((l, i) => {
+      t.observe(rec(l), i * 1000);
+    });
     const all = [...t.all()];
     expect(all).toHaveLength(flows);
     expect(all.filter((f) => f.destroyedAt === undefined)).toHaveLength(live);

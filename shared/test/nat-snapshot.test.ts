@@ -8,9 +8,9 @@ import {
   makeSnapshot,
   normalizeIp,
 } from '../src/nat-snapshot.js';
-import { detectNatFormat, parseNatSnapshot } from '../src/parse-nat-snapshot.js';
 import type { Frontend, FrontendKind } from '../src/nat-types.js';
 import { parseIptablesSave } from '../src/parse-iptables-save.js';
+import { detectNatFormat, parseNatSnapshot } from '../src/parse-nat-snapshot.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

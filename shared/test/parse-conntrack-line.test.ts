@@ -252,7 +252,15 @@ const recognised: Case[] = [
   {
     name: 'DESTROY without timeout, extended udp (only four header words)',
     line: '[1795689891.854440]\t[DESTROY] ipv4     2 udp      17 src=10.42.0.33 dst=10.43.0.10 sport=34365 dport=53 src=172.20.112.199 dst=10.42.0.33 sport=53 dport=34365 id=4252869406',
-    expect: { kind: 'flow', event: 'DESTROY', l3: 'ipv4', l3num: 2, proto: 'udp', protonum: 17, timeout: undefined },
+    expect: {
+      kind: 'flow',
+      event: 'DESTROY',
+      l3: 'ipv4',
+      l3num: 2,
+      proto: 'udp',
+      protonum: 17,
+      timeout: undefined,
+    },
   },
   {
     name: '[USERSPACE] progname with a space (comm can hold spaces)',
@@ -288,6 +296,11 @@ const recognised: Case[] = [
     name: 'unknown foo=bar lands in extra',
     line: 'udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 foo=bar mark=0 use=1',
     expect: { kind: 'flow', extra: { foo: 'bar' }, mark: 0 },
+  },
+  {
+    name: '__proto__=x stays an ordinary extra key',
+    line: 'udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 __proto__=x',
+    expect: { kind: 'flow', extra: { ['__proto__']: 'x' } },
   },
   {
     name: 'gre keys: per-tuple unknowns, reply copy kept apart',
@@ -332,7 +345,11 @@ const recognised: Case[] = [
   {
     name: 'ENOBUFS warning (conntrack >= 1.4.6)',
     line: 'WARNING: We have hit ENOBUFS! We are losing events.',
-    expect: { kind: 'event-loss', reason: 'ENOBUFS', raw: 'WARNING: We have hit ENOBUFS! We are losing events.' },
+    expect: {
+      kind: 'event-loss',
+      reason: 'ENOBUFS',
+      raw: 'WARNING: We have hit ENOBUFS! We are losing events.',
+    },
   },
   {
     name: 'ENOBUFS fatal form (conntrack < 1.4.6)',
@@ -406,6 +423,11 @@ const malformed: Case[] = [
     name: 'no reply tuple at all',
     line: '    [NEW] udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=60357 dport=53 [UNREPLIED]',
     expect: { kind: 'error', reason: 'truncated: reply tuple missing' },
+  },
+  {
+    name: 'unterminated flag at the end',
+    line: fixtureLine(DEFAULT, 11).slice(0, -1),
+    expect: { kind: 'error', reason: 'truncated: unterminated "[ASSURED"' },
   },
   {
     name: 'unknown event tag',
@@ -495,7 +517,11 @@ function replyDportValueStart(line: string): number {
 function tokenEnds(line: string): number[] {
   const ends: number[] = [];
   for (let i = 0; i < line.length; i++) {
-    if (line[i] !== ' ' && line[i] !== '\t' && (i + 1 === line.length || line[i + 1] === ' ' || line[i + 1] === '\t')) {
+    if (
+      line[i] !== ' ' &&
+      line[i] !== '\t' &&
+      (i + 1 === line.length || line[i + 1] === ' ' || line[i + 1] === '\t')
+    ) {
       ends.push(i + 1);
     }
   }
@@ -528,20 +554,23 @@ describe('parseConntrackLine on truncated real lines', () => {
     expect(checked).toBeGreaterThan(100);
   });
 
-  it.each(truncationSources)('$name: token-boundary cuts are errors until the reply tuple is whole', ({ line }) => {
-    const whole = replyDportValueStart(line);
-    const full = parseConntrackLine(line);
-    if (full.kind !== 'flow') throw new Error(`fixture line did not parse: ${JSON.stringify(full)}`);
-    for (const cut of tokenEnds(line)) {
-      const r = parseConntrackLine(line.slice(0, cut));
-      if (cut < whole) {
-        expect(r.kind, JSON.stringify(line.slice(0, cut))).toBe('error');
-      } else {
-        // Past the reply tuple, a prefix is a valid line that merely lacks the trailing fields.
-        expect(r).toMatchObject({ kind: 'flow', orig: full.orig, reply: full.reply, event: full.event });
+  it.each(truncationSources)(
+    '$name: token-boundary cuts are errors until the reply tuple is whole',
+    ({ line }) => {
+      const whole = replyDportValueStart(line);
+      const full = parseConntrackLine(line);
+      if (full.kind !== 'flow') throw new Error(`fixture line did not parse: ${JSON.stringify(full)}`);
+      for (const cut of tokenEnds(line)) {
+        const r = parseConntrackLine(line.slice(0, cut));
+        if (cut < whole) {
+          expect(r.kind, JSON.stringify(line.slice(0, cut))).toBe('error');
+        } else {
+          // Past the reply tuple, a prefix is a valid line that merely lacks the trailing fields.
+          expect(r).toMatchObject({ kind: 'flow', orig: full.orig, reply: full.reply, event: full.event });
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 const fixtureFiles = [
@@ -552,12 +581,15 @@ const fixtureFiles = [
 ];
 
 describe('parseConntrackLine on whole captures', () => {
-  it.each(fixtureFiles)('$name: no errors, $flows flows, $summaries summaries', ({ name, flows, summaries }) => {
-    const results: ParseResult[] = fixtureLines(name).map((l) => parseConntrackLine(l));
-    expect(results.filter((r) => r.kind === 'error')).toEqual([]);
-    expect(results.filter((r) => r.kind === 'flow')).toHaveLength(flows);
-    expect(results.filter((r) => r.kind === 'summary')).toHaveLength(summaries);
-  });
+  it.each(fixtureFiles)(
+    '$name: no errors, $flows flows, $summaries summaries',
+    ({ name, flows, summaries }) => {
+      const results: ParseResult[] = fixtureLines(name).map((l) => parseConntrackLine(l));
+      expect(results.filter((r) => r.kind === 'error')).toEqual([]);
+      expect(results.filter((r) => r.kind === 'flow')).toHaveLength(flows);
+      expect(results.filter((r) => r.kind === 'summary')).toHaveLength(summaries);
+    },
+  );
 
   it('list-poll: the fixed-port black-hole entry keeps a refreshed timeout across the four dumps', () => {
     const timeouts = fixtureLines(LIST)

@@ -52,7 +52,11 @@ const cases: Case[] = [
   { name: 'xml declaration', line: fixtureLine(XML, 1), expect: { kind: 'blank' } },
   { name: '<conntrack> opener', line: fixtureLine(XML, 2), expect: { kind: 'blank' } },
   { name: '</conntrack> closer', line: fixtureLine(XML, 51), expect: { kind: 'blank' } },
-  { name: 'stderr summary in the same capture', line: fixtureLine(XML, 52), expect: { kind: 'summary', count: 48 } },
+  {
+    name: 'stderr summary in the same capture',
+    line: fixtureLine(XML, 52),
+    expect: { kind: 'summary', count: 48 },
+  },
   { name: 'blank line', line: '', expect: { kind: 'blank' } },
   {
     name: 'first NEW flow, every mapped field',
@@ -80,7 +84,13 @@ const cases: Case[] = [
   {
     name: 'DESTROY with [USERSPACE] appended after </flow>',
     line: fixtureLine(XML, 16),
-    expect: { kind: 'flow', event: 'DESTROY', timeout: 28, id: 2026399849, userspace: { portid: 2476699638 } },
+    expect: {
+      kind: 'flow',
+      event: 'DESTROY',
+      timeout: 28,
+      id: 2026399849,
+      userspace: { portid: 2476699638 },
+    },
   },
   {
     name: 'dump flow: no type, state, counters, zones, unknown element to extra',
@@ -144,6 +154,11 @@ const cases: Case[] = [
     expect: { kind: 'error', reason: 'bad <sport> "x"' },
   },
   {
+    name: 'bad address',
+    line: FIRST_FLOW.replace('<src>172.20.112.199</src>', '<src>gateway</src>'),
+    expect: { kind: 'error', reason: 'bad address "gateway"' },
+  },
+  {
     name: 'bad timeout',
     line: FIRST_FLOW.replace('<timeout>30</timeout>', '<timeout>-1</timeout>'),
     expect: { kind: 'error', reason: 'bad <timeout> "-1"' },
@@ -152,6 +167,11 @@ const cases: Case[] = [
     name: 'unknown flow type',
     line: FIRST_FLOW.replace('type="new"', 'type="renew"'),
     expect: { kind: 'error', reason: 'unknown flow type "renew"' },
+  },
+  {
+    name: 'flow type that is an Object.prototype key',
+    line: FIRST_FLOW.replace('type="new"', 'type="constructor"'),
+    expect: { kind: 'error', reason: 'unknown flow type "constructor"' },
   },
   {
     name: 'bad <when>',
@@ -163,7 +183,11 @@ const cases: Case[] = [
     line: `${FIRST_FLOW} trailing`,
     expect: { kind: 'error', reason: 'unexpected text after </flow>: "trailing"' },
   },
-  { name: 'other element', line: '<expect></expect>', expect: { kind: 'error', reason: 'unrecognised line' } },
+  {
+    name: 'other element',
+    line: '<expect></expect>',
+    expect: { kind: 'error', reason: 'unrecognised line' },
+  },
   {
     name: 'mismatched tags',
     line: '<flow type="new"><meta direction="original"></layer3></flow>',
@@ -197,19 +221,24 @@ describe('events-xml.txt against the text captures of the same events', () => {
     expect(defaultFlows).toHaveLength(48);
   });
 
-  it.each(xmlFlows.map((flow, i) => ({ i, flow })))('event $i agrees with events-default.txt', ({ i, flow }) => {
-    const text = defaultFlows[i]!;
-    expect(flow.event).toBe(text.event);
-    expect(flow.orig).toEqual(text.orig);
-    expect(flow.reply).toEqual(text.reply);
-    expect(flow.unreplied).toBe(text.unreplied);
-    expect(flow.assured).toBe(text.assured);
-    expect(flow.timeout).toBe(text.timeout);
-    expect(flow.userspace?.portid).toBe(text.userspace?.portid);
-  });
+  it.each(xmlFlows.map((flow, i) => ({ i, flow })))(
+    'event $i agrees with events-default.txt',
+    ({ i, flow }) => {
+      const text = defaultFlows[i]!;
+      expect(flow.event).toBe(text.event);
+      expect(flow.orig).toEqual(text.orig);
+      expect(flow.reply).toEqual(text.reply);
+      expect(flow.unreplied).toBe(text.unreplied);
+      expect(flow.assured).toBe(text.assured);
+      expect(flow.timeout).toBe(text.timeout);
+      expect(flow.userspace?.portid).toBe(text.userspace?.portid);
+    },
+  );
 
   it('ids and second-resolution times agree with events-ts-ext-id.txt', () => {
     expect(xmlFlows.map((f) => f.id)).toEqual(idFlows.map((f) => f.id));
-    expect(xmlFlows.map((f) => f.timestamp)).toEqual(idFlows.map((f) => Math.floor(f.timestamp ?? Number.NaN)));
+    expect(xmlFlows.map((f) => f.timestamp)).toEqual(
+      idFlows.map((f) => Math.floor(f.timestamp ?? Number.NaN)),
+    );
   });
 });

@@ -40,7 +40,8 @@ async function load(flag: string, path: string): Promise<NamedText> {
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number of seconds, got "${value}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative number of seconds, got "${value}"`);
   return n;
 }
 
@@ -48,8 +49,12 @@ function positiveNumber(flag: string, value: string | undefined): number | undef
 export async function runAnalyze(opts: AnalyzeOptions, io: Io): Promise<number> {
   let result: AnalyzeResult;
   try {
-    if (opts.nat.length === 0) throw new UsageError('at least one --nat FILE is required (iptables-save, nft -j or ipvsadm -Ln output)');
-    if (opts.list.length === 0 && !opts.events) throw new UsageError('give --list FILE and/or --events FILE: there are no flows to analyze');
+    if (opts.nat.length === 0)
+      throw new UsageError(
+        'at least one --nat FILE is required (iptables-save, nft -j or ipvsadm -Ln output)',
+      );
+    if (opts.list.length === 0 && !opts.events)
+      throw new UsageError('give --list FILE and/or --events FILE: there are no flows to analyze');
     const listIntervalS = positiveNumber('--list-interval', opts.listInterval);
     const unanswered = positiveNumber('--unanswered-after', opts.unansweredAfter);
     const nat = await Promise.all(opts.nat.map((p) => load('--nat', p)));
@@ -76,7 +81,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: Io): Promise<number> 
   }
   for (const e of result.errors) io.err(`${e.file}:${e.line}: ${e.reason}\n`);
   if (result.errors.length > 0 && !opts.skipBadLines) {
-    io.err(`ctscope analyze: ${result.errors.length} unparseable line(s); fix the input or pass --skip-bad-lines\n`);
+    io.err(
+      `ctscope analyze: ${result.errors.length} unparseable line(s); fix the input or pass --skip-bad-lines\n`,
+    );
     return EXIT_USAGE;
   }
   for (const s of result.snapshots) for (const w of s.warnings) io.err(`warning: NAT ${s.source}: ${w}\n`);
