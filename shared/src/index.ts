@@ -23,3 +23,4 @@ export * from './protocol.js';
 export * from './recording-format.js';
 export * from './report-flow.js';
 export type * from './verdict-types.js';
+export * from './flow-filter.js';

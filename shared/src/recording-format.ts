@@ -77,6 +77,8 @@ export interface RecGap {
   reason: GapReason;
   /** Free text, e.g. the source's last error. */
   detail?: string;
+  /** Records lost in the hole that this `recording-resumed` gap closes. */
+  dropped?: number;
 }
 
 /** Periodic checkpoint of the live table, so a replay can start mid-file. */

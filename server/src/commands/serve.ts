@@ -1,0 +1,86 @@
+/** `ctscope serve`: preflight, the live agent, and the HTTP server. */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../audit-log.js';
+import { ConfigError, type ServeConfig, validateConfig } from '../config.js';
+import { NodeAgent } from '../node-agent.js';
+import { recordingRoutes } from '../routes/recording-routes.js';
+import { onShutdown, startServer } from '../server.js';
+import { formatPreflight, preflightVerdict, runPreflight } from '../sources/preflight.js';
+import type { Io } from './analyze.js';
+
+/** Where the built web page lives relative to the compiled server. */
+export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+
+/** Start serving; resolves once listening. Returns an exit code on failure. */
+export async function runServe(config: ServeConfig, io: Io, opts: { skipPreflight?: boolean } = {}): Promise<number | { stop: () => Promise<void>; url: string }> {
+  try {
+    validateConfig(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`ctscope serve: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (!opts.skipPreflight) {
+    const checks = await runPreflight({ node: { netns: config.netns }, natMode: config.natSource });
+    const verdict = preflightVerdict(checks);
+    const report = formatPreflight(checks);
+    if (verdict !== 'ok') io.err(report.endsWith('\n') ? report : `${report}\n`);
+    if (verdict === 'fatal') {
+      io.err('ctscope serve: cannot work on this node (see above); exiting\n');
+      return 1;
+    }
+    if (verdict === 'degraded') io.err('ctscope serve: starting degraded; affected sources will show as failed\n');
+  }
+  const agent = new NodeAgent(config);
+  await agent.start();
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      engine: agent,
+      token: config.token,
+      audit: new AuditLog(join(config.dataDir, 'audit.log')),
+      webRoot: config.webRoot,
+      host: config.host,
+      port: config.port,
+      extraRoutes: recordingRoutes(config.record ? config.dataDir : undefined),
+    });
+  } catch (err) {
+    await agent.stop();
+    io.err(`ctscope serve: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.err(`ctscope serve: listening on ${server.url}${config.netns ? ` (netns ${config.netns})` : ''}\n`);
+  const stop = async () => {
+    await server.app.close();
+    await agent.stop();
+  };
+  return { stop, url: server.url };
+}
+
+/** Defaults for every serve option. */
+export function defaultServeConfig(): ServeConfig {
+  return {
+    host: '127.0.0.1',
+    port: 7474,
+    dataDir: '/var/lib/ctscope',
+    allowDelete: false,
+    natSource: 'auto',
+    suspectPollMs: 2000,
+    natPollMs: 1000,
+    countersPollMs: 2000,
+    fullResyncMs: 300_000,
+    bufferBytes: 64 * 1024 * 1024,
+    record: true,
+    retentionHours: 72,
+    retentionBytes: 2 * 1024 * 1024 * 1024,
+    maxFlows: 300_000,
+    unansweredAfterMs: 10_000,
+    webRoot: DEFAULT_WEB_ROOT,
+    nodeName: hostname(),
+  };
+}
+
+export { onShutdown };

@@ -1,0 +1,471 @@
+/** Append-only, rotating NDJSON recorder that never blocks or throws into the live pipeline. */
+import { type FileHandle, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RECORDING_FORMAT_VERSION, type RecGap, type RecHeader, type RecordingRecord } from '@ctscope/shared';
+import { listSegmentNames, SEGMENT_NAME_RE } from './recording-reader.js';
+
+/** Options for {@link RecordingWriter}. */
+export interface RecordingWriterOptions {
+  /** Directory holding the segment files (created if missing). */
+  dir: string;
+  /** Node name written into every header. */
+  node: string;
+  /** Network namespace watched, if any. */
+  netns?: string;
+  /** ctscope version written into every header. */
+  writer: string;
+  /** Segments whose last write is older than this are deleted (Infinity disables). */
+  maxAgeMs: number;
+  /** Oldest segments are deleted while all segments together exceed this. */
+  maxBytes: number;
+  /** Rotate once the current segment reaches this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Rotate once the current segment is this old (default 1 h). */
+  segmentMs?: number;
+  /** Clock, ms since the epoch (tests inject one). */
+  now?: () => number;
+  /** Delay between write attempts while paused (default 5000). */
+  retryMs?: number;
+  /** Serialised records waiting for the disk beyond this are dropped (default 64 MiB). */
+  maxQueueBytes?: number;
+}
+
+/** Snapshot of a writer's progress, for status pages and metrics. */
+export interface RecordingWriterState {
+  dir: string;
+  /** Current segment file name. */
+  segment?: string;
+  /** Bytes in the current segment. */
+  bytes: number;
+  /** Bytes in all segments of `dir`. */
+  totalBytes: number;
+  /** True while writes fail (e.g. disk full) and records are being dropped. */
+  paused: boolean;
+  /** Why it is paused (the write error). */
+  reason?: string;
+  /** Records given to `append` (or markers) that never reached the disk. */
+  dropped: number;
+  /** Records written to disk, headers and gap markers included. */
+  written: number;
+}
+
+const MiB = 1024 * 1024;
+/** Upper bound on one write, so a long backlog is not joined into one huge string. */
+const MAX_BATCH_BYTES = MiB;
+
+/** A stretch of records that did not reach the disk, closed by a paused/resumed gap pair. */
+interface Hole {
+  since: number;
+  reason: string;
+  dropped: number;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `yyyymmddThhmmssZ` in UTC. */
+function stamp(t: number): string {
+  const d = new Date(t);
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes `RecordingRecord`s as NDJSON segments `ctscope-<UTC>-<seq>.ndjson` with rotation and retention.
+ * `append` only enqueues; a single serialised background task does all file I/O. On a write error the
+ * writer pauses (dropping and counting records), retries every `retryMs`, and marks the hole in the file.
+ */
+export class RecordingWriter {
+  readonly #opts: Required<Omit<RecordingWriterOptions, 'netns'>> & { netns?: string };
+  readonly #now: () => number;
+
+  #queue: string[] = [];
+  /** UTF-8 size of each queued line, in step with `#queue`. */
+  #sizes: number[] = [];
+  #queueBytes = 0;
+  #drainScheduled = false;
+  /** Serialises every file operation; tasks never reject. */
+  #chain: Promise<void> = Promise.resolve();
+
+  #fh: FileHandle | undefined;
+  #segment: string | undefined;
+  #segmentOpenedAt = 0;
+  #seq = 0;
+  #bytes = 0;
+  #otherBytes = 0;
+  #needsHeader = false;
+  /** A failed write may have left a partial line that could not be truncated away. */
+  #torn = false;
+
+  #opened = false;
+  #closing = false;
+  #paused: { since: number; reason: string } | undefined;
+  #hole: Hole | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #dropped = 0;
+  #written = 0;
+
+  constructor(opts: RecordingWriterOptions) {
+    this.#opts = {
+      ...opts,
+      segmentBytes: opts.segmentBytes ?? 64 * MiB,
+      segmentMs: opts.segmentMs ?? 60 * 60 * 1000,
+      now: opts.now ?? Date.now,
+      retryMs: opts.retryMs ?? 5000,
+      maxQueueBytes: opts.maxQueueBytes ?? 64 * MiB,
+    };
+    this.#now = this.#opts.now;
+  }
+
+  /** Creates the directory, applies retention and starts a segment with a header and a `server-start` gap. */
+  async open(): Promise<void> {
+    if (this.#opened) throw new Error('RecordingWriter already opened');
+    this.#opened = true;
+    await mkdir(this.#opts.dir, { recursive: true });
+    for (const name of await listSegmentNames(this.#opts.dir)) {
+      this.#seq = Math.max(this.#seq, Number(SEGMENT_NAME_RE.exec(name)![2]) + 1);
+    }
+    await this.#run(async () => {
+      await this.#createSegment();
+      await this.#applyRetention();
+      const start: RecGap = { k: 'gap', t: this.#now(), reason: 'server-start' };
+      try {
+        await this.#writeLines([`${JSON.stringify(start)}\n`]);
+      } catch (err) {
+        this.#pause(err, 1);
+      }
+    }, true);
+    this.#scheduleDrain();
+  }
+
+  /** Enqueues one record; never blocks or throws. Dropped (and counted) when paused, closed or over the queue limit. */
+  append(rec: RecordingRecord): void {
+    if (this.#closing || this.#paused) {
+      this.#drop();
+      return;
+    }
+    let line: string;
+    try {
+      line = `${JSON.stringify(rec)}\n`;
+    } catch {
+      this.#drop();
+      return;
+    }
+    const size = Buffer.byteLength(line);
+    if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
+      this.#drop('recording queue full (disk too slow)');
+      return;
+    }
+    if (this.#hole) this.#enqueue(this.#closeHole());
+    this.#enqueue(line, size);
+    this.#scheduleDrain();
+  }
+
+  /** Resolves once everything queued so far is written, or dropped because the writer is paused. */
+  async flush(): Promise<void> {
+    while (this.#drainScheduled) await this.#chain;
+    await this.#chain;
+  }
+
+  /** Appends a `server-stop` gap, writes what is queued and closes the segment; later appends are dropped. */
+  async close(): Promise<void> {
+    if (this.#closing) return this.flush();
+    if (this.#opened && !this.#paused) {
+      if (this.#hole) this.#enqueue(this.#closeHole());
+      const stop: RecGap = { k: 'gap', t: this.#now(), reason: 'server-stop' };
+      this.#enqueue(`${JSON.stringify(stop)}\n`);
+    }
+    this.#closing = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#scheduleDrain();
+    await this.flush();
+    await this.#run(async () => {
+      // One last attempt, so a recording that was paused still ends with its hole and a stop marker.
+      if (this.#paused && this.#fh) {
+        const stop: RecGap = { k: 'gap', t: this.#now(), reason: 'server-stop' };
+        try {
+          await this.#resume([`${JSON.stringify(stop)}\n`]);
+        } catch {
+          this.#dropped++;
+        }
+      }
+      const fh = this.#fh;
+      this.#fh = undefined;
+      await fh?.close().catch(() => {});
+    });
+  }
+
+  /** Current progress and health. */
+  state(): RecordingWriterState {
+    const s: RecordingWriterState = {
+      dir: this.#opts.dir,
+      bytes: this.#bytes,
+      totalBytes: this.#otherBytes + this.#bytes,
+      paused: this.#paused !== undefined,
+      dropped: this.#dropped,
+      written: this.#written,
+    };
+    if (this.#segment !== undefined) s.segment = this.#segment;
+    if (this.#paused) s.reason = this.#paused.reason;
+    return s;
+  }
+
+  #drop(reason?: string): void {
+    this.#dropped++;
+    if (this.#hole) this.#hole.dropped++;
+    else if (reason !== undefined) this.#hole = { since: this.#now(), reason, dropped: 1 };
+  }
+
+  #enqueue(line: string, size = Buffer.byteLength(line)): void {
+    this.#queue.push(line);
+    this.#sizes.push(size);
+    this.#queueBytes += size;
+  }
+
+  /** The `recording-paused` + `recording-resumed` pair that marks the current hole, and forgets the hole. */
+  #closeHole(): string {
+    const hole = this.#hole!;
+    this.#hole = undefined;
+    const paused: RecGap = { k: 'gap', t: hole.since, reason: 'recording-paused', detail: hole.reason };
+    const resumed: RecGap = {
+      k: 'gap',
+      t: this.#now(),
+      reason: 'recording-resumed',
+      detail: `${hole.dropped} records dropped`,
+      dropped: hole.dropped,
+    };
+    return `${JSON.stringify(paused)}\n${JSON.stringify(resumed)}\n`;
+  }
+
+  /** Chains a file task; `rethrow` lets `open` report failures, background tasks swallow them. */
+  #run(task: () => Promise<void>, rethrow = false): Promise<void> {
+    const p = this.#chain.then(task);
+    this.#chain = p.catch(() => {});
+    return rethrow ? p : this.#chain;
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || !this.#fh || this.#paused || this.#queue.length === 0) return;
+    this.#drainScheduled = true;
+    void this.#run(() => this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#paused && this.#fh) {
+        if (this.#shouldRotate()) {
+          try {
+            await this.#rotate();
+          } catch (err) {
+            this.#pause(err, 0);
+            break;
+          }
+        }
+        // Fill the segment up to its limit so rotation by size is exact to one line.
+        const limit = Math.max(1, Math.min(MAX_BATCH_BYTES, this.#opts.segmentBytes - this.#bytes));
+        let n = 0;
+        let batchBytes = 0;
+        while (n < this.#queue.length) {
+          const size = this.#sizes[n]!;
+          if (n > 0 && batchBytes + size > limit) break;
+          batchBytes += size;
+          n++;
+        }
+        const batch = this.#queue.splice(0, n);
+        this.#sizes.splice(0, n);
+        this.#queueBytes -= batchBytes;
+        try {
+          await this.#writeLines(batch);
+        } catch (err) {
+          this.#pause(err, countLines(batch));
+        }
+      }
+    } finally {
+      this.#drainScheduled = false;
+    }
+  }
+
+  #shouldRotate(): boolean {
+    // An empty segment (header still owed) is reused rather than left behind empty.
+    if (this.#bytes === 0) return false;
+    return (
+      this.#bytes >= this.#opts.segmentBytes || this.#now() - this.#segmentOpenedAt >= this.#opts.segmentMs
+    );
+  }
+
+  /** Writes `lines` (each ending in `\n`) at the end of the segment, prefixed by a header if still owed. */
+  async #writeLines(lines: string[]): Promise<void> {
+    const fh = this.#fh;
+    if (!fh) throw new Error('no open segment');
+    if (this.#torn) await this.#cutTail(fh);
+    let text = lines.join('');
+    let records = countLines(lines);
+    if (this.#needsHeader) {
+      text = this.#headerLine() + text;
+      records++;
+    }
+    // A fragment that could not be cut off is ended here, so it reads as one bad line, not a merged one.
+    const torn = this.#torn;
+    if (torn) text = `\n${text}`;
+    const buf = Buffer.from(text);
+    let off = 0;
+    try {
+      while (off < buf.length) {
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        off += bytesWritten;
+      }
+    } catch (err) {
+      if (off > 0) {
+        this.#torn = true;
+        await this.#cutTail(fh);
+      }
+      throw err;
+    }
+    this.#bytes = torn ? (await fh.stat()).size : this.#bytes + buf.length;
+    this.#torn = false;
+    this.#needsHeader = false;
+    this.#written += records;
+  }
+
+  /** Truncates a partial write back to the last whole line (also giving the space back). */
+  async #cutTail(fh: FileHandle): Promise<void> {
+    try {
+      await fh.truncate(this.#bytes);
+      this.#torn = false;
+    } catch {
+      // Stays torn: the next write starts with a newline instead.
+    }
+  }
+
+  #headerLine(): string {
+    const h: RecHeader = {
+      k: 'header',
+      t: this.#now(),
+      v: RECORDING_FORMAT_VERSION,
+      node: this.#opts.node,
+      writer: this.#opts.writer,
+    };
+    if (this.#opts.netns !== undefined) h.netns = this.#opts.netns;
+    return `${JSON.stringify(h)}\n`;
+  }
+
+  /** Creates the next segment file; its header is written with the first batch that reaches it. */
+  async #createSegment(): Promise<void> {
+    const t = this.#now();
+    for (let attempt = 0; ; attempt++) {
+      const name = `ctscope-${stamp(t)}-${pad(this.#seq++, 6)}.ndjson`;
+      try {
+        // O_APPEND, so writes after a truncate land at the new end.
+        this.#fh = await open(join(this.#opts.dir, name), 'ax');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
+        throw err;
+      }
+      this.#segment = name;
+      this.#segmentOpenedAt = t;
+      this.#bytes = 0;
+      this.#torn = false;
+      this.#needsHeader = true;
+      return;
+    }
+  }
+
+  async #rotate(): Promise<void> {
+    const old = this.#fh;
+    this.#fh = undefined;
+    this.#otherBytes += this.#bytes;
+    this.#bytes = 0;
+    await old?.close().catch(() => {});
+    await this.#createSegment();
+    await this.#applyRetention();
+  }
+
+  /** Deletes the oldest segments while over `maxBytes`, and any older than `maxAgeMs`; never the current one. */
+  async #applyRetention(): Promise<void> {
+    const dir = this.#opts.dir;
+    const segs: Array<{ name: string; size: number; mtime: number }> = [];
+    for (const name of await listSegmentNames(dir)) {
+      if (name === this.#segment) continue;
+      try {
+        const st = await stat(join(dir, name));
+        segs.push({ name, size: st.size, mtime: st.mtimeMs });
+      } catch {
+        // Vanished meanwhile.
+      }
+    }
+    let total = segs.reduce((n, s) => n + s.size, 0) + this.#bytes;
+    const cutoff = this.#now() - this.#opts.maxAgeMs;
+    for (const s of segs) {
+      if (total > this.#opts.maxBytes || s.mtime < cutoff) {
+        try {
+          await unlink(join(dir, s.name));
+          total -= s.size;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') total -= s.size;
+        }
+      }
+    }
+    this.#otherBytes = total - this.#bytes;
+  }
+
+  /** Enters the paused state after a failed write that lost `lost` records, dropping the backlog too. */
+  #pause(err: unknown, lost: number): void {
+    const lostTotal = lost + countLines(this.#queue);
+    this.#queue = [];
+    this.#sizes = [];
+    this.#queueBytes = 0;
+    this.#dropped += lostTotal;
+    const reason = errorText(err);
+    if (!this.#paused) this.#paused = { since: this.#now(), reason };
+    else this.#paused.reason = reason;
+    // A queue-overflow hole still open merges into this one: one pair of markers covers both.
+    if (this.#hole) this.#hole.dropped += lostTotal;
+    else this.#hole = { since: this.#paused.since, reason, dropped: lostTotal };
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closing || this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#run(async () => {
+        if (!this.#paused || this.#closing) return;
+        try {
+          if (!this.#fh || this.#shouldRotate()) await this.#rotate();
+          await this.#resume([]);
+        } catch (err) {
+          if (this.#paused) this.#paused.reason = errorText(err);
+          this.#scheduleRetry();
+          return;
+        }
+        this.#scheduleDrain();
+      });
+    }, this.#opts.retryMs);
+    // A paused recorder must not keep the process alive on its own.
+    this.#retryTimer.unref();
+  }
+
+  /** Writes the hole markers (plus `extra`); on success the writer is live again. Throws if still failing. */
+  async #resume(extra: string[]): Promise<void> {
+    const hole = this.#hole;
+    const markers = hole ? this.#closeHole() : '';
+    try {
+      await this.#writeLines([markers, ...extra].filter((l) => l !== ''));
+    } catch (err) {
+      if (hole) this.#hole = hole;
+      throw err;
+    }
+    this.#paused = undefined;
+  }
+}
+
+function countLines(lines: string[]): number {
+  let n = 0;
+  for (const l of lines) {
+    for (let i = l.indexOf('\n'); i >= 0; i = l.indexOf('\n', i + 1)) n++;
+  }
+  return n;
+}

@@ -1,0 +1,37 @@
+/** Thin shell: a fastify instance with the app registered, listening; plus graceful shutdown. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type AppOptions, buildApp } from './app.js';
+import type { WsHub } from './ws-hub.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  hub: WsHub;
+  url: string;
+}
+
+export async function startServer(opts: AppOptions & { host: string; port: number; logger?: boolean }): Promise<RunningServer> {
+  const app = Fastify({ logger: opts.logger ? { level: 'info' } : false, bodyLimit: 64 * 1024 });
+  const hub = await buildApp(app, opts);
+  const address = await app.listen({ host: opts.host, port: opts.port });
+  hub.start();
+  return { app, hub, url: address };
+}
+
+/** Stop on SIGINT/SIGTERM once, running `cleanup` first. */
+export function onShutdown(cleanup: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`ctscope: ${sig}, stopping\n`);
+    cleanup().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`ctscope: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => handler('SIGINT'));
+  process.once('SIGTERM', () => handler('SIGTERM'));
+}

@@ -1,0 +1,204 @@
+/** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
+import { NodeCommandError, runNodeCommand } from './node-command.js';
+import type { NodeCommandOptions, SourceSink } from './source-types.js';
+import { Supervisor } from './supervisor.js';
+
+/** Summary conntrack prints on stderr after a listing. */
+const SUMMARY = /^conntrack v\S* \(conntrack-tools\): \d+ flow (?:entries|events) have been shown\.$/;
+/** Some conntrack versions exit 1 when a filtered listing matched nothing. */
+const EMPTY_SUMMARY = /\b0 flow entries have been shown\./;
+
+/** Entry lines of one `conntrack -L` run. */
+export interface ConntrackListing {
+  lines: string[];
+  /** Wall time of the command, ms. */
+  durationMs: number;
+}
+
+/** Runs `conntrack ARGS` (a listing) and returns its entry lines; "exit 1 with 0 flow entries" is an empty result. */
+export async function listConntrack(
+  args: readonly string[],
+  node: NodeCommandOptions,
+  timeoutMs?: number,
+): Promise<ConntrackListing> {
+  try {
+    const r = await runNodeCommand('conntrack', args, { ...node, timeoutMs });
+    return { lines: entryLines(r.stdout), durationMs: r.durationMs };
+  } catch (err) {
+    const r = err instanceof NodeCommandError ? err.result : undefined;
+    if (r && r.exitCode === 1 && r.stdout.trim() === '' && EMPTY_SUMMARY.test(r.stderr)) {
+      return { lines: [], durationMs: r.durationMs };
+    }
+    throw err;
+  }
+}
+
+function entryLines(stdout: string): string[] {
+  const out: string[] = [];
+  for (const raw of stdout.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // The summary belongs on stderr; skip it defensively in case a wrapper merged the streams.
+    if (line.length === 0 || (line.startsWith('conntrack v') && SUMMARY.test(line))) continue;
+    out.push(line);
+  }
+  return out;
+}
+
+/** Arguments of a full UDP dump. */
+export const FULL_DUMP_ARGS: readonly string[] = ['-L', '-p', 'udp', '-o', 'extended,id'];
+
+/** Options for {@link DumpScheduler}. */
+export interface DumpSchedulerOptions {
+  sink: SourceSink;
+  node: NodeCommandOptions;
+  /** Shortest periodic interval, ms (default 5 min). */
+  fullIntervalMs?: number;
+  /** Shortest gap between the end of one dump and the start of the next, ms (default 2 s). */
+  minResyncGapMs?: number;
+  /** Kill a dump that takes longer than this, ms (default 30 s). */
+  timeoutMs?: number;
+  /** Clock, ms; must advance like the wall clock (the waits use real timers). */
+  now?: () => number;
+  /** First restart backoff after a failed dump, ms (default 500). */
+  minBackoffMs?: number;
+  /** Max restart backoff, ms (default 30 s). */
+  maxBackoffMs?: number;
+}
+
+/** Counters for the UI. */
+export interface DumpStats {
+  dumps: number;
+  lastDurationMs?: number;
+  lastEntries?: number;
+  /** Time to the next planned dump; undefined while one is running or the source is stopped. */
+  nextInMs?: number;
+  /** Why the last dump ran (`start`, `periodic`, or the coalesced resync reasons). */
+  lastReason?: string;
+}
+
+/**
+ * Schedules full dumps: one at start, one per burst of {@link requestResync} calls (coalesced, one in flight,
+ * `minResyncGapMs` apart), and periodically every `max(fullIntervalMs, 100 × lastDurationMs)` so dumping a
+ * huge table stays under about 1% of a CPU.
+ */
+export class DumpScheduler {
+  /** The supervised source, named `dump`. */
+  readonly supervisor: Supervisor;
+  readonly #opts: DumpSchedulerOptions;
+  readonly #now: () => number;
+  readonly #fullIntervalMs: number;
+  readonly #minGapMs: number;
+  #pending: { first: string; count: number } | undefined = { first: 'start', count: 1 };
+  #inFlight = false;
+  #lastEnd: number | undefined;
+  #lastDurationMs: number | undefined;
+  #lastEntries: number | undefined;
+  #lastReason: string | undefined;
+  #dumps = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(opts: DumpSchedulerOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#fullIntervalMs = opts.fullIntervalMs ?? 5 * 60_000;
+    this.#minGapMs = opts.minResyncGapMs ?? 2000;
+    this.supervisor = new Supervisor({
+      name: 'dump',
+      run: (signal) => this.#run(signal),
+      onState: (s) => opts.sink.onSourceState(s),
+      minBackoffMs: opts.minBackoffMs,
+      maxBackoffMs: opts.maxBackoffMs,
+      now: this.#now,
+    });
+  }
+
+  /** Start dumping (the first dump runs at once). */
+  start(): void {
+    this.supervisor.start();
+  }
+
+  /** Stop; waits for a dump in flight to finish (runNodeCommand cannot be cancelled). */
+  stop(): Promise<void> {
+    return this.supervisor.stop();
+  }
+
+  /** Ask for a full dump because state may be stale (event loss, tail restart). Cheap; coalesced. */
+  requestResync(reason: string): void {
+    if (this.#pending) this.#pending.count++;
+    else this.#pending = { first: reason, count: 1 };
+    this.#wake?.();
+  }
+
+  /** Counters for the UI. */
+  stats(): DumpStats {
+    const running = this.supervisor.state.state === 'running';
+    return {
+      dumps: this.#dumps,
+      lastDurationMs: this.#lastDurationMs,
+      lastEntries: this.#lastEntries,
+      nextInMs: running && !this.#inFlight ? this.#delay() : undefined,
+      lastReason: this.#lastReason,
+    };
+  }
+
+  /** ms until the next dump is due (0: now). */
+  #delay(): number {
+    if (this.#lastEnd === undefined) return 0;
+    const gap = this.#pending ? this.#minGapMs : this.#interval();
+    return Math.max(0, this.#lastEnd + gap - this.#now());
+  }
+
+  #interval(): number {
+    return Math.max(this.#fullIntervalMs, 100 * (this.#lastDurationMs ?? 0));
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const delay = this.#delay();
+      // Woken early by requestResync; the delay is then recomputed with the resync gap.
+      if (delay > 0) await this.#wait(delay, signal);
+      else await this.#dumpOnce(signal);
+    }
+  }
+
+  #wait(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+    });
+  }
+
+  async #dumpOnce(signal: AbortSignal): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.#inFlight = true;
+    try {
+      const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, this.#opts.timeoutMs);
+      const at = this.#now();
+      this.#dumps++;
+      this.#lastEnd = at;
+      this.#lastDurationMs = durationMs;
+      this.#lastEntries = lines.length;
+      this.#lastReason = pending
+        ? pending.count > 1
+          ? `${pending.first} (+${pending.count - 1} more)`
+          : pending.first
+        : 'periodic';
+      if (!signal.aborted) this.#opts.sink.onDump('full', lines, at);
+    } catch (err) {
+      // The state is still unknown: keep the request so the restarted run dumps first thing.
+      if (pending) this.requestResync(pending.first);
+      else this.#pending ??= { first: 'retry', count: 1 };
+      throw err;
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/** Polls the node's kube-proxy NAT rules (iptables, nftables or IPVS) and reports a snapshot per poll. */
+import {
+  makeSnapshot,
+  type NatSnapshot,
+  type NatSourceKind,
+  parseIptablesSave,
+  parseIpvsadm,
+  parseNftKubeProxy,
+} from '@ctscope/shared';
+import { NodeCommandError, runNodeCommand } from './node-command.js';
+import type { NodeCommandOptions, SourceSink } from './source-types.js';
+import { periodic, Supervisor } from './supervisor.js';
+
+/** Requested NAT mode; `auto` probes nft, then IPVS, then falls back to iptables. */
+export type NatMode = 'auto' | NatSourceKind;
+
+export interface NatPollerOptions {
+  sink: SourceSink;
+  node: NodeCommandOptions;
+  mode: NatMode;
+  /** Poll period, ms. Default 1000. */
+  intervalMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** The `nat` source: a {@link Supervisor} plus `mode()`, the mode in use (undefined until auto has decided). */
+export type NatPoller = Supervisor & { mode(): NatSourceKind | undefined };
+
+/** Per-command timeout: iptables-save of a big cluster can take seconds, but a hung one must not stall forever. */
+const COMMAND_TIMEOUT_MS = 20_000;
+
+/** Raw rule dumps from one poll; `undefined` parts mean "that family is not present". */
+interface RawDump {
+  v4: string;
+  v6?: string;
+}
+
+/** Create the `nat` source. Not started: call `start()`. */
+export function createNatPoller(opts: NatPollerOptions): NatPoller {
+  const now = opts.now ?? Date.now;
+  const intervalMs = opts.intervalMs ?? 1000;
+  const node = opts.node;
+  let resolved: NatSourceKind | undefined = opts.mode === 'auto' ? undefined : opts.mode;
+  let lastKey: string | undefined;
+  let lastSnapshot: NatSnapshot | undefined;
+
+  const poll = async (): Promise<void> => {
+    const mode = resolved!;
+    const raw = await dump(mode, node);
+    const at = now();
+    // Header comments carry a per-second timestamp; without them identical rules give an identical key.
+    const key = `${mode}\0${stripComments(raw.v4)}\0${raw.v6 === undefined ? '' : stripComments(raw.v6)}`;
+    let snapshot: NatSnapshot;
+    if (key === lastKey && lastSnapshot) snapshot = { ...lastSnapshot, takenAt: at };
+    else {
+      snapshot = parse(mode, raw, at);
+      lastKey = key;
+      lastSnapshot = snapshot;
+    }
+    opts.sink.onNat(snapshot, at);
+  };
+
+  const loop = periodic(poll, () => intervalMs);
+  const supervisor = new Supervisor({
+    name: 'nat',
+    now,
+    onState: (s) => opts.sink.onSourceState(s),
+    run: async (signal) => {
+      // Re-decided at every (re)start: kube-proxy may have been switched to another mode meanwhile.
+      if (opts.mode === 'auto') resolved = await detectNatMode(node);
+      if (signal.aborted) return;
+      await loop(signal);
+    },
+  });
+  return Object.assign(supervisor, { mode: () => resolved });
+}
+
+/** Which rule source kube-proxy uses on this node: nft table present, else IPVS with services, else iptables. */
+export async function detectNatMode(node: NodeCommandOptions): Promise<NatSourceKind> {
+  if (await succeeds('nft', ['list', 'table', 'ip', 'kube-proxy'], node)) return 'nft';
+  try {
+    const r = await runNodeCommand('ipvsadm', ['-Ln'], { ...node, timeoutMs: COMMAND_TIMEOUT_MS });
+    if (/^(?:TCP|UDP|SCTP|FWM)\s/m.test(r.stdout)) return 'ipvs';
+  } catch {
+    // No IPVS (module missing, binary missing): not IPVS mode.
+  }
+  return 'iptables';
+}
+
+async function succeeds(cmd: string, args: string[], node: NodeCommandOptions): Promise<boolean> {
+  try {
+    await runNodeCommand(cmd, args, { ...node, timeoutMs: COMMAND_TIMEOUT_MS });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function run(cmd: string, args: string[], node: NodeCommandOptions): Promise<string> {
+  return (await runNodeCommand(cmd, args, { ...node, timeoutMs: COMMAND_TIMEOUT_MS })).stdout;
+}
+
+/** Like {@link run}, but `undefined` when the command itself does not exist (optional IPv6 tooling). */
+async function runOptional(cmd: string, args: string[], node: NodeCommandOptions): Promise<string | undefined> {
+  try {
+    return await run(cmd, args, node);
+  } catch (err) {
+    if (err instanceof NodeCommandError && isMissingCommand(cmd, err)) return undefined;
+    throw err;
+  }
+}
+
+// Missing binary: execa's ENOENT (host), or `ip netns exec` failing to exec it (inside a netns).
+function isMissingCommand(cmd: string, err: NodeCommandError): boolean {
+  return (
+    err.message.endsWith(`${cmd}: command not found`) ||
+    (err.result?.stderr ?? '').includes(`exec of "${cmd}" failed: No such file or directory`)
+  );
+}
+
+/** Optional nft family table: `undefined` when nft works but the table does not exist. */
+async function runNftOptional(family: string, node: NodeCommandOptions): Promise<string | undefined> {
+  try {
+    return await run('nft', ['-j', 'list', 'table', family, 'kube-proxy'], node);
+  } catch (err) {
+    if (err instanceof NodeCommandError && /No such file or directory/.test(err.result?.stderr ?? ''))
+      return undefined;
+    throw err;
+  }
+}
+
+async function dump(mode: NatSourceKind, node: NodeCommandOptions): Promise<RawDump> {
+  switch (mode) {
+    case 'iptables': {
+      const [nat, filter, v6] = await Promise.all([
+        run('iptables-save', ['-t', 'nat'], node),
+        run('iptables-save', ['-t', 'filter'], node),
+        dumpIp6tables(node),
+      ]);
+      const out: RawDump = { v4: joinDumps(nat, filter) };
+      if (v6 !== undefined) out.v6 = v6;
+      return out;
+    }
+    case 'nft': {
+      const [v4, v6] = await Promise.all([
+        run('nft', ['-j', 'list', 'table', 'ip', 'kube-proxy'], node),
+        runNftOptional('ip6', node),
+      ]);
+      return v6 === undefined ? { v4 } : { v4, v6 };
+    }
+    case 'ipvs':
+      return { v4: await run('ipvsadm', ['-Ln'], node) };
+  }
+}
+
+// Both tables or nothing: a nat table without its filter table would lose the "has no endpoints" REJECTs.
+async function dumpIp6tables(node: NodeCommandOptions): Promise<string | undefined> {
+  const nat = await runOptional('ip6tables-save', ['-t', 'nat'], node);
+  if (nat === undefined) return undefined;
+  return joinDumps(nat, await run('ip6tables-save', ['-t', 'filter'], node));
+}
+
+function joinDumps(a: string, b: string): string {
+  return a.endsWith('\n') || a === '' ? a + b : `${a}\n${b}`;
+}
+
+function parse(mode: NatSourceKind, raw: RawDump, at: number): NatSnapshot {
+  const parseOne = (text: string): NatSnapshot => {
+    // takenAt is the poller's clock: iptables-save's header is local time without a zone.
+    if (mode === 'iptables') return parseIptablesSave(text, { takenAt: at });
+    if (mode === 'nft') return parseNftKubeProxy(text, { takenAt: at });
+    return parseIpvsadm(text, { takenAt: at });
+  };
+  const v4 = parseOne(raw.v4);
+  if (raw.v6 === undefined) return v4;
+  const v6 = parseOne(raw.v6);
+  return makeSnapshot(
+    mode,
+    [...v4.frontends, ...v6.frontends],
+    [...v4.warnings, ...v6.warnings.map((w) => `IPv6: ${w}`)],
+    at,
+  );
+}
+
+function stripComments(text: string): string {
+  return text.replace(/^#.*$/gm, '');
+}

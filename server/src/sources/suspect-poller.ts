@@ -1,0 +1,112 @@
+/** The `poll` source: re-reads only the suspect entries, because a kept-alive UDP entry never emits events. */
+import { listConntrack } from './conntrack-dump-source.js';
+import type { NodeCommandOptions, SourceSink } from './source-types.js';
+import { periodic, Supervisor } from './supervisor.js';
+
+/** The original-direction tuple of a suspect entry. */
+export interface SuspectTuple {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
+
+/** Options for {@link createSuspectPoller}. */
+export interface SuspectPollerOptions {
+  sink: SourceSink;
+  node: NodeCommandOptions;
+  /** Poll interval, ms, read before every wait (default 2000). */
+  intervalMs?: () => number;
+  /** Current suspects, read at every poll. */
+  suspects: () => SuspectTuple[];
+  /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
+  maxQueriesPerPoll?: number;
+  /** Kill a query that takes longer than this, ms (default 10 s). */
+  timeoutMs?: number;
+  /** Clock, ms. */
+  now?: () => number;
+  /** First restart backoff after a failed poll, ms (default 500). */
+  minBackoffMs?: number;
+  /** Max restart backoff, ms (default 30 s). */
+  maxBackoffMs?: number;
+}
+
+/** Suspects sharing one destination, queried with a single `conntrack -L`. */
+export interface SuspectGroup {
+  /** Sort key, `dst dport`. */
+  key: string;
+  dst: string;
+  dport: number;
+  members: SuspectTuple[];
+}
+
+/** Groups suspects by (dst, dport), sorted by key so round-robin order is stable as suspects come and go. */
+export function groupSuspects(suspects: readonly SuspectTuple[]): SuspectGroup[] {
+  const groups = new Map<string, SuspectGroup>();
+  for (const s of suspects) {
+    const key = `${s.dst} ${s.dport}`;
+    const g = groups.get(key);
+    if (g) g.members.push(s);
+    else groups.set(key, { key, dst: s.dst, dport: s.dport, members: [s] });
+  }
+  return [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** `conntrack -L` arguments for one group: exact tuple when it has a single member. */
+export function suspectQueryArgs(group: SuspectGroup): string[] {
+  const args = ['-L', '-p', 'udp'];
+  // conntrack lists IPv4 by default; an IPv6 filter needs the family spelled out.
+  if (group.dst.includes(':')) args.push('-f', 'ipv6');
+  args.push('--orig-dst', group.dst, '--dport', String(group.dport));
+  const only = group.members.length === 1 ? group.members[0] : undefined;
+  if (only) args.push('--orig-src', only.src, '--sport', String(only.sport));
+  args.push('-o', 'extended,id');
+  return args;
+}
+
+/** Supervised poller named `poll`; call `start()` on the result. */
+export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
+  const now = opts.now ?? Date.now;
+  const max = Math.max(1, opts.maxQueriesPerPoll ?? 32);
+  const intervalMs = opts.intervalMs ?? (() => 2000);
+  // Key of the last group polled: the next poll starts after it, so every group gets its turn.
+  let cursor: string | undefined;
+
+  const pollOnce = async (signal: AbortSignal): Promise<void> => {
+    const groups = groupSuspects(opts.suspects());
+    if (groups.length === 0) return;
+    let start = cursor === undefined ? 0 : groups.findIndex((g) => g.key > cursor!);
+    if (start < 0) start = 0;
+    const batch: SuspectGroup[] = [];
+    for (let i = 0; i < Math.min(max, groups.length); i++) batch.push(groups[(start + i) % groups.length]!);
+
+    const lines: string[] = [];
+    const failures: string[] = [];
+    for (const group of batch) {
+      if (signal.aborted) return;
+      cursor = group.key;
+      try {
+        const r = await listConntrack(suspectQueryArgs(group), opts.node, opts.timeoutMs ?? 10_000);
+        for (const line of r.lines) lines.push(line);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+    if (signal.aborted) return;
+    // Report what was read even if some queries failed: absent lines are not evidence that an entry is gone.
+    if (failures.length < batch.length) opts.sink.onDump('poll', lines, now());
+    if (failures.length > 0) {
+      const more = failures.length > 1 ? ` (and ${failures.length - 1} more failed queries)` : '';
+      throw new Error(`${failures[0]}${more}`);
+    }
+  };
+
+  return new Supervisor({
+    name: 'poll',
+    run: periodic(pollOnce, intervalMs),
+    onState: (s) => opts.sink.onSourceState(s),
+    minBackoffMs: opts.minBackoffMs,
+    maxBackoffMs: opts.maxBackoffMs,
+    now,
+  });
+}

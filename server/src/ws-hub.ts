@@ -1,0 +1,249 @@
+/**
+ * Fans engine batches out to WebSocket clients: per-client filters, bounded buffering (a slow client gets a
+ * fresh sync instead of an unbounded queue), and resume from a sequence number. Never waits on a client.
+ */
+import {
+  type ClientMessage,
+  compareReports,
+  type DeltaMessage,
+  type FlowFilter,
+  type FlowReport,
+  type HelloMessage,
+  matchesFilter,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type SyncMessage,
+} from '@ctscope/shared';
+import type { WebSocket } from 'ws';
+import type { Engine, EngineBatch } from './engine.js';
+
+export interface HubOptions {
+  /** Send interval, ms (about 10 per second). */
+  intervalMs: number;
+  /** A client whose socket holds more than this many unsent bytes is dropped to a resync. */
+  maxBufferedBytes: number;
+  /** Flows in one sync message. */
+  syncFlowLimit: number;
+  /** Batches kept for resuming clients. */
+  resumeBatches: number;
+}
+
+export const DEFAULT_HUB_OPTIONS: HubOptions = {
+  intervalMs: 100,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  syncFlowLimit: 20_000,
+  resumeBatches: 600,
+};
+
+interface Client {
+  ws: WebSocket;
+  filter?: FlowFilter;
+  needsSync: boolean;
+  /** Last seq this client was sent. */
+  seq: number;
+}
+
+/** Counters for /api/stats. */
+export interface HubStats {
+  clients: number;
+  seq: number;
+  resyncs: number;
+  sent: number;
+}
+
+export class WsHub {
+  private readonly clients = new Set<Client>();
+  private readonly history: Array<{ seq: number; batch: EngineBatch }> = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private resyncs = 0;
+  private sent = 0;
+  readonly options: HubOptions;
+
+  constructor(
+    private readonly engine: Engine,
+    options: Partial<HubOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const c of this.clients) c.ws.close(1001, 'server stopping');
+  }
+
+  stats(): HubStats {
+    return { clients: this.clients.size, seq: this.seq, resyncs: this.resyncs, sent: this.sent };
+  }
+
+  /** Adopt a socket: handlers first (no await before them), then hello and a sync or the missed deltas. */
+  attach(ws: WebSocket, opts: { filter?: FlowFilter; resumeFrom?: number }): void {
+    const client: Client = { ws, filter: opts.filter, needsSync: true, seq: 0 };
+    ws.on('message', (data) => this.onMessage(client, String(data)));
+    ws.on('close', () => this.clients.delete(client));
+    ws.on('error', () => this.clients.delete(client));
+    this.clients.add(client);
+    this.send(client, this.hello());
+    if (opts.resumeFrom !== undefined && this.canResume(opts.resumeFrom)) {
+      for (const h of this.history) if (h.seq > opts.resumeFrom) this.send(client, this.delta(client, h.seq, h.batch));
+      client.seq = this.seq;
+      client.needsSync = false;
+    } else {
+      this.sendSync(client);
+    }
+  }
+
+  private canResume(from: number): boolean {
+    if (from > this.seq) return false;
+    if (from === this.seq) return true;
+    const oldest = this.history[0];
+    return oldest !== undefined && oldest.seq <= from + 1;
+  }
+
+  private onMessage(client: Client, text: string): void {
+    let msg: ClientMessage;
+    try {
+      msg = JSON.parse(text) as ClientMessage;
+    } catch {
+      this.send(client, { type: 'error', message: 'message is not JSON' });
+      return;
+    }
+    switch (msg?.type) {
+      case 'subscribe':
+        client.filter = msg.filter;
+        this.sendSync(client);
+        return;
+      case 'ping':
+        this.send(client, { type: 'pong', now: this.engine.store.now || Date.now() });
+        return;
+      default:
+        this.send(client, { type: 'error', message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}` });
+    }
+  }
+
+  private hello(): HelloMessage {
+    return {
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      mode: this.engine.mode,
+      node: this.engine.node,
+      allowDelete: this.engine.allowDelete,
+      intervals: this.engine.intervals,
+      sources: this.engine.sources(),
+    };
+  }
+
+  /** Full state for one filter. */
+  syncMessage(filter: FlowFilter | undefined): SyncMessage {
+    const all = this.engine.store.reports().filter((f) => matchesFilter(f, filter));
+    all.sort(compareReports);
+    const limit = this.options.syncFlowLimit;
+    return {
+      type: 'sync',
+      seq: this.seq,
+      now: this.engine.store.now,
+      flows: all.length > limit ? all.slice(0, limit) : all,
+      truncated: all.length > limit,
+      timeline: this.engine.store.timeline.recent(),
+      markers: this.engine.markers(),
+      nat: this.engine.natView(),
+      counters: this.engine.counters(),
+      eventLoss: this.engine.eventLoss(),
+      sources: this.engine.sources(),
+    };
+  }
+
+  private sendSync(client: Client): void {
+    if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      client.needsSync = true;
+      return;
+    }
+    this.send(client, this.syncMessage(client.filter));
+    client.seq = this.seq;
+    client.needsSync = false;
+  }
+
+  private delta(client: Client, seq: number, b: EngineBatch): DeltaMessage {
+    const upserts: FlowReport[] = [];
+    const removals = [...b.removals];
+    for (const f of b.upserts) {
+      if (matchesFilter(f, client.filter)) upserts.push(f);
+      else removals.push(f.id);
+    }
+    return {
+      type: 'delta',
+      seq,
+      now: b.now,
+      upserts,
+      removals,
+      rates: b.rates,
+      markers: b.markers,
+      nat: b.nat,
+      natView: b.natView,
+      counters: b.counters,
+      alerts: b.alerts,
+      sources: b.sources,
+      eventLoss: b.eventLoss,
+    };
+  }
+
+  /** One round: collect a batch from the engine and deliver it. Public for tests. */
+  tick(): void {
+    const batch = this.engine.flush();
+    if (batch.reset) {
+      // History no longer describes the state: nobody can resume across this point.
+      this.seq++;
+      this.history.length = 0;
+      for (const c of this.clients) this.sendSync(c);
+      return;
+    }
+    if (isEmpty(batch)) {
+      for (const c of this.clients) if (c.needsSync) this.sendSync(c);
+      return;
+    }
+    this.seq++;
+    this.history.push({ seq: this.seq, batch });
+    if (this.history.length > this.options.resumeBatches) this.history.shift();
+    for (const c of this.clients) {
+      if (c.needsSync) {
+        this.sendSync(c);
+        continue;
+      }
+      if (c.ws.bufferedAmount > this.options.maxBufferedBytes) {
+        // Too far behind: drop what it would have queued and resync once it drains.
+        c.needsSync = true;
+        this.resyncs++;
+        continue;
+      }
+      this.send(c, this.delta(c, this.seq, batch));
+      c.seq = this.seq;
+    }
+  }
+
+  private send(client: Client, msg: ServerMessage): void {
+    if (client.ws.readyState !== 1) return;
+    client.ws.send(JSON.stringify(msg));
+    this.sent++;
+  }
+}
+
+function isEmpty(b: EngineBatch): boolean {
+  return (
+    b.upserts.length === 0 &&
+    b.removals.length === 0 &&
+    b.rates.length === 0 &&
+    b.markers.length === 0 &&
+    b.nat.length === 0 &&
+    b.natView === undefined &&
+    b.counters === undefined &&
+    b.alerts.length === 0 &&
+    b.sources.length === 0 &&
+    b.eventLoss === undefined
+  );
+}

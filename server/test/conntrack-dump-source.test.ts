@@ -1,0 +1,183 @@
+/** The `dump` source (DumpScheduler) against the fake conntrack in test/fake-bin. */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SourceState } from '@ctscope/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DumpScheduler, listConntrack } from '../src/sources/conntrack-dump-source.js';
+import type { SourceSink } from '../src/sources/source-types.js';
+
+const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
+const LIST_POLL = join(import.meta.dirname, '..', '..', 'shared', 'test', 'fixtures', 'seed-incident', 'list-poll.txt');
+const FULL_DUMP = 'conntrack -L -p udp -o extended,id';
+
+function recordingSink(onDump?: (lines: string[]) => void) {
+  const rec = {
+    dumps: [] as { scope: string; lines: string[]; at: number }[],
+    states: [] as SourceState[],
+  };
+  const sink: SourceSink = {
+    onEventLine: () => {},
+    onEventLoss: () => {},
+    onDump: (scope, lines, at) => {
+      rec.dumps.push({ scope, lines, at });
+      onDump?.(lines);
+    },
+    onNat: () => {},
+    onCounters: () => {},
+    onSourceState: (s) => rec.states.push(s),
+  };
+  return { rec, sink };
+}
+
+/** The captured polls of list-poll.txt, one array of entry lines per `conntrack -L` run. */
+function capturedPolls(): string[][] {
+  return readFileSync(LIST_POLL, 'utf8')
+    .split(/^--$/m)
+    .map((block) => block.split('\n').filter((l) => l.startsWith('ipv4')))
+    .filter((lines) => lines.length > 0);
+}
+
+let savedEnv: Record<string, string | undefined>;
+let stateDir: string;
+let scheduler: DumpScheduler | undefined;
+
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-dump-'));
+  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
+  process.env.FAKE_CT_STATE_DIR = stateDir;
+});
+
+afterEach(async () => {
+  await scheduler?.stop();
+  scheduler = undefined;
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function calls(): string[] {
+  try {
+    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('DumpScheduler', () => {
+  it('dumps the UDP table at start and hands over the entry lines without the stderr summary', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const polls = capturedPolls();
+    expect(polls.map((p) => p.length)).toEqual([3, 8, 13, 16]);
+    expect(rec.dumps[0]).toMatchObject({ scope: 'full', lines: polls.flat() });
+    expect(calls()).toEqual([FULL_DUMP]);
+    const stats = scheduler.stats();
+    expect(stats).toMatchObject({ dumps: 1, lastEntries: 40, lastReason: 'start' });
+    expect(stats.lastDurationMs).toBeGreaterThanOrEqual(0);
+    expect(stats.nextInMs).toBeGreaterThan(50_000);
+    expect(scheduler.supervisor.state).toMatchObject({ name: 'dump', state: 'running' });
+  });
+
+  it('coalesces 10 rapid resync requests into one extra dump, after the minimum gap', async () => {
+    const dir = join(stateDir, 'list');
+    mkdirSync(dir);
+    capturedPolls().forEach((lines, i) => {
+      writeFileSync(join(dir, `${i}.txt`), `${lines.join('\n')}\n`);
+    });
+    Object.assign(process.env, { FAKE_CT_LIST: dir, FAKE_CT_LIST_DELAY: '0.15' });
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minResyncGapMs: 100 });
+    scheduler.start();
+    // All ten arrive while the start dump is in flight.
+    for (let i = 0; i < 10; i++) scheduler.requestResync(`loss-${i}`);
+    await waitFor(() => expect(rec.dumps).toHaveLength(2));
+    await delay(250);
+    expect(rec.dumps).toHaveLength(2);
+    expect(calls()).toEqual([FULL_DUMP, FULL_DUMP]);
+    expect(rec.dumps.map((d) => d.lines.length)).toEqual([3, 8]);
+    // Gap ≥ minResyncGapMs, plus the 150 ms the second dump itself took.
+    expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeGreaterThanOrEqual(240);
+    expect(scheduler.stats().lastReason).toBe('loss-0 (+9 more)');
+
+    // Ten more while idle: again exactly one dump.
+    for (let i = 0; i < 10; i++) scheduler.requestResync('enobufs');
+    await waitFor(() => expect(rec.dumps).toHaveLength(3));
+    await delay(250);
+    expect(rec.dumps).toHaveLength(3);
+    expect(rec.dumps[2]!.lines).toHaveLength(13);
+    expect(scheduler.stats().dumps).toBe(3);
+  });
+
+  it('repeats every max(fullIntervalMs, 100 × last dump duration)', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const durations: number[] = [];
+    const { rec, sink } = recordingSink(() => durations.push(scheduler!.stats().lastDurationMs!));
+    // fullIntervalMs is tiny, so only the adaptive term can space the dumps out.
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 20, minResyncGapMs: 10 });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const next = scheduler.stats().nextInMs!;
+    expect(durations[0]).toBeGreaterThanOrEqual(1);
+    expect(next).toBeGreaterThan(20);
+    expect(next).toBeLessThanOrEqual(100 * durations[0]!);
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2), 5000);
+    for (let i = 0; i + 1 < rec.dumps.length; i++) {
+      expect(rec.dumps[i + 1]!.at - rec.dumps[i]!.at).toBeGreaterThanOrEqual(100 * durations[i]!);
+    }
+    expect(rec.dumps.every((d) => d.scope === 'full')).toBe(true);
+  });
+
+  it('waits fullIntervalMs when that is the longer term', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 30_000 });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    await delay(300);
+    expect(rec.dumps).toHaveLength(1);
+    expect(scheduler.stats().nextInMs).toBeGreaterThan(29_000);
+  });
+
+  it('keeps a failed dump pending and retries it after the backoff', async () => {
+    const emptyDir = mkdtempSync(join(tmpdir(), 'ctscope-nopath-'));
+    process.env.PATH = emptyDir;
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minBackoffMs: 30, maxBackoffMs: 60 });
+    scheduler.start();
+    await waitFor(() => expect(scheduler?.supervisor.state.state).toBe('failed'));
+    expect(scheduler.supervisor.state.lastError).toBe(`${FULL_DUMP}: conntrack: command not found`);
+    expect(rec.dumps).toEqual([]);
+    process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    expect(rec.dumps[0]!.lines).toHaveLength(40);
+    expect(scheduler.stats().lastReason).toBe('start');
+    rmSync(emptyDir, { recursive: true, force: true });
+  });
+
+  it('runs inside the namespace when one is set', async () => {
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_NETNS: 'ns1' });
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: { netns: 'ns1' }, fullIntervalMs: 60_000 });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    expect(calls()).toEqual([`ip netns exec ns1 ${FULL_DUMP}`, FULL_DUMP]);
+  });
+});
+
+describe('listConntrack', () => {
+  it('treats "exit 1 with 0 flow entries" as an empty listing, but other failures as errors', async () => {
+    process.env.FAKE_CT_LIST_EMPTY_EXIT = '1';
+    await expect(listConntrack(['-L', '-p', 'udp'], {})).resolves.toMatchObject({ lines: [] });
+    process.env.FAKE_CT_LIST_EMPTY_EXIT = '2';
+    await expect(listConntrack(['-L', '-p', 'udp'], {})).rejects.toThrow(/0 flow entries/);
+  });
+});

@@ -1,0 +1,298 @@
+/** The `events` source against the fake conntrack in test/fake-bin. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SourceState } from '@ctscope/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConntrackEventsSource } from '../src/sources/conntrack-events-source.js';
+import type { SourceSink } from '../src/sources/source-types.js';
+import type { Supervisor } from '../src/sources/supervisor.js';
+
+const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
+const FIXTURES = join(import.meta.dirname, '..', '..', 'shared', 'test', 'fixtures');
+const SEED_EVENTS = join(FIXTURES, 'seed-incident', 'events-ts-ext-id.txt');
+const FLOOD = join(FIXTURES, 'flood-sample.txt');
+const SUMMARY = /^conntrack v\S+ \(conntrack-tools\): \d+ flow events have been shown\.$/;
+const ENOBUFS_WARNING = 'WARNING: We have hit ENOBUFS! We are losing events.';
+
+/** Event lines of a capture: everything but the stderr summary that was captured with it. */
+function eventLines(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !SUMMARY.test(l));
+}
+
+function recordingSink() {
+  const rec = {
+    lines: [] as string[],
+    ats: [] as number[],
+    losses: [] as { reason: string; detail: string; linesSoFar: number }[],
+    states: [] as SourceState[],
+  };
+  const sink: SourceSink = {
+    onEventLine: (line, at) => {
+      rec.lines.push(line);
+      rec.ats.push(at);
+    },
+    onEventLoss: (reason, detail) => rec.losses.push({ reason, detail, linesSoFar: rec.lines.length }),
+    onDump: () => {},
+    onNat: () => {},
+    onCounters: () => {},
+    onSourceState: (s) => rec.states.push(s),
+  };
+  return { rec, sink };
+}
+
+let savedEnv: Record<string, string | undefined>;
+let stateDir: string;
+let source: Supervisor | undefined;
+
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-events-'));
+  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
+  process.env.FAKE_CT_STATE_DIR = stateDir;
+});
+
+afterEach(async () => {
+  await source?.stop();
+  source = undefined;
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function calls(): string[] {
+  try {
+    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function childPid(): number {
+  return Number(readFileSync(join(stateDir, 'events.pid'), 'utf8').trim());
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
+
+describe('createConntrackEventsSource', () => {
+  it('delivers every seed-incident event line, in order, with the expected argv', async () => {
+    const expected = eventLines(SEED_EVENTS);
+    expect(expected).toHaveLength(48);
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 4194304 });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBeGreaterThanOrEqual(expected.length));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rec.lines).toEqual(expected);
+    expect(rec.ats.every((t, i) => i === 0 || t >= rec.ats[i - 1]!)).toBe(true);
+    expect(rec.losses).toEqual([]);
+    expect(calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 4194304']);
+    // The `-b` NOTICE and the exit summary are not errors.
+    expect(source.state).toMatchObject({ name: 'events', state: 'running', restarts: 0 });
+    expect(rec.states.every((s) => s.lastError === undefined)).toBe(true);
+  });
+
+  it('keeps up with the 3000-line flood sample without losing a line', async () => {
+    const expected = eventLines(FLOOD);
+    expect(expected).toHaveLength(3000);
+    process.env.FAKE_CT_EVENTS = FLOOD;
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 1 << 20 });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBe(expected.length), 8000);
+    expect(rec.lines).toEqual(expected);
+  });
+
+  it('reassembles lines split across chunks (even inside UTF-8) and passes garbage through unparsed', async () => {
+    const content = [
+      '[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=60357 dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=60357 id=2643185377',
+      'complete garbage ###',
+      '',
+      'crlf line\r',
+      'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
+      '[DESTROY] truncated',
+      'no newline at the end',
+    ].join('\n');
+    const file = join(stateDir, 'split.txt');
+    writeFileSync(file, content);
+    Object.assign(process.env, {
+      FAKE_CT_EVENTS: file,
+      FAKE_CT_EVENTS_CHUNK: '7',
+      FAKE_CT_EVENTS_DELAY: '0.002',
+      FAKE_CT_EVENTS_AFTER: 'exit',
+    });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 60_000 });
+    source.start();
+    await waitFor(() => expect(source?.state.state).toBe('failed'));
+    expect(rec.lines).toEqual([
+      content.split('\n')[0],
+      'complete garbage ###',
+      '',
+      'crlf line',
+      'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
+      '[DESTROY] truncated',
+      'no newline at the end',
+    ]);
+    expect(source.state.lastError).toBe('conntrack -E exited with code 0');
+  });
+
+  it('reports an ENOBUFS warning as event loss and keeps delivering lines', async () => {
+    const expected = eventLines(SEED_EVENTS);
+    Object.assign(process.env, {
+      FAKE_CT_EVENTS: SEED_EVENTS,
+      FAKE_CT_EVENTS_DELAY: '0.01',
+      FAKE_CT_ENOBUFS_AT: '20',
+    });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536 });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBe(expected.length));
+    expect(rec.lines).toEqual(expected);
+    expect(rec.losses).toHaveLength(1);
+    expect(rec.losses[0]).toMatchObject({ reason: 'enobufs', detail: ENOBUFS_WARNING });
+    expect(rec.losses[0]!.linesSoFar).toBeLessThan(expected.length);
+    // The hint lines after the warning are not errors, and the tail was not restarted.
+    expect(source.state).toMatchObject({ state: 'running', restarts: 0 });
+    expect(rec.states.every((s) => s.lastError === undefined)).toBe(true);
+  });
+
+  it('treats the old fatal ENOBUFS exit as loss, then restarts', async () => {
+    Object.assign(process.env, {
+      FAKE_CT_EVENTS: SEED_EVENTS,
+      FAKE_CT_ENOBUFS_AT: '5',
+      FAKE_CT_ENOBUFS_MODE: 'fatal',
+    });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 30 });
+    source.start();
+    await waitFor(() => expect(rec.losses.map((l) => l.reason)).toContain('source-restart'));
+    const fatal = 'conntrack v1.4.7 (conntrack-tools): Operation failed: No buffer space available';
+    expect(rec.losses[0]).toMatchObject({ reason: 'enobufs', detail: fatal });
+    expect(rec.states.find((s) => s.state === 'failed')?.lastError).toBe(
+      `conntrack -E exited with code 1: ${fatal}`,
+    );
+    expect(rec.lines.slice(0, 5)).toEqual(eventLines(SEED_EVENTS).slice(0, 5));
+  });
+
+  it('restarts a crashed tail with growing backoff and marks each restart as event loss', async () => {
+    const file = join(stateDir, 'four.txt');
+    writeFileSync(file, `${eventLines(SEED_EVENTS).slice(0, 4).join('\n')}\n`);
+    Object.assign(process.env, { FAKE_CT_EVENTS: file, FAKE_CT_EVENTS_AFTER: 'crash' });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 40 });
+    source.start();
+    await waitFor(() => expect(source?.state.restarts).toBeGreaterThanOrEqual(2));
+    await waitFor(() => expect(rec.states.filter((s) => s.state === 'failed').length).toBeGreaterThanOrEqual(3));
+
+    const crash =
+      'conntrack -E exited with code 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Bad file descriptor (fake crash)';
+    const failed = rec.states.filter((s) => s.state === 'failed');
+    expect(failed.every((s) => s.lastError === crash)).toBe(true);
+    const restarts = rec.losses.filter((l) => l.reason === 'source-restart');
+    expect(restarts.length).toBeGreaterThanOrEqual(2);
+    expect(restarts[0]!.detail).toBe(`restart 1: ${crash}`);
+    // restarts counts up on each new attempt.
+    const starting = rec.states.filter((s) => s.state === 'starting');
+    expect(starting.slice(0, 3).map((s) => s.restarts)).toEqual([0, 1, 2]);
+    // Backoff: ≥ 40 ms before the first restart, ≥ 80 ms before the second.
+    const gap = (i: number) => starting[i + 1]!.since - failed[i]!.since;
+    expect(gap(0)).toBeGreaterThanOrEqual(38);
+    expect(gap(1)).toBeGreaterThanOrEqual(78);
+    // Every attempt delivered the four lines.
+    expect(rec.lines.slice(0, 8)).toEqual([...eventLines(SEED_EVENTS).slice(0, 4), ...eventLines(SEED_EVENTS).slice(0, 4)]);
+  });
+
+  it('fails clearly when conntrack is not installed, and keeps retrying without crashing', async () => {
+    const emptyDir = mkdtempSync(join(tmpdir(), 'ctscope-nopath-'));
+    process.env.PATH = emptyDir;
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 30 });
+    source.start();
+    await waitFor(() => expect(source?.state.restarts).toBeGreaterThanOrEqual(1));
+    expect(rec.states.find((s) => s.state === 'failed')?.lastError).toBe('conntrack: command not found');
+    await source.stop();
+    expect(source.state.state).toBe('stopped');
+    rmSync(emptyDir, { recursive: true, force: true });
+  });
+
+  it('kills the child on stop, whether idle or mid-stream', async () => {
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536 });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBe(48));
+    const pid = childPid();
+    expect(isAlive(pid)).toBe(true);
+    await source.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(source.state.state).toBe('stopped');
+
+    // Mid-stream (the fake is pacing lines): stop must not wait for the stream to end.
+    rmSync(join(stateDir, 'events.pid'));
+    process.env.FAKE_CT_EVENTS_DELAY = '0.2';
+    const second = recordingSink();
+    source = createConntrackEventsSource({ sink: second.sink, node: {}, bufferBytes: 65536 });
+    source.start();
+    await waitFor(() => expect(second.rec.lines.length).toBeGreaterThanOrEqual(1));
+    const pid2 = childPid();
+    const t0 = Date.now();
+    await source.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(() => process.kill(pid2, 0)).toThrow();
+    expect(second.rec.lines.length).toBeLessThan(48);
+  });
+
+  it('wraps the command in `ip netns exec NAME` when a namespace is set', async () => {
+    Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test other' });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: { netns: 'ct-test' }, bufferBytes: 65536 });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBe(48));
+    expect(calls()).toEqual([
+      'ip netns exec ct-test conntrack -E -p udp -o timestamp,extended,id -b 65536',
+      'conntrack -E -p udp -o timestamp,extended,id -b 65536',
+    ]);
+    // `ip netns exec` execs conntrack, so stopping kills the real tail.
+    const pid = childPid();
+    await source.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('reports a missing namespace through the failed state', async () => {
+    Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test' });
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: { netns: 'nope' }, bufferBytes: 65536, minBackoffMs: 60_000 });
+    source.start();
+    await waitFor(() => expect(source?.state.state).toBe('failed'));
+    expect(source.state.lastError).toBe(
+      'conntrack -E exited with code 255: Cannot open network namespace "nope": No such file or directory',
+    );
+    expect(rec.lines).toEqual([]);
+  });
+
+  it('fails the run (and so restarts the tail) when the sink throws', async () => {
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    sink.onEventLine = () => {
+      throw new Error('consumer bug');
+    };
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 60_000 });
+    source.start();
+    await waitFor(() => expect(source?.state.state).toBe('failed'));
+    expect(source.state.lastError).toBe('event sink threw: consumer bug');
+    expect(rec.states.at(-1)?.state).toBe('failed');
+  });
+});
