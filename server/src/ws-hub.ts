@@ -75,7 +75,8 @@ export class WsHub {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const c of this.clients) c.ws.close(1001, 'server stopping');
+    // terminate, not close: a peer that stopped reading would hold a graceful close open.
+    for (const c of this.clients) c.ws.terminate();
   }
 
   stats(): HubStats {

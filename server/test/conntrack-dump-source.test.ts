@@ -8,7 +8,16 @@ import { DumpScheduler, listConntrack } from '../src/sources/conntrack-dump-sour
 import type { SourceSink } from '../src/sources/source-types.js';
 
 const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
-const LIST_POLL = join(import.meta.dirname, '..', '..', 'shared', 'test', 'fixtures', 'seed-incident', 'list-poll.txt');
+const LIST_POLL = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'shared',
+  'test',
+  'fixtures',
+  'seed-incident',
+  'list-poll.txt',
+);
 const FULL_DUMP = 'conntrack -L -p udp -o extended,id';
 
 function recordingSink(onDump?: (lines: string[]) => void) {
@@ -151,7 +160,13 @@ describe('DumpScheduler', () => {
     process.env.PATH = emptyDir;
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minBackoffMs: 30, maxBackoffMs: 60 });
+    scheduler = new DumpScheduler({
+      sink,
+      node: {},
+      fullIntervalMs: 60_000,
+      minBackoffMs: 30,
+      maxBackoffMs: 60,
+    });
     scheduler.start();
     await waitFor(() => expect(scheduler?.supervisor.state.state).toBe('failed'));
     expect(scheduler.supervisor.state.lastError).toBe(`${FULL_DUMP}: conntrack: command not found`);
@@ -161,6 +176,30 @@ describe('DumpScheduler', () => {
     expect(rec.dumps[0]!.lines).toHaveLength(40);
     expect(scheduler.stats().lastReason).toBe('start');
     rmSync(emptyDir, { recursive: true, force: true });
+  });
+
+  it('kills a dump in flight on stop and reports nothing', async () => {
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '5' });
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
+    scheduler.start();
+    await waitFor(() => expect(calls()).toEqual([FULL_DUMP]));
+    const t0 = Date.now();
+    await scheduler.stop();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(rec.dumps).toEqual([]);
+    expect(scheduler.supervisor.state.state).toBe('stopped');
+  });
+
+  it('dumps again when started after a stop', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minResyncGapMs: 10 });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    await scheduler.stop();
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(2));
   });
 
   it('runs inside the namespace when one is set', async () => {

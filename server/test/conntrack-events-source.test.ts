@@ -55,8 +55,18 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await source?.stop();
+  const s = source;
   source = undefined;
+  const stopped = s
+    ? await stopWithin(s, 3000).then(
+        () => true,
+        () => false,
+      )
+    : true;
+  // Never leak a fake tail, even when the test failed because stop() did not kill it.
+  const pid = readPid();
+  if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  expect(stopped).toBe(true);
   for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
   for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
   rmSync(stateDir, { recursive: true, force: true });
@@ -70,8 +80,18 @@ function calls(): string[] {
   }
 }
 
+function readPid(): number | undefined {
+  try {
+    return Number(readFileSync(join(stateDir, 'events.pid'), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function childPid(): number {
-  return Number(readFileSync(join(stateDir, 'events.pid'), 'utf8').trim());
+  const pid = readPid();
+  if (pid === undefined) throw new Error('the fake conntrack wrote no pid');
+  return pid;
 }
 
 function isAlive(pid: number): boolean {
@@ -84,6 +104,17 @@ function isAlive(pid: number): boolean {
 }
 
 const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
+
+/** Stop, but fail fast instead of hanging if the child is never killed. */
+function stopWithin(s: Supervisor, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stop() took more than ${ms} ms`)), ms);
+    s.stop().then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, reject);
+  });
+}
 
 describe('createConntrackEventsSource', () => {
   it('delivers every seed-incident event line, in order, with the expected argv', async () => {
@@ -195,7 +226,9 @@ describe('createConntrackEventsSource', () => {
     source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 40 });
     source.start();
     await waitFor(() => expect(source?.state.restarts).toBeGreaterThanOrEqual(2));
-    await waitFor(() => expect(rec.states.filter((s) => s.state === 'failed').length).toBeGreaterThanOrEqual(3));
+    await waitFor(() =>
+      expect(rec.states.filter((s) => s.state === 'failed').length).toBeGreaterThanOrEqual(3),
+    );
 
     const crash =
       'conntrack -E exited with code 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Bad file descriptor (fake crash)';
@@ -212,7 +245,10 @@ describe('createConntrackEventsSource', () => {
     expect(gap(0)).toBeGreaterThanOrEqual(38);
     expect(gap(1)).toBeGreaterThanOrEqual(78);
     // Every attempt delivered the four lines.
-    expect(rec.lines.slice(0, 8)).toEqual([...eventLines(SEED_EVENTS).slice(0, 4), ...eventLines(SEED_EVENTS).slice(0, 4)]);
+    expect(rec.lines.slice(0, 8)).toEqual([
+      ...eventLines(SEED_EVENTS).slice(0, 4),
+      ...eventLines(SEED_EVENTS).slice(0, 4),
+    ]);
   });
 
   it('fails clearly when conntrack is not installed, and keeps retrying without crashing', async () => {
@@ -223,7 +259,7 @@ describe('createConntrackEventsSource', () => {
     source.start();
     await waitFor(() => expect(source?.state.restarts).toBeGreaterThanOrEqual(1));
     expect(rec.states.find((s) => s.state === 'failed')?.lastError).toBe('conntrack: command not found');
-    await source.stop();
+    await stopWithin(source, 1500);
     expect(source.state.state).toBe('stopped');
     rmSync(emptyDir, { recursive: true, force: true });
   });
@@ -236,7 +272,7 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(rec.lines.length).toBe(48));
     const pid = childPid();
     expect(isAlive(pid)).toBe(true);
-    await source.stop();
+    await stopWithin(source, 1500);
     expect(() => process.kill(pid, 0)).toThrow();
     expect(source.state.state).toBe('stopped');
 
@@ -248,9 +284,7 @@ describe('createConntrackEventsSource', () => {
     source.start();
     await waitFor(() => expect(second.rec.lines.length).toBeGreaterThanOrEqual(1));
     const pid2 = childPid();
-    const t0 = Date.now();
-    await source.stop();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    await stopWithin(source, 1000);
     expect(() => process.kill(pid2, 0)).toThrow();
     expect(second.rec.lines.length).toBeLessThan(48);
   });
@@ -267,14 +301,19 @@ describe('createConntrackEventsSource', () => {
     ]);
     // `ip netns exec` execs conntrack, so stopping kills the real tail.
     const pid = childPid();
-    await source.stop();
+    await stopWithin(source, 1500);
     expect(() => process.kill(pid, 0)).toThrow();
   });
 
   it('reports a missing namespace through the failed state', async () => {
     Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test' });
     const { rec, sink } = recordingSink();
-    source = createConntrackEventsSource({ sink, node: { netns: 'nope' }, bufferBytes: 65536, minBackoffMs: 60_000 });
+    source = createConntrackEventsSource({
+      sink,
+      node: { netns: 'nope' },
+      bufferBytes: 65536,
+      minBackoffMs: 60_000,
+    });
     source.start();
     await waitFor(() => expect(source?.state.state).toBe('failed'));
     expect(source.state.lastError).toBe(

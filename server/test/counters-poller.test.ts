@@ -54,7 +54,9 @@ function write(rel: string, text: string): string {
 }
 
 function calls(): string[] {
-  return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8').trim().split('\n');
+  return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8')
+    .trim()
+    .split('\n');
 }
 
 function run(opts: { netns?: string; procRoot: string }) {

@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -47,7 +55,9 @@ function usePath(tools: readonly string[]): void {
 
 function calls(): string[] {
   try {
-    return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8').trim().split('\n');
+    return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8')
+      .trim()
+      .split('\n');
   } catch {
     return [];
   }
@@ -156,9 +166,7 @@ describe('createNatPoller, iptables mode', () => {
     expect(snap.warnings).toEqual([]);
     const noEndpoints = snap.frontends.filter((f) => f.noEndpointsRule).map((f) => f.key);
     expect(noEndpoints).toEqual(['tcp|*|30099', 'tcp|10.43.99.1|8080', 'udp|fd00:43::e|5353']);
-    expect(calls()).toEqual(
-      expect.arrayContaining(['ip6tables-save -t nat', 'ip6tables-save -t filter']),
-    );
+    expect(calls()).toEqual(expect.arrayContaining(['ip6tables-save -t nat', 'ip6tables-save -t filter']));
   });
 
   it('reuses the parsed snapshot when only the dump header changed, with a fresh takenAt', async () => {
@@ -267,25 +275,37 @@ describe('createNatPoller, auto mode', () => {
   const cases: Array<{ name: string; env: () => Record<string, string>; tools: string[]; mode: string }> = [
     {
       name: 'nft when the ip kube-proxy table exists (even with IPVS services)',
-      env: () => ({ FAKE_NFT_JSON: join(NAT, 'nft-kube-proxy.json'), FAKE_IPVSADM: join(NAT, 'ipvsadm.txt') }),
+      env: () => ({
+        FAKE_NFT_JSON: join(NAT, 'nft-kube-proxy.json'),
+        FAKE_IPVSADM: join(NAT, 'ipvsadm.txt'),
+      }),
       tools: ALL_TOOLS,
       mode: 'nft',
     },
     {
       name: 'ipvs when there is no nft table and ipvsadm lists a service',
-      env: () => ({ FAKE_IPVSADM: join(NAT, 'ipvsadm.txt'), FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt') }),
+      env: () => ({
+        FAKE_IPVSADM: join(NAT, 'ipvsadm.txt'),
+        FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt'),
+      }),
       tools: ALL_TOOLS,
       mode: 'ipvs',
     },
     {
       name: 'iptables when ipvsadm lists no service',
-      env: () => ({ FAKE_IPVSADM: write('ipvs-empty', IPVS_EMPTY), FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt') }),
+      env: () => ({
+        FAKE_IPVSADM: write('ipvs-empty', IPVS_EMPTY),
+        FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt'),
+      }),
       tools: ALL_TOOLS,
       mode: 'iptables',
     },
     {
       name: 'iptables when neither nft nor ipvsadm is installed',
-      env: () => ({ FAKE_NFT_JSON: join(NAT, 'nft-kube-proxy.json'), FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt') }),
+      env: () => ({
+        FAKE_NFT_JSON: join(NAT, 'nft-kube-proxy.json'),
+        FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt'),
+      }),
       tools: ['iptables-save'],
       mode: 'iptables',
     },
@@ -316,6 +336,10 @@ describe('createNatPoller, auto mode', () => {
     process.env.FAKE_NFT_JSON = join(NAT, 'nft-kube-proxy.json');
     await waitFor(() => r.nat.at(-1)?.snapshot.source === 'nft', 'an nft snapshot');
     expect(p.mode()).toBe('nft');
-    expect(r.states.some((s) => s.state === 'failed' && /iptables-save -t \w+: iptables-save: broken/.test(s.lastError ?? ''))).toBe(true);
+    expect(
+      r.states.some(
+        (s) => s.state === 'failed' && /iptables-save -t \w+: iptables-save: broken/.test(s.lastError ?? ''),
+      ),
+    ).toBe(true);
   });
 });

@@ -38,7 +38,9 @@ function write(rel: string, text: string): string {
 
 function calls(): string[] {
   try {
-    return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8').trim().split('\n');
+    return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8')
+      .trim()
+      .split('\n');
   } catch {
     return [];
   }
@@ -85,7 +87,8 @@ const BASE_IDS = [
   'binary:ip',
   'nf_conntrack_events',
 ];
-const PKG_HINT = (pkg: string) => new RegExp(`Debian package ${pkg} \\(\`apt-get install ${pkg}\`\\).*/usr/sbin`);
+const PKG_HINT = (pkg: string) =>
+  new RegExp(`Debian package ${pkg} \\(\`apt-get install ${pkg}\`\\).*/usr/sbin`);
 
 const scenarios: Scenario[] = [
   { name: 'all good as root', verdict: 'ok', failed: {} },
@@ -107,7 +110,8 @@ const scenarios: Scenario[] = [
     failed: {
       privileges: {
         fatal: true,
-        message: /^not running as root \(uid 1000\) and CAP_NET_ADMIN is not in the effective capability set \(CapEff=0000000000000000\)$/,
+        message:
+          /^not running as root \(uid 1000\) and CAP_NET_ADMIN is not in the effective capability set \(CapEff=0000000000000000\)$/,
         hint: /run ctscope as root.*--cap-add NET_ADMIN.*capabilities\.add: \[NET_ADMIN\]/,
       },
     },
@@ -120,7 +124,8 @@ const scenarios: Scenario[] = [
     failed: {
       privileges: {
         fatal: true,
-        message: /^running as root but CAP_NET_ADMIN is not in the effective capability set \(CapEff=00000000a80425fb\)/,
+        message:
+          /^running as root but CAP_NET_ADMIN is not in the effective capability set \(CapEff=00000000a80425fb\)/,
         hint: /--cap-add NET_ADMIN/,
       },
     },
@@ -170,7 +175,8 @@ const scenarios: Scenario[] = [
     failed: {
       'binary:conntrack': {
         fatal: true,
-        message: /^conntrack not found on PATH \(.*\): needed for conntrack events, table dumps and counters$/,
+        message:
+          /^conntrack not found on PATH \(.*\): needed for conntrack events, table dumps and counters$/,
         hint: PKG_HINT('conntrack'),
       },
     },
@@ -223,7 +229,11 @@ const scenarios: Scenario[] = [
     natMode: 'auto',
     verdict: 'degraded',
     failed: {
-      'binary:nft': { fatal: false, message: /auto mode will not be able to use it/, hint: PKG_HINT('nftables') },
+      'binary:nft': {
+        fatal: false,
+        message: /auto mode will not be able to use it/,
+        hint: PKG_HINT('nftables'),
+      },
       'binary:ipvsadm': {
         fatal: false,
         message: /auto mode will not be able to use it/,
@@ -288,7 +298,8 @@ const scenarios: Scenario[] = [
     failed: {
       nf_conntrack_events: {
         fatal: false,
-        message: /^\/proc\/sys\/net\/netfilter\/nf_conntrack_events does not exist in network namespace "lab": the nf_conntrack kernel module is not loaded/,
+        message:
+          /^\/proc\/sys\/net\/netfilter\/nf_conntrack_events does not exist in network namespace "lab": the nf_conntrack kernel module is not loaded/,
         hint: /^modprobe nf_conntrack \(on the host/,
       },
     },
@@ -365,7 +376,9 @@ describe('runPreflight', () => {
       'binary:ip': false,
       nf_conntrack_events: false,
     });
-    expect(checks.find((c) => c.id === 'binary:nft')?.message).toBe(`nft found at ${join(tmp, 'bin', 'nft')}`);
+    expect(checks.find((c) => c.id === 'binary:nft')?.message).toBe(
+      `nft found at ${join(tmp, 'bin', 'nft')}`,
+    );
   });
 
   it.skipIf(process.getuid?.() !== 0)('reports root ok with the real /proc and PATH', async () => {
@@ -385,7 +398,13 @@ describe('formatPreflight and preflightVerdict', () => {
       message: 'conntrack not found on PATH (/bin)',
       hint: 'install it',
     },
-    { id: 'nf_conntrack_events', ok: false, fatal: false, message: 'nf_conntrack_events is "0"', hint: 'sysctl' },
+    {
+      id: 'nf_conntrack_events',
+      ok: false,
+      fatal: false,
+      message: 'nf_conntrack_events is "0"',
+      hint: 'sysctl',
+    },
     { id: 'binary:ip', ok: false, fatal: false, message: 'ip not found' },
   ];
 

@@ -1,10 +1,23 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord, RecGap, RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RecordingReadError, readRecording, SEGMENT_NAME_RE } from '../src/recording/recording-reader.js';
+import {
+  type RecordingReadError,
+  readRecording,
+  SEGMENT_NAME_RE,
+} from '../src/recording/recording-reader.js';
 import { RecordingWriter, type RecordingWriterOptions } from '../src/recording/recording-writer.js';
 
 const T0 = Date.UTC(2024, 4, 1, 2, 3, 4);
@@ -45,7 +58,10 @@ async function readAll(path: string): Promise<Array<RecordingRecord | RecordingR
   return out;
 }
 
-const segments = (dir: string) => readdirSync(dir).filter((n) => SEGMENT_NAME_RE.test(n)).sort();
+const segments = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => SEGMENT_NAME_RE.test(n))
+    .sort();
 const lineRec = (i: number, pad = 0): RecordingRecord => ({
   k: 'line',
   t: T0 + i,
@@ -70,7 +86,10 @@ const flow: FlowRecord = {
 };
 
 const everyKind: Array<[string, RecordingRecord]> = [
-  ['line/events', { k: 'line', t: T0 + 1, src: 'events', line: '[NEW] udp 17 30 src=1.1.1.1 "quoted" \\ ünï' }],
+  [
+    'line/events',
+    { k: 'line', t: T0 + 1, src: 'events', line: '[NEW] udp 17 30 src=1.1.1.1 "quoted" \\ ünï' },
+  ],
   ['line/poll', { k: 'line', t: T0 + 2, src: 'poll', line: 'udp 17 29 src=10.42.0.33' }],
   ['dump', { k: 'dump', t: T0 + 3, phase: 'begin', scope: 'full' }],
   [
@@ -166,7 +185,9 @@ describe('RecordingWriter', () => {
       expect(statSync(join(dir, n)).size).toBeLessThanOrEqual(2000 + 200);
     }
     const all = await readAll(dir);
-    expect(linesOf(all)).toEqual(Array.from({ length: 100 }, (_, i) => (lineRec(i, 50) as { line: string }).line));
+    expect(linesOf(all)).toEqual(
+      Array.from({ length: 100 }, (_, i) => (lineRec(i, 50) as { line: string }).line),
+    );
     expect(all.some((r) => 'error' in r)).toBe(false);
   });
 
@@ -179,7 +200,10 @@ describe('RecordingWriter', () => {
     clock.t += 61_000;
     w.append(lineRec(2));
     await w.close();
-    expect(segments(dir)).toEqual(['ctscope-20240501T020304Z-000000.ndjson', 'ctscope-20240501T020405Z-000001.ndjson']);
+    expect(segments(dir)).toEqual([
+      'ctscope-20240501T020304Z-000000.ndjson',
+      'ctscope-20240501T020405Z-000001.ndjson',
+    ]);
   });
 
   it('retention by size deletes the oldest segments and keeps a contiguous newest suffix', async () => {
@@ -225,7 +249,8 @@ describe('RecordingWriter', () => {
     const old = 'ctscope-20240401T000000Z-000000.ndjson';
     const recent = 'ctscope-20240430T000000Z-000001.ndjson';
     const foreign = 'notes.txt';
-    for (const n of [old, recent, foreign]) writeFileSync(join(dir, n), '{"k":"gap","t":1,"reason":"server-stop"}\n');
+    for (const n of [old, recent, foreign])
+      writeFileSync(join(dir, n), '{"k":"gap","t":1,"reason":"server-stop"}\n');
     const nowMs = Date.now();
     utimesSync(join(dir, old), new Date(nowMs - 3 * 3600_000), new Date(nowMs - 3 * 3600_000));
     utimesSync(join(dir, foreign), new Date(nowMs - 3 * 3600_000), new Date(nowMs - 3 * 3600_000));
@@ -254,6 +279,16 @@ describe('RecordingWriter', () => {
     expect(items.map((r) => ('k' in r ? r.k : 'error'))).toEqual(['header', 'gap', 'line', 'gap']);
   });
 
+  it('close without open writes nothing and counts what was queued as dropped', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir);
+    w.append(lineRec(0));
+    w.append(lineRec(1));
+    await w.close();
+    expect(w.state()).toMatchObject({ dropped: 2, written: 0, paused: false });
+    expect(segments(dir)).toEqual([]);
+  });
+
   it('drops over maxQueueBytes and marks the hole with a paused/resumed gap pair', async () => {
     const dir = tempDir();
     const { w } = makeWriter(dir, { maxQueueBytes: 1000 });
@@ -268,7 +303,11 @@ describe('RecordingWriter', () => {
     const items = await readAll(dir);
     const [paused, resumed] = gaps(items).filter((g) => g.reason.startsWith('recording-'));
     expect(paused).toMatchObject({ reason: 'recording-paused', detail: expect.stringMatching(/queue full/) });
-    expect(resumed).toMatchObject({ reason: 'recording-resumed', dropped, detail: `${dropped} records dropped` });
+    expect(resumed).toMatchObject({
+      reason: 'recording-resumed',
+      dropped,
+      detail: `${dropped} records dropped`,
+    });
     const lines = linesOf(items);
     expect(lines).toHaveLength(50 - dropped + 1);
     // The markers sit exactly between the last kept record and the first one after the hole.
@@ -283,67 +322,71 @@ describe('RecordingWriter', () => {
   it.skipIf(!isRoot).each([
     { name: 'same segment', segmentMs: 3600_000, staysPaused: false },
     { name: 'new segment', segmentMs: 1, staysPaused: true },
-  ])('full disk on a real 256k tmpfs (needs root), $name: pauses on ENOSPC, drops, resumes with gap markers', async ({
-    segmentMs,
-    staysPaused,
-  }) => {
-    const dir = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
-    try {
-      const { w } = makeWriter(dir, { retryMs: 20, now: Date.now, segmentMs });
-      await w.open();
-      let appended = 0;
-      while (!w.state().paused && appended < 5000) {
-        for (let i = 0; i < 20; i++) w.append(lineRec(appended++, 1000));
-        await w.flush();
-      }
-      const st = w.state();
-      expect(st.paused).toBe(true);
-      expect(st.reason).toMatch(/ENOSPC|no space/i);
-      expect(st.dropped).toBeGreaterThan(0);
-      for (let i = 0; i < 10; i++) expect(() => w.append(lineRec(appended++, 1000))).not.toThrow();
-      expect(w.state().dropped).toBe(st.dropped + 10);
-      // Cutting off the failed batch freed some space: fill it (synchronously, before any retry runs).
-      const filler = join(dir, 'filler');
-      expect(() => {
-        for (;;) appendFileSync(filler, Buffer.alloc(1024));
-      }).toThrow(/ENOSPC/);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(w.state().dropped).toBe(st.dropped + 10);
-      if (staysPaused) {
-        expect(w.state()).toMatchObject({ paused: true, reason: expect.stringMatching(/ENOSPC|no space/i) });
-      }
+  ])(
+    'full disk on a real 256k tmpfs (needs root), $name: pauses on ENOSPC, drops, resumes with gap markers',
+    async ({ segmentMs, staysPaused }) => {
+      const dir = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
+      try {
+        const { w } = makeWriter(dir, { retryMs: 20, now: Date.now, segmentMs });
+        await w.open();
+        let appended = 0;
+        while (!w.state().paused && appended < 5000) {
+          for (let i = 0; i < 20; i++) w.append(lineRec(appended++, 1000));
+          await w.flush();
+        }
+        const st = w.state();
+        expect(st.paused).toBe(true);
+        expect(st.reason).toMatch(/ENOSPC|no space/i);
+        expect(st.dropped).toBeGreaterThan(0);
+        for (let i = 0; i < 10; i++) expect(() => w.append(lineRec(appended++, 1000))).not.toThrow();
+        expect(w.state().dropped).toBe(st.dropped + 10);
+        // Cutting off the failed batch may have freed pages: fill them (synchronously, before any retry runs).
+        const filler = join(dir, 'filler');
+        expect(() => {
+          for (;;) appendFileSync(filler, Buffer.alloc(1024));
+        }).toThrow(/ENOSPC/);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(w.state().dropped).toBe(st.dropped + 10);
+        if (staysPaused) {
+          expect(w.state()).toMatchObject({
+            paused: true,
+            reason: expect.stringMatching(/ENOSPC|no space/i),
+          });
+        }
 
-      rmSync(filler);
-      const deadline = Date.now() + 3000;
-      while (w.state().paused && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(w.state().paused).toBe(false);
-      const droppedTotal = w.state().dropped;
-      w.append({ k: 'line', t: Date.now(), src: 'events', line: 'after resume' });
-      await w.close();
-      expect(w.state().dropped).toBe(droppedTotal);
+        execFileSync('mount', ['-o', 'remount,size=4m', dir]);
+        const deadline = Date.now() + 3000;
+        while (w.state().paused && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(w.state().paused).toBe(false);
+        const droppedTotal = w.state().dropped;
+        w.append({ k: 'line', t: Date.now(), src: 'events', line: 'after resume' });
+        await w.close();
+        expect(w.state().dropped).toBe(droppedTotal);
 
-      const items = await readAll(dir);
-      // Partial writes were cut back: the file holds only whole records.
-      expect(items.filter((r) => 'error' in r)).toEqual([]);
-      const marks = gaps(items).filter((g) => g.reason.startsWith('recording-'));
-      expect(marks.map((g) => g.reason)).toEqual(['recording-paused', 'recording-resumed']);
-      expect(marks[0]!.detail).toMatch(/ENOSPC|no space/i);
-      expect(marks[1]!.dropped).toBe(droppedTotal);
-      expect(marks[1]!.t).toBeGreaterThanOrEqual(marks[0]!.t);
-      for (const n of segments(dir)) expect((await readAll(join(dir, n)))[0]).toMatchObject({ k: 'header' });
-      const lines = linesOf(items);
-      expect(lines.at(-1)).toBe('after resume');
-      const kept = lines.length - 1;
-      expect(kept + droppedTotal).toBe(appended);
-      expect(lines.slice(0, kept)).toEqual(
-        Array.from({ length: kept }, (_, i) => (lineRec(i, 1000) as { line: string }).line),
-      );
-    } finally {
-      for (const w of writers.splice(0)) await w.close();
-      execFileSync('umount', [dir]);
-    }
-  });
+        const items = await readAll(dir);
+        // Partial writes were cut back: the file holds only whole records.
+        expect(items.filter((r) => 'error' in r)).toEqual([]);
+        const marks = gaps(items).filter((g) => g.reason.startsWith('recording-'));
+        expect(marks.map((g) => g.reason)).toEqual(['recording-paused', 'recording-resumed']);
+        expect(marks[0]!.detail).toMatch(/ENOSPC|no space/i);
+        expect(marks[1]!.dropped).toBe(droppedTotal);
+        expect(marks[1]!.t).toBeGreaterThanOrEqual(marks[0]!.t);
+        for (const n of segments(dir))
+          expect((await readAll(join(dir, n)))[0]).toMatchObject({ k: 'header' });
+        const lines = linesOf(items);
+        expect(lines.at(-1)).toBe('after resume');
+        const kept = lines.length - 1;
+        expect(kept + droppedTotal).toBe(appended);
+        expect(lines.slice(0, kept)).toEqual(
+          Array.from({ length: kept }, (_, i) => (lineRec(i, 1000) as { line: string }).line),
+        );
+      } finally {
+        for (const w of writers.splice(0)) await w.close();
+        execFileSync('umount', [dir]);
+      }
+    },
+  );
 
   it('a segment a crash left with a half line is followed by a clean one', async () => {
     const dir = tempDir();

@@ -80,16 +80,17 @@ async function readFirstLine(fh: FileHandle, size: number): Promise<string | und
     parts.push(chunk);
     pos += bytesRead;
   }
-  return undefined;
+  return pos >= size && pos > 0 ? Buffer.concat(parts).toString('utf8') : undefined;
 }
 
-/** Complete lines from the end of the file backwards, skipping an unterminated trailing fragment. */
-async function* completeLinesBackward(fh: FileHandle, size: number): AsyncGenerator<string> {
+/**
+ * Non-empty lines from the end of the file backwards, the unterminated tail included: a record cut short
+ * never parses (its closing brace is its last character), so callers parsing these only accept whole ones.
+ */
+async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<string> {
   let pos = size;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  // Bytes after the file's last '\n' are a fragment of a line still being (or never fully) written.
-  let seenNewline = false;
   while (pos > 0) {
     const len = Math.min(HEAD_CHUNK, pos);
     pos -= len;
@@ -99,10 +100,9 @@ async function* completeLinesBackward(fh: FileHandle, size: number): AsyncGenera
     let segEnd = chunk.length;
     for (let i = chunk.length - 1; i >= 0; i--) {
       if (chunk[i] !== 10) continue;
-      if (seenNewline) {
+      if (segEnd > i + 1 || pendingBytes > 0) {
         yield Buffer.concat([chunk.subarray(i + 1, segEnd), ...pending]).toString('utf8');
       }
-      seenNewline = true;
       pending = [];
       pendingBytes = 0;
       segEnd = i;
@@ -113,7 +113,7 @@ async function* completeLinesBackward(fh: FileHandle, size: number): AsyncGenera
     }
     if (pendingBytes > MAX_RECORD_LINE) return;
   }
-  if (seenNewline && pendingBytes > 0) yield Buffer.concat(pending).toString('utf8');
+  if (pendingBytes > 0) yield Buffer.concat(pending).toString('utf8');
 }
 
 /** Lists segment files in `dir` with header info and the last record time, reading only head and tail. */
@@ -135,7 +135,7 @@ export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
         }
       }
       let tried = 0;
-      for await (const line of completeLinesBackward(fh, size)) {
+      for await (const line of linesBackward(fh, size)) {
         const rec = parseRecordingLine(line);
         if (!('error' in rec)) {
           info.lastT = rec.t;
@@ -171,7 +171,11 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
       if ('error' in rec) {
         yield { error: rec.error, line: lineNo, path };
       } else if (rec.k === 'header' && Math.trunc(rec.v) > RECORDING_FORMAT_VERSION) {
-        yield { error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`, line: lineNo, path };
+        yield {
+          error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`,
+          line: lineNo,
+          path,
+        };
         return false;
       } else {
         yield rec;

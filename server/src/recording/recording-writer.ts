@@ -192,6 +192,11 @@ export class RecordingWriter {
           this.#dropped++;
         }
       }
+      // Anything still queued (never opened, or no segment to write to) is lost.
+      this.#dropped += countLines(this.#queue);
+      this.#queue = [];
+      this.#sizes = [];
+      this.#queueBytes = 0;
       const fh = this.#fh;
       this.#fh = undefined;
       await fh?.close().catch(() => {});

@@ -25,6 +25,7 @@ export class ReplayClock {
   /** Recording time at wall time `#anchorWall`; the clock is linear from this anchor while playing. */
   #anchorTime: number;
   #anchorWall: number;
+  #lastWall: number;
 
   /** `now` is the wall clock in ms; the default is monotonic so clock steps do not jump the replay. */
   constructor(start: number, end: number, now: () => number = () => performance.now()) {
@@ -35,14 +36,13 @@ export class ReplayClock {
     this.#now = now;
     this.#anchorTime = start;
     this.#anchorWall = now();
+    this.#lastWall = this.#anchorWall;
   }
 
   /** Current recording time; reaching `end` stops the clock there. */
   get time(): number {
     if (!this.#playing) return this.#anchorTime;
-    // Clamped at 0 so a wall clock stepping back never rewinds the replay.
-    const elapsed = Math.max(0, this.#now() - this.#anchorWall);
-    const t = this.#anchorTime + elapsed * this.#speed;
+    const t = this.#anchorTime + (this.#wall() - this.#anchorWall) * this.#speed;
     if (t >= this.end) {
       this.#playing = false;
       this.#anchorTime = this.end;
@@ -87,6 +87,14 @@ export class ReplayClock {
 
   #anchor(t: number): void {
     this.#anchorTime = t;
-    this.#anchorWall = this.#now();
+    this.#anchorWall = this.#wall();
+  }
+
+  /** `now()`, with any backward step absorbed into the anchor so the replay never rewinds by itself. */
+  #wall(): number {
+    const n = this.#now();
+    if (n < this.#lastWall) this.#anchorWall -= this.#lastWall - n;
+    this.#lastWall = n;
+    return n;
   }
 }

@@ -19,10 +19,14 @@ export interface ConntrackListing {
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
-  timeoutMs?: number,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<ConntrackListing> {
   try {
-    const r = await runNodeCommand('conntrack', args, { ...node, timeoutMs });
+    const r = await runNodeCommand('conntrack', args, {
+      ...node,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+    });
     return { lines: entryLines(r.stdout), durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
@@ -104,7 +108,7 @@ export class DumpScheduler {
     this.#minGapMs = opts.minResyncGapMs ?? 2000;
     this.supervisor = new Supervisor({
       name: 'dump',
-      run: (signal) => this.#run(signal),
+      run: (signal, ready) => this.#run(signal, ready),
       onState: (s) => opts.sink.onSourceState(s),
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
@@ -112,12 +116,13 @@ export class DumpScheduler {
     });
   }
 
-  /** Start dumping (the first dump runs at once). */
+  /** Start dumping (the first dump runs at once, also when restarted after stop()). */
   start(): void {
+    if (this.supervisor.state.state === 'stopped') this.#pending ??= { first: 'start', count: 1 };
     this.supervisor.start();
   }
 
-  /** Stop; waits for a dump in flight to finish (runNodeCommand cannot be cancelled). */
+  /** Stop; a dump in flight is killed. */
   stop(): Promise<void> {
     return this.supervisor.stop();
   }
@@ -152,12 +157,12 @@ export class DumpScheduler {
     return Math.max(this.#fullIntervalMs, 100 * (this.#lastDurationMs ?? 0));
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
+  async #run(signal: AbortSignal, ready: () => void): Promise<void> {
     while (!signal.aborted) {
       const delay = this.#delay();
       // Woken early by requestResync; the delay is then recomputed with the resync gap.
       if (delay > 0) await this.#wait(delay, signal);
-      else await this.#dumpOnce(signal);
+      else await this.#dumpOnce(signal, ready);
     }
   }
 
@@ -175,12 +180,15 @@ export class DumpScheduler {
     });
   }
 
-  async #dumpOnce(signal: AbortSignal): Promise<void> {
+  async #dumpOnce(signal: AbortSignal, ready: () => void): Promise<void> {
     const pending = this.#pending;
     this.#pending = undefined;
     this.#inFlight = true;
     try {
-      const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, this.#opts.timeoutMs);
+      const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
+        timeoutMs: this.#opts.timeoutMs,
+        signal,
+      });
       const at = this.#now();
       this.#dumps++;
       this.#lastEnd = at;
@@ -192,6 +200,7 @@ export class DumpScheduler {
           : pending.first
         : 'periodic';
       if (!signal.aborted) this.#opts.sink.onDump('full', lines, at);
+      ready();
     } catch (err) {
       // The state is still unknown: keep the request so the restarted run dumps first thing.
       if (pending) this.requestResync(pending.first);

@@ -28,14 +28,10 @@ export function conntrackEventsArgs(bufferBytes: number): string[] {
 /** Supervised `conntrack -E` tail named `events`; call `start()` on the result. */
 export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions): Supervisor {
   const now = opts.now ?? Date.now;
-  let lastReported: string | undefined;
-  const supervisor: Supervisor = new Supervisor({
+  return new Supervisor({
     name: 'events',
-    run: (signal) => tailEvents(opts, now, signal, reportWarning),
-    onState: (s) => {
-      lastReported = s.lastError;
-      opts.sink.onSourceState(s);
-    },
+    run: (signal, ready) => tailEvents(opts, now, signal, ready),
+    onState: (s) => opts.sink.onSourceState(s),
     // Events between the exit and the new tail are gone: the sink must mark a gap and resync.
     onRestart: (attempt, lastError) =>
       opts.sink.onEventLoss('source-restart', `restart ${attempt}: ${lastError ?? 'exited'}`, now()),
@@ -43,26 +39,22 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
     maxBackoffMs: opts.maxBackoffMs,
     now,
   });
-  // A stderr line while still running is shown as lastError without a state change.
-  function reportWarning(text: string): void {
-    if (text === lastReported) return;
-    lastReported = text;
-    opts.sink.onSourceState({ ...supervisor.state, lastError: text });
-  }
-  return supervisor;
 }
 
-/** One run of the tail: resolves when stopped, rejects when the process ends on its own. */
+/** One run of the tail: resolves when stopped, rejects when the process ends on its own; ready() once it works. */
 async function tailEvents(
   opts: ConntrackEventsSourceOptions,
   now: () => number,
   signal: AbortSignal,
-  reportWarning: (text: string) => void,
+  ready: () => void,
 ): Promise<void> {
   const { sink, node } = opts;
   const args = conntrackEventsArgs(opts.bufferBytes);
   const [file] = nodeArgv('conntrack', args, node);
-  const child = spawnNodeCommand('conntrack', args, node, { cancelSignal: signal, forceKillAfterDelay: 2000 });
+  const child = spawnNodeCommand('conntrack', args, node, {
+    cancelSignal: signal,
+    forceKillAfterDelay: 2000,
+  });
   const out = new LineSplitter({ maxLineLength: opts.maxLineLength });
   const err = new LineSplitter({ maxLineLength: 4096 });
   let lastStderr: string | undefined;
@@ -87,16 +79,21 @@ async function tailEvents(
         // conntrack ≥ 1.4.6 warns and continues; older versions exit right after (the exit restarts us).
         sink.onEventLoss('enobufs', line, now());
         if (line.includes('Operation failed')) lastStderr = line;
+      } else if (line.startsWith('NOTICE: Netlink socket buffer size')) {
+        // Printed once the netlink socket is set up: the tail works even if the table is quiet.
+        ready();
       } else if (kind !== 'blank' && kind !== 'summary') {
-        // `blank` covers the ENOBUFS hint lines and the `-b` notice; the summary is printed on exit.
+        // `blank` also covers the ENOBUFS hint lines; the summary is printed on exit. Kept for the exit message.
         lastStderr = line;
-        reportWarning(line);
       }
     }
   };
 
   child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => deliver(out.push(chunk)));
+  child.stdout?.on('data', (chunk: string) => {
+    ready();
+    deliver(out.push(chunk));
+  });
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => onStderr(err.push(chunk)));
 
@@ -105,12 +102,15 @@ async function tailEvents(
   onStderr(err.flush());
 
   if (sinkError !== undefined) {
-    throw new Error(`event sink threw: ${sinkError instanceof Error ? sinkError.message : String(sinkError)}`);
+    throw new Error(
+      `event sink threw: ${sinkError instanceof Error ? sinkError.message : String(sinkError)}`,
+    );
   }
   if (signal.aborted) return;
   const code = (r as { code?: string }).code;
   if (code === 'ENOENT') throw new Error(`${file}: command not found`);
-  if (r.exitCode === undefined && !r.signal) throw new Error(`${file}: ${r.originalMessage || r.shortMessage}`);
+  if (r.exitCode === undefined && !r.signal)
+    throw new Error(`${file}: ${r.originalMessage || r.shortMessage}`);
   const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
   throw new Error(`conntrack -E ${how}${lastStderr ? `: ${lastStderr}` : ''}`);
 }

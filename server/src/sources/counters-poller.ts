@@ -41,7 +41,11 @@ export function createCountersPoller(opts: CountersPollerOptions): Supervisor {
  * then left out; rejects only when all three failed, naming each failure. `at` is left 0 for the caller.
  */
 export async function readCounters(node: NodeCommandOptions, procRoot = '/proc'): Promise<NodeCounters> {
-  const [stats, count, max] = await Promise.allSettled([readStats(node), readCount(node), readMax(node, procRoot)]);
+  const [stats, count, max] = await Promise.allSettled([
+    readStats(node),
+    readCount(node),
+    readMax(node, procRoot),
+  ]);
   if (stats.status === 'rejected' && count.status === 'rejected' && max.status === 'rejected') {
     throw new Error(
       `no conntrack counters could be read: ${[stats, count, max].map((r) => errorText(r.reason)).join('; ')}`,

@@ -66,11 +66,11 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
     name: 'nat',
     now,
     onState: (s) => opts.sink.onSourceState(s),
-    run: async (signal) => {
+    run: async (signal, ready) => {
       // Re-decided at every (re)start: kube-proxy may have been switched to another mode meanwhile.
       if (opts.mode === 'auto') resolved = await detectNatMode(node);
       if (signal.aborted) return;
-      await loop(signal);
+      await loop(signal, ready);
     },
   });
   return Object.assign(supervisor, { mode: () => resolved });
@@ -102,7 +102,11 @@ async function run(cmd: string, args: string[], node: NodeCommandOptions): Promi
 }
 
 /** Like {@link run}, but `undefined` when the command itself does not exist (optional IPv6 tooling). */
-async function runOptional(cmd: string, args: string[], node: NodeCommandOptions): Promise<string | undefined> {
+async function runOptional(
+  cmd: string,
+  args: string[],
+  node: NodeCommandOptions,
+): Promise<string | undefined> {
   try {
     return await run(cmd, args, node);
   } catch (err) {

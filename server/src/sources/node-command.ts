@@ -30,7 +30,7 @@ export class NodeCommandError extends Error {
 export async function runNodeCommand(
   cmd: string,
   args: readonly string[],
-  opts: NodeCommandOptions & { timeoutMs?: number; maxBuffer?: number } = {},
+  opts: NodeCommandOptions & { timeoutMs?: number; maxBuffer?: number; signal?: AbortSignal } = {},
 ): Promise<CommandResult> {
   const [file, argv] = nodeArgv(cmd, args, opts);
   const started = Date.now();
@@ -40,6 +40,7 @@ export async function runNodeCommand(
     maxBuffer: opts.maxBuffer ?? 512 * 1024 * 1024,
     stripFinalNewline: false,
     stdin: 'ignore',
+    cancelSignal: opts.signal,
   });
   const result: CommandResult = {
     stdout: String(r.stdout ?? ''),
@@ -51,6 +52,7 @@ export async function runNodeCommand(
     const what = [file, ...argv].join(' ');
     let why: string;
     if ((r as { code?: string }).code === 'ENOENT') why = `${file}: command not found`;
+    else if (r.isCanceled) why = 'cancelled (stopping)';
     else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 30_000} ms`;
     else if (r.isMaxBuffer) why = 'output too large';
     else why = firstLine(result.stderr) || `exit code ${result.exitCode}${r.signal ? ` (${r.signal})` : ''}`;

@@ -96,7 +96,8 @@ async function checkPrivileges(
   try {
     status = await readFile(statusFile, 'utf8');
   } catch (err) {
-    if (uid === 0) return { id, ok: true, fatal: true, message: `running as root (${statusFile} unreadable)` };
+    if (uid === 0)
+      return { id, ok: true, fatal: true, message: `running as root (${statusFile} unreadable)` };
     return {
       id,
       ok: false,
@@ -113,7 +114,8 @@ async function checkPrivileges(
     'run ctscope as root, or grant the capability: Docker `--cap-add NET_ADMIN`, Kubernetes `securityContext.capabilities.add: [NET_ADMIN]`, systemd `AmbientCapabilities=CAP_NET_ADMIN`';
 
   if (capEff === undefined) {
-    if (uid === 0) return { id, ok: true, fatal: true, message: `running as root (${effText} in ${statusFile})` };
+    if (uid === 0)
+      return { id, ok: true, fatal: true, message: `running as root (${effText} in ${statusFile})` };
     return {
       id,
       ok: false,
@@ -184,7 +186,8 @@ async function checkNetns(name: string): Promise<PreflightCheck> {
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((n) => n !== '');
-  if (names.includes(name)) return { id, ok: true, fatal: true, message: `network namespace "${name}" exists` };
+  if (names.includes(name))
+    return { id, ok: true, fatal: true, message: `network namespace "${name}" exists` };
   return {
     id,
     ok: false,
@@ -197,7 +200,11 @@ async function checkNetns(name: string): Promise<PreflightCheck> {
   };
 }
 
-async function checkBinary(tool: Tool, natMode: PreflightOptions['natMode'], inNetns: boolean): Promise<PreflightCheck> {
+async function checkBinary(
+  tool: Tool,
+  natMode: PreflightOptions['natMode'],
+  inNetns: boolean,
+): Promise<PreflightCheck> {
   const id = `binary:${tool.name}`;
   const fatal = tool.name === 'conntrack' || tool.natMode === natMode || (tool.name === 'ip' && inNetns);
   const path = process.env.PATH ?? '';
@@ -242,7 +249,9 @@ async function checkEvents(procRoot: string, netns: string | undefined): Promise
     ok: false,
     fatal: false,
     message: `${file} does not exist${where}: the nf_conntrack kernel module is not loaded, so there is no connection tracking to watch`,
-    hint: netns ? 'modprobe nf_conntrack (on the host: kernel modules are node-wide)' : 'modprobe nf_conntrack',
+    hint: netns
+      ? 'modprobe nf_conntrack (on the host: kernel modules are node-wide)'
+      : 'modprobe nf_conntrack',
   };
   let text: string;
   try {
@@ -265,7 +274,12 @@ async function checkEvents(procRoot: string, netns: string | undefined): Promise
   if (value === '1') return { id, ok: true, fatal: false, message: `nf_conntrack_events is 1${where}` };
   // 2 is the newer kernels' default: events are generated once a listener such as `conntrack -E` subscribes.
   if (value === '2')
-    return { id, ok: true, fatal: false, message: `nf_conntrack_events is 2 (on demand for listeners)${where}` };
+    return {
+      id,
+      ok: true,
+      fatal: false,
+      message: `nf_conntrack_events is 2 (on demand for listeners)${where}`,
+    };
   return {
     id,
     ok: false,

@@ -1,8 +1,11 @@
 /** Runs a source under supervision: restart with exponential backoff, and a visible state. */
 import type { SourceState } from '@ctscope/shared';
 
-/** One attempt of a source: resolves when it ends normally, rejects with the failure. */
-export type SourceRun = (signal: AbortSignal) => Promise<void>;
+/**
+ * One attempt of a source: resolves when it ends normally, rejects with the failure. It calls `ready()` once it
+ * works (e.g. after its first successful poll); a run that never does is considered running after `readyAfterMs`.
+ */
+export type SourceRun = (signal: AbortSignal, ready: () => void) => Promise<void>;
 
 export interface SupervisorOptions {
   /** Source name shown to users. */
@@ -17,13 +20,15 @@ export interface SupervisorOptions {
   maxBackoffMs?: number;
   /** Called before each restart (not the first start), e.g. to mark an event gap. */
   onRestart?: (attempt: number, lastError: string | undefined) => void;
+  /** A run that has not failed for this long counts as running even if it never called ready(). Default 1000. */
+  readyAfterMs?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
 
 /** Supervises one source until stopped. A run that lasted > 30 s resets the backoff. */
 export class Supervisor {
-  private readonly controller = new AbortController();
+  private controller = new AbortController();
   private current: SourceState;
   private loop: Promise<void> | undefined;
   private readonly now: () => number;
@@ -38,15 +43,18 @@ export class Supervisor {
     return this.current;
   }
 
-  /** Start the loop (idempotent). */
+  /** Start the loop (idempotent while running; starts afresh after stop()). */
   start(): void {
-    this.loop ??= this.runLoop();
+    if (this.loop) return;
+    this.controller = new AbortController();
+    this.loop = this.runLoop(this.controller.signal);
   }
 
   /** Stop and wait for the current attempt to end. */
   async stop(): Promise<void> {
     this.controller.abort();
     await this.loop;
+    this.loop = undefined;
     this.set({ state: 'stopped' });
   }
 
@@ -55,12 +63,11 @@ export class Supervisor {
     this.opts.onState(this.current);
   }
 
-  private async runLoop(): Promise<void> {
+  private async runLoop(signal: AbortSignal): Promise<void> {
     const min = this.opts.minBackoffMs ?? 500;
     const max = this.opts.maxBackoffMs ?? 30_000;
     let backoff = min;
     let first = true;
-    const signal = this.controller.signal;
     while (!signal.aborted) {
       if (!first) {
         this.current = { ...this.current, restarts: this.current.restarts + 1 };
@@ -69,14 +76,21 @@ export class Supervisor {
       first = false;
       this.set({ state: 'starting' });
       const started = this.now();
+      let settled = false;
+      const ready = () => {
+        if (!settled && this.current.state !== 'running') this.set({ state: 'running', lastError: undefined });
+      };
+      const timer = setTimeout(ready, this.opts.readyAfterMs ?? 1000);
       try {
-        this.set({ state: 'running' });
-        await this.opts.run(signal);
+        await this.opts.run(signal, ready);
         if (signal.aborted) return;
         this.set({ state: 'failed', lastError: 'exited unexpectedly' });
       } catch (err) {
         if (signal.aborted) return;
-        this.set({ state: 'failed', lastError: (err as Error).message ?? String(err) });
+        this.set({ state: 'failed', lastError: err instanceof Error ? err.message : String(err) });
+      } finally {
+        settled = true;
+        clearTimeout(timer);
       }
       if (this.now() - started > 30_000) backoff = min;
       await sleep(backoff, signal);
@@ -87,9 +101,10 @@ export class Supervisor {
 
 /** Turns a one-shot task into a source that repeats every `intervalMs()` (read each time, so it can adapt). */
 export function periodic(task: (signal: AbortSignal) => Promise<void>, intervalMs: () => number): SourceRun {
-  return async (signal) => {
+  return async (signal, ready) => {
     while (!signal.aborted) {
       await task(signal);
+      ready();
       await sleep(intervalMs(), signal);
     }
   };

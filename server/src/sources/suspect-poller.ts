@@ -86,9 +86,13 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
       if (signal.aborted) return;
       cursor = group.key;
       try {
-        const r = await listConntrack(suspectQueryArgs(group), opts.node, opts.timeoutMs ?? 10_000);
+        const r = await listConntrack(suspectQueryArgs(group), opts.node, {
+          timeoutMs: opts.timeoutMs ?? 10_000,
+          signal,
+        });
         for (const line of r.lines) lines.push(line);
       } catch (err) {
+        if (signal.aborted) return;
         failures.push((err as Error).message);
       }
     }

@@ -203,6 +203,7 @@ export class FlowStore {
     this.tracker.remove(key);
     this.pendingUnanswered.delete(key);
     this.dirty.delete(key);
+    this.judged.delete(key);
     this.removed.add(key);
   }
 
@@ -219,9 +220,12 @@ export class FlowStore {
     }
   }
 
-  /** Re-judge dirty flows and hand back what changed since the last call. */
-  takeChanges(): StoreChanges {
-    const upserts: FlowReport[] = [];
+  /** Keys judged since the last takeChanges, to report as upserts. */
+  private judged = new Set<string>();
+
+  /** Re-judge dirty flows now (REST reads call this so they never see a stale or unjudged verdict). */
+  private settle(): void {
+    if (this.dirty.size === 0) return;
     for (const key of this.dirty) {
       const st = this.states.get(key);
       if (!st) continue;
@@ -236,9 +240,20 @@ export class FlowStore {
       } else {
         this.pendingUnanswered.delete(key);
       }
-      upserts.push(this.toReport(st));
+      this.judged.add(key);
     }
     this.dirty = new Set();
+  }
+
+  /** Re-judge dirty flows and hand back what changed since the last call. */
+  takeChanges(): StoreChanges {
+    this.settle();
+    const upserts: FlowReport[] = [];
+    for (const key of this.judged) {
+      const st = this.states.get(key);
+      if (st) upserts.push(this.toReport(st));
+    }
+    this.judged = new Set();
     const removals = [...this.removed];
     this.removed = new Set();
     const alerts = this.alerts;
@@ -311,8 +326,9 @@ export class FlowStore {
     };
   }
 
-  /** All current reports (flushes pending judgements first into the change feed). */
+  /** All current reports, judged.*/
   reports(): FlowReport[] {
+    this.settle();
     const out: FlowReport[] = [];
     for (const st of this.states.values()) out.push(this.toReport(st));
     return out;
@@ -320,6 +336,7 @@ export class FlowStore {
 
   /** One flow by report id, with its lifecycle. */
   get(id: string): { report: FlowReport; flow: TrackedFlow } | undefined {
+    this.settle();
     const st = this.states.get(/^\d+$/.test(id) ? `id:${id}` : id);
     return st ? { report: this.toReport(st), flow: st.flow } : undefined;
   }
@@ -364,6 +381,7 @@ export class FlowStore {
   }
 
   stats(): StoreStats {
+    this.settle();
     const byVerdict: Record<Verdict, number> = {
       ok: 0,
       'no-dnat': 0,

@@ -1,0 +1,209 @@
+/** The `poll` source (suspect re-reads) against the fake conntrack in test/fake-bin. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SourceState } from '@ctscope/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SourceSink } from '../src/sources/source-types.js';
+import type { Supervisor } from '../src/sources/supervisor.js';
+import { createSuspectPoller, type SuspectTuple, suspectQueryArgs } from '../src/sources/suspect-poller.js';
+
+const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
+const ENTRIES = [
+  'ipv4     2 udp      17 28 src=10.42.0.33 dst=10.43.0.10 sport=59807 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=14608 mark=0 use=1 id=3067198232',
+  'ipv4     2 udp      17 29 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978 mark=0 use=1 id=137932478',
+];
+
+const suspect = (src: string, sport: number, dst: string, dport: number): SuspectTuple => ({
+  src,
+  sport,
+  dst,
+  dport,
+});
+
+function recordingSink(onDump?: () => void) {
+  const rec = { dumps: [] as { scope: string; lines: string[] }[], states: [] as SourceState[] };
+  const sink: SourceSink = {
+    onEventLine: () => {},
+    onEventLoss: () => {},
+    onDump: (scope, lines) => {
+      rec.dumps.push({ scope, lines });
+      onDump?.();
+    },
+    onNat: () => {},
+    onCounters: () => {},
+    onSourceState: (s) => rec.states.push(s),
+  };
+  return { rec, sink };
+}
+
+let savedEnv: Record<string, string | undefined>;
+let stateDir: string;
+let poller: Supervisor | undefined;
+
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-poll-'));
+  const list = join(stateDir, 'list.txt');
+  writeFileSync(list, `${ENTRIES.join('\n')}\n`);
+  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
+  process.env.FAKE_CT_STATE_DIR = stateDir;
+  process.env.FAKE_CT_LIST = list;
+});
+
+afterEach(async () => {
+  await poller?.stop();
+  poller = undefined;
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function calls(): string[] {
+  try {
+    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
+
+describe('createSuspectPoller', () => {
+  it('runs one query per (dst, dport) group, exact for a lone suspect, and one onDump per poll', async () => {
+    const suspects = [
+      suspect('10.42.0.33', 52001, '10.43.0.10', 53),
+      suspect('10.42.0.33', 59807, '10.43.0.10', 53),
+      suspect('10.42.0.33', 39068, '10.43.0.10', 53),
+      suspect('10.42.0.33', 48602, '172.20.112.1', 1024),
+    ];
+    let stopping: Promise<void> | undefined;
+    const { rec, sink } = recordingSink(() => {
+      if (rec.dumps.length === 2) stopping = poller!.stop();
+    });
+    poller = createSuspectPoller({ sink, node: {}, intervalMs: () => 30, suspects: () => suspects });
+    poller.start();
+    await waitFor(() => expect(stopping).toBeDefined());
+    await stopping;
+    const group = 'conntrack -L -p udp --orig-dst 10.43.0.10 --dport 53 -o extended,id';
+    const lone =
+      'conntrack -L -p udp --orig-dst 172.20.112.1 --dport 1024 --orig-src 10.42.0.33 --sport 48602 -o extended,id';
+    expect(calls()).toEqual([group, lone, group, lone]);
+    expect(rec.dumps).toEqual([
+      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
+      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
+    ]);
+    expect(poller.state).toMatchObject({ name: 'poll', state: 'stopped', restarts: 0 });
+  });
+
+  it('caps processes per poll and takes the groups round-robin', async () => {
+    const suspects = [1, 2, 3, 4, 5].map((n) => suspect('10.42.0.33', 40000 + n, `10.0.0.${n}`, 53));
+    let stopping: Promise<void> | undefined;
+    const { rec, sink } = recordingSink(() => {
+      if (rec.dumps.length === 3) stopping = poller!.stop();
+    });
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => suspects,
+      maxQueriesPerPoll: 2,
+    });
+    poller.start();
+    await waitFor(() => expect(stopping).toBeDefined());
+    await stopping;
+    const dsts = calls().map((c) => /--orig-dst (\S+)/.exec(c)?.[1]);
+    expect(dsts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.1']);
+    expect(rec.dumps.map((d) => d.lines.length)).toEqual([4, 4, 4]);
+  });
+
+  it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {
+    delete process.env.FAKE_CT_LIST;
+    process.env.FAKE_CT_LIST_EMPTY_EXIT = '1';
+    const { rec, sink } = recordingSink();
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
+    });
+    poller.start();
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
+    expect(rec.dumps[0]).toEqual({ scope: 'poll', lines: [] });
+    expect(rec.states.some((s) => s.state === 'failed')).toBe(false);
+  });
+
+  it('runs nothing while there are no suspects', async () => {
+    const { rec, sink } = recordingSink();
+    let reads = 0;
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => {
+        reads++;
+        return [];
+      },
+    });
+    poller.start();
+    await waitFor(() => expect(reads).toBeGreaterThanOrEqual(3));
+    expect(calls()).toEqual([]);
+    expect(rec.dumps).toEqual([]);
+  });
+
+  it('wraps queries in the namespace and fails visibly when it is missing', async () => {
+    process.env.FAKE_NETNS = 'ns1';
+    const one = [suspect('10.42.0.33', 52001, '10.43.0.10', 53)];
+    const ok = recordingSink();
+    poller = createSuspectPoller({
+      sink: ok.sink,
+      node: { netns: 'ns1' },
+      intervalMs: () => 1000,
+      suspects: () => one,
+    });
+    poller.start();
+    await waitFor(() => expect(ok.rec.dumps).toHaveLength(1));
+    await poller.stop();
+    const args =
+      '-L -p udp --orig-dst 10.43.0.10 --dport 53 --orig-src 10.42.0.33 --sport 52001 -o extended,id';
+    expect(calls()).toEqual([`ip netns exec ns1 conntrack ${args}`, `conntrack ${args}`]);
+
+    const bad = recordingSink();
+    poller = createSuspectPoller({
+      sink: bad.sink,
+      node: { netns: 'gone' },
+      intervalMs: () => 20,
+      suspects: () => one,
+      minBackoffMs: 60_000,
+    });
+    poller.start();
+    await waitFor(() => expect(poller?.state.state).toBe('failed'));
+    expect(poller.state.lastError).toBe(
+      `ip netns exec gone conntrack ${args}: Cannot open network namespace "gone": No such file or directory`,
+    );
+    expect(bad.rec.dumps).toEqual([]);
+  });
+});
+
+describe('suspectQueryArgs', () => {
+  it('spells out the family for IPv6 destinations', () => {
+    const s = suspect('fd00::33', 5353, 'fd00::a', 53);
+    expect(suspectQueryArgs({ key: 'fd00::a 53', dst: 'fd00::a', dport: 53, members: [s] })).toEqual([
+      '-L',
+      '-p',
+      'udp',
+      '-f',
+      'ipv6',
+      '--orig-dst',
+      'fd00::a',
+      '--dport',
+      '53',
+      '--orig-src',
+      'fd00::33',
+      '--sport',
+      '5353',
+      '-o',
+      'extended,id',
+    ]);
+  });
+});
