@@ -56,7 +56,9 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
     await app.register(fastifyStatic, { root: opts.webRoot, prefix: '/', index: ['index.html'] });
   } else {
     app.get('/', async (_req, reply) =>
-      reply.type('text/plain').send('ctscope: the web page is not built (npm run build); the API is at /api and /ws\n'),
+      reply
+        .type('text/plain')
+        .send('ctscope: the web page is not built (npm run build); the API is at /api and /ws\n'),
     );
   }
   app.addHook('onClose', async () => hub.stop());

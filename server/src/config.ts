@@ -35,16 +35,20 @@ export function isLoopback(host: string): boolean {
 
 /** Reject unsafe or impossible combinations with a message that says what to change. */
 export function validateConfig(c: ServeConfig): void {
-  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new ConfigError(`--port must be 0-65535, got ${c.port}`);
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535)
+    throw new ConfigError(`--port must be 0-65535, got ${c.port}`);
   if (!isLoopback(c.host) && !c.token) {
     throw new ConfigError(
       `refusing to listen on ${c.host} without a token: set --token (or CTSCOPE_TOKEN), or keep the default --host 127.0.0.1`,
     );
   }
   if (c.allowDelete && !c.token) {
-    throw new ConfigError('--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token');
+    throw new ConfigError(
+      '--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token',
+    );
   }
-  if (c.token !== undefined && c.token.length < 12) throw new ConfigError('--token must be at least 12 characters');
+  if (c.token !== undefined && c.token.length < 12)
+    throw new ConfigError('--token must be at least 12 characters');
   if (c.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(c.netns)) {
     throw new ConfigError(`--netns "${c.netns}" is not a valid namespace name`);
   }

@@ -3,7 +3,14 @@
  * flow store, markers, counters and source states, and batches changes for clients. Feeding it a recording
  * reproduces the live run, because the inputs are the same calls.
  */
-import type { CountersView, NatChange, NatSnapshot, NatView, SourceState, TimelineMarker } from '@ctscope/shared';
+import type {
+  CountersView,
+  NatChange,
+  NatSnapshot,
+  NatView,
+  SourceState,
+  TimelineMarker,
+} from '@ctscope/shared';
 import { counterJumps, countersView } from './counters-view.js';
 import type { EngineBatch } from './engine.js';
 import { natViewOf } from './engine.js';
@@ -37,7 +44,10 @@ export class EngineCore implements SourceSink {
     this.store.advance(at);
     this.lossCount++;
     this.lossChanged = true;
-    const text = reason === 'enobufs' ? 'event loss (ENOBUFS): state unknown until the next full dump' : `event source restarted: ${detail}`;
+    const text =
+      reason === 'enobufs'
+        ? 'event loss (ENOBUFS): state unknown until the next full dump'
+        : `event source restarted: ${detail}`;
     this.markerLog.add({ t: at, kind: 'gap', reason, text });
     this.onLoss?.();
   }
@@ -99,10 +109,10 @@ export class EngineCore implements SourceSink {
     return natViewOf(this.store);
   }
 
-  /** Housekeeping plus the batch of changes since the last flush. */
-  flush(now: number): EngineBatch {
+  /** Housekeeping plus the batch of changes since the last flush; a flood beyond `maxUpserts` becomes a reset. */
+  flush(now: number, maxUpserts = 5000): EngineBatch {
     this.store.tick(now);
-    const changes = this.store.takeChanges();
+    const changes = this.store.takeChanges(maxUpserts);
     const batch: EngineBatch = {
       now: this.store.now,
       upserts: changes.upserts,
@@ -115,6 +125,7 @@ export class EngineCore implements SourceSink {
       alerts: changes.alerts,
       sources: [...this.changedSources.values()],
       eventLoss: this.lossChanged ? this.lossCount : undefined,
+      reset: changes.overflow || undefined,
     };
     this.natChanges = [];
     this.natChanged = false;

@@ -63,5 +63,10 @@ export interface Engine {
 export function natViewOf(store: FlowStore): NatView | undefined {
   const v = store.nat[store.nat.length - 1];
   if (!v) return undefined;
-  return { source: v.snapshot.source, hash: v.snapshot.hash, since: v.since, frontends: v.snapshot.frontends };
+  return {
+    source: v.snapshot.source,
+    hash: v.snapshot.hash,
+    since: v.since,
+    frontends: v.snapshot.frontends,
+  };
 }

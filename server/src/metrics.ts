@@ -36,8 +36,16 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     help: 'Event-loss markers (ENOBUFS or event source restarts) since start',
     registers: [registry],
   });
-  const tableFill = new Gauge({ name: 'ctscope_conntrack_table_fill_ratio', help: 'conntrack count / nf_conntrack_max', registers: [registry] });
-  const tableCount = new Gauge({ name: 'ctscope_conntrack_entries', help: 'conntrack -C', registers: [registry] });
+  const tableFill = new Gauge({
+    name: 'ctscope_conntrack_table_fill_ratio',
+    help: 'conntrack count / nf_conntrack_max',
+    registers: [registry],
+  });
+  const tableCount = new Gauge({
+    name: 'ctscope_conntrack_entries',
+    help: 'conntrack -C',
+    registers: [registry],
+  });
   const stat = new Gauge({
     name: 'ctscope_conntrack_stat',
     help: 'conntrack -S counters summed over CPUs (insert_failed, drop, early_drop, clash_resolve, ...)',
@@ -56,16 +64,33 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     labelNames: ['source'],
     registers: [registry],
   });
-  const parseErrors = new Gauge({ name: 'ctscope_parse_errors_total', help: 'Unparseable conntrack lines', registers: [registry] });
-  const evicted = new Gauge({ name: 'ctscope_flows_evicted_total', help: 'Flows dropped by the memory cap', registers: [registry] });
-  const scrapes = new Counter({ name: 'ctscope_metrics_scrapes_total', help: 'Scrapes of /metrics', registers: [registry] });
+  const parseErrors = new Gauge({
+    name: 'ctscope_parse_errors_total',
+    help: 'Unparseable conntrack lines',
+    registers: [registry],
+  });
+  const evicted = new Gauge({
+    name: 'ctscope_flows_evicted_total',
+    help: 'Flows dropped by the memory cap',
+    registers: [registry],
+  });
+  const scrapes = new Counter({
+    name: 'ctscope_metrics_scrapes_total',
+    help: 'Scrapes of /metrics',
+    registers: [registry],
+  });
 
   return () => {
     const s = engine.store.stats();
     for (const [type, n] of Object.entries(s.events)) eventsTotal.set({ type }, n);
     flows.reset();
     for (const [verdict, n] of Object.entries(s.byVerdict)) {
-      const severity = verdict === 'no-dnat' || verdict === 'stale-endpoint' ? 'critical' : verdict === 'ok' ? 'ok' : 'warning';
+      const severity =
+        verdict === 'no-dnat' || verdict === 'stale-endpoint'
+          ? 'critical'
+          : verdict === 'ok'
+            ? 'ok'
+            : 'warning';
       flows.set({ verdict, severity }, n);
     }
     eventLoss.set(engine.eventLoss());

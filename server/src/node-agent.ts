@@ -5,14 +5,14 @@ import type { ServeConfig } from './config.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
 import { EngineCore } from './engine-core.js';
 import { RecordingWriter } from './recording/recording-writer.js';
-import { createConntrackEventsSource } from './sources/conntrack-events-source.js';
 import { DumpScheduler } from './sources/conntrack-dump-source.js';
+import { createConntrackEventsSource } from './sources/conntrack-events-source.js';
 import { createCountersPoller } from './sources/counters-poller.js';
 import { createNatPoller, type NatPoller } from './sources/nat-poller.js';
 import { NodeCommandError, runNodeCommand } from './sources/node-command.js';
 import type { NodeCounters, SourceSink } from './sources/source-types.js';
-import { createSuspectPoller } from './sources/suspect-poller.js';
 import type { Supervisor } from './sources/supervisor.js';
+import { createSuspectPoller } from './sources/suspect-poller.js';
 
 export const CTSCOPE_VERSION = '0.1.0';
 
@@ -56,7 +56,13 @@ export class NodeAgent implements Engine {
     const nodeOpts = { netns: config.netns };
     this.dump = new DumpScheduler({ sink, node: nodeOpts, fullIntervalMs: config.fullResyncMs, now });
     this.core.onLoss = () => this.dump.requestResync('event loss');
-    this.nat = createNatPoller({ sink, node: nodeOpts, mode: config.natSource, intervalMs: config.natPollMs, now });
+    this.nat = createNatPoller({
+      sink,
+      node: nodeOpts,
+      mode: config.natSource,
+      intervalMs: config.natPollMs,
+      now,
+    });
     this.supervisors.push(
       createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now }),
       this.dump.supervisor,

@@ -4,13 +4,15 @@ import { runAnalyze } from './commands/analyze.js';
 import { runReplay } from './commands/replay.js';
 import { defaultServeConfig, onShutdown, runServe } from './commands/serve.js';
 import type { ServeConfig } from './config.js';
+import { registerLabCommand } from './lab/lab-command.js';
 
 const stdio = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}-${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer ${min}-${max}`);
     return n;
   };
 }
@@ -65,25 +67,99 @@ export function buildProgram(exit: (code: number) => void): Command {
   const d = defaultServeConfig();
   program
     .command('serve')
-    .description('Watch this node (or a network namespace) live and serve the dashboard, REST API and WebSocket.')
-    .addOption(opt('--host <addr>', `listen address (default ${d.host}; anything else needs --token)`, 'CTSCOPE_HOST'))
+    .description(
+      'Watch this node (or a network namespace) live and serve the dashboard, REST API and WebSocket.',
+    )
+    .addOption(
+      opt('--host <addr>', `listen address (default ${d.host}; anything else needs --token)`, 'CTSCOPE_HOST'),
+    )
     .addOption(opt('--port <n>', `listen port (default ${d.port})`, 'CTSCOPE_PORT', int('--port', 0, 65535)))
-    .addOption(opt('--netns <name>', 'run every node command inside this network namespace (ip netns exec)', 'CTSCOPE_NETNS'))
+    .addOption(
+      opt(
+        '--netns <name>',
+        'run every node command inside this network namespace (ip netns exec)',
+        'CTSCOPE_NETNS',
+      ),
+    )
     .addOption(opt('--data-dir <dir>', `recordings and audit log (default ${d.dataDir})`, 'CTSCOPE_DATA_DIR'))
-    .addOption(opt('--token <token>', 'bearer token required by the API, /ws and /metrics (>= 12 chars)', 'CTSCOPE_TOKEN'))
+    .addOption(
+      opt(
+        '--token <token>',
+        'bearer token required by the API, /ws and /metrics (>= 12 chars)',
+        'CTSCOPE_TOKEN',
+      ),
+    )
     .addOption(opt('--allow-delete', 'enable DELETE /api/flows/:id (needs --token)', 'CTSCOPE_ALLOW_DELETE'))
     .addOption(
-      opt('--nat-source <mode>', 'auto | iptables | nft | ipvs (default auto)', 'CTSCOPE_NAT_SOURCE').choices(['auto', 'iptables', 'nft', 'ipvs']),
+      opt('--nat-source <mode>', 'auto | iptables | nft | ipvs (default auto)', 'CTSCOPE_NAT_SOURCE').choices(
+        ['auto', 'iptables', 'nft', 'ipvs'],
+      ),
     )
-    .addOption(opt('--suspect-poll <ms>', `re-read suspect entries every ms (default ${d.suspectPollMs})`, 'CTSCOPE_SUSPECT_POLL_MS', int('--suspect-poll', 200)))
-    .addOption(opt('--nat-poll <ms>', `NAT snapshot every ms (default ${d.natPollMs})`, 'CTSCOPE_NAT_POLL_MS', int('--nat-poll', 200)))
-    .addOption(opt('--counters-poll <ms>', `conntrack -S/-C every ms (default ${d.countersPollMs})`, 'CTSCOPE_COUNTERS_POLL_MS', int('--counters-poll', 200)))
-    .addOption(opt('--full-resync <ms>', `minimum ms between periodic full dumps; adapts upward to 100x the dump time (default ${d.fullResyncMs})`, 'CTSCOPE_FULL_RESYNC_MS', int('--full-resync', 10_000)))
-    .addOption(opt('--buffer-bytes <n>', `netlink receive buffer for conntrack -E -b (default ${d.bufferBytes})`, 'CTSCOPE_BUFFER_BYTES', int('--buffer-bytes', 65536)))
+    .addOption(
+      opt(
+        '--suspect-poll <ms>',
+        `re-read suspect entries every ms (default ${d.suspectPollMs})`,
+        'CTSCOPE_SUSPECT_POLL_MS',
+        int('--suspect-poll', 200),
+      ),
+    )
+    .addOption(
+      opt(
+        '--nat-poll <ms>',
+        `NAT snapshot every ms (default ${d.natPollMs})`,
+        'CTSCOPE_NAT_POLL_MS',
+        int('--nat-poll', 200),
+      ),
+    )
+    .addOption(
+      opt(
+        '--counters-poll <ms>',
+        `conntrack -S/-C every ms (default ${d.countersPollMs})`,
+        'CTSCOPE_COUNTERS_POLL_MS',
+        int('--counters-poll', 200),
+      ),
+    )
+    .addOption(
+      opt(
+        '--full-resync <ms>',
+        `minimum ms between periodic full dumps; adapts upward to 100x the dump time (default ${d.fullResyncMs})`,
+        'CTSCOPE_FULL_RESYNC_MS',
+        int('--full-resync', 10_000),
+      ),
+    )
+    .addOption(
+      opt(
+        '--buffer-bytes <n>',
+        `netlink receive buffer for conntrack -E -b (default ${d.bufferBytes})`,
+        'CTSCOPE_BUFFER_BYTES',
+        int('--buffer-bytes', 65536),
+      ),
+    )
     .addOption(opt('--no-record', 'do not record to --data-dir', 'CTSCOPE_NO_RECORD'))
-    .addOption(opt('--retention-hours <h>', `delete recordings older than this (default ${d.retentionHours})`, 'CTSCOPE_RETENTION_HOURS', int('--retention-hours', 1)))
-    .addOption(opt('--retention-bytes <n>', `keep recordings under this many bytes (default ${d.retentionBytes})`, 'CTSCOPE_RETENTION_BYTES', int('--retention-bytes', 1_048_576)))
-    .addOption(opt('--max-flows <n>', `memory cap on tracked flows (default ${d.maxFlows})`, 'CTSCOPE_MAX_FLOWS', int('--max-flows', 1000)))
+    .addOption(
+      opt(
+        '--retention-hours <h>',
+        `delete recordings older than this (default ${d.retentionHours})`,
+        'CTSCOPE_RETENTION_HOURS',
+        int('--retention-hours', 1),
+      ),
+    )
+    .addOption(
+      opt(
+        '--retention-bytes <n>',
+        `keep recordings under this many bytes (default ${d.retentionBytes})`,
+        'CTSCOPE_RETENTION_BYTES',
+        int('--retention-bytes', 1_048_576),
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-flows <n>',
+        `memory cap on tracked flows (default ${d.maxFlows})`,
+        'CTSCOPE_MAX_FLOWS',
+        int('--max-flows', 1000),
+      ),
+    )
     .addOption(opt('--node-name <name>', 'name shown in the UI (default: hostname)', 'CTSCOPE_NODE_NAME'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .addOption(opt('--skip-preflight', 'start without the preflight checks', 'CTSCOPE_SKIP_PREFLIGHT'))
@@ -125,12 +201,21 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--play', 'start playing from the beginning (default: paused at the end)')
     .action(async (path: string, o) => {
       const r = await runReplay(
-        { path, host: o.host ?? '127.0.0.1', port: o.port ?? 7475, token: o.token, webRoot: o.webRoot ?? d.webRoot, play: o.play },
+        {
+          path,
+          host: o.host ?? '127.0.0.1',
+          port: o.port ?? 7475,
+          token: o.token,
+          webRoot: o.webRoot ?? d.webRoot,
+          play: o.play,
+        },
         stdio,
       );
       if (typeof r === 'number') return exit(r);
       onShutdown(r.stop);
     });
+
+  registerLabCommand(program, exit);
 
   return program;
 }

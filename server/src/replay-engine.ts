@@ -99,7 +99,8 @@ export class ReplayEngine implements Engine {
         core.onCounters({ at: r.t, count: r.count, max: r.max, stats: r.stats });
         return;
       case 'gap':
-        if (r.reason === 'enobufs' || r.reason === 'source-restart') core.onEventLoss(r.reason, r.detail ?? '', r.t);
+        if (r.reason === 'enobufs' || r.reason === 'source-restart')
+          core.onEventLoss(r.reason, r.detail ?? '', r.t);
         else core.addGap(r.reason, r.detail ?? r.reason, r.t);
         return;
       case 'checkpoint':
@@ -140,6 +141,8 @@ export class ReplayEngine implements Engine {
   }
 
   extraStats(): Record<string, unknown> {
-    return { replay: { ...this.clock.state(), records: this.rec.records.length, readErrors: this.rec.errors.length } };
+    return {
+      replay: { ...this.clock.state(), records: this.rec.records.length, readErrors: this.rec.errors.length },
+    };
   }
 }

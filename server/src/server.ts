@@ -9,7 +9,9 @@ export interface RunningServer {
   url: string;
 }
 
-export async function startServer(opts: AppOptions & { host: string; port: number; logger?: boolean }): Promise<RunningServer> {
+export async function startServer(
+  opts: AppOptions & { host: string; port: number; logger?: boolean },
+): Promise<RunningServer> {
   const app = Fastify({ logger: opts.logger ? { level: 'info' } : false, bodyLimit: 64 * 1024 });
   const hub = await buildApp(app, opts);
   const address = await app.listen({ host: opts.host, port: opts.port });

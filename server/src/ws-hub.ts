@@ -92,7 +92,8 @@ export class WsHub {
     this.clients.add(client);
     this.send(client, this.hello());
     if (opts.resumeFrom !== undefined && this.canResume(opts.resumeFrom)) {
-      for (const h of this.history) if (h.seq > opts.resumeFrom) this.send(client, this.delta(client, h.seq, h.batch));
+      for (const h of this.history)
+        if (h.seq > opts.resumeFrom) this.send(client, this.delta(client, h.seq, h.batch));
       client.seq = this.seq;
       client.needsSync = false;
     } else {
@@ -124,7 +125,10 @@ export class WsHub {
         this.send(client, { type: 'pong', now: this.engine.store.now || Date.now() });
         return;
       default:
-        this.send(client, { type: 'error', message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}` });
+        this.send(client, {
+          type: 'error',
+          message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}`,
+        });
     }
   }
 
@@ -142,15 +146,13 @@ export class WsHub {
 
   /** Full state for one filter. */
   syncMessage(filter: FlowFilter | undefined): SyncMessage {
-    const all = this.engine.store.reports().filter((f) => matchesFilter(f, filter));
-    all.sort(compareReports);
-    const limit = this.options.syncFlowLimit;
+    const { flows, total } = this.engine.store.select(filter, this.options.syncFlowLimit);
     return {
       type: 'sync',
       seq: this.seq,
       now: this.engine.store.now,
-      flows: all.length > limit ? all.slice(0, limit) : all,
-      truncated: all.length > limit,
+      flows,
+      truncated: total > flows.length,
       timeline: this.engine.store.timeline.recent(),
       markers: this.engine.markers(),
       nat: this.engine.natView(),
@@ -194,28 +196,47 @@ export class WsHub {
     };
   }
 
+  /** Full syncs owed to clients (after a reset or falling behind) go out at most once a second. */
+  private nextSyncAt = 0;
+
+  private sendPendingSyncs(): void {
+    const now = Date.now();
+    if (now < this.nextSyncAt) return;
+    const cache = new Map<string, SyncMessage>();
+    for (const c of this.clients) {
+      if (!c.needsSync || c.ws.bufferedAmount > this.options.maxBufferedBytes) continue;
+      const key = JSON.stringify(c.filter ?? {});
+      let msg = cache.get(key);
+      if (!msg) {
+        msg = this.syncMessage(c.filter);
+        cache.set(key, msg);
+      }
+      this.send(c, msg);
+      c.seq = this.seq;
+      c.needsSync = false;
+    }
+    if (cache.size > 0) this.nextSyncAt = now + 1000;
+  }
+
   /** One round: collect a batch from the engine and deliver it. Public for tests. */
   tick(): void {
     const batch = this.engine.flush();
+    let fresh = false;
     if (batch.reset) {
       // History no longer describes the state: nobody can resume across this point.
       this.seq++;
       this.history.length = 0;
-      for (const c of this.clients) this.sendSync(c);
-      return;
+      for (const c of this.clients) c.needsSync = true;
+    } else if (!isEmpty(batch)) {
+      fresh = true;
+      this.seq++;
+      this.history.push({ seq: this.seq, batch });
+      if (this.history.length > this.options.resumeBatches) this.history.shift();
     }
-    if (isEmpty(batch)) {
-      for (const c of this.clients) if (c.needsSync) this.sendSync(c);
-      return;
-    }
-    this.seq++;
-    this.history.push({ seq: this.seq, batch });
-    if (this.history.length > this.options.resumeBatches) this.history.shift();
+    this.sendPendingSyncs();
+    if (!fresh) return;
     for (const c of this.clients) {
-      if (c.needsSync) {
-        this.sendSync(c);
-        continue;
-      }
+      if (c.needsSync || c.seq >= this.seq) continue;
       if (c.ws.bufferedAmount > this.options.maxBufferedBytes) {
         // Too far behind: drop what it would have queued and resync once it drains.
         c.needsSync = true;

@@ -125,23 +125,35 @@ describe('DumpScheduler', () => {
     expect(scheduler.stats().dumps).toBe(3);
   });
 
-  it('repeats every max(fullIntervalMs, 100 × last dump duration)', async () => {
+  it('plans the next dump 100 × the last dump duration out when that beats fullIntervalMs', async () => {
+    // A dump of at least 50 ms puts the adaptive term (≥ 5 s) far above fullIntervalMs.
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 20 });
+    scheduler.start();
+    await waitFor(() => expect(scheduler?.stats().nextInMs).toBeDefined());
+    const { nextInMs, lastDurationMs } = scheduler.stats();
+    expect(lastDurationMs).toBeGreaterThanOrEqual(50);
+    expect(nextInMs).toBeLessThanOrEqual(100 * lastDurationMs!);
+    expect(nextInMs).toBeGreaterThan(100 * lastDurationMs! - 500);
+    expect(rec.dumps).toHaveLength(1);
+  });
+
+  it('repeats every max(fullIntervalMs, lastDurationMs / maxCpuShare)', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const durations: number[] = [];
     const { rec, sink } = recordingSink(() => durations.push(scheduler!.stats().lastDurationMs!));
-    // fullIntervalMs is tiny, so only the adaptive term can space the dumps out.
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 20, minResyncGapMs: 10 });
+    // fullIntervalMs is tiny, so only the adaptive term (10 × duration here) can space the dumps out.
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 5, maxCpuShare: 0.1 });
     scheduler.start();
-    await waitFor(() => expect(rec.dumps).toHaveLength(1));
-    const next = scheduler.stats().nextInMs!;
-    expect(durations[0]).toBeGreaterThanOrEqual(1);
-    expect(next).toBeGreaterThan(20);
-    expect(next).toBeLessThanOrEqual(100 * durations[0]!);
-    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2), 5000);
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(3));
+    await scheduler.stop();
+    expect(durations.every((d) => d >= 1)).toBe(true);
     for (let i = 0; i + 1 < rec.dumps.length; i++) {
-      expect(rec.dumps[i + 1]!.at - rec.dumps[i]!.at).toBeGreaterThanOrEqual(100 * durations[i]!);
+      expect(rec.dumps[i + 1]!.at - rec.dumps[i]!.at).toBeGreaterThanOrEqual(10 * durations[i]!);
     }
     expect(rec.dumps.every((d) => d.scope === 'full')).toBe(true);
+    expect(scheduler.stats().lastReason).toBe('periodic');
   });
 
   it('waits fullIntervalMs when that is the longer term', async () => {
@@ -198,8 +210,9 @@ describe('DumpScheduler', () => {
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     await scheduler.stop();
-    scheduler.start();
+    scheduler.supervisor.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(2));
+    expect(scheduler.stats().lastReason).toBe('restart');
   });
 
   it('runs inside the namespace when one is set', async () => {

@@ -103,7 +103,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
+const waitFor = (cond: () => void, timeout = 10_000) => vi.waitFor(cond, { timeout, interval: 10 });
 
 /** Stop, but fail fast instead of hanging if the child is never killed. */
 function stopWithin(s: Supervisor, ms: number): Promise<void> {
@@ -259,7 +259,7 @@ describe('createConntrackEventsSource', () => {
     source.start();
     await waitFor(() => expect(source?.state.restarts).toBeGreaterThanOrEqual(1));
     expect(rec.states.find((s) => s.state === 'failed')?.lastError).toBe('conntrack: command not found');
-    await stopWithin(source, 1500);
+    await stopWithin(source, 5000);
     expect(source.state.state).toBe('stopped');
     rmSync(emptyDir, { recursive: true, force: true });
   });
@@ -272,7 +272,7 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(rec.lines.length).toBe(48));
     const pid = childPid();
     expect(isAlive(pid)).toBe(true);
-    await stopWithin(source, 1500);
+    await stopWithin(source, 5000);
     expect(() => process.kill(pid, 0)).toThrow();
     expect(source.state.state).toBe('stopped');
 
@@ -284,7 +284,7 @@ describe('createConntrackEventsSource', () => {
     source.start();
     await waitFor(() => expect(second.rec.lines.length).toBeGreaterThanOrEqual(1));
     const pid2 = childPid();
-    await stopWithin(source, 1000);
+    await stopWithin(source, 5000);
     expect(() => process.kill(pid2, 0)).toThrow();
     expect(second.rec.lines.length).toBeLessThan(48);
   });
@@ -301,7 +301,7 @@ describe('createConntrackEventsSource', () => {
     ]);
     // `ip netns exec` execs conntrack, so stopping kills the real tail.
     const pid = childPid();
-    await stopWithin(source, 1500);
+    await stopWithin(source, 5000);
     expect(() => process.kill(pid, 0)).toThrow();
   });
 

@@ -128,7 +128,6 @@ export function analyzeCapture(input: AnalyzeInput): AnalyzeResult {
   for (const f of tracker.all()) {
     if (f.destroyedAt !== undefined && !input.includeDestroyed) continue;
     // Event and dump readings were applied source by source; order them in time for reset detection.
-    f.timeouts.sort((a, b) => a.at - b.at);
     f.history.sort((a, b) => a.at - b.at);
     flows.push(reportFlow(f, snapshots, current, clock, input.options));
   }
@@ -161,8 +160,8 @@ function estimateDumpTime(dump: readonly ParsedLine[], tracker: FlowTracker): nu
   let best: number | undefined;
   for (const { rec } of dump) {
     const flow = tracker.find(rec);
-    const last = flow?.timeouts[flow.timeouts.length - 1];
-    if (!last || rec.timeout === undefined) continue;
+    const last = flow?.history.findLast((h) => h.timeout !== undefined && h.event !== 'DESTROY');
+    if (last?.timeout === undefined || rec.timeout === undefined) continue;
     const at = last.at + (last.timeout - rec.timeout) * 1000;
     if (best === undefined || at > best) best = at;
   }
@@ -170,5 +169,5 @@ function estimateDumpTime(dump: readonly ParsedLine[], tracker: FlowTracker): nu
 }
 
 function keyOf(rec: FlowRecord): string {
-  return rec.id !== undefined ? `id:${rec.id}` : tupleKey(rec);
+  return rec.id !== undefined ? String(rec.id) : tupleKey(rec);
 }

@@ -15,7 +15,15 @@ export function remedyArgs(flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): s
 
 /** The same command as a copy-pasteable string. Only addresses, numbers and fixed words: no quoting needed. */
 export function remedyCommand(flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): string {
-  return ['conntrack', ...remedyArgs(flow)].join(' ');
+  // Same text as `['conntrack', ...remedyArgs(flow)].join(' ')`, without the arrays (built per bad flow).
+  const { orig } = flow;
+  let cmd = `conntrack -D -p ${flow.proto}`;
+  if (orig.src.includes(':')) cmd += ' -f ipv6';
+  cmd += ` --orig-src ${orig.src} --orig-dst ${orig.dst}`;
+  if (orig.sport !== undefined) cmd += ` --sport ${orig.sport}`;
+  if (orig.dport !== undefined) cmd += ` --dport ${orig.dport}`;
+  if (flow.zone !== undefined) cmd += ` --zone ${flow.zone}`;
+  return cmd;
 }
 
 /** Remedy for verdicts where the entry pins a wrong (or no) translation; null where the backend is at fault. */

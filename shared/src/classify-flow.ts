@@ -1,10 +1,10 @@
 /** Classifies one flow against the NAT snapshot at its creation and the current one (design.md §3). */
 import { buildRemedyIfUseful } from './build-remedy.js';
 import type { FlowRecord } from './conntrack-types.js';
+import { isKeptAlive } from './detect-keep-alive.js';
 import { formatEndpoints, formatHostPort } from './format-endpoint.js';
 import { findFrontend } from './nat-snapshot.js';
 import type { Endpoint, Frontend, NatSnapshot } from './nat-types.js';
-import { isKeptAlive } from './detect-keep-alive.js';
 import type { BadField, Classification, Severity, TimeoutObservation, Verdict } from './verdict-types.js';
 
 /** Tunables for {@link classifyFlow}. */
@@ -56,6 +56,7 @@ function result(
   reason: string,
   flow: ClassifyInput['flow'] | undefined,
   frontend: Frontend | undefined,
+  label: string | undefined,
   expected: readonly Endpoint[],
   badFields: readonly BadField[],
   keptAlive: boolean,
@@ -66,7 +67,7 @@ function result(
     severity: SEVERITY[verdict],
     keptAlive,
     createdDuringRuleGap,
-    service: frontend ? serviceLabel(frontend) : undefined,
+    service: label,
     frontend: frontend?.key,
     expectedEndpoints: expected as Endpoint[],
     badFields: badFields as BadField[],
@@ -90,18 +91,66 @@ function suffix(keptAlive: boolean, gap: boolean): string {
   return s;
 }
 
+/**
+ * Label and endpoint list of a frontend, formatted once per frontend (snapshots are immutable once built;
+ * the cheap checks below still catch a frontend edited in place).
+ */
+interface FrontendText {
+  endpoints: readonly Endpoint[];
+  count: number;
+  service: string | undefined;
+  label: string;
+  expected: string;
+}
+const frontendTexts = new WeakMap<Frontend, FrontendText>();
+
+function textFor(f: Frontend): FrontendText {
+  let t = frontendTexts.get(f);
+  if (
+    t === undefined ||
+    t.endpoints !== f.endpoints ||
+    t.count !== f.endpoints.length ||
+    t.service !== f.service
+  ) {
+    t = {
+      endpoints: f.endpoints,
+      count: f.endpoints.length,
+      service: f.service,
+      label: serviceLabel(f),
+      expected: formatEndpoints(f.endpoints),
+    };
+    frontendTexts.set(f, t);
+  }
+  return t;
+}
+
 /** Classify one flow. Pure; results may be shared frozen objects, so never mutate them. It runs per event. */
 export function classifyFlow(input: ClassifyInput): Classification {
   const { flow, currentSnapshot, createdSnapshot } = input;
   const { orig, reply } = flow;
   if (flow.proto !== CLASSIFIED_PROTO) {
-    return result('ok', `Only UDP flows are classified; this is ${flow.proto}.`, undefined, undefined, NONE, NO_FIELDS, false, false);
+    const reason = `Only UDP flows are classified; this is ${flow.proto}.`;
+    return result('ok', reason, undefined, undefined, undefined, NONE, NO_FIELDS, false, false);
   }
   if (orig.dport === undefined || reply.sport === undefined) {
-    return result('ok', 'No ports to match a service.', undefined, undefined, NONE, NO_FIELDS, false, false);
+    return result(
+      'ok',
+      'No ports to match a service.',
+      undefined,
+      undefined,
+      undefined,
+      NONE,
+      NO_FIELDS,
+      false,
+      false,
+    );
   }
-  const current = currentSnapshot ? findFrontend(currentSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
-  const atCreation = createdSnapshot ? findFrontend(createdSnapshot, flow.proto, orig.dst, orig.dport) : undefined;
+  const current = currentSnapshot
+    ? findFrontend(currentSnapshot, flow.proto, orig.dst, orig.dport)
+    : undefined;
+  const atCreation = createdSnapshot
+    ? findFrontend(createdSnapshot, flow.proto, orig.dst, orig.dport)
+    : undefined;
   const frontend = current ?? atCreation;
   if (!frontend) return NOT_A_SERVICE;
 
@@ -112,50 +161,85 @@ export function classifyFlow(input: ClassifyInput): Classification {
     if (e.ip === reply.src && e.port === reply.sport) return healthy(input, current!, e);
   }
 
-  const keptAlive = flow.unreplied && isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
+  const keptAlive =
+    flow.unreplied && isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
   const gap = createdSnapshot !== undefined && !hasEndpoints(atCreation) && hasEndpoints(current);
   const tail = suffix(keptAlive, gap);
-  const label = serviceLabel(frontend);
-  const origDst = formatHostPort(orig.dst, orig.dport);
-  const replySrc = formatHostPort(reply.src, reply.sport);
 
   if (endpoints.length === 0) {
+    const label = serviceLabel(frontend);
     const why = current ? 'has no endpoints' : 'no longer has NAT rules';
-    const reason = `${label} (${origDst}) ${why}, yet this entry is live${tail}.`;
-    return result('no-endpoints', reason, flow, frontend, endpoints, NO_FIELDS, keptAlive, gap);
+    const reason = `${label} (${formatHostPort(orig.dst, orig.dport)}) ${why}, yet this entry is live${tail}.`;
+    return result('no-endpoints', reason, flow, frontend, label, endpoints, NO_FIELDS, keptAlive, gap);
   }
-  const expected = formatEndpoints(endpoints);
+  // Endpoints exist, so `frontend` is `current`.
+  const { label, expected } = textFor(frontend);
+  const replySrc = formatHostPort(reply.src, reply.sport);
   if (reply.src === orig.dst && reply.sport === orig.dport) {
     const reason = `Never DNATed: reply source ${replySrc} is the ${label} frontend itself instead of one of its endpoints ${expected}${tail}.`;
-    return result('no-dnat', reason, flow, frontend, endpoints, BOTH_FIELDS, keptAlive, gap);
+    return result('no-dnat', reason, flow, frontend, label, endpoints, BOTH_FIELDS, keptAlive, gap);
   }
-  const ipKnown = endpoints.some((e) => e.ip === reply.src);
+  let ipKnown = false;
+  for (let i = 0; i < endpoints.length; i++) if (endpoints[i]!.ip === reply.src) ipKnown = true;
   const reason = `Stale endpoint: reply source ${replySrc} is not among ${label}'s current endpoints ${expected}${tail}.`;
-  return result('stale-endpoint', reason, flow, frontend, endpoints, ipKnown ? PORT_FIELD : BOTH_FIELDS, keptAlive, gap);
+  const bad = ipKnown ? PORT_FIELD : BOTH_FIELDS;
+  return result('stale-endpoint', reason, flow, frontend, label, endpoints, bad, keptAlive, gap);
 }
 
 const NO_READINGS: readonly TimeoutObservation[] = Object.freeze([]);
 
 function healthy(input: ClassifyInput, frontend: Frontend, endpoint: Endpoint): Classification {
-  const limit = input.options?.unansweredAfterMs ?? DEFAULT_UNANSWERED_AFTER_MS;
-  const age = input.firstSeen !== undefined && input.now !== undefined ? input.now - input.firstSeen : undefined;
   const { flow } = input;
-  if (flow.unreplied && age !== undefined && age > limit) {
-    const keptAlive = isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
-    const reason = `Unanswered: DNATed to current endpoint ${formatHostPort(endpoint.ip, endpoint.port)} of ${serviceLabel(frontend)}, but no reply in ${Math.round(age / 1000)}s${suffix(keptAlive, false)}.`;
-    return result('unanswered', reason, flow, frontend, frontend.endpoints, NO_FIELDS, keptAlive, false);
+  if (flow.unreplied && input.firstSeen !== undefined && input.now !== undefined) {
+    const age = input.now - input.firstSeen;
+    const limit = input.options?.unansweredAfterMs ?? DEFAULT_UNANSWERED_AFTER_MS;
+    if (age > limit) {
+      const keptAlive = isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
+      const label = serviceLabel(frontend);
+      const reason = `Unanswered: DNATed to current endpoint ${formatHostPort(endpoint.ip, endpoint.port)} of ${label}, but no reply in ${Math.round(age / 1000)}s${suffix(keptAlive, false)}.`;
+      return result(
+        'unanswered',
+        reason,
+        flow,
+        frontend,
+        label,
+        frontend.endpoints,
+        NO_FIELDS,
+        keptAlive,
+        false,
+      );
+    }
   }
+  // One-entry memo in front of the WeakMap: consecutive events mostly hit the same frontend.
+  if (frontend === lastHealthyFrontend) return lastHealthy!;
   let ok = healthyResults.get(frontend);
   if (!ok) {
-    ok = Object.freeze(result('ok', DNATED_OK, undefined, frontend, frontend.endpoints, NO_FIELDS, false, false));
+    const label = serviceLabel(frontend);
+    ok = Object.freeze(
+      result('ok', DNATED_OK, undefined, frontend, label, frontend.endpoints, NO_FIELDS, false, false),
+    );
     healthyResults.set(frontend, ok);
   }
+  lastHealthyFrontend = frontend;
+  lastHealthy = ok;
   return ok;
 }
 
 const DNATED_OK = 'DNATed to a current endpoint of the service.';
 /** Shared frozen results for the two commonest outcomes, so the per-event hot path allocates nothing. */
 const healthyResults = new WeakMap<Frontend, Classification>();
+let lastHealthyFrontend: Frontend | undefined;
+let lastHealthy: Classification | undefined;
 const NOT_A_SERVICE: Classification = Object.freeze(
-  result('ok', 'Destination is not a service frontend in the NAT rules.', undefined, undefined, NONE, NO_FIELDS, false, false),
+  result(
+    'ok',
+    'Destination is not a service frontend in the NAT rules.',
+    undefined,
+    undefined,
+    undefined,
+    NONE,
+    NO_FIELDS,
+    false,
+    false,
+  ),
 );

@@ -14,21 +14,25 @@ export function countTimeoutResets(
   toleranceS: number = DEFAULT_RESET_TOLERANCE_S,
 ): number {
   let resets = 0;
-  for (let i = 1; i < observations.length; i++) {
-    const a = observations[i - 1]!;
-    const b = observations[i]!;
-    if (!a.unreplied || !b.unreplied) continue;
-    const elapsedS = (b.at - a.at) / 1000;
-    // Below the tolerance a reset cannot be told from truncation noise.
-    if (elapsedS <= toleranceS) continue;
-    if (b.timeout > a.timeout - elapsedS + toleranceS) resets++;
+  let a: TimeoutObservation | undefined;
+  for (const b of observations) {
+    if (b.timeout === undefined || b.event === 'DESTROY') continue;
+    if (a?.timeout !== undefined && a.unreplied && b.unreplied) {
+      const elapsedS = (b.at - a.at) / 1000;
+      // Below the tolerance a reset cannot be told from truncation noise.
+      if (elapsedS > toleranceS && b.timeout > a.timeout - elapsedS + toleranceS) resets++;
+    }
+    a = b;
   }
   return resets;
 }
 
-/** Kept alive: UNREPLIED now, and the timeout was reset at least once between readings. */
+/** Kept alive: UNREPLIED at the latest reading, and the timeout was reset at least once between readings. */
 export function isKeptAlive(observations: readonly TimeoutObservation[], toleranceS?: number): boolean {
-  const last = observations[observations.length - 1];
-  if (!last || !last.unreplied) return false;
-  return countTimeoutResets(observations, toleranceS) > 0;
+  for (let i = observations.length - 1; i >= 0; i--) {
+    const last = observations[i]!;
+    if (last.timeout === undefined || last.event === 'DESTROY') continue;
+    return last.unreplied && countTimeoutResets(observations, toleranceS) > 0;
+  }
+  return false;
 }

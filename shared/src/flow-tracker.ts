@@ -1,9 +1,9 @@
 /** Pure live table of conntrack entries built from events and dumps, with a bounded history per entry. */
 import type { ConntrackEventType, FlowRecord } from './conntrack-types.js';
 import { tupleKey } from './flow-key.js';
-import type { TimeoutObservation } from './verdict-types.js';
+import type { Classification } from './verdict-types.js';
 
-/** One lifecycle step of a tracked flow. */
+/** One lifecycle step of a tracked flow; also a timeout reading for keep-alive detection. */
 export interface FlowHistoryEntry {
   /** When it was observed (ms). */
   at: number;
@@ -17,7 +17,7 @@ export interface FlowHistoryEntry {
 
 /** A flow as tracked over time. */
 export interface TrackedFlow {
-  /** Stable key: `id:N` when conntrack printed an id, else the tuple key. */
+  /** Stable key: the decimal conntrack id when printed, else the tuple key (which contains `|`, so never clashes). */
   key: string;
   /** Latest record seen. */
   record: FlowRecord;
@@ -29,15 +29,21 @@ export interface TrackedFlow {
   createdAt?: number;
   /** When a DESTROY was seen (ms). */
   destroyedAt?: number;
-  /** Bounded lifecycle history, oldest first. */
+  /** Bounded lifecycle history, oldest first; its entries double as timeout readings. */
   history: FlowHistoryEntry[];
-  /** Bounded timeout readings, oldest first. */
-  timeouts: TimeoutObservation[];
+  /** Latest judgement, cached here by whoever owns the tracker (saves a second map per flow). */
+  verdict?: Classification;
 }
 
 export interface FlowTrackerOptions {
   /** Max history entries kept per flow (oldest dropped). Default 64. */
   maxHistory?: number;
+  /**
+   * Index flows that carry a conntrack id by tuple too (default true). The tuple index lets a NEW with a new id
+   * retire a flow whose DESTROY was missed; a live table fed by `-o id` output can turn it off to save memory
+   * and rely on full resyncs after event loss instead.
+   */
+  indexIdFlowsByTuple?: boolean;
 }
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
@@ -46,9 +52,11 @@ export class FlowTracker {
   /** Live flows by original tuple; destroyed flows leave it so a reused tuple starts a new flow. */
   private readonly byTuple = new Map<string, TrackedFlow>();
   private readonly maxHistory: number;
+  private readonly indexIdFlows: boolean;
 
   constructor(options: FlowTrackerOptions = {}) {
     this.maxHistory = options.maxHistory ?? 64;
+    this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
   }
 
   /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
@@ -58,8 +66,8 @@ export class FlowTracker {
     if (superseded) this.supersede(superseded, at, tk);
     let flow = match;
     if (!flow) {
-      const key = rec.id !== undefined ? `id:${rec.id}` : this.uniqueTupleKey(tk);
-      flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [], timeouts: [] };
+      const key = rec.id !== undefined ? String(rec.id) : this.uniqueTupleKey(tk);
+      flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [] };
       this.byKey.set(key, flow);
     }
     this.apply(flow, rec, at, tk);
@@ -72,7 +80,7 @@ export class FlowTracker {
   }
 
   private match(rec: FlowRecord, tk: string): { flow?: TrackedFlow; superseded?: TrackedFlow } {
-    const byId = rec.id !== undefined ? this.byKey.get(`id:${rec.id}`) : undefined;
+    const byId = rec.id !== undefined ? this.byKey.get(String(rec.id)) : undefined;
     if (byId) return { flow: byId };
     const holder = this.byTuple.get(tk);
     if (!holder) return {};
@@ -107,15 +115,12 @@ export class FlowTracker {
     if (rec.event === 'DESTROY') {
       flow.destroyedAt = at;
       if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
-    } else {
+    } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
     const entry: FlowHistoryEntry = { at, event: rec.event ?? 'LIST', unreplied: rec.unreplied };
     if (rec.timeout !== undefined) entry.timeout = rec.timeout;
-    pushBounded(flow.history, entry, this.maxHistory);
-    if (rec.timeout !== undefined && rec.event !== 'DESTROY') {
-      pushBounded(flow.timeouts, { at, timeout: rec.timeout, unreplied: rec.unreplied }, this.maxHistory);
-    }
+    flow.history = appendBounded(flow.history, entry, this.maxHistory);
   }
 
   /** Forget a flow entirely (eviction, retention). */
@@ -150,7 +155,11 @@ export class FlowTracker {
   }
 }
 
-function pushBounded<T>(list: T[], item: T, max: number): void {
-  list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
+/** A new exact-size array: `push` would reserve ~17 slots per flow, which adds up over 250k flows. */
+function appendBounded<T>(list: T[], item: T, max: number): T[] {
+  const start = list.length >= max ? list.length - max + 1 : 0;
+  const out = new Array<T>(list.length - start + 1);
+  for (let i = start; i < list.length; i++) out[i - start] = list[i]!;
+  out[out.length - 1] = item;
+  return out;
 }

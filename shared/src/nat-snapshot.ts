@@ -186,26 +186,42 @@ export function isDiffEmpty(d: NatDiff): boolean {
 /** proto → port → ip (or `*`) → frontend; nested maps so a lookup builds no key string (runs per event). */
 type FrontendIndex = Map<string, Map<number, Map<string, Frontend>>>;
 const frontendIndex = new WeakMap<NatSnapshot, FrontendIndex>();
+/** One-entry memo in front of the WeakMap: consecutive events are nearly always looked up in one snapshot. */
+let lastSnapshot: NatSnapshot | undefined;
+let lastIndex: FrontendIndex | undefined;
 
 function buildIndex(s: NatSnapshot): FrontendIndex {
   const index: FrontendIndex = new Map();
   for (const f of s.frontends) {
     let ports = index.get(f.proto);
-    if (!ports) index.set(f.proto, (ports = new Map()));
+    if (!ports) {
+      ports = new Map();
+      index.set(f.proto, ports);
+    }
     let ips = ports.get(f.port);
-    if (!ips) ports.set(f.port, (ips = new Map()));
+    if (!ips) {
+      ips = new Map();
+      ports.set(f.port, ips);
+    }
     ips.set(f.ip, f);
   }
   return index;
 }
 
-/** Frontend for a flow's original destination: exact address first, then a nodeport (`*`) on that port. */
-export function findFrontend(s: NatSnapshot, proto: string, ip: string, port: number): Frontend | undefined {
+function indexFor(s: NatSnapshot): FrontendIndex {
+  if (s === lastSnapshot) return lastIndex!;
   let index = frontendIndex.get(s);
   if (!index) {
     index = buildIndex(s);
     frontendIndex.set(s, index);
   }
-  const ips = index.get(proto)?.get(port);
+  lastSnapshot = s;
+  lastIndex = index;
+  return index;
+}
+
+/** Frontend for a flow's original destination: exact address first, then a nodeport (`*`) on that port. */
+export function findFrontend(s: NatSnapshot, proto: string, ip: string, port: number): Frontend | undefined {
+  const ips = indexFor(s).get(proto)?.get(port);
   return ips === undefined ? undefined : (ips.get(ip) ?? ips.get('*'));
 }

@@ -3,6 +3,11 @@ import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } f
 
 // The scanner works on char codes and index pairs (no split, no per-token regex): the event
 // stream can reach ~170k lines/s and the parser must stay far ahead of it.
+//
+// Flow lines are scanned as bytes: the line is first copied into a reused Uint8Array with one native
+// `TextEncoder.encodeInto` call (one byte per UTF-16 unit for ASCII lines), and every later read is a plain
+// typed-array load. `charCodeAt` costs several times more per character, above all on the cons and sliced
+// strings that template literals and line splitters produce. Values are still sliced from the string.
 
 const TAB = 9;
 const LF = 10;
@@ -27,6 +32,136 @@ let numEnd = 0;
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
 
+// ---- Byte view of the current line ----
+
+/** The part of the WHATWG TextEncoder used here (a global in Node, browsers and workers; not in lib ES2023). */
+interface Utf8Encoder {
+  encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
+}
+const EncoderCtor = (globalThis as { TextEncoder?: new () => Utf8Encoder }).TextEncoder;
+const encoder: Utf8Encoder | undefined = EncoderCtor === undefined ? undefined : new EncoderCtor();
+
+/**
+ * Zero bytes kept after the line, so the fixed lookaheads below (at most 12 past a position inside the
+ * line) read 0, which matches nothing, instead of a previous line's bytes; `charCodeAt` gives NaN there.
+ */
+const PAD = 16;
+/** Larger buffers are used for one line and dropped, so one huge garbage line does not pin memory. */
+const KEEP_BYTES = 1 << 16;
+/** Stands for every non-ASCII UTF-16 unit: the scanner only ever compares against ASCII codes. */
+const NON_ASCII = 0xff;
+let lineBuf = new Uint8Array(1024);
+
+/** `line` as one byte per UTF-16 unit (ASCII kept, anything else {@link NON_ASCII}), then PAD zeros. */
+function loadBytes(line: string, n: number): Uint8Array {
+  let b = lineBuf;
+  if (n + PAD > b.length) {
+    const size = Math.max(n + PAD, b.length * 2);
+    b = new Uint8Array(size);
+    if (size <= KEEP_BYTES) lineBuf = b;
+  }
+  let ascii = false;
+  if (encoder !== undefined) {
+    // UTF-8 is one byte per unit exactly when every unit is ASCII; otherwise positions would shift.
+    const r = encoder.encodeInto(line, b);
+    ascii = r.read === n && r.written === n;
+  }
+  if (!ascii) {
+    for (let j = 0; j < n; j++) {
+      const c = line.charCodeAt(j);
+      b[j] = c < 128 ? c : NON_ASCII;
+    }
+  }
+  for (let j = n; j < n + PAD; j++) b[j] = 0;
+  return b;
+}
+
+/** Byte codes of an ASCII keyword. */
+function ascii(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let j = 0; j < s.length; j++) out[j] = s.charCodeAt(j);
+  return out;
+}
+
+/** Whether keyword `k` (at most PAD bytes, no zero byte) is at `i`; `i` is inside the line. */
+function bytesAt(b: Uint8Array, i: number, k: Uint8Array): boolean {
+  for (let j = 0; j < k.length; j++) if (b[i + j] !== k[j]) return false;
+  return true;
+}
+
+const K_UPDATE = ascii('[UPDATE]');
+const K_DESTROY = ascii('[DESTROY]');
+const K_USERSPACE = ascii('[USERSPACE]');
+const K_OFFLOAD = ascii('[OFFLOAD]');
+const K_HW_OFFLOAD = ascii('[HW_OFFLOAD]');
+const K_SECMARK = ascii('secmark=');
+const K_SECCTX = ascii('secctx=');
+const K_DELTA_TIME = ascii('delta-time=');
+const K_MARK = ascii('mark=');
+const K_USE = ascii('use=');
+const K_TYPE = ascii('type=');
+const K_CODE = ascii('code=');
+const K_ZONE = ascii('zone=');
+const K_ZONE_ORIG = ascii('zone-orig=');
+const K_ZONE_REPLY = ascii('zone-reply=');
+const K_PACKETS = ascii('packets=');
+const K_PORTID = ascii('portid=');
+const K_PROGNAME = ascii('progname=');
+const K_BYTES = ascii('bytes=');
+const K_LABELS = ascii('labels=');
+const K_HELPER = ascii('helper=');
+
+/**
+ * Names and states conntrack prints on every line, returned as shared constants instead of fresh slices:
+ * fewer allocations, and consumers comparing them (`proto === 'udp'`) hit the identity fast path.
+ */
+const KNOWN_WORDS = [
+  'udp',
+  'tcp',
+  'icmp',
+  'icmpv6',
+  'ipv4',
+  'ipv6',
+  'sctp',
+  'dccp',
+  'gre',
+  'udplite',
+  'unknown',
+  'ESTABLISHED',
+  'TIME_WAIT',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'CLOSE',
+  'NONE',
+];
+/** {@link KNOWN_WORDS} indices by length, so a lookup compares only same-length candidates. */
+const KNOWN_BY_LENGTH: number[][] = [];
+for (let k = 0; k < KNOWN_WORDS.length; k++) {
+  const len = KNOWN_WORDS[k]!.length;
+  while (KNOWN_BY_LENGTH.length <= len) KNOWN_BY_LENGTH.push([]);
+  KNOWN_BY_LENGTH[len]!.push(k);
+}
+const KNOWN_BYTES = KNOWN_WORDS.map(ascii);
+
+/** `line.slice(a, e)`, as a shared constant when it is one of {@link KNOWN_WORDS}. */
+function word(line: string, b: Uint8Array, a: number, e: number): string {
+  const len = e - a;
+  if (len < KNOWN_BY_LENGTH.length) {
+    const candidates = KNOWN_BY_LENGTH[len]!;
+    for (let k = 0; k < candidates.length; k++) {
+      const index = candidates[k]!;
+      const w = KNOWN_BYTES[index]!;
+      let j = 0;
+      while (j < len && b[a + j] === w[j]) j++;
+      if (j === len) return KNOWN_WORDS[index]!;
+    }
+  }
+  return line.slice(a, e);
+}
+
 function fail(reason: string, line: string): ParseError {
   return { kind: 'error', reason, raw: line.length > MAX_RAW ? line.slice(0, MAX_RAW) : line };
 }
@@ -44,10 +179,10 @@ function readUint(s: string, a: number, b: number): number {
 }
 
 /** End of a lower-case protocol/l3 name as conntrack prints them (`udp`, `icmpv6`, `ipv4`, `unknown`). */
-function lowerWordEnd(s: string, a: number, end: number): number {
+function lowerWordEnd(b: Uint8Array, a: number, end: number): number {
   let i = a;
   while (i < end) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45)) break;
     i++;
   }
@@ -55,11 +190,11 @@ function lowerWordEnd(s: string, a: number, end: number): number {
 }
 
 /** TCP/SCTP/DCCP state words: `ESTABLISHED`, `SYN_SENT2`, `COOKIE_WAIT`... */
-function isStateWord(s: string, a: number, b: number): boolean {
-  const first = s.charCodeAt(a);
+function isStateWord(b: Uint8Array, a: number, e: number): boolean {
+  const first = b[a]!;
   if (!(first >= 65 && first <= 90)) return false;
-  for (let i = a + 1; i < b; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = a + 1; i < e; i++) {
+    const c = b[i]!;
     if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return false;
   }
   return true;
@@ -126,22 +261,23 @@ export function parseConntrackLine(line: string): ParseResult {
 }
 
 function parseLine(line: string): ParseResult {
+  const b = loadBytes(line, line.length);
   let end = line.length;
   while (end > 0) {
-    const c = line.charCodeAt(end - 1);
+    const c = b[end - 1]!;
     if (c !== SPACE && c !== TAB && c !== CR && c !== LF) break;
     end--;
   }
   let i = 0;
   while (i < end) {
-    const c = line.charCodeAt(i);
+    const c = b[i]!;
     if (c !== SPACE && c !== TAB) break;
     i++;
   }
   if (i >= end) return { kind: 'blank' };
 
-  const c0 = line.charCodeAt(i);
-  if (c0 === LBRACKET) return parseFlow(line, i, end);
+  const c0 = b[i]!;
+  if (c0 === LBRACKET) return parseFlow(line, b, i, end);
   if (c0 >= 48 && c0 <= 57) {
     const n = readUint(line, i, end);
     if (n >= 0) return { kind: 'count', count: n };
@@ -151,13 +287,13 @@ function parseLine(line: string): ParseResult {
     if (line.startsWith('conntrack v', i)) return parseToolMessage(line, i, end);
     if (line.startsWith('cpu=', i)) return parseCpuStats(line, i, end);
   }
-  if (c0 === 45 /* - */ && end - i === 2 && line.charCodeAt(i + 1) === 45) return { kind: 'blank' };
-  if (c0 >= 65 && c0 <= 90) return parseNotice(line, i, end);
-  return parseFlow(line, i, end);
+  if (c0 === 45 /* - */ && end - i === 2 && b[i + 1] === 45) return { kind: 'blank' };
+  if (c0 >= 65 && c0 <= 90) return parseNotice(line, b, i, end);
+  return parseFlow(line, b, i, end);
 }
 
 /** Upper-case stderr lines: the ENOBUFS warning, its hint lines, and the buffer-size notice. */
-function parseNotice(line: string, i: number, end: number): ParseResult {
+function parseNotice(line: string, b: Uint8Array, i: number, end: number): ParseResult {
   if (line.startsWith('WARNING: We have hit ENOBUFS', i)) {
     return { kind: 'event-loss', reason: 'ENOBUFS', raw: line.slice(i, end) };
   }
@@ -169,7 +305,7 @@ function parseNotice(line: string, i: number, end: number): ParseResult {
   ) {
     return { kind: 'blank' };
   }
-  return parseFlow(line, i, end);
+  return parseFlow(line, b, i, end);
 }
 
 /** `conntrack vX (conntrack-tools): ...` on stderr: dump summary, old fatal ENOBUFS, or another message. */
@@ -222,11 +358,11 @@ function parseCpuStats(line: string, i: number, end: number): ParseResult {
 }
 
 /** Digits from `a` as a number, or -1 if there are none; leaves the index after the digits in `numEnd`. */
-function scanUint(s: string, a: number, end: number): number {
+function scanUint(b: Uint8Array, a: number, end: number): number {
   let n = 0;
   let i = a;
   while (i < end) {
-    const d = s.charCodeAt(i) - 48;
+    const d = b[i]! - 48;
     if (d >>> 0 > 9) break;
     n = n * 10 + d;
     i++;
@@ -235,27 +371,28 @@ function scanUint(s: string, a: number, end: number): number {
   return i === a ? -1 : n;
 }
 
-function isBoundary(s: string, i: number, end: number): boolean {
+function isBoundary(b: Uint8Array, i: number, end: number): boolean {
   if (i >= end) return true;
-  const c = s.charCodeAt(i);
+  const c = b[i]!;
   return c === SPACE || c === TAB;
 }
 
 /** End of the token starting at `a` (next space or tab, or `end`). */
-function tokenEnd(s: string, a: number, end: number): number {
+function tokenEnd(b: Uint8Array, a: number, end: number): number {
   let i = a;
   while (i < end) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (c === SPACE || c === TAB) break;
     i++;
   }
   return i;
 }
 
-/** End of a value: conntrack separates tokens with single spaces, and one indexOf beats a char loop. */
-function valueEnd(s: string, a: number, end: number): number {
-  const sp = s.indexOf(' ', a);
-  return sp < 0 || sp > end ? end : sp;
+/** End of a value: the next space (conntrack separates tokens with single spaces), or `end`. */
+function valueEnd(b: Uint8Array, a: number, end: number): number {
+  let i = a;
+  while (i < end && b[i] !== SPACE) i++;
+  return i;
 }
 
 /** A character inet_ntoa/inet_ntop can print: hex digit, `.` or `:`. */
@@ -267,54 +404,54 @@ function isAddrChar(c: number): boolean {
  * End of the address value starting at `a`, or -1 if it is not one. Only its ends are checked: a full
  * per-character check costs ~10% of the parse, and a damaged address cannot match any NAT rule anyway.
  */
-function addressEnd(s: string, a: number, end: number): number {
-  const e = valueEnd(s, a, end);
-  if (e === a || !isAddrChar(s.charCodeAt(a)) || !isAddrChar(s.charCodeAt(e - 1))) return -1;
+function addressEnd(b: Uint8Array, a: number, end: number): number {
+  const e = valueEnd(b, a, end);
+  if (e === a || !isAddrChar(b[a]!) || !isAddrChar(b[e - 1]!)) return -1;
   return e;
 }
 
-function badValue(line: string, i: number, end: number): ParseError {
-  const e = tokenEnd(line, i, end);
+function badValue(line: string, b: Uint8Array, i: number, end: number): ParseError {
+  const e = tokenEnd(b, i, end);
   const eq = line.indexOf('=', i);
   return fail(`bad ${line.slice(i, eq)} "${line.slice(eq + 1, e)}"`, line);
 }
 
-function badPort(line: string, a: number, end: number): ParseError {
-  return fail(`bad port "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+function badPort(line: string, b: Uint8Array, a: number, end: number): ParseError {
+  return fail(`bad port "${line.slice(a, tokenEnd(b, a, end))}"`, line);
 }
 
 /** One flow line: `[ts]\t` `[EVENT]` `l3 l3num` `proto protonum` `timeout` `STATE`, tuples, flags, key=value. */
-function parseFlow(line: string, i: number, end: number): ParseResult {
+function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseResult {
   let timestamp: number | undefined;
   let event: ConntrackEventType | undefined;
   let strong = false; // a timestamp or event tag shows the line was meant to be a flow
 
   // `-o timestamp` prefix: `[1795689888.889204]\t`.
-  if (line.charCodeAt(i) === LBRACKET) {
-    const d = line.charCodeAt(i + 1);
+  if (b[i]! === LBRACKET) {
+    const d = b[i + 1]!;
     if (d >= 48 && d <= 57) {
-      const sec = scanUint(line, i + 1, end);
+      const sec = scanUint(b, i + 1, end);
       let p = numEnd;
       let ts = sec;
-      if (line.charCodeAt(p) === 46 && p < end) {
+      if (b[p]! === 46 && p < end) {
         const fracStart = p + 1;
-        const frac = scanUint(line, fracStart, end);
+        const frac = scanUint(b, fracStart, end);
         const digits = numEnd - fracStart;
         p = numEnd;
         // sec * 10^k + frac is exact below 2^53, so one correctly rounded division gives Number("sec.frac").
         if (frac >= 0 && digits <= 6 && sec < 9e9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
         else if (frac >= 0) ts = Number(line.slice(i + 1, p));
       }
-      while (p < end && line.charCodeAt(p) === SPACE) p++;
+      while (p < end && b[p]! === SPACE) p++;
       if (p >= end) return fail('truncated: timestamp', line);
-      if (line.charCodeAt(p) !== RBRACKET) {
-        return fail(`bad timestamp "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+      if (b[p]! !== RBRACKET) {
+        return fail(`bad timestamp "${line.slice(i, tokenEnd(b, i, end))}"`, line);
       }
       timestamp = ts;
       strong = true;
       i = p + 1;
       while (i < end) {
-        const c = line.charCodeAt(i);
+        const c = b[i]!;
         if (c !== SPACE && c !== TAB) break;
         i++;
       }
@@ -323,26 +460,21 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   }
 
   // Event tag, right-aligned in 9 columns by conntrack.
-  if (line.charCodeAt(i) === LBRACKET) {
-    const c1 = line.charCodeAt(i + 1);
+  if (b[i]! === LBRACKET) {
+    const c1 = b[i + 1]!;
     let next = -1;
-    if (
-      c1 === 78 &&
-      line.charCodeAt(i + 2) === 69 &&
-      line.charCodeAt(i + 3) === 87 &&
-      line.charCodeAt(i + 4) === RBRACKET
-    ) {
+    if (c1 === 78 && b[i + 2]! === 69 && b[i + 3]! === 87 && b[i + 4]! === RBRACKET) {
       event = 'NEW';
       next = i + 5;
-    } else if (c1 === 85 && line.startsWith('[UPDATE]', i)) {
+    } else if (c1 === 85 && bytesAt(b, i, K_UPDATE)) {
       event = 'UPDATE';
       next = i + 8;
-    } else if (c1 === 68 && line.startsWith('[DESTROY]', i)) {
+    } else if (c1 === 68 && bytesAt(b, i, K_DESTROY)) {
       event = 'DESTROY';
       next = i + 9;
     }
-    if (next < 0 || !isBoundary(line, next, end)) {
-      return fail(`unknown event tag "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+    if (next < 0 || !isBoundary(b, next, end)) {
+      return fail(`unknown event tag "${line.slice(i, tokenEnd(b, i, end))}"`, line);
     }
     strong = true;
     i = next;
@@ -353,37 +485,32 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   for (;;) {
     let c = SPACE;
     while (i < end) {
-      c = line.charCodeAt(i);
+      c = b[i]!;
       if (c !== SPACE && c !== TAB) break;
       i++;
     }
     if (i >= end || c === LBRACKET) break;
-    if (
-      c === 115 &&
-      line.charCodeAt(i + 3) === EQ &&
-      line.charCodeAt(i + 1) === 114 &&
-      line.charCodeAt(i + 2) === 99
-    ) {
+    if (c === 115 && b[i + 3]! === EQ && b[i + 1]! === 114 && b[i + 2]! === 99) {
       break;
     }
     if (nWords === MAX_HEADER_WORDS) {
-      return fail(`unexpected token "${line.slice(i, tokenEnd(line, i, end))}"`, line);
+      return fail(`unexpected token "${line.slice(i, tokenEnd(b, i, end))}"`, line);
     }
     // Short words: a char loop beats indexOf, and numbers and names are classified in the same pass.
     let n = -1;
     let e = i;
     let lower = false;
     if (c >= 48 && c <= 57) {
-      n = scanUint(line, i, end);
+      n = scanUint(b, i, end);
       e = numEnd;
     } else if (c >= 97 && c <= 122) {
-      e = lowerWordEnd(line, i, end);
+      e = lowerWordEnd(b, i, end);
       lower = true;
     }
-    if (!isBoundary(line, e, end)) {
+    if (!isBoundary(b, e, end)) {
       n = -1;
       lower = false;
-      e = tokenEnd(line, e, end);
+      e = tokenEnd(b, e, end);
     }
     wordStart[nWords] = i;
     wordEnd[nWords] = e;
@@ -405,7 +532,7 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         line,
       );
     }
-    l3 = line.slice(wordStart[0]!, wordEnd[0]!);
+    l3 = word(line, b, wordStart[0]!, wordEnd[0]!);
     l3num = wordNum[1]!;
     w = 2;
   }
@@ -420,7 +547,7 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   }
   const protonum = wordNum[w + 1]!;
   if (protonum < 0) return fail(strong ? 'missing protocol number' : 'unrecognised line', line);
-  const proto = line.slice(wordStart[w]!, wordEnd[w]!);
+  const proto = word(line, b, wordStart[w]!, wordEnd[w]!);
   w += 2;
   let timeout = -1;
   if (w < nWords && wordNum[w]! >= 0) {
@@ -429,10 +556,10 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   }
   let state: string | undefined;
   if (w < nWords) {
-    if (!isStateWord(line, wordStart[w]!, wordEnd[w]!)) {
+    if (!isStateWord(b, wordStart[w]!, wordEnd[w]!)) {
       return fail(`unexpected token "${line.slice(wordStart[w]!, wordEnd[w]!)}"`, line);
     }
-    state = line.slice(wordStart[w]!, wordEnd[w]!);
+    state = word(line, b, wordStart[w]!, wordEnd[w]!);
     w++;
   }
   if (w < nWords) return fail(`unexpected token "${line.slice(wordStart[w]!, wordEnd[w]!)}"`, line);
@@ -479,7 +606,7 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
   let afterCode = false; // an `id=` right after `code=` is the ICMP echo id, not the conntrack id
 
   while (i < end) {
-    const c = line.charCodeAt(i);
+    const c = b[i]!;
     if (c === SPACE || c === TAB) {
       i++;
       continue;
@@ -489,12 +616,12 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
     // Dispatch on the first character, then confirm the rest of `key=` (char compares beat startsWith here).
     switch (c) {
       case 115: {
-        const c1 = line.charCodeAt(i + 1);
-        if (c1 === 114 && line.charCodeAt(i + 2) === 99 && line.charCodeAt(i + 3) === EQ) {
+        const c1 = b[i + 1]!;
+        if (c1 === 114 && b[i + 2]! === 99 && b[i + 3]! === EQ) {
           // src=
           const a = i + 4;
-          const e = addressEnd(line, a, end);
-          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+          const e = addressEnd(b, a, end);
+          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(b, a, end))}"`, line);
           if (phase === 0) {
             phase = 1;
             oSrc = line.slice(a, e);
@@ -507,111 +634,94 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
           i = e + 1;
           continue;
         }
-        if (
-          c1 === 112 &&
-          line.charCodeAt(i + 5) === EQ &&
-          line.charCodeAt(i + 2) === 111 &&
-          line.charCodeAt(i + 3) === 114 &&
-          line.charCodeAt(i + 4) === 116
-        ) {
+        if (c1 === 112 && b[i + 5]! === EQ && b[i + 2]! === 111 && b[i + 3]! === 114 && b[i + 4]! === 116) {
           // sport=
-          const port = scanUint(line, i + 6, end);
-          if (port < 0 || port > 65535 || !isBoundary(line, numEnd, end)) return badPort(line, i + 6, end);
+          const port = scanUint(b, i + 6, end);
+          if (port < 0 || port > 65535 || !isBoundary(b, numEnd, end)) return badPort(line, b, i + 6, end);
           if (phase === 1) oSport = port;
           else if (phase === 2) rSport = port;
           else return fail('sport= before src=', line);
           i = numEnd + 1;
           continue;
         }
-        if (c1 === 101 && line.startsWith('secmark=', i)) {
-          secmark = scanUint(line, i + 8, end);
-          if (secmark < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (c1 === 101 && bytesAt(b, i, K_SECMARK)) {
+          secmark = scanUint(b, i + 8, end);
+          if (secmark < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
-        if (c1 === 101 && line.startsWith('secctx=', i)) {
+        if (c1 === 101 && bytesAt(b, i, K_SECCTX)) {
           const a = i + 7;
-          i = valueEnd(line, a, end);
+          i = valueEnd(b, a, end);
           secctx = line.slice(a, i);
           continue;
         }
         break;
       }
       case 100: {
-        const c1 = line.charCodeAt(i + 1);
-        if (c1 === 115 && line.charCodeAt(i + 2) === 116 && line.charCodeAt(i + 3) === EQ) {
+        const c1 = b[i + 1]!;
+        if (c1 === 115 && b[i + 2]! === 116 && b[i + 3]! === EQ) {
           // dst=
           const a = i + 4;
-          const e = addressEnd(line, a, end);
-          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(line, a, end))}"`, line);
+          const e = addressEnd(b, a, end);
+          if (e < 0) return fail(`bad address "${line.slice(a, tokenEnd(b, a, end))}"`, line);
           if (phase === 1 && oDst === undefined) oDst = line.slice(a, e);
           else if (phase === 2 && rDst === undefined) rDst = line.slice(a, e);
           else return fail('unexpected dst=', line);
           i = e + 1;
           continue;
         }
-        if (
-          c1 === 112 &&
-          line.charCodeAt(i + 5) === EQ &&
-          line.charCodeAt(i + 2) === 111 &&
-          line.charCodeAt(i + 3) === 114 &&
-          line.charCodeAt(i + 4) === 116
-        ) {
+        if (c1 === 112 && b[i + 5]! === EQ && b[i + 2]! === 111 && b[i + 3]! === 114 && b[i + 4]! === 116) {
           // dport=
-          const port = scanUint(line, i + 6, end);
-          if (port < 0 || port > 65535 || !isBoundary(line, numEnd, end)) return badPort(line, i + 6, end);
+          const port = scanUint(b, i + 6, end);
+          if (port < 0 || port > 65535 || !isBoundary(b, numEnd, end)) return badPort(line, b, i + 6, end);
           if (phase === 1) oDport = port;
           else if (phase === 2) rDport = port;
           else return fail('dport= before src=', line);
           i = numEnd + 1;
           continue;
         }
-        if (c1 === 101 && line.startsWith('delta-time=', i)) {
-          deltaTime = scanUint(line, i + 11, end);
-          if (deltaTime < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (c1 === 101 && bytesAt(b, i, K_DELTA_TIME)) {
+          deltaTime = scanUint(b, i + 11, end);
+          if (deltaTime < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
         break;
       }
       case LBRACKET: {
-        const c1 = line.charCodeAt(i + 1);
+        const c1 = b[i + 1]!;
         let next = -1;
         // The two per-line flags are matched by length, first letters and last letter: startsWith costs
         // more than the rest of a tuple on a sliced string.
-        if (c1 === 85 && line.charCodeAt(i + 10) === RBRACKET) {
-          const c2 = line.charCodeAt(i + 2);
-          if (c2 === 78 && line.charCodeAt(i + 3) === 82 && line.charCodeAt(i + 9) === 68) {
+        if (c1 === 85 && b[i + 10]! === RBRACKET) {
+          const c2 = b[i + 2]!;
+          if (c2 === 78 && b[i + 3]! === 82 && b[i + 9]! === 68) {
             unreplied = true; // [UNREPLIED]
             next = i + 11;
-          } else if (c2 === 83 && line.startsWith('[USERSPACE]', i)) {
+          } else if (c2 === 83 && bytesAt(b, i, K_USERSPACE)) {
             userspace = true;
             next = i + 11;
           }
-        } else if (
-          c1 === 65 &&
-          line.charCodeAt(i + 8) === RBRACKET &&
-          line.charCodeAt(i + 2) === 83 &&
-          line.charCodeAt(i + 7) === 68
-        ) {
+        } else if (c1 === 65 && b[i + 8]! === RBRACKET && b[i + 2]! === 83 && b[i + 7]! === 68) {
           assured = true; // [ASSURED]
           next = i + 9;
-        } else if (c1 === 79 && line.startsWith('[OFFLOAD]', i)) {
+        } else if (c1 === 79 && bytesAt(b, i, K_OFFLOAD)) {
           offload = true;
           next = i + 9;
-        } else if (c1 === 72 && line.startsWith('[HW_OFFLOAD]', i)) {
+        } else if (c1 === 72 && bytesAt(b, i, K_HW_OFFLOAD)) {
           hwOffload = true;
           next = i + 12;
         }
-        if (next > 0 && isBoundary(line, next, end)) {
+        if (next > 0 && isBoundary(b, next, end)) {
           i = next;
           continue;
         }
         // `-o ktimestamp` prints `[start=Thu Nov 26 10:44:48 2026]`; keep it and unknown flags verbatim.
         const close = line.indexOf(']', i + 1);
         if (close < 0 || close >= end) return fail(`truncated: unterminated "${line.slice(i, end)}"`, line);
-        if (!isBoundary(line, close + 1, end)) {
-          return fail(`unexpected token "${line.slice(i, tokenEnd(line, close, end))}"`, line);
+        if (!isBoundary(b, close + 1, end)) {
+          return fail(`unexpected token "${line.slice(i, tokenEnd(b, close, end))}"`, line);
         }
         const inner = line.slice(i + 1, close);
         const eq = inner.indexOf('=');
@@ -621,10 +731,10 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         continue;
       }
       case 105:
-        if (line.charCodeAt(i + 1) === 100 && line.charCodeAt(i + 2) === EQ) {
+        if (b[i + 1]! === 100 && b[i + 2]! === EQ) {
           // id=
-          const n = scanUint(line, i + 3, end);
-          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+          const n = scanUint(b, i + 3, end);
+          if (n < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           if (wasAfterCode && phase === 1) oIcmpId = n;
           else if (wasAfterCode && phase === 2) rIcmpId = n;
           else id = n;
@@ -633,26 +743,26 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         }
         break;
       case 109:
-        if (line.startsWith('mark=', i)) {
-          mark = scanUint(line, i + 5, end);
-          if (mark < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_MARK)) {
+          mark = scanUint(b, i + 5, end);
+          if (mark < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
         break;
       case 117:
-        if (line.startsWith('use=', i)) {
-          use = scanUint(line, i + 4, end);
-          if (use < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_USE)) {
+          use = scanUint(b, i + 4, end);
+          if (use < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
         break;
       case 116:
       case 99:
-        if (line.startsWith(c === 116 ? 'type=' : 'code=', i)) {
-          const n = scanUint(line, i + 5, end);
-          if (n < 0 || n > 255 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, c === 116 ? K_TYPE : K_CODE)) {
+          const n = scanUint(b, i + 5, end);
+          if (n < 0 || n > 255 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           const isType = c === 116;
           if (phase === 1) {
             if (isType) oType = n;
@@ -669,42 +779,42 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         }
         break;
       case 122:
-        if (line.startsWith('zone=', i)) {
-          zone = scanUint(line, i + 5, end);
-          if (zone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_ZONE)) {
+          zone = scanUint(b, i + 5, end);
+          if (zone < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
-        if (line.startsWith('zone-orig=', i)) {
-          oZone = scanUint(line, i + 10, end);
-          if (oZone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_ZONE_ORIG)) {
+          oZone = scanUint(b, i + 10, end);
+          if (oZone < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
-        if (line.startsWith('zone-reply=', i)) {
-          rZone = scanUint(line, i + 11, end);
-          if (rZone < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_ZONE_REPLY)) {
+          rZone = scanUint(b, i + 11, end);
+          if (rZone < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
         break;
       case 112:
-        if (line.startsWith('packets=', i)) {
-          const n = scanUint(line, i + 8, end);
-          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_PACKETS)) {
+          const n = scanUint(b, i + 8, end);
+          if (n < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           if (phase === 1) oPackets = n;
           else if (phase === 2) rPackets = n;
           else return fail('packets= before src=', line);
           i = numEnd + 1;
           continue;
         }
-        if (userspace && line.startsWith('portid=', i)) {
-          portid = scanUint(line, i + 7, end);
-          if (portid < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (userspace && bytesAt(b, i, K_PORTID)) {
+          portid = scanUint(b, i + 7, end);
+          if (portid < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           i = numEnd + 1;
           continue;
         }
-        if (userspace && line.startsWith('progname=', i)) {
+        if (userspace && bytesAt(b, i, K_PROGNAME)) {
           // The comm from /proc/PID/stat, which may contain spaces; conntrack always prints it last.
           progname = line.slice(i + 9, end);
           i = end;
@@ -712,9 +822,9 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         }
         break;
       case 98:
-        if (line.startsWith('bytes=', i)) {
-          const n = scanUint(line, i + 6, end);
-          if (n < 0 || !isBoundary(line, numEnd, end)) return badValue(line, i, end);
+        if (bytesAt(b, i, K_BYTES)) {
+          const n = scanUint(b, i + 6, end);
+          if (n < 0 || !isBoundary(b, numEnd, end)) return badValue(line, b, i, end);
           if (phase === 1) oBytes = n;
           else if (phase === 2) rBytes = n;
           else return fail('bytes= before src=', line);
@@ -723,17 +833,17 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
         }
         break;
       case 108:
-        if (line.startsWith('labels=', i)) {
+        if (bytesAt(b, i, K_LABELS)) {
           const a = i + 7;
-          i = valueEnd(line, a, end);
+          i = valueEnd(b, a, end);
           labels = line.slice(a, i);
           continue;
         }
         break;
       case 104:
-        if (line.startsWith('helper=', i)) {
+        if (bytesAt(b, i, K_HELPER)) {
           const a = i + 7;
-          i = valueEnd(line, a, end);
+          i = valueEnd(b, a, end);
           helper = line.slice(a, i);
           continue;
         }
@@ -741,7 +851,7 @@ function parseFlow(line: string, i: number, end: number): ParseResult {
     }
     // Anything else must still be `key=value`: unknown keys are kept, not fatal.
     const s = i;
-    i = tokenEnd(line, s, end);
+    i = tokenEnd(b, s, end);
     const eq = line.indexOf('=', s);
     if (eq <= s || eq >= i) return fail(`unexpected token "${line.slice(s, i)}"`, line);
     extra = addExtra(extra, line.slice(s, eq), line.slice(eq + 1, i), phase === 2);

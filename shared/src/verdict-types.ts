@@ -10,14 +10,16 @@ export type Severity = 'critical' | 'warning' | 'ok';
 /** A reply-tuple field that is wrong, for highlighting. */
 export type BadField = 'reply.src' | 'reply.sport';
 
-/** One reading of a flow's remaining timeout. */
+/** One reading of a flow's remaining timeout (a flow's history entries are readings too). */
 export interface TimeoutObservation {
   /** When it was read, ms since the epoch (or any monotonic ms clock shared by all observations). */
   at: number;
-  /** Remaining timeout in seconds, as conntrack printed it. */
-  timeout: number;
+  /** Remaining timeout in seconds, as conntrack printed it; readings without one are skipped. */
+  timeout?: number;
   /** Whether the entry was still `[UNREPLIED]` at that reading. */
   unreplied: boolean;
+  /** What produced the reading; `DESTROY` readings are skipped (their timeout is not a countdown). */
+  event?: string;
 }
 
 /** The classifier's answer for one flow. */

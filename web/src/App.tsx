@@ -1,20 +1,45 @@
-/** Dashboard shell. The live dashboard is not built yet (issue 4); until then this page says so. */
-export function App() {
-  return (
-    <main
-      style={{
-        fontFamily: 'system-ui, sans-serif',
-        padding: '2rem',
-        background: '#111',
-        color: '#eee',
-        minHeight: '100vh',
-      }}
-    >
-      <h1>ctscope</h1>
-      <p>
-        The live dashboard is not built yet. Use <code>ctscope analyze</code> for offline verdicts (see
-        README).
-      </p>
-    </main>
-  );
+/** Composition root: URL state, the data source, and the wall or the full dashboard. */
+import { useEffect, useMemo, useRef } from 'react';
+import { KioskView } from './components/KioskView.js';
+import { Dashboard } from './components/Dashboard.js';
+import { computeKpis } from './domain/kpis.js';
+import { useDashboardState } from './hooks/use-dashboard-state.js';
+import { useUrlState } from './hooks/use-url-state.js';
+import type { DashboardController } from './transport/dashboard-controller.js';
+
+export function App({ controller }: { controller: DashboardController }) {
+  const [url, setUrl] = useUrlState();
+  const state = useDashboardState(controller.store);
+  const initial = useRef(url);
+
+  useEffect(() => {
+    const u = initial.current;
+    if (u.rec && !u.kiosk) {
+      controller.openServerRecording(u.rec, u.at).catch((err: Error) => {
+        controller.store.dispatch({ type: 'error', message: `cannot open recording ${u.rec}: ${err.message}` });
+        controller.connect(u.filter);
+      });
+    } else {
+      controller.connect(u.filter);
+    }
+    return () => controller.stop();
+  }, [controller]);
+
+  useEffect(() => controller.setFilter(url.filter), [controller, url.filter]);
+
+  const theme = url.kiosk ? 'dark' : url.theme;
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+    document.documentElement.classList.toggle('kiosk-root', url.kiosk);
+  }, [theme, url.kiosk]);
+
+  useEffect(() => {
+    const name = state.hello?.node.name;
+    const critical = [...state.flows.values()].some((f) => f.severity === 'critical' && f.destroyedAt === undefined);
+    document.title = `${critical ? '⛔ ' : ''}ctscope${name ? ` · ${name}` : ''}`;
+  }, [state.hello, state.flows]);
+
+  const kpis = useMemo(() => computeKpis(state), [state]);
+  if (url.kiosk) return <KioskView state={state} kpis={kpis} />;
+  return <Dashboard controller={controller} state={state} kpis={kpis} url={url} setUrl={setUrl} />;
 }

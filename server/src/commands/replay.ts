@@ -15,9 +15,14 @@ export interface ReplayOptions {
   play?: boolean;
 }
 
-export async function runReplay(opts: ReplayOptions, io: Io): Promise<number | { stop: () => Promise<void>; url: string; engine: ReplayEngine }> {
+export async function runReplay(
+  opts: ReplayOptions,
+  io: Io,
+): Promise<number | { stop: () => Promise<void>; url: string; engine: ReplayEngine }> {
   if (!isLoopback(opts.host) && !opts.token) {
-    io.err(`ctscope replay: ${new ConfigError(`refusing to listen on ${opts.host} without --token`).message}\n`);
+    io.err(
+      `ctscope replay: ${new ConfigError(`refusing to listen on ${opts.host} without --token`).message}\n`,
+    );
     return 2;
   }
   let rec: Awaited<ReturnType<typeof loadRecording>>;
@@ -31,7 +36,8 @@ export async function runReplay(opts: ReplayOptions, io: Io): Promise<number | {
     io.err(`ctscope replay: ${opts.path} holds no records\n`);
     return 2;
   }
-  for (const e of rec.errors.slice(0, 10)) io.err(`ctscope replay: ${opts.path}: line ${e.line}: ${e.error} (skipped)\n`);
+  for (const e of rec.errors.slice(0, 10))
+    io.err(`ctscope replay: ${opts.path}: line ${e.line}: ${e.error} (skipped)\n`);
   const engine = new ReplayEngine(rec);
   if (opts.play) {
     engine.clock.seek(engine.clock.state().start);

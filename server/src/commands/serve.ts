@@ -13,7 +13,11 @@ import type { Io } from './analyze.js';
 export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', '..', 'web', 'dist');
 
 /** Start serving; resolves once listening. Returns an exit code on failure. */
-export async function runServe(config: ServeConfig, io: Io, opts: { skipPreflight?: boolean } = {}): Promise<number | { stop: () => Promise<void>; url: string }> {
+export async function runServe(
+  config: ServeConfig,
+  io: Io,
+  opts: { skipPreflight?: boolean } = {},
+): Promise<number | { stop: () => Promise<void>; url: string }> {
   try {
     validateConfig(config);
   } catch (err) {
@@ -32,7 +36,8 @@ export async function runServe(config: ServeConfig, io: Io, opts: { skipPrefligh
       io.err('ctscope serve: cannot work on this node (see above); exiting\n');
       return 1;
     }
-    if (verdict === 'degraded') io.err('ctscope serve: starting degraded; affected sources will show as failed\n');
+    if (verdict === 'degraded')
+      io.err('ctscope serve: starting degraded; affected sources will show as failed\n');
   }
   const agent = new NodeAgent(config);
   await agent.start();

@@ -1,5 +1,12 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
-import { compareReports, type FlowFilter, matchesFilter, remedyArgs, type Severity, type Verdict } from '@ctscope/shared';
+import {
+  compareReports,
+  type FlowFilter,
+  matchesFilter,
+  remedyArgs,
+  type Severity,
+  type Verdict,
+} from '@ctscope/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit-log.js';
@@ -8,14 +15,20 @@ import { natViewOf } from '../engine.js';
 import type { WsHub } from '../ws-hub.js';
 import { requestToken, tokenMatches } from './auth.js';
 
-const Verdicts = Type.Union(['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered'].map((v) => Type.Literal(v)));
+const Verdicts = Type.Union(
+  ['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered'].map((v) => Type.Literal(v)),
+);
 const Severities = Type.Union(['critical', 'warning', 'ok'].map((v) => Type.Literal(v)));
 
 /** Query string of GET /api/flows (also accepted by /ws). Lists are comma-separated. */
 export const FlowQuery = Type.Object(
   {
-    verdict: Type.Optional(Type.String({ pattern: '^[a-z-]+(,[a-z-]+)*$', description: 'comma-separated verdicts' })),
-    severity: Type.Optional(Type.String({ pattern: '^[a-z]+(,[a-z]+)*$', description: 'comma-separated severities' })),
+    verdict: Type.Optional(
+      Type.String({ pattern: '^[a-z-]+(,[a-z-]+)*$', description: 'comma-separated verdicts' }),
+    ),
+    severity: Type.Optional(
+      Type.String({ pattern: '^[a-z]+(,[a-z]+)*$', description: 'comma-separated severities' }),
+    ),
     ip: Type.Optional(Type.String({ maxLength: 64 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     service: Type.Optional(Type.String({ maxLength: 256 })),
@@ -33,9 +46,18 @@ const ID = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z|:.#_-]{1,200}$'
 export function filterFromQuery(q: FlowQueryT): FlowFilter {
   const verdicts = q.verdict?.split(',') as Verdict[] | undefined;
   const severities = q.severity?.split(',') as Severity[] | undefined;
-  for (const v of verdicts ?? []) if (!Verdicts.anyOf.some((l) => l.const === v)) throw new Error(`unknown verdict "${v}"`);
-  for (const s of severities ?? []) if (!Severities.anyOf.some((l) => l.const === s)) throw new Error(`unknown severity "${s}"`);
-  return { verdict: verdicts, severity: severities, ip: q.ip, port: q.port, service: q.service, text: q.text };
+  for (const v of verdicts ?? [])
+    if (!Verdicts.anyOf.some((l) => l.const === v)) throw new Error(`unknown verdict "${v}"`);
+  for (const s of severities ?? [])
+    if (!Severities.anyOf.some((l) => l.const === s)) throw new Error(`unknown severity "${s}"`);
+  return {
+    verdict: verdicts,
+    severity: severities,
+    ip: q.ip,
+    port: q.port,
+    service: q.service,
+    text: q.text,
+  };
 }
 
 export interface ApiDeps {
@@ -57,24 +79,30 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     } catch (err) {
       return reply.code(400).send({ error: 'bad request', message: (err as Error).message });
     }
-    const all = engine.store.reports().filter((f) => matchesFilter(f, filter));
-    all.sort(compareReports);
-    const limit = q.limit ?? 1000;
-    return { total: all.length, truncated: all.length > limit, flows: all.slice(0, limit) };
+    const { flows, total } = engine.store.select(filter, q.limit ?? 1000);
+    return { total, truncated: total > flows.length, flows };
   });
 
   app.get('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {
     const { id } = req.params as Static<typeof ID>;
     const found = engine.store.get(id);
-    if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id} (it may have expired)` });
+    if (!found)
+      return reply.code(404).send({ error: 'not found', message: `no flow ${id} (it may have expired)` });
     const nat = engine.store.natFor(found.flow);
     const frontendKey = found.report.frontend;
     const pick = (s: typeof nat.current) =>
-      s ? { hash: s.hash, takenAt: s.takenAt, frontend: s.frontends.find((f) => f.key === frontendKey) ?? null } : null;
+      s
+        ? {
+            hash: s.hash,
+            takenAt: s.takenAt,
+            frontend: s.frontends.find((f) => f.key === frontendKey) ?? null,
+          }
+        : null;
+    const history = engine.store.lifecycle(found.flow);
     return {
       flow: found.report,
-      history: found.flow.history,
-      timeouts: found.flow.timeouts,
+      history,
+      timeouts: history.filter((h) => h.timeout !== undefined && h.event !== 'DESTROY'),
       nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
       remedy: found.report.remedy,
     };
@@ -83,7 +111,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.delete('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {
     const { id } = req.params as Static<typeof ID>;
     if (!engine.allowDelete) {
-      return reply.code(403).send({ error: 'forbidden', message: 'deletion is disabled; start ctscope serve with --allow-delete and --token' });
+      return reply.code(403).send({
+        error: 'forbidden',
+        message: 'deletion is disabled; start ctscope serve with --allow-delete and --token',
+      });
     }
     if (!deps.token || !tokenMatches(deps.token, requestToken(req))) {
       return reply.code(401).send({ error: 'unauthorized', message: 'deleting needs the token' });
@@ -91,7 +122,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const found = engine.store.get(id);
     if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
     if (!found.report.remedy) {
-      return reply.code(409).send({ error: 'conflict', message: `flow ${id} is ${found.report.verdict}: deleting it would not help` });
+      return reply.code(409).send({
+        error: 'conflict',
+        message: `flow ${id} is ${found.report.verdict}: deleting it would not help`,
+      });
     }
     const result = await engine.deleteFlow(found.report);
     const auditErr = await deps.audit?.write({
@@ -104,12 +138,18 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       message: result.message,
     });
     if (auditErr) req.log.error({ err: auditErr }, 'audit log write failed');
-    return reply.code(result.ok ? 200 : 502).send({ ...result, expected: ['conntrack', ...remedyArgs(found.flow.record)] });
+    return reply
+      .code(result.ok ? 200 : 502)
+      .send({ ...result, expected: ['conntrack', ...remedyArgs(found.flow.record)] });
   });
 
   app.get('/api/nat', async () => ({
     current: natViewOf(engine.store) ?? null,
-    versions: engine.store.nat.map((v) => ({ hash: v.snapshot.hash, since: v.since, frontends: v.snapshot.frontends.length })),
+    versions: engine.store.nat.map((v) => ({
+      hash: v.snapshot.hash,
+      since: v.since,
+      frontends: v.snapshot.frontends.length,
+    })),
     changes: engine.store.natChanges,
   }));
 
@@ -138,7 +178,8 @@ export async function healthRoute(app: FastifyInstance, engine: Engine): Promise
   app.get('/healthz', async (_req, reply) => {
     const sources = engine.sources();
     const failed = sources.filter((s) => s.state === 'failed');
-    const status = sources.length > 0 && failed.length === sources.length ? 'failed' : failed.length ? 'degraded' : 'ok';
+    const status =
+      sources.length > 0 && failed.length === sources.length ? 'failed' : failed.length ? 'degraded' : 'ok';
     return reply.code(status === 'failed' ? 503 : 200).send({ status, mode: engine.mode, sources });
   });
 }

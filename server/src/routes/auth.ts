@@ -23,7 +23,10 @@ export function requireToken(token: string | undefined) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (token === undefined) return;
     if (!tokenMatches(token, requestToken(req))) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' });
+      await reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'unauthorized',
+        message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)',
+      });
     }
   };
 }

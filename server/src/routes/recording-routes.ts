@@ -37,7 +37,12 @@ export function recordingRoutes(dataDir: string | undefined) {
 
 const ReplayControl = Type.Object(
   {
-    action: Type.Union([Type.Literal('play'), Type.Literal('pause'), Type.Literal('seek'), Type.Literal('speed')]),
+    action: Type.Union([
+      Type.Literal('play'),
+      Type.Literal('pause'),
+      Type.Literal('seek'),
+      Type.Literal('speed'),
+    ]),
     t: Type.Optional(Type.Number()),
     speed: Type.Optional(Type.Number({ minimum: 0.1, maximum: 100 })),
   },
@@ -52,10 +57,12 @@ export function replayRoutes(engine: ReplayEngine) {
       if (b.action === 'play') engine.clock.play();
       else if (b.action === 'pause') engine.clock.pause();
       else if (b.action === 'seek') {
-        if (b.t === undefined) return reply.code(400).send({ error: 'bad request', message: 'seek needs t (ms)' });
+        if (b.t === undefined)
+          return reply.code(400).send({ error: 'bad request', message: 'seek needs t (ms)' });
         engine.clock.seek(b.t);
       } else {
-        if (b.speed === undefined) return reply.code(400).send({ error: 'bad request', message: 'speed needs speed' });
+        if (b.speed === undefined)
+          return reply.code(400).send({ error: 'bad request', message: 'speed needs speed' });
         engine.clock.setSpeed(b.speed);
       }
       return engine.clock.state();

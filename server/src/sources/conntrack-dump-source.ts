@@ -57,6 +57,8 @@ export interface DumpSchedulerOptions {
   node: NodeCommandOptions;
   /** Shortest periodic interval, ms (default 5 min). */
   fullIntervalMs?: number;
+  /** Periodic dumps may use at most this share of one CPU: interval ≥ lastDurationMs / maxCpuShare (default 0.01). */
+  maxCpuShare?: number;
   /** Shortest gap between the end of one dump and the start of the next, ms (default 2 s). */
   minResyncGapMs?: number;
   /** Kill a dump that takes longer than this, ms (default 30 s). */
@@ -83,7 +85,7 @@ export interface DumpStats {
 /**
  * Schedules full dumps: one at start, one per burst of {@link requestResync} calls (coalesced, one in flight,
  * `minResyncGapMs` apart), and periodically every `max(fullIntervalMs, 100 × lastDurationMs)` so dumping a
- * huge table stays under about 1% of a CPU.
+ * huge table stays under about 1% of a CPU (the 100 is `1 / maxCpuShare`).
  */
 export class DumpScheduler {
   /** The supervised source, named `dump`. */
@@ -92,7 +94,8 @@ export class DumpScheduler {
   readonly #now: () => number;
   readonly #fullIntervalMs: number;
   readonly #minGapMs: number;
-  #pending: { first: string; count: number } | undefined = { first: 'start', count: 1 };
+  readonly #maxCpuShare: number;
+  #pending: { first: string; count: number } | undefined;
   #inFlight = false;
   #lastEnd: number | undefined;
   #lastDurationMs: number | undefined;
@@ -106,6 +109,7 @@ export class DumpScheduler {
     this.#now = opts.now ?? Date.now;
     this.#fullIntervalMs = opts.fullIntervalMs ?? 5 * 60_000;
     this.#minGapMs = opts.minResyncGapMs ?? 2000;
+    this.#maxCpuShare = opts.maxCpuShare ?? 0.01;
     this.supervisor = new Supervisor({
       name: 'dump',
       run: (signal, ready) => this.#run(signal, ready),
@@ -116,9 +120,8 @@ export class DumpScheduler {
     });
   }
 
-  /** Start dumping (the first dump runs at once, also when restarted after stop()). */
+  /** Start dumping (same as `supervisor.start()`). */
   start(): void {
-    if (this.supervisor.state.state === 'stopped') this.#pending ??= { first: 'start', count: 1 };
     this.supervisor.start();
   }
 
@@ -154,10 +157,12 @@ export class DumpScheduler {
   }
 
   #interval(): number {
-    return Math.max(this.#fullIntervalMs, 100 * (this.#lastDurationMs ?? 0));
+    return Math.max(this.#fullIntervalMs, (this.#lastDurationMs ?? 0) / this.#maxCpuShare);
   }
 
   async #run(signal: AbortSignal, ready: () => void): Promise<void> {
+    // Every run dumps first: at start, after stop()/start() (events were missed), and after a failed dump.
+    this.#pending ??= { first: this.#dumps === 0 ? 'start' : 'restart', count: 1 };
     while (!signal.aborted) {
       const delay = this.#delay();
       // Woken early by requestResync; the delay is then recomputed with the resync gap.
@@ -204,7 +209,6 @@ export class DumpScheduler {
     } catch (err) {
       // The state is still unknown: keep the request so the restarted run dumps first thing.
       if (pending) this.requestResync(pending.first);
-      else this.#pending ??= { first: 'retry', count: 1 };
       throw err;
     } finally {
       this.#inFlight = false;

@@ -78,7 +78,8 @@ export class Supervisor {
       const started = this.now();
       let settled = false;
       const ready = () => {
-        if (!settled && this.current.state !== 'running') this.set({ state: 'running', lastError: undefined });
+        if (!settled && this.current.state !== 'running')
+          this.set({ state: 'running', lastError: undefined });
       };
       const timer = setTimeout(ready, this.opts.readyAfterMs ?? 1000);
       try {

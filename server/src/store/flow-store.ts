@@ -3,12 +3,17 @@ import {
   type Alert,
   type Classification,
   classifyFlow,
+  compareReports,
   countTimeoutResets,
   diffSnapshots,
+  type FlowFilter,
+  type FlowHistoryEntry,
   type FlowRecord,
   type FlowReport,
   FlowTracker,
   isDiffEmpty,
+  isEmptyFilter,
+  matchesFilter,
   type NatChange,
   type NatSnapshot,
   parseConntrackLine,
@@ -36,22 +41,19 @@ export interface FlowStoreOptions {
 export const DEFAULT_STORE_OPTIONS: FlowStoreOptions = {
   maxFlows: 300_000,
   destroyedRetentionMs: 120_000,
-  maxHistory: 16,
+  maxHistory: 8,
   maxNatVersions: 200,
   unansweredAfterMs: 10_000,
   maxSuspects: 256,
 };
-
-interface FlowState {
-  flow: TrackedFlow;
-  verdict: Classification;
-}
 
 /** Changes since the last {@link FlowStore.takeChanges}. */
 export interface StoreChanges {
   upserts: FlowReport[];
   removals: string[];
   alerts: Alert[];
+  /** More flows changed than one batch may carry: clients should take a fresh (bounded) sync instead. */
+  overflow: boolean;
 }
 
 /** A NAT version and when it was first seen. */
@@ -78,7 +80,16 @@ const BAD: ReadonlySet<Verdict> = new Set(['no-dnat', 'stale-endpoint', 'no-endp
 export class FlowStore {
   readonly options: FlowStoreOptions;
   private tracker: FlowTracker;
-  private readonly states = new Map<string, FlowState>();
+  /** Destroyed flows in destroy order, for retention without scanning the table. */
+  private readonly destroyedQueue = new Set<string>();
+  /** Canonical copies of addresses, so 250k flows to one VIP share one string. */
+  private readonly interned = new Map<string, string>();
+  private lastHousekeeping = 0;
+  /**
+   * Tracker times are ms since `base`, not since the epoch: small integers are stored inline by V8, epoch ms
+   * are boxed (16 B each, several per flow). Reports convert back.
+   */
+  private base: number | undefined;
   private dirty = new Set<string>();
   private removed = new Set<string>();
   private alerts: Alert[] = [];
@@ -95,7 +106,8 @@ export class FlowStore {
 
   constructor(options: Partial<FlowStoreOptions> = {}) {
     this.options = { ...DEFAULT_STORE_OPTIONS, ...options };
-    this.tracker = new FlowTracker({ maxHistory: this.options.maxHistory });
+    // Our tail prints ids (-o id); full resyncs after event loss cover what the tuple index would catch.
+    this.tracker = new FlowTracker({ maxHistory: this.options.maxHistory, indexIdFlowsByTuple: false });
   }
 
   /** Current NAT snapshot. */
@@ -132,10 +144,11 @@ export class FlowStore {
       }
     }
     if (scope !== 'full') return;
-    for (const [key, st] of this.states) {
-      if (st.flow.destroyedAt === undefined && !seen.has(key) && st.flow.lastSeen < startedAt) {
-        this.tracker.markGone(key, at);
-        this.touch(key);
+    for (const flow of this.tracker.all()) {
+      if (flow.destroyedAt === undefined && !seen.has(flow.key) && flow.lastSeen < this.rel(startedAt)) {
+        this.tracker.markGone(flow.key, this.rel(at));
+        this.destroyedQueue.add(flow.key);
+        this.touch(flow.key);
       }
     }
   }
@@ -149,7 +162,7 @@ export class FlowStore {
     this.nat.push({ snapshot: stamped, since: at });
     if (this.nat.length > this.options.maxNatVersions) this.nat.shift();
     // Verdicts depend on the rules: re-judge every flow.
-    for (const key of this.states.keys()) this.touch(key);
+    for (const flow of this.tracker.all()) this.touch(flow.key);
     if (!prev) return undefined;
     const diff = diffSnapshots(prev, stamped);
     if (isDiffEmpty(diff)) return undefined;
@@ -159,14 +172,56 @@ export class FlowStore {
     return change;
   }
 
-  private observe(rec: FlowRecord, at: number): TrackedFlow {
-    const flow = this.tracker.observe(rec, at);
-    if (!this.states.has(flow.key)) {
-      this.states.set(flow.key, { flow, verdict: UNJUDGED });
-      if (this.states.size > this.options.maxFlows) this.evict();
-    }
+  private observe(parsed: FlowRecord, at: number): TrackedFlow {
+    const rec = this.compact(parsed);
+    const before = this.tracker.size;
+    const flow = this.tracker.observe(rec, this.rel(at));
+    if (flow.verdict === undefined) flow.verdict = UNJUDGED;
+    if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
+    if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
     this.touch(flow.key);
     return flow;
+  }
+
+  /**
+   * The fields the live table needs, in one small fixed shape with shared address strings: the parser's full
+   * record (26 fields, two 10-field tuples) would cost ~2x the memory at 250k flows. The raw line is recorded.
+   */
+  private compact(r: FlowRecord): FlowRecord {
+    if (this.interned.size > 100_000) this.interned.clear();
+    const out: FlowRecord = {
+      kind: 'flow',
+      event: r.event,
+      proto: r.proto === 'udp' ? 'udp' : r.proto,
+      protonum: r.protonum,
+      timeout: r.timeout,
+      state: r.state,
+      orig: {
+        src: this.canon(r.orig.src),
+        dst: this.canon(r.orig.dst),
+        sport: r.orig.sport,
+        dport: r.orig.dport,
+      },
+      reply: {
+        src: this.canon(r.reply.src),
+        dst: this.canon(r.reply.dst),
+        sport: r.reply.sport,
+        dport: r.reply.dport,
+      },
+      unreplied: r.unreplied,
+      assured: r.assured,
+      zone: r.zone,
+      mark: r.mark,
+      id: r.id,
+    };
+    return out;
+  }
+
+  private canon(s: string): string {
+    const c = this.interned.get(s);
+    if (c !== undefined) return c;
+    this.interned.set(s, s);
+    return s;
   }
 
   private touch(key: string): void {
@@ -176,30 +231,45 @@ export class FlowStore {
   /** Move the clock; retire old destroyed flows and re-judge flows ageing into `unanswered`. */
   advance(at: number): void {
     if (at > this.now) this.now = at;
+    this.base ??= at - 1000;
   }
 
-  /** Periodic housekeeping: retention and ageing. Call about once a second. */
+  /** Absolute ms → tracker time. */
+  private rel(at: number): number {
+    this.base ??= at - 1000;
+    return at - this.base;
+  }
+
+  /** Tracker time → absolute ms. */
+  private abs(t: number): number;
+  private abs(t: number | undefined): number | undefined;
+  private abs(t: number | undefined): number | undefined {
+    return t === undefined ? undefined : t + (this.base ?? 0);
+  }
+
+  /** Housekeeping (retention, ageing into `unanswered`); cheap to call often, works at most once a second. */
   tick(now: number): void {
     this.advance(now);
-    const limit = this.now - this.options.destroyedRetentionMs;
-    for (const [key, st] of this.states) {
-      if (st.flow.destroyedAt !== undefined && st.flow.destroyedAt < limit) this.drop(key);
+    if (this.now - this.lastHousekeeping < 1000) return;
+    this.lastHousekeeping = this.now;
+    const limit = this.rel(this.now - this.options.destroyedRetentionMs);
+    for (const key of this.destroyedQueue) {
+      const flow = this.tracker.get(key);
+      if (flow?.destroyedAt !== undefined && flow.destroyedAt >= limit) break;
+      this.destroyedQueue.delete(key);
+      if (flow?.destroyedAt !== undefined) this.drop(key);
     }
-    const ageLimit = this.now - this.options.unansweredAfterMs;
+    const ageLimit = this.rel(this.now - this.options.unansweredAfterMs);
     for (const key of this.pendingUnanswered) {
-      const st = this.states.get(key);
-      if (!st) {
-        this.pendingUnanswered.delete(key);
-        continue;
-      }
-      if (st.flow.firstSeen > ageLimit) break;
+      const flow = this.tracker.get(key);
+      if (flow && flow.firstSeen > ageLimit) break;
       this.pendingUnanswered.delete(key);
-      this.touch(key);
+      if (flow) this.touch(key);
     }
   }
 
   private drop(key: string): void {
-    this.states.delete(key);
+    this.destroyedQueue.delete(key);
     this.tracker.remove(key);
     this.pendingUnanswered.delete(key);
     this.dirty.delete(key);
@@ -209,11 +279,13 @@ export class FlowStore {
 
   private evict(): void {
     // Oldest destroyed first, then the oldest healthy; bad flows are what the tool is for, so they go last.
+    // Evict a slice at a time so a full table does not rescan on every new flow.
+    const target = Math.floor(this.options.maxFlows * 0.99);
     for (const pass of [isDestroyed, isHealthy, () => true]) {
-      for (const [key, st] of this.states) {
-        if (this.states.size <= this.options.maxFlows) return;
-        if (pass(st)) {
-          this.drop(key);
+      for (const flow of this.tracker.all()) {
+        if (this.tracker.size <= target) return;
+        if (pass(flow)) {
+          this.drop(flow.key);
           this.evicted++;
         }
       }
@@ -227,15 +299,21 @@ export class FlowStore {
   private settle(): void {
     if (this.dirty.size === 0) return;
     for (const key of this.dirty) {
-      const st = this.states.get(key);
-      if (!st) continue;
-      const before = st.verdict;
-      st.verdict = this.judge(st.flow);
-      this.trackAlert(st, before);
-      if (st.verdict.verdict !== 'ok' && before.verdict !== st.verdict.verdict) {
-        this.timeline.countBad(this.now, st.verdict.verdict);
-      }
-      if (st.flow.destroyedAt === undefined && st.flow.record.unreplied && st.verdict.verdict === 'ok') {
+      const flow = this.tracker.get(key);
+      if (!flow) continue;
+      const before = flow.verdict ?? UNJUDGED;
+      const after = this.judge(flow);
+      flow.verdict = after;
+      this.trackAlert(flow, before, after);
+      if (after.verdict !== 'ok' && before.verdict !== after.verdict)
+        this.timeline.countBad(this.now, after.verdict);
+      // Only UNREPLIED service flows can age into `unanswered`.
+      if (
+        flow.destroyedAt === undefined &&
+        flow.record.unreplied &&
+        after.verdict === 'ok' &&
+        after.frontend
+      ) {
         this.pendingUnanswered.add(key);
       } else {
         this.pendingUnanswered.delete(key);
@@ -245,32 +323,34 @@ export class FlowStore {
     this.dirty = new Set();
   }
 
-  /** Re-judge dirty flows and hand back what changed since the last call. */
-  takeChanges(): StoreChanges {
+  /** Re-judge dirty flows and hand back what changed since the last call (at most `limit` upserts). */
+  takeChanges(limit = Number.POSITIVE_INFINITY): StoreChanges {
     this.settle();
     const upserts: FlowReport[] = [];
+    const overflow = this.judged.size > limit;
+    if (overflow) this.judged.clear();
     for (const key of this.judged) {
-      const st = this.states.get(key);
-      if (st) upserts.push(this.toReport(st));
+      const flow = this.tracker.get(key);
+      if (flow) upserts.push(this.toReport(flow));
     }
     this.judged = new Set();
     const removals = [...this.removed];
     this.removed = new Set();
     const alerts = this.alerts;
     this.alerts = [];
-    return { upserts, removals, alerts };
+    return { upserts, removals, alerts, overflow };
   }
 
   private judge(flow: TrackedFlow): Classification {
     const createdSnapshot =
-      flow.createdAt !== undefined ? snapshotAt(this.natHistory(), flow.createdAt) : undefined;
+      flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined;
     return classifyFlow({
       flow: flow.record,
       createdSnapshot,
       currentSnapshot: this.current,
-      timeouts: flow.timeouts,
+      timeouts: flow.history,
       firstSeen: flow.firstSeen,
-      now: this.now,
+      now: this.rel(this.now),
       options: { unansweredAfterMs: this.options.unansweredAfterMs },
     });
   }
@@ -279,24 +359,24 @@ export class FlowStore {
     return this.nat.map((v) => v.snapshot);
   }
 
-  private trackAlert(st: FlowState, before: Classification): void {
+  private trackAlert(flow: TrackedFlow, before: Classification, after: Classification): void {
     const wasCritical = before.severity === 'critical';
-    const isCritical = st.verdict.severity === 'critical' && st.flow.destroyedAt === undefined;
+    const isCritical = after.severity === 'critical' && flow.destroyedAt === undefined;
     if (wasCritical === isCritical) return;
     this.alerts.push({
       t: this.now,
       state: isCritical ? 'raised' : 'cleared',
-      flowId: reportId(st.flow),
-      service: st.verdict.service ?? before.service,
-      verdict: st.verdict.verdict,
+      flowId: flow.key,
+      service: after.service ?? before.service,
+      verdict: after.verdict,
     });
   }
 
-  private toReport(st: FlowState): FlowReport {
-    const { flow, verdict: c } = st;
+  private toReport(flow: TrackedFlow): FlowReport {
+    const c = flow.verdict ?? UNJUDGED;
     const rec = flow.record;
     return {
-      id: reportId(flow),
+      id: flow.key,
       orig: {
         src: rec.orig.src,
         dst: rec.orig.dst,
@@ -318,11 +398,11 @@ export class FlowStore {
       unreplied: rec.unreplied,
       assured: rec.assured,
       timeout: rec.timeout,
-      timeoutResets: countTimeoutResets(flow.timeouts),
-      firstSeen: flow.firstSeen,
-      lastSeen: flow.lastSeen,
-      createdAt: flow.createdAt,
-      destroyedAt: flow.destroyedAt,
+      timeoutResets: countTimeoutResets(flow.history),
+      firstSeen: this.abs(flow.firstSeen),
+      lastSeen: this.abs(flow.lastSeen),
+      createdAt: this.abs(flow.createdAt),
+      destroyedAt: this.abs(flow.destroyedAt),
     };
   }
 
@@ -330,21 +410,43 @@ export class FlowStore {
   reports(): FlowReport[] {
     this.settle();
     const out: FlowReport[] = [];
-    for (const st of this.states.values()) out.push(this.toReport(st));
+    for (const flow of this.tracker.all()) out.push(this.toReport(flow));
     return out;
+  }
+
+  /**
+   * Flows matching `filter`, worst first, at most `limit`, plus how many matched. Without a filter the ranking
+   * works on cached verdicts and builds reports only for the rows returned (a sync of a 250k table stays cheap).
+   */
+  select(filter: FlowFilter | undefined, limit: number): { flows: FlowReport[]; total: number } {
+    this.settle();
+    if (!isEmptyFilter(filter)) {
+      const all = this.reports().filter((f) => matchesFilter(f, filter));
+      all.sort(compareReports);
+      return { flows: all.slice(0, limit), total: all.length };
+    }
+    const flows = [...this.tracker.all()];
+    flows.sort(compareFlows);
+    return { flows: flows.slice(0, limit).map((f) => this.toReport(f)), total: flows.length };
   }
 
   /** One flow by report id, with its lifecycle. */
   get(id: string): { report: FlowReport; flow: TrackedFlow } | undefined {
     this.settle();
-    const st = this.states.get(/^\d+$/.test(id) ? `id:${id}` : id);
-    return st ? { report: this.toReport(st), flow: st.flow } : undefined;
+    const flow = this.tracker.get(id);
+    return flow ? { report: this.toReport(flow), flow } : undefined;
+  }
+
+  /** A flow's lifecycle with absolute times. */
+  lifecycle(flow: TrackedFlow): FlowHistoryEntry[] {
+    return flow.history.map((h) => ({ ...h, at: this.abs(h.at) }));
   }
 
   /** The snapshots in force when a flow was created and now. */
   natFor(flow: TrackedFlow): { atCreation?: NatSnapshot; current?: NatSnapshot } {
     return {
-      atCreation: flow.createdAt !== undefined ? snapshotAt(this.natHistory(), flow.createdAt) : undefined,
+      atCreation:
+        flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined,
       current: this.current,
     };
   }
@@ -353,16 +455,22 @@ export class FlowStore {
   suspects(): Array<{ src: string; dst: string; sport: number; dport: number }> {
     const bad: TrackedFlow[] = [];
     const unreplied: TrackedFlow[] = [];
-    for (const st of this.states.values()) {
-      const f = st.flow;
+    for (const f of this.tracker.all()) {
       if (
         f.destroyedAt !== undefined ||
         f.record.orig.sport === undefined ||
         f.record.orig.dport === undefined
       )
         continue;
-      if (BAD.has(st.verdict.verdict)) bad.push(f);
-      else if (f.record.unreplied && st.verdict.frontend !== undefined) unreplied.push(f);
+      const v = f.verdict ?? UNJUDGED;
+      if (BAD.has(v.verdict)) bad.push(f);
+      else if (
+        f.record.unreplied &&
+        v.frontend !== undefined &&
+        unreplied.length < this.options.maxSuspects
+      ) {
+        unreplied.push(f);
+      }
       if (bad.length >= this.options.maxSuspects) break;
     }
     return [...bad, ...unreplied].slice(0, this.options.maxSuspects).map((f) => ({
@@ -376,7 +484,7 @@ export class FlowStore {
   /** Live records for a recording checkpoint. */
   liveRecords(): FlowRecord[] {
     const out: FlowRecord[] = [];
-    for (const st of this.states.values()) if (st.flow.destroyedAt === undefined) out.push(st.flow.record);
+    for (const f of this.tracker.all()) if (f.destroyedAt === undefined) out.push(f.record);
     return out;
   }
 
@@ -391,14 +499,15 @@ export class FlowStore {
     };
     const bySeverity: Record<string, number> = { critical: 0, warning: 0, ok: 0 };
     let live = 0;
-    for (const st of this.states.values()) {
-      if (st.flow.destroyedAt !== undefined) continue;
+    for (const f of this.tracker.all()) {
+      if (f.destroyedAt !== undefined) continue;
+      const v = f.verdict ?? UNJUDGED;
       live++;
-      byVerdict[st.verdict.verdict]++;
-      bySeverity[st.verdict.severity] = (bySeverity[st.verdict.severity] ?? 0) + 1;
+      byVerdict[v.verdict]++;
+      bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
     }
     return {
-      flows: this.states.size,
+      flows: this.tracker.size,
       live,
       evicted: this.evicted,
       parseErrors: this.parseErrors,
@@ -422,14 +531,25 @@ const UNJUDGED: Classification = Object.freeze({
   remedy: null,
 }) as Classification;
 
-function reportId(flow: TrackedFlow): string {
-  return flow.record.id !== undefined ? String(flow.record.id) : flow.key;
+const RANK: Record<string, number> = { critical: 0, warning: 1, ok: 2 };
+
+/** The same order as compareReports, on tracked flows. */
+function compareFlows(a: TrackedFlow, b: TrackedFlow): number {
+  const va = a.verdict ?? UNJUDGED;
+  const vb = b.verdict ?? UNJUDGED;
+  return (
+    RANK[va.severity]! - RANK[vb.severity]! ||
+    Number(vb.keptAlive) - Number(va.keptAlive) ||
+    Number(a.destroyedAt !== undefined) - Number(b.destroyedAt !== undefined) ||
+    a.firstSeen - b.firstSeen ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  );
 }
 
-function isDestroyed(st: FlowState): boolean {
-  return st.flow.destroyedAt !== undefined;
+function isDestroyed(flow: TrackedFlow): boolean {
+  return flow.destroyedAt !== undefined;
 }
 
-function isHealthy(st: FlowState): boolean {
-  return st.verdict.severity === 'ok';
+function isHealthy(flow: TrackedFlow): boolean {
+  return (flow.verdict ?? UNJUDGED).severity === 'ok';
 }

@@ -35,12 +35,15 @@ export function describeNatChange(change: NatChange): string[] {
   const name = (f: { service?: string; key: string }) => f.service ?? f.key;
   for (const f of change.diff.removedFrontends) out.push(`${name(f)} rules removed (${f.key})`);
   for (const f of change.diff.addedFrontends) {
-    out.push(`${name(f)} rules added (${f.key}, ${f.endpoints.length} endpoint${f.endpoints.length === 1 ? '' : 's'})`);
+    out.push(
+      `${name(f)} rules added (${f.key}, ${f.endpoints.length} endpoint${f.endpoints.length === 1 ? '' : 's'})`,
+    );
   }
   for (const c of change.diff.changedFrontends) {
     const parts: string[] = [];
     if (c.addedEndpoints.length) parts.push(`+${c.addedEndpoints.map((e) => `${e.ip}:${e.port}`).join(',')}`);
-    if (c.removedEndpoints.length) parts.push(`-${c.removedEndpoints.map((e) => `${e.ip}:${e.port}`).join(',')}`);
+    if (c.removedEndpoints.length)
+      parts.push(`-${c.removedEndpoints.map((e) => `${e.ip}:${e.port}`).join(',')}`);
     out.push(`${c.service ?? c.key} endpoints ${parts.join(' ')}`);
   }
   return out;

@@ -1,0 +1,216 @@
+/**
+ * The lab's kernel-facing commands: ip, iptables-{nft,legacy}-{save,restore}, conntrack and sysctl files.
+ * Every command is an argument array run through execa, never a shell string; commands for a namespace run
+ * as `ip netns exec NAME cmd …` or `ip -n NAME …`.
+ */
+import { execa } from 'execa';
+
+/** PATH with the sbin directories appended when missing (root tools live there; `sudo` may drop them). */
+export function labPath(path = process.env.PATH ?? ''): string {
+  const parts = path.split(':').filter((p) => p !== '');
+  for (const d of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (!parts.includes(d)) parts.push(d);
+  return parts.join(':');
+}
+
+/** Which iptables implementation the lab's node namespace uses. */
+export type IptablesBackend = 'nft' | 'legacy';
+
+export class LabCommandError extends Error {
+  constructor(
+    message: string,
+    readonly stderr = '',
+    readonly exitCode = -1,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Run one command to completion; rejects with the argv and conntrack/ip's own message. */
+export async function run(
+  file: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number; okExitCodes?: readonly number[] } = {},
+): Promise<RunResult> {
+  const r = await execa(file, args, {
+    reject: false,
+    timeout: opts.timeoutMs ?? 20_000,
+    stdin: opts.input === undefined ? 'ignore' : 'pipe',
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    stripFinalNewline: false,
+    env: { PATH: labPath() },
+  });
+  const result = {
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode ?? -1,
+  };
+  const missing = (r as { code?: string }).code === 'ENOENT';
+  const acceptable = !r.timedOut && !missing && (opts.okExitCodes ?? [0]).includes(result.exitCode);
+  if (r.failed && !acceptable) {
+    const what = [file, ...args].join(' ');
+    let why: string;
+    if (missing) why = `${file}: command not found`;
+    else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 20_000} ms`;
+    else why = result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`;
+    throw new LabCommandError(`${what}: ${why}`, result.stderr, result.exitCode);
+  }
+  return result;
+}
+
+/** `ip netns exec NAME file args…`. */
+export function runIn(
+  netns: string,
+  file: string,
+  args: readonly string[],
+  opts?: Parameters<typeof run>[2],
+): Promise<RunResult> {
+  return run('ip', ['netns', 'exec', netns, file, ...args], opts);
+}
+
+/** `ip -n NAME args…`. */
+export function ipIn(netns: string, args: readonly string[]): Promise<RunResult> {
+  return run('ip', ['-n', netns, ...args]);
+}
+
+/** Names of the existing network namespaces. */
+export async function listNetns(): Promise<string[]> {
+  const out = (await run('ip', ['netns', 'list'])).stdout;
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n !== '');
+}
+
+export async function addNetns(netns: string): Promise<void> {
+  await run('ip', ['netns', 'add', netns]);
+  await ipIn(netns, ['link', 'set', 'lo', 'up']);
+}
+
+/** Delete a namespace; a missing one is fine (idempotent teardown). */
+export async function deleteNetns(netns: string): Promise<void> {
+  try {
+    await run('ip', ['netns', 'delete', netns]);
+  } catch (err) {
+    if (
+      err instanceof LabCommandError &&
+      /No such file or directory|Invalid netns name|not found/i.test(err.message)
+    )
+      return;
+    throw err;
+  }
+}
+
+/** Pids of the processes inside a namespace (empty when it does not exist). */
+export async function netnsPids(netns: string): Promise<number[]> {
+  try {
+    const out = (await run('ip', ['netns', 'pids', netns])).stdout;
+    return out
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => Number.isInteger(n) && n > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** Write a per-namespace sysctl file, e.g. `net/ipv4/ip_forward` (via tee inside the namespace: /proc/sys/net is per-netns). */
+export async function writeSysctl(netns: string, key: string, value: string): Promise<void> {
+  await runIn(netns, 'tee', [`/proc/sys/${key}`], { input: `${value}\n` });
+}
+
+/** Read a per-namespace sysctl file; undefined when it does not exist. */
+export async function readSysctl(netns: string, key: string): Promise<string | undefined> {
+  try {
+    return (await runIn(netns, 'cat', [`/proc/sys/${key}`])).stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The iptables binary of a backend, e.g. `iptables-legacy-restore`. */
+export function iptablesBinary(
+  backend: IptablesBackend,
+  tool: 'restore' | 'save',
+  family: 4 | 6 = 4,
+): string {
+  return `${family === 6 ? 'ip6tables' : 'iptables'}-${backend}-${tool}`;
+}
+
+/** Replace the whole nat table in a namespace with an iptables-restore file, atomically. */
+export async function restoreNat(netns: string, backend: IptablesBackend, rules: string): Promise<void> {
+  await runIn(netns, iptablesBinary(backend, 'restore'), [], { input: rules });
+}
+
+/** `iptables-save -t nat` of the namespace with the backend's own save binary. */
+export async function saveNat(netns: string, backend: IptablesBackend): Promise<string> {
+  return (await runIn(netns, iptablesBinary(backend, 'save'), ['-t', 'nat'])).stdout;
+}
+
+/** `conntrack ARGS` in a namespace. `-D` and `-L` that match nothing exit 1: that is not an error here. */
+export async function conntrackIn(netns: string, args: readonly string[]): Promise<RunResult> {
+  return runIn(netns, 'conntrack', args, { okExitCodes: [0, 1] });
+}
+
+/** Delete every UDP entry to `ip` (`conntrack -D -p udp --orig-dst IP`); returns how many went. */
+export async function deleteEntriesTo(netns: string, ip: string): Promise<number> {
+  const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
+  const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
+  if (!m && r.exitCode !== 0)
+    throw new LabCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Create a routed /32 veth between the node and a pod namespace (see lab-topology.ts). */
+export async function addRoutedVeth(
+  node: string,
+  pod: { netns: string; hostIf: string; ip: string },
+  gateway: string,
+): Promise<void> {
+  // Both ends are created straight inside their namespaces, so nothing ever appears in the host's namespace.
+  await ipIn(node, ['link', 'add', pod.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns]);
+  await ipIn(node, ['addr', 'add', `${gateway}/32`, 'dev', pod.hostIf]);
+  await ipIn(node, ['link', 'set', pod.hostIf, 'up']);
+  await ipIn(node, ['route', 'add', `${pod.ip}/32`, 'dev', pod.hostIf]);
+  await ipIn(pod.netns, ['addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
+  await ipIn(pod.netns, ['link', 'set', 'eth0', 'up']);
+  await ipIn(pod.netns, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0', 'onlink']);
+}
+
+/** Move a pod to a new address: add the new one first (removing a device's last address flushes its routes). */
+export async function renumberPod(
+  node: string,
+  pod: { netns: string; hostIf: string },
+  oldIp: string,
+  newIp: string,
+): Promise<void> {
+  await ipIn(pod.netns, ['addr', 'add', `${newIp}/32`, 'dev', 'eth0']);
+  await ipIn(pod.netns, ['addr', 'del', `${oldIp}/32`, 'dev', 'eth0']);
+  await ipIn(node, ['route', 'replace', `${newIp}/32`, 'dev', pod.hostIf]);
+  await ipIn(node, ['route', 'del', `${oldIp}/32`, 'dev', pod.hostIf]);
+}
+
+/**
+ * The node's uplink: veth `eth0` into the upstream namespace, a default route, and a permanent neighbour
+ * entry for the gateway with a MAC nobody has. Un-NATed service traffic is routed out, masqueraded and
+ * confirmed in conntrack like on a real node, then dropped by the upstream end (not addressed to it).
+ */
+export async function addUplink(
+  node: string,
+  upstream: string,
+  cidr: string,
+  gateway: string,
+  gatewayMac: string,
+): Promise<void> {
+  await ipIn(node, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', upstream]);
+  await ipIn(upstream, ['link', 'set', 'eth0', 'up']);
+  await ipIn(node, ['addr', 'add', cidr, 'dev', 'eth0']);
+  await ipIn(node, ['link', 'set', 'eth0', 'up']);
+  await ipIn(node, ['neigh', 'replace', gateway, 'lladdr', gatewayMac, 'dev', 'eth0', 'nud', 'permanent']);
+  await ipIn(node, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0']);
+}

@@ -1,0 +1,44 @@
+/**
+ * Lab program: a DNS-like UDP responder (one per endpoint pod), run inside the pod's namespace with
+ * `ip netns exec POD node udp-responder.js --lab NAME --pod KEY --port 53`. Answers every query until killed.
+ */
+import { createSocket } from 'node:dgram';
+import { parseArgs } from 'node:util';
+import { decodeQuery, encodeAnswer } from './udp-wire.js';
+
+const { values } = parseArgs({
+  options: {
+    lab: { type: 'string' },
+    pod: { type: 'string' },
+    port: { type: 'string' },
+  },
+  strict: true,
+});
+const pod = values.pod ?? 'pod';
+const port = Number(values.port ?? '53');
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  process.stderr.write(`udp-responder: bad --port ${values.port}\n`);
+  process.exit(2);
+}
+
+let answered = 0;
+const sock = createSocket('udp4');
+sock.on('message', (msg, rinfo) => {
+  const id = decodeQuery(msg);
+  if (id === undefined) return;
+  answered++;
+  sock.send(encodeAnswer(id, pod), rinfo.port, rinfo.address);
+});
+sock.on('error', (err) => {
+  process.stderr.write(`${new Date().toISOString()} udp-responder ${pod}: ${err.message}\n`);
+  process.exit(1);
+});
+sock.bind(port, '0.0.0.0', () => {
+  process.stdout.write(
+    `${new Date().toISOString()} udp-responder ${pod} (lab ${values.lab}) listening on 0.0.0.0:${port}\n`,
+  );
+});
+setInterval(() => {
+  process.stdout.write(`${new Date().toISOString()} answered=${answered}\n`);
+}, 10_000);
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));

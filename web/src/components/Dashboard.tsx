@@ -1,0 +1,238 @@
+/** The full dashboard: header, replay bar, banner, timeline, then flows (with detail) or services. */
+import type { FlowFilter } from '@ctscope/shared';
+import { isEmptyFilter } from '@ctscope/shared';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { DashboardState } from '../domain/dashboard-state.js';
+import { selectRows, type TimeRange } from '../domain/flow-rows.js';
+import type { Kpis } from '../domain/kpis.js';
+import { PRESETS, type TimeWindow, type UrlState } from '../domain/url-state.js';
+import { useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
+import { useThrottled } from '../hooks/use-throttled.js';
+import type { DashboardController } from '../transport/dashboard-controller.js';
+import { copyText } from './CopyButton.js';
+import { CriticalBanner } from './CriticalBanner.js';
+import { DropZone } from './DropZone.js';
+import { FlowDetail } from './FlowDetail.js';
+import { FlowFilters } from './FlowFilters.js';
+import { FlowTable } from './FlowTable.js';
+import { Header } from './Header.js';
+import { HelpOverlay } from './HelpOverlay.js';
+import { RecordingPicker } from './RecordingPicker.js';
+import { ReplayBar } from './ReplayBar.js';
+import { ServicesView } from './ServicesView.js';
+import { Timeline } from './Timeline.js';
+
+export interface DashboardProps {
+  controller: DashboardController;
+  state: DashboardState;
+  kpis: Kpis;
+  url: UrlState;
+  setUrl: (patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => void;
+}
+
+const SPEED_STEPS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
+
+/** The concrete range a window means at data time `now`. */
+export function windowRange(w: TimeWindow, now: number): TimeRange {
+  return w.kind === 'fixed' ? { from: w.from, to: w.to } : { from: now - w.spanMs, to: now };
+}
+
+export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardProps) {
+  const [help, setHelp] = useState(false);
+  const [picker, setPicker] = useState(false);
+  const [notice, setNotice] = useState<string | undefined>();
+  const textRef = useRef<HTMLInputElement>(null);
+  const now = state.now || Date.now();
+
+  // Re-sorting 100k rows ten times a second would eat the frame budget: slow down for big tables.
+  const flows = useThrottled(state.flows, state.flows.size > 20_000 ? 1000 : state.flows.size > 5000 ? 300 : 0);
+  const range = windowRange(url.window, now);
+  const rows = useMemo(
+    () => selectRows(flows, url.filter, range, url.sort, now),
+    // `now` and the range move every batch; rows depend on them only for ages and the window edges.
+    // biome-ignore lint/correctness/useExhaustiveDependencies: recomputed with the flows, which change as often.
+    [flows, url.filter, url.sort, url.window],
+  );
+  const timeline = useThrottled(state.timeline, 500);
+  const markers = useThrottled(state.markers, 500);
+  const chartRange = useThrottled(range, 500);
+  const badCount = useMemo(() => rows.filter((r) => r.verdict !== 'ok').length, [rows]);
+  const selected = url.flow;
+  const selectedReport = selected ? state.flows.get(selected) : undefined;
+  const replay = controller.replayControls();
+  const replaying = state.mode === 'replay' || state.mode === 'local';
+
+  const select = useCallback((id: string | undefined) => setUrl({ flow: id }), [setUrl]);
+  const loadDetail = useCallback((id: string, signal: AbortSignal) => controller.flowDetail(id, signal), [controller]);
+
+  const openFile = useCallback(
+    async (file: File) => {
+      setPicker(false);
+      try {
+        controller.openRecordingText(await file.text(), file.name);
+        setUrl({ rec: undefined, at: undefined, flow: undefined, window: { kind: 'follow', spanMs: url.window.kind === 'follow' ? url.window.spanMs : 900_000 } });
+        setNotice(`Replaying ${file.name} in this browser.`);
+      } catch (err) {
+        setNotice(`Cannot replay ${file.name}: ${(err as Error).message}`);
+      }
+    },
+    [controller, setUrl, url.window],
+  );
+
+  // A shared link into a server replay: seek to its position once the clock is known.
+  const seekedFromUrl = useRef(false);
+  useEffect(() => {
+    if (state.mode === 'replay' && state.replay && url.at !== undefined && !seekedFromUrl.current && replay) {
+      seekedFromUrl.current = true;
+      replay.seek(url.at);
+    }
+  }, [state.mode, state.replay, url.at, replay]);
+
+  const moveSelection = (delta: number) => {
+    if (rows.length === 0) return;
+    const i = selected ? rows.findIndex((r) => r.id === selected) : -1;
+    const next = rows[Math.max(0, Math.min(rows.length - 1, i < 0 ? 0 : i + delta))];
+    if (next) select(next.id);
+  };
+  const seekBy = (ms: number) => {
+    if (replay && state.replay) {
+      replay.seek(state.replay.time + ms);
+      setUrl({ at: Math.round(state.replay.time + ms) });
+    }
+  };
+  const stepSpeed = (dir: number) => {
+    if (!replay || !state.replay) return;
+    const i = SPEED_STEPS.findIndex((s) => s >= state.replay!.speed);
+    replay.setSpeed(SPEED_STEPS[Math.max(0, Math.min(SPEED_STEPS.length - 1, (i < 0 ? 3 : i) + dir))]!);
+  };
+
+  useKeyboardShortcuts({
+    '?': () => setHelp((h) => !h),
+    Escape: () => {
+      if (help) setHelp(false);
+      else if (picker) setPicker(false);
+      else select(undefined);
+    },
+    j: () => moveSelection(1),
+    ArrowDown: () => moveSelection(1),
+    k: () => moveSelection(-1),
+    ArrowUp: () => moveSelection(-1),
+    '/': () => textRef.current?.focus(),
+    v: () => setUrl((s) => ({ view: s.view === 'flows' ? 'services' : 'flows' })),
+    t: () => setUrl((s) => ({ theme: s.theme === 'dark' ? 'light' : 'dark' })),
+    o: () => setPicker(true),
+    c: () => {
+      if (selectedReport?.remedy) void copyText(selectedReport.remedy).then((ok) => setNotice(ok ? 'Remedy copied.' : 'Copy failed.'));
+    },
+    ...Object.fromEntries(PRESETS.map((p, i) => [String(i + 1), () => setUrl({ window: { kind: 'follow', spanMs: p.spanMs } })])),
+    '0': () => setUrl((s) => ({ window: { kind: 'follow', spanMs: s.window.kind === 'follow' ? s.window.spanMs : 900_000 } })),
+    ' ': () => {
+      if (replay && state.replay) state.replay.playing ? replay.pause() : replay.play();
+    },
+    ArrowLeft: (e) => seekBy(e.shiftKey ? -60_000 : -10_000),
+    ArrowRight: (e) => seekBy(e.shiftKey ? 60_000 : 10_000),
+    Home: () => state.replay && seekBy(state.replay.start - state.replay.time),
+    End: () => state.replay && seekBy(state.replay.end - state.replay.time),
+    '[': () => stepSpeed(-1),
+    ']': () => stepSpeed(1),
+  });
+
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(undefined), 6000);
+    return () => clearTimeout(t);
+  }, [notice]);
+
+  const setFilter = (filter: FlowFilter) => setUrl({ filter });
+
+  return (
+    <div className="app">
+      <Header
+        state={state}
+        view={url.view}
+        onView={(view) => setUrl({ view })}
+        theme={url.theme}
+        onTheme={(theme) => setUrl({ theme })}
+        onHelp={() => setHelp(true)}
+        onRecordings={() => setPicker(true)}
+      />
+      {replaying && (
+        <ReplayBar
+          clock={state.replay}
+          controls={replay}
+          mode={state.mode === 'local' ? 'local' : 'replay'}
+          recordingName={state.recordingName}
+          onSeek={(t) => setUrl({ at: Math.round(t) })}
+          onBackToLive={
+            state.mode === 'local'
+              ? () => {
+                  controller.backToServer();
+                  setUrl({ rec: undefined, at: undefined, flow: undefined });
+                }
+              : undefined
+          }
+        />
+      )}
+      {(notice || state.lastError) && (
+        <div className="notice" role="status">
+          {notice ?? `Server: ${state.lastError}`}
+        </div>
+      )}
+      <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
+      <Timeline timeline={timeline} markers={markers} range={chartRange} window={url.window} onWindow={(w) => setUrl({ window: w })} />
+      {url.view === 'flows' ? (
+        <main className={`flows-area${selected ? ' with-detail' : ''}`}>
+          <div className="flows-main">
+            <FlowFilters
+              ref={textRef}
+              filter={url.filter}
+              onFilter={setFilter}
+              shown={rows.length}
+              held={state.flows.size}
+              bad={badCount}
+              truncated={state.truncated}
+            />
+            <FlowTable rows={rows} now={now} selectedId={selected} onSelect={select} sort={url.sort} onSort={(sort) => setUrl({ sort })} />
+          </div>
+          {selected && (
+            <FlowDetail
+              id={selected}
+              report={selectedReport}
+              load={loadDetail}
+              refreshToken={Math.floor(now / 2000)}
+              now={now}
+              allowDelete={state.mode === 'live' && (state.hello?.allowDelete ?? false)}
+              onDelete={(id) => controller.deleteFlow(id)}
+              onClose={() => select(undefined)}
+            />
+          )}
+        </main>
+      ) : (
+        <main className="services-area">
+          <ServicesView
+            nat={state.nat}
+            changes={state.natChanges}
+            flows={state.flows}
+            filtered={!isEmptyFilter(url.filter)}
+            onPickService={(service) => setUrl((s) => ({ view: 'flows', filter: { ...s.filter, service } }))}
+          />
+        </main>
+      )}
+      <DropZone onFile={openFile} />
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+      {picker && (
+        <RecordingPicker
+          list={() => controller.listRecordings()}
+          serverReplay={state.mode === 'replay'}
+          onFile={openFile}
+          onClose={() => setPicker(false)}
+          onOpen={async (name) => {
+            await controller.openServerRecording(name);
+            setPicker(false);
+            setUrl({ rec: name, at: undefined, flow: undefined });
+          }}
+        />
+      )}
+    </div>
+  );
+}

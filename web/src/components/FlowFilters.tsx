@@ -1,0 +1,118 @@
+/** Filter controls for the flow table: verdicts, severities, service, address, port, free text. */
+import type { FlowFilter, Severity, Verdict } from '@ctscope/shared';
+import { isEmptyFilter } from '@ctscope/shared';
+import { forwardRef } from 'react';
+import { SEVERITY_LABEL, VERDICT_LABEL } from '../domain/format.js';
+import { SEVERITIES, VERDICTS } from '../domain/url-state.js';
+
+export interface FlowFiltersProps {
+  filter: FlowFilter;
+  onFilter: (f: FlowFilter) => void;
+  shown: number;
+  held: number;
+  bad: number;
+  truncated: boolean;
+}
+
+function toggle<T>(list: T[] | undefined, v: T): T[] | undefined {
+  const cur = list ?? [];
+  const next = cur.includes(v) ? cur.filter((x) => x !== v) : [...cur, v];
+  return next.length ? next : undefined;
+}
+
+export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(function FlowFilters(
+  { filter, onFilter, shown, held, bad, truncated },
+  textRef,
+) {
+  const set = (patch: Partial<FlowFilter>) => {
+    const next: FlowFilter = { ...filter, ...patch };
+    for (const k of Object.keys(next) as Array<keyof FlowFilter>) if (next[k] === undefined || next[k] === '') delete next[k];
+    onFilter(next);
+  };
+  return (
+    <section className="filters" aria-label="Flow filters">
+      <div className="chips" role="group" aria-label="Verdict">
+        {VERDICTS.map((v: Verdict) => (
+          <button
+            key={v}
+            type="button"
+            className={`chip verdict-chip v-${v}${filter.verdict?.includes(v) ? ' chip-on' : ''}`}
+            aria-pressed={filter.verdict?.includes(v) ?? false}
+            onClick={() => set({ verdict: toggle(filter.verdict, v) })}
+          >
+            {VERDICT_LABEL[v]}
+          </button>
+        ))}
+      </div>
+      <div className="chips" role="group" aria-label="Severity">
+        {SEVERITIES.map((s: Severity) => (
+          <button
+            key={s}
+            type="button"
+            className={`chip sev-chip sev-${s}${filter.severity?.includes(s) ? ' chip-on' : ''}`}
+            aria-pressed={filter.severity?.includes(s) ?? false}
+            onClick={() => set({ severity: toggle(filter.severity, s) })}
+          >
+            <span aria-hidden="true">{SEVERITY_LABEL[s].icon} </span>
+            {SEVERITY_LABEL[s].text}
+          </button>
+        ))}
+      </div>
+      <label className="field">
+        <span>Service</span>
+        <input type="search" value={filter.service ?? ''} placeholder="ns/name" onChange={(e) => set({ service: e.target.value || undefined })} />
+      </label>
+      <label className="field">
+        <span>IP</span>
+        <input
+          type="search"
+          value={filter.ip ?? ''}
+          placeholder="any tuple address"
+          size={14}
+          onChange={(e) => set({ ip: e.target.value.trim() || undefined })}
+        />
+      </label>
+      <label className="field field-port">
+        <span>Port</span>
+        <input
+          type="number"
+          min={0}
+          max={65535}
+          value={filter.port ?? ''}
+          onChange={(e) => {
+            const n = e.target.value === '' ? undefined : Number(e.target.value);
+            set({ port: n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined });
+          }}
+        />
+      </label>
+      <label className="field field-text">
+        <span>Search</span>
+        <input
+          ref={textRef}
+          type="search"
+          value={filter.text ?? ''}
+          placeholder="text (press /)"
+          onChange={(e) => set({ text: e.target.value || undefined })}
+        />
+      </label>
+      {!isEmptyFilter(filter) && (
+        <button type="button" className="btn btn-quiet" onClick={() => onFilter({})}>
+          Clear filters
+        </button>
+      )}
+      <span className="filter-count" aria-live="polite">
+        <strong>{shown.toLocaleString()}</strong> shown of {held.toLocaleString()} held
+        {bad > 0 && (
+          <>
+            {' · '}
+            <span className="crit-text">
+              <span aria-hidden="true">⛔ </span>
+              {bad} bad
+            </span>
+          </>
+        )}
+        {truncated && <span title="The server holds more flows than it sent; narrow the filter"> · truncated</span>}
+      </span>
+    </section>
+  );
+});

@@ -1,0 +1,142 @@
+/**
+ * The virtualized flow table (@tanstack/react-virtual): only visible rows are in the DOM, so 100k rows scroll
+ * smoothly. Bad rows stand out by colour, icon and a left rule; their wrong reply fields are marked.
+ */
+import type { FlowReport } from '@ctscope/shared';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef } from 'react';
+import { flowAgeMs, formatDuration, formatExpiry } from '../domain/format.js';
+import type { SortKey, SortState } from '../domain/url-state.js';
+import { OrigTuple, ReplyTuple } from './TupleText.js';
+import { VerdictBadge } from './VerdictBadge.js';
+
+export const ROW_HEIGHT = 46;
+
+const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }> = [
+  { key: 'verdict', label: 'Verdict', className: 'col-verdict' },
+  { key: 'orig', label: 'Original tuple', className: 'col-orig' },
+  { key: 'reply', label: 'Reply tuple (wrong fields marked)', className: 'col-reply' },
+  { key: 'service', label: 'Service', className: 'col-service' },
+  { key: 'age', label: 'Age', className: 'col-age' },
+  { key: 'expires', label: 'Expires', className: 'col-expires' },
+  { key: 'kept', label: 'Kept alive', className: 'col-kept' },
+];
+
+export interface FlowTableProps {
+  rows: readonly FlowReport[];
+  now: number;
+  selectedId?: string;
+  onSelect: (id: string | undefined) => void;
+  sort: SortState;
+  onSort: (s: SortState) => void;
+}
+
+export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: FlowTableProps) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    getItemKey: (i) => rows[i]?.id ?? i,
+  });
+  const selectedIndex = selectedId ? rows.findIndex((r) => r.id === selectedId) : -1;
+
+  useEffect(() => {
+    if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
+  }, [selectedIndex, virtualizer]);
+
+  const headerSort = (key: SortKey) => {
+    if (sort.key === key) onSort({ key, dir: sort.dir === 'asc' ? 'desc' : 'asc' });
+    else onSort({ key, dir: key === 'age' ? 'desc' : 'asc' });
+  };
+
+  return (
+    <div className="flow-table" role="grid" aria-label="Flows" aria-rowcount={rows.length + 1} aria-colcount={COLUMNS.length}>
+      <div className="flow-row flow-head" role="row" aria-rowindex={1}>
+        {COLUMNS.map((c) => {
+          const active = sort.key === c.key;
+          return (
+            <div
+              key={c.key}
+              role="columnheader"
+              className={`cell ${c.className}`}
+              aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+            >
+              <button type="button" className="sort-btn" onClick={() => headerSort(c.key)}>
+                {c.label}
+                <span aria-hidden="true">{active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+              </button>
+            </div>
+          );
+        })}
+        {sort.key !== 'worst' && (
+          <button type="button" className="sort-reset" onClick={() => onSort({ key: 'worst', dir: 'asc' })} title="Worst first">
+            worst first
+          </button>
+        )}
+      </div>
+      <div ref={scrollRef} className="flow-body">
+        {rows.length === 0 && <p className="empty muted">No flows match. Clear the filters, widen the time window, or wait for traffic.</p>}
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {virtualizer.getVirtualItems().map((v) => {
+            const f = rows[v.index]!;
+            const bad = f.verdict !== 'ok';
+            const selected = f.id === selectedId;
+            return (
+              // biome-ignore lint/a11y/useFocusableInteractive: rows are selected with the table's keyboard shortcuts (j/k).
+              <div
+                key={v.key}
+                role="row"
+                aria-rowindex={v.index + 2}
+                aria-selected={selected}
+                data-flow-id={f.id}
+                data-verdict={f.verdict}
+                data-severity={f.severity}
+                className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
+                style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
+                onClick={() => onSelect(selected ? undefined : f.id)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') onSelect(f.id);
+                }}
+              >
+                <div role="gridcell" className="cell col-verdict">
+                  <VerdictBadge verdict={f.verdict} severity={f.severity} />
+                </div>
+                <div role="gridcell" className="cell col-orig mono">
+                  <OrigTuple flow={f} />
+                </div>
+                <div role="gridcell" className="cell col-reply mono">
+                  <ReplyTuple flow={f} />
+                </div>
+                <div role="gridcell" className="cell col-service" title={f.service}>
+                  {f.service ?? <span className="muted">–</span>}
+                  {f.createdDuringRuleGap && (
+                    <span className="tag tag-gap" title="Created while the service had no NAT rules">
+                      born in rule gap
+                    </span>
+                  )}
+                </div>
+                <div role="gridcell" className="cell col-age mono">
+                  {formatDuration(flowAgeMs(f, now))}
+                </div>
+                <div role="gridcell" className="cell col-expires">
+                  {formatExpiry(f, now)}
+                </div>
+                <div role="gridcell" className="cell col-kept">
+                  {f.keptAlive ? (
+                    <span className="kept" title="UNREPLIED and its timeout keeps being reset: it will never expire on its own">
+                      <span aria-hidden="true">↻ </span>yes
+                    </span>
+                  ) : (
+                    <span className="muted">no</span>
+                  )}
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,159 @@
+/** Top bar: node, connection, sources, event loss, table fill, and the view switches. */
+import type { SourceState } from '@ctscope/shared';
+import type { ConnectionInfo, DashboardState } from '../domain/dashboard-state.js';
+import { formatCount, formatDuration, formatPercent } from '../domain/format.js';
+import type { Theme, View } from '../domain/url-state.js';
+
+const SOURCE_ICON: Record<SourceState['state'], string> = {
+  running: '✓',
+  starting: '…',
+  failed: '✗',
+  stopped: '■',
+  disabled: '–',
+};
+
+export function ConnectionBadge({
+  connection,
+  mode,
+  recordingName,
+  large = false,
+}: {
+  connection: ConnectionInfo;
+  mode: DashboardState['mode'];
+  recordingName?: string;
+  large?: boolean;
+}) {
+  if (mode === 'local') {
+    return (
+      <span className={`conn conn-local${large ? ' conn-large' : ''}`} data-connection="local" role="status">
+        <span aria-hidden="true">⏏ </span>
+        Recording in this browser{recordingName ? `: ${recordingName}` : ''}
+      </span>
+    );
+  }
+  const c = connection;
+  const retryIn = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : undefined;
+  const text =
+    c.status === 'open'
+      ? mode === 'replay'
+        ? 'Connected (replay)'
+        : 'Connected'
+      : c.status === 'reconnecting'
+        ? `Reconnecting${c.attempt ? ` (attempt ${c.attempt}${retryIn !== undefined ? `, in ${retryIn}s` : ''})` : '…'}`
+        : c.status === 'connecting'
+          ? 'Connecting…'
+          : c.status === 'closed'
+            ? 'Disconnected'
+            : 'Not connected';
+  const icon = c.status === 'open' ? '●' : c.status === 'reconnecting' || c.status === 'connecting' ? '↻' : '○';
+  return (
+    <span
+      className={`conn conn-${c.status}${large ? ' conn-large' : ''}`}
+      data-connection={c.status}
+      role="status"
+      aria-live="polite"
+      title={c.reason ? `last close: ${c.reason}` : undefined}
+    >
+      <span aria-hidden="true">{icon} </span>
+      {text}
+    </span>
+  );
+}
+
+export interface HeaderProps {
+  state: DashboardState;
+  view: View;
+  onView: (v: View) => void;
+  theme: Theme;
+  onTheme: (t: Theme) => void;
+  onHelp: () => void;
+  onRecordings: () => void;
+}
+
+export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordings }: HeaderProps) {
+  const c = state.counters;
+  const node = state.hello?.node;
+  const loss = state.eventLoss;
+  return (
+    <header className="header">
+      <div className="brand" aria-label="ctscope">
+        <span aria-hidden="true">◎</span> ctscope
+      </div>
+      <dl className="header-facts">
+        <div>
+          <dt>Node</dt>
+          <dd className="node-name">
+            {node?.name ?? '…'}
+            {node?.netns ? ` (netns ${node.netns})` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Connection</dt>
+          <dd>
+            <ConnectionBadge connection={state.connection} mode={state.mode} recordingName={state.recordingName} />
+          </dd>
+        </div>
+        <div>
+          <dt>Sources</dt>
+          <dd className="sources">
+            {state.sources.length === 0 && <span className="muted">–</span>}
+            {state.sources.map((s) => (
+              <span
+                key={s.name}
+                className={`source source-${s.state}`}
+                title={`${s.name}: ${s.state} for ${formatDuration(Date.now() - s.since)}${s.restarts ? `, ${s.restarts} restarts` : ''}${s.lastError ? ` — ${s.lastError}` : ''}`}
+              >
+                <span aria-hidden="true">{SOURCE_ICON[s.state]}</span> {s.name}
+                <span className="sr-only"> {s.state}</span>
+              </span>
+            ))}
+          </dd>
+        </div>
+        <div>
+          <dt>Event loss</dt>
+          <dd className={loss > 0 ? 'warn-text' : undefined} data-event-loss={loss}>
+            {loss > 0 && <span aria-hidden="true">⚠ </span>}
+            {loss === 0 ? 'none' : `${loss} gap${loss === 1 ? '' : 's'}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Table fill</dt>
+          <dd className={c?.fill !== undefined && c.fill > 0.8 ? 'crit-text' : undefined}>
+            {c?.count !== undefined ? formatCount(c.count) : '–'}
+            {c?.max ? ` / ${formatCount(c.max)}` : ''} ({formatPercent(c?.fill)})
+          </dd>
+        </div>
+      </dl>
+      <nav className="header-actions" aria-label="Views and tools">
+        <div className="tabs" role="tablist" aria-label="View">
+          {(['flows', 'services'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              role="tab"
+              aria-selected={view === v}
+              className={`tab${view === v ? ' tab-active' : ''}`}
+              onClick={() => onView(v)}
+            >
+              {v === 'flows' ? 'Flows' : 'Services'}
+            </button>
+          ))}
+        </div>
+        <button type="button" className="btn" onClick={onRecordings} title="Open a recording (o)">
+          <span aria-hidden="true">⏏ </span>Recordings
+        </button>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => onTheme(theme === 'dark' ? 'light' : 'dark')}
+          aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme (t)`}
+        >
+          {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        </button>
+        <button type="button" className="btn" onClick={onHelp} aria-label="Keyboard shortcuts (?)">
+          ?
+        </button>
+      </nav>
+    </header>
+  );
+}

@@ -1,0 +1,95 @@
+/**
+ * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline and the latest
+ * markers. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
+ */
+import { useMemo } from 'react';
+import type { DashboardState } from '../domain/dashboard-state.js';
+import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
+import type { Kpis } from '../domain/kpis.js';
+import { CriticalBanner } from './CriticalBanner.js';
+import { ConnectionBadge } from './Header.js';
+import { MARKER_ICON, Timeline } from './Timeline.js';
+
+const WALL_SPAN_MS = 15 * 60_000;
+
+function Kpi({ label, value, level, hint }: { label: string; value: string; level: 'ok' | 'warn' | 'crit'; hint?: string }) {
+  const icon = level === 'crit' ? '⛔' : level === 'warn' ? '⚠' : '✓';
+  return (
+    <div className={`kpi kpi-${level}`} role="group" aria-label={label}>
+      <div className="kpi-label">{label}</div>
+      <div className="kpi-value">
+        <span aria-hidden="true" className="kpi-icon">
+          {icon}
+        </span>{' '}
+        {value}
+      </div>
+      {hint && <div className="kpi-hint">{hint}</div>}
+    </div>
+  );
+}
+
+export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }) {
+  const range = useMemo(() => ({ from: state.now - WALL_SPAN_MS, to: state.now }), [state.now]);
+  const fill = kpis.tableFill;
+  const stale = state.mode !== 'local' && state.connection.status !== 'open';
+  return (
+    <main className="kiosk" aria-label="ctscope wall display">
+      <header className="kiosk-head">
+        <span className="kiosk-brand">
+          <span aria-hidden="true">◎</span> ctscope
+        </span>
+        <span className="kiosk-node">{state.hello?.node.name ?? '…'}</span>
+        <ConnectionBadge connection={state.connection} mode={state.mode} recordingName={state.recordingName} large />
+        <span className="kiosk-clock mono">{state.now ? formatClock(state.now) : '--:--:--'}</span>
+      </header>
+      {stale && (
+        <div className="banner banner-stale" role="status">
+          <span aria-hidden="true">⚠ </span>Connection lost: figures below are from {state.now ? formatClock(state.now) : 'before'}; reconnecting by
+          itself
+        </div>
+      )}
+      <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} large max={4} />
+      <section className="kpis" aria-label="Key figures">
+        <Kpi label="Critical flows now" value={String(kpis.critical.length)} level={kpis.critical.length ? 'crit' : 'ok'} />
+        <Kpi label="Bad flows / min" value={formatCount(kpis.badPerMinute)} level={kpis.badPerMinute ? 'warn' : 'ok'} />
+        <Kpi
+          label="Event loss"
+          value={kpis.eventLoss ? `${kpis.eventLoss} gap${kpis.eventLoss === 1 ? '' : 's'}` : 'none'}
+          level={kpis.eventLoss ? 'warn' : 'ok'}
+        />
+        <Kpi
+          label="Table fill"
+          value={formatPercent(fill)}
+          level={fill === undefined ? 'ok' : fill > 0.9 ? 'crit' : fill > 0.7 ? 'warn' : 'ok'}
+          hint={state.counters?.count !== undefined ? `${formatCount(state.counters.count)} of ${formatCount(state.counters.max ?? 0)}` : undefined}
+        />
+        <Kpi
+          label="insert_failed / s"
+          value={formatRate(kpis.insertFailedPerS, '')}
+          level={(kpis.insertFailedPerS ?? 0) > 0 ? 'warn' : 'ok'}
+        />
+      </section>
+      <section className="kiosk-bottom">
+        <Timeline
+          timeline={state.timeline}
+          markers={state.markers}
+          range={range}
+          window={{ kind: 'follow', spanMs: WALL_SPAN_MS }}
+          onWindow={() => {}}
+          compact
+          height={230}
+        />
+        <ul className="kiosk-markers" aria-label="Latest markers">
+          {state.markers
+            .slice(-4)
+            .reverse()
+            .map((m, i) => (
+              <li key={`${m.t}-${i}`}>
+                <span className="mono">{formatClock(m.t)}</span> <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
+              </li>
+            ))}
+        </ul>
+      </section>
+    </main>
+  );
+}

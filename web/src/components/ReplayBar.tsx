@@ -1,0 +1,93 @@
+/** Replay transport: play/pause, step, speed and a scrubber; the same bar for server replay and in-browser replay. */
+import { formatClock, formatDateTime, formatDuration } from '../domain/format.js';
+import type { ReplayClockState } from '../domain/replay-clock.js';
+import type { ReplayControls } from '../transport/replay-controls.js';
+
+const SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100];
+
+export interface ReplayBarProps {
+  clock?: ReplayClockState;
+  controls?: ReplayControls;
+  /** `replay` when the server replays, `local` when this browser does. */
+  mode: 'replay' | 'local';
+  recordingName?: string;
+  onSeek: (t: number) => void;
+  onBackToLive?: () => void;
+}
+
+export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBackToLive }: ReplayBarProps) {
+  if (!clock || !controls) {
+    return (
+      <section className="replay-bar" aria-label="Replay">
+        <span className="muted">Loading the replay clock…</span>
+      </section>
+    );
+  }
+  const seek = (t: number) => {
+    const c = Math.min(clock.end, Math.max(clock.start, t));
+    controls.seek(c);
+    onSeek(c);
+  };
+  return (
+    <section className="replay-bar" aria-label="Replay">
+      <span className="replay-label">
+        <span aria-hidden="true">⏏ </span>
+        {mode === 'local' ? `Replaying in this browser${recordingName ? `: ${recordingName}` : ''}` : 'Server replay'}
+      </span>
+      <div className="replay-buttons" role="group" aria-label="Transport">
+        <button type="button" className="btn" onClick={() => seek(clock.start)} aria-label="Jump to the start (Home)">
+          ⏮
+        </button>
+        <button type="button" className="btn" onClick={() => seek(clock.time - 10_000)} aria-label="Back 10 seconds (←)">
+          −10s
+        </button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => (clock.playing ? controls.pause() : controls.play())}
+          aria-label={clock.playing ? 'Pause (space)' : 'Play (space)'}
+          data-playing={clock.playing}
+        >
+          {clock.playing ? '⏸ Pause' : '▶ Play'}
+        </button>
+        <button type="button" className="btn" onClick={() => seek(clock.time + 10_000)} aria-label="Forward 10 seconds (→)">
+          +10s
+        </button>
+        <button type="button" className="btn" onClick={() => seek(clock.end)} aria-label="Jump to the end (End)">
+          ⏭
+        </button>
+      </div>
+      <label className="field">
+        <span>Speed</span>
+        <select value={clock.speed} onChange={(e) => controls.setSpeed(Number(e.target.value))}>
+          {SPEEDS.includes(clock.speed) ? null : <option value={clock.speed}>{clock.speed}×</option>}
+          {SPEEDS.map((s) => (
+            <option key={s} value={s}>
+              {s}×
+            </option>
+          ))}
+        </select>
+      </label>
+      <input
+        className="scrubber"
+        type="range"
+        min={clock.start}
+        max={Math.max(clock.end, clock.start + 1)}
+        step={100}
+        value={clock.time}
+        onChange={(e) => seek(Number(e.target.value))}
+        aria-label="Replay position"
+        aria-valuetext={formatDateTime(clock.time)}
+        data-replay-time={Math.round(clock.time)}
+      />
+      <span className="mono replay-time" title={formatDateTime(clock.time)}>
+        {formatClock(clock.time)} <span className="muted">/ {formatDuration(clock.end - clock.start)}</span>
+      </span>
+      {onBackToLive && (
+        <button type="button" className="btn" onClick={onBackToLive}>
+          Back to the server
+        </button>
+      )}
+    </section>
+  );
+}

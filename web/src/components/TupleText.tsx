@@ -1,0 +1,64 @@
+/** Original and reply tuples; in the reply, the wrong fields are marked (`data-bad`) with the expected endpoints beside. */
+import { type FlowReport, formatEndpoints } from '@ctscope/shared';
+
+const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+
+export function OrigTuple({ flow }: { flow: FlowReport }) {
+  const o = flow.orig;
+  return (
+    <span className="tuple">
+      {host(o.src)}
+      {o.sport !== undefined && `:${o.sport}`}
+      <span className="arrow" aria-label="to">
+        {' → '}
+      </span>
+      {host(o.dst)}
+      {o.dport !== undefined && `:${o.dport}`}
+      <span className="proto"> {o.proto}</span>
+    </span>
+  );
+}
+
+function Field({ value, bad, why }: { value: string; bad: string | undefined; why: string }) {
+  if (!bad) return <>{value}</>;
+  return (
+    <mark className="bad-field" data-bad={bad} title={why}>
+      <span aria-hidden="true">✗ </span>
+      {value}
+      <span className="sr-only"> (wrong: {why})</span>
+    </mark>
+  );
+}
+
+export function ReplyTuple({ flow, showExpected = true }: { flow: FlowReport; showExpected?: boolean }) {
+  const r = flow.reply;
+  const badSrc = flow.badFields.includes('reply.src') ? 'reply.src' : undefined;
+  const badPort = flow.badFields.includes('reply.sport') ? 'reply.sport' : undefined;
+  const expected = formatEndpoints(flow.expectedEndpoints);
+  const why =
+    flow.verdict === 'no-dnat'
+      ? `the service address itself, never translated; expected ${expected}`
+      : `not a current endpoint; expected ${expected}`;
+  return (
+    <span className="reply">
+      <span className="tuple">
+        <Field value={host(r.src)} bad={badSrc} why={why} />
+        {r.sport !== undefined && (
+          <>
+            :<Field value={String(r.sport)} bad={badPort} why={why} />
+          </>
+        )}
+        <span className="arrow" aria-label="to">
+          {' → '}
+        </span>
+        {host(r.dst)}
+        {r.dport !== undefined && `:${r.dport}`}
+      </span>
+      {showExpected && (badSrc || badPort) && (
+        <span className="expected" title="endpoints the service translates to now">
+          <span aria-hidden="true">⇒ </span>expected {expected}
+        </span>
+      )}
+    </span>
+  );
+}

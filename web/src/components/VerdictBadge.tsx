@@ -1,0 +1,16 @@
+/** Verdict and severity as icon + words, never colour alone. */
+import type { Severity, Verdict } from '@ctscope/shared';
+import { SEVERITY_LABEL, VERDICT_LABEL } from '../domain/format.js';
+
+export function VerdictBadge({ verdict, severity, large = false }: { verdict: Verdict; severity: Severity; large?: boolean }) {
+  const s = SEVERITY_LABEL[severity];
+  return (
+    <span className={`badge sev-${severity}${large ? ' badge-large' : ''}`} title={`${VERDICT_LABEL[verdict]} (${s.text})`}>
+      <span aria-hidden="true" className="badge-icon">
+        {s.icon}
+      </span>
+      <span className="badge-verdict">{VERDICT_LABEL[verdict]}</span>
+      {severity !== 'ok' && <span className="badge-sev">{s.text}</span>}
+    </span>
+  );
+}

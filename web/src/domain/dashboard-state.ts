@@ -1,0 +1,108 @@
+/** The dashboard's whole client-side state and the actions that change it (protocol messages plus local ones). */
+import type {
+  Alert,
+  CountersView,
+  FlowReport,
+  HelloMessage,
+  NatChange,
+  NatView,
+  RateBucket,
+  ServerMessage,
+  SourceState,
+  TimelineMarker,
+} from '@ctscope/shared';
+import type { ReplayClockState } from './replay-clock.js';
+
+/** Where the data comes from: the server's live agent, the server's replay, or a recording classified here. */
+export type DataMode = 'live' | 'replay' | 'local';
+
+/** WebSocket state as the header shows it. */
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Upper bounds that keep memory flat over hours (design: memory bounded). */
+export const LIMITS = {
+  /** Flows held; beyond it destroyed, then healthy, then the oldest flows are evicted. */
+  flows: 100_000,
+  /** Per-second buckets held (one hour). */
+  buckets: 3600,
+  /** Timeline markers held. */
+  markers: 2000,
+  /** NAT changes held. */
+  natChanges: 200,
+  /** Alerts held. */
+  alerts: 200,
+} as const;
+
+export interface ConnectionInfo {
+  status: ConnectionStatus;
+  /** Consecutive failed attempts since the last successful open. */
+  attempt: number;
+  /** When the next attempt is due, ms (while reconnecting). */
+  retryAt?: number;
+  /** Why the last connection ended. */
+  reason?: string;
+}
+
+export interface DashboardState {
+  mode: DataMode;
+  connection: ConnectionInfo;
+  /** The server's hello (node, allowDelete, intervals); for a local recording, a synthesised one. */
+  hello?: Omit<HelloMessage, 'type'>;
+  /** Sequence of the state held; -1 until the first sync. */
+  seq: number;
+  /** Data clock, ms: server clock live, replay clock in a replay. */
+  now: number;
+  /** Whether a sync has arrived since the last reset. */
+  synced: boolean;
+  flows: ReadonlyMap<string, FlowReport>;
+  /** The server sent fewer flows than matched. */
+  truncated: boolean;
+  /** Per-second buckets, oldest first. */
+  timeline: readonly RateBucket[];
+  markers: readonly TimelineMarker[];
+  nat?: NatView;
+  natChanges: readonly NatChange[];
+  counters?: CountersView;
+  /** The reading before `counters`, for rates such as insert_failed/s. */
+  prevCounters?: CountersView;
+  eventLoss: number;
+  sources: readonly SourceState[];
+  alerts: readonly Alert[];
+  /** Last error the server reported. */
+  lastError?: string;
+  /** A delta did not follow the held seq: the controller must ask for a fresh sync. */
+  needsResync: boolean;
+  /** Replay clock (server replay or in-browser), absent live. */
+  replay?: ReplayClockState;
+  /** Name of the recording being replayed in the browser. */
+  recordingName?: string;
+}
+
+/** Local actions beside the server's messages. */
+export type LocalAction =
+  | { type: 'connection'; connection: ConnectionInfo }
+  | { type: 'nat-history'; changes: NatChange[] }
+  | { type: 'reset'; mode: DataMode; recordingName?: string }
+  | { type: 'replay-clock'; clock: ReplayClockState | undefined };
+
+/** Everything the reducer accepts. */
+export type DashboardAction = ServerMessage | LocalAction;
+
+export function initialState(mode: DataMode = 'live'): DashboardState {
+  return {
+    mode,
+    connection: { status: 'idle', attempt: 0 },
+    seq: -1,
+    now: 0,
+    synced: false,
+    flows: new Map(),
+    truncated: false,
+    timeline: [],
+    markers: [],
+    natChanges: [],
+    eventLoss: 0,
+    sources: [],
+    alerts: [],
+    needsResync: false,
+  };
+}

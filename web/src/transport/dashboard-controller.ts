@@ -1,0 +1,186 @@
+/**
+ * Wires the data sources to the store, with no React: the live (or server-replay) WebSocket, or a recording
+ * replayed in the browser. Components call its methods; they never touch sockets or timers.
+ */
+import type { FlowFilter, NatChange, NatView } from '@ctscope/shared';
+import { isEmptyFilter } from '@ctscope/shared';
+import type { FlowDetail } from '../domain/flow-detail.js';
+import { parseRecordingText } from '../domain/recording-file.js';
+import { filterToQuery } from '../domain/url-state.js';
+import { type ApiClient, ApiError, type RecordingInfo } from './api-client.js';
+import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
+import { DashboardStore } from './dashboard-store.js';
+import { LocalReplay } from './local-replay.js';
+import type { ReplayControls } from './replay-controls.js';
+import { ServerReplay } from './server-replay.js';
+
+export interface DeleteOutcome {
+  ok: boolean;
+  message: string;
+  command?: string[];
+}
+
+export class DashboardController {
+  readonly store = new DashboardStore();
+  private manager: ConnectionManager | undefined;
+  private local: LocalReplay | undefined;
+  private serverReplay: ServerReplay | undefined;
+  private filter: FlowFilter = {};
+  private subscribeTimer: ReturnType<typeof setTimeout> | undefined;
+  private resyncRequested = false;
+  private natFetchSeq = -1;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    readonly api: ApiClient,
+    private readonly managerOptions: Partial<ConnectionManagerOptions> = {},
+  ) {
+    // Watches the reducer's verdict on sequence continuity and follows up outside the pure code.
+    this.unsubscribe = this.store.subscribe(() => this.afterChange());
+  }
+
+  /** Connect to the server's stream (live or `ctscope replay`), filtered server-side. */
+  connect(filter: FlowFilter): void {
+    this.filter = filter;
+    this.stopLocal();
+    if (this.manager) return;
+    this.store.dispatchNow({ type: 'reset', mode: 'live' });
+    this.manager = new ConnectionManager({
+      url: (resume) => this.api.wsUrl({ ...filterToQuery(this.filter), resume }),
+      resumeSeq: () => {
+        const s = this.store.getState();
+        return s.synced && s.mode !== 'local' ? s.seq : undefined;
+      },
+      onMessage: (msg) => {
+        this.store.dispatch(msg);
+        if (msg.type === 'hello') this.onHello(msg.mode);
+        if (msg.type === 'sync') {
+          this.resyncRequested = false;
+          void this.fetchNatHistory(msg.seq);
+        }
+      },
+      onStatus: (connection) => this.store.dispatch({ type: 'connection', connection }),
+      ...this.managerOptions,
+    });
+    this.manager.start();
+  }
+
+  /** New server-side filter; debounced so typing does not ask for a sync per keystroke. */
+  setFilter(filter: FlowFilter): void {
+    const same = JSON.stringify(filter) === JSON.stringify(this.filter);
+    this.filter = filter;
+    if (same || !this.manager) return;
+    clearTimeout(this.subscribeTimer);
+    this.subscribeTimer = setTimeout(() => {
+      this.manager?.send({ type: 'subscribe', filter: isEmptyFilter(this.filter) ? undefined : this.filter });
+    }, 250);
+  }
+
+  private onHello(mode: 'live' | 'replay'): void {
+    if (mode === 'replay' && !this.serverReplay) {
+      this.serverReplay = new ServerReplay(this.api, this.store, 1000, (message) =>
+        this.store.dispatch({ type: 'error', message }),
+      );
+      this.serverReplay.start();
+    }
+  }
+
+  private afterChange(): void {
+    const s = this.store.getState();
+    if (s.needsResync && !this.resyncRequested && this.manager) {
+      this.resyncRequested = this.manager.send({ type: 'subscribe', filter: isEmptyFilter(this.filter) ? undefined : this.filter });
+    }
+  }
+
+  private async fetchNatHistory(seq: number): Promise<void> {
+    if (seq === this.natFetchSeq) return;
+    this.natFetchSeq = seq;
+    try {
+      const nat = await this.api.get<{ current: NatView | null; changes: NatChange[] }>('/api/nat');
+      if (this.store.getState().mode !== 'local') this.store.dispatch({ type: 'nat-history', changes: nat.changes });
+    } catch {
+      // Without history the services view shows the changes that arrive from now on.
+    }
+  }
+
+  /** Replay a recording's text in the browser (a dropped file, or one fetched from the server's list). */
+  openRecordingText(text: string, name: string, at?: number): void {
+    const rec = parseRecordingText(text);
+    this.disconnect();
+    this.stopLocal();
+    this.local = new LocalReplay(rec, this.store);
+    this.local.start(name, at);
+  }
+
+  /** Download a recording from the server's list and replay it here. */
+  async openServerRecording(name: string, at?: number): Promise<void> {
+    const text = await this.api.text(`/api/recordings/${encodeURIComponent(name)}`);
+    this.openRecordingText(text, name, at);
+  }
+
+  async listRecordings(): Promise<RecordingInfo[] | undefined> {
+    try {
+      return (await this.api.get<{ recordings: RecordingInfo[] }>('/api/recordings')).recordings;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Leave an in-browser replay and go back to the server's stream. */
+  backToServer(): void {
+    this.stopLocal();
+    this.connect(this.filter);
+  }
+
+  /** The replay controls in force, if replaying. */
+  replayControls(): ReplayControls | undefined {
+    return this.local ?? this.serverReplay;
+  }
+
+  async flowDetail(id: string, signal?: AbortSignal): Promise<FlowDetail> {
+    if (this.local) {
+      const d = this.local.detail(id);
+      if (!d) throw new ApiError(404, `no flow ${id} at this point of the recording`);
+      return d;
+    }
+    return this.api.get<FlowDetail>(`/api/flows/${encodeURIComponent(id)}`, signal);
+  }
+
+  async deleteFlow(id: string): Promise<DeleteOutcome> {
+    const { status, body } = await this.api.del<{ ok?: boolean; message?: string; command?: string[] }>(
+      `/api/flows/${encodeURIComponent(id)}`,
+    );
+    return { ok: status === 200 && body.ok === true, message: body.message ?? `HTTP ${status}`, command: body.command };
+  }
+
+  /** For tests and the debug console: drop the socket as a network failure would. */
+  dropConnection(): void {
+    this.manager?.drop('dropped by the page');
+  }
+
+  private disconnect(): void {
+    this.manager?.stop();
+    this.manager = undefined;
+    this.serverReplay?.dispose();
+    this.serverReplay = undefined;
+    clearTimeout(this.subscribeTimer);
+  }
+
+  private stopLocal(): void {
+    this.local?.dispose();
+    this.local = undefined;
+  }
+
+  /** Stop every source (the page unmounting); `connect` or `openRecordingText` starts again. */
+  stop(): void {
+    this.disconnect();
+    this.stopLocal();
+  }
+
+  dispose(): void {
+    this.stop();
+    this.unsubscribe();
+    this.store.dispose();
+  }
+}

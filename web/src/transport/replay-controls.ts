@@ -1,0 +1,13 @@
+/** The play/pause/speed/seek surface the replay bar drives, whether the clock runs on the server or here. */
+import type { ReplayClockState } from '../domain/replay-clock.js';
+
+export interface ReplayControls {
+  play(): void;
+  pause(): void;
+  seek(t: number): void;
+  setSpeed(x: number): void;
+  /** Stop timers and polling. */
+  dispose(): void;
+}
+
+export type { ReplayClockState };

@@ -1,0 +1,59 @@
+/** Replay controls for `ctscope replay`: the clock runs on the server (POST /api/replay); we poll its state. */
+import type { ReplayClockState } from '../domain/replay-clock.js';
+import type { ApiClient } from './api-client.js';
+import type { DashboardStore } from './dashboard-store.js';
+import type { ReplayControls } from './replay-controls.js';
+
+export class ServerReplay implements ReplayControls {
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly store: DashboardStore,
+    private readonly pollMs = 1000,
+    private readonly onError: (message: string) => void = () => {},
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.refresh(), this.pollMs);
+    void this.refresh();
+  }
+
+  play(): void {
+    void this.control({ action: 'play' });
+  }
+  pause(): void {
+    void this.control({ action: 'pause' });
+  }
+  seek(t: number): void {
+    void this.control({ action: 'seek', t: Math.round(t) });
+  }
+  setSpeed(x: number): void {
+    void this.control({ action: 'speed', speed: x });
+  }
+
+  private async control(body: { action: string; t?: number; speed?: number }): Promise<void> {
+    try {
+      this.publish(await this.api.post<ReplayClockState>('/api/replay', body));
+    } catch (err) {
+      this.onError((err as Error).message);
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      this.publish(await this.api.get<ReplayClockState>('/api/replay'));
+    } catch {
+      // The connection manager reports the server being away; nothing to add here.
+    }
+  }
+
+  private publish(clock: ReplayClockState): void {
+    this.store.dispatch({ type: 'replay-clock', clock });
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
