@@ -26,7 +26,7 @@ COMMIT
 /** Flow i: 1/20 never DNATed, the rest to a live endpoint; unique tuple and id. */
 function newLine(i, ts) {
   const src = `10.42.${(i >> 16) & 255}.${(i >> 8) & 255}`;
-  const sport = 1024 + (i & 0xffff) % 60000;
+  const sport = 1024 + ((i & 0xffff) % 60000);
   const reply = i % 20 === 0 ? ['10.43.0.10', 53] : [i % 2 ? '10.42.0.5' : '10.42.0.6', 53];
   return `[${ts.toFixed(6)}]\t    [NEW] ipv4     2 udp      17 30 src=${src} dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=${reply[0]} dst=${src} sport=${reply[1]} dport=${sport} id=${i + 1}`;
 }
@@ -69,7 +69,7 @@ gc();
 const rssFull = process.memoryUsage().rss;
 const heapFull = process.memoryUsage().heapUsed;
 console.log(
-  `memory: ${FLOWS} flows tracked: RSS ${mb(rssFull)}, heap used ${mb(heapFull)} (baseline before filling: RSS ${mb(rssBase)}; ${((heapFull / FLOWS) | 0)} B heap per flow) — budget <= 300 MB RSS`,
+  `memory: ${FLOWS} flows tracked: RSS ${mb(rssFull)}, heap used ${mb(heapFull)} (baseline before filling: RSS ${mb(rssBase)}; ${(heapFull / FLOWS) | 0} B heap per flow) — budget <= 300 MB RSS`,
 );
 
 // 2. Steady CPU at 5k events/s with FLOWS flows, hub ticks at 10/s and suspect selection every 2 s.
@@ -100,7 +100,9 @@ async function steady(rate, seconds) {
 const idle = await steady(0, 5);
 const busy = await steady(5000, 10);
 gc();
-console.log(`memory after 15 s steady state: RSS ${mb(process.memoryUsage().rss)}, heap used ${mb(process.memoryUsage().heapUsed)}`);
+console.log(
+  `memory after 15 s steady state: RSS ${mb(process.memoryUsage().rss)}, heap used ${mb(process.memoryUsage().heapUsed)}`,
+);
 console.log(
   `steady CPU with ${FLOWS} flows: ${busy.pct.toFixed(1)}% of one core at 5k events/s (${busy.sent} events) vs idle baseline ${idle.pct.toFixed(1)}% — budget <= 25%`,
 );
@@ -140,14 +142,21 @@ async function throughput(withClient) {
     // Caught up: the client holds the state of the latest batch.
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      if (hub.stats().seq > 0 && lastSeq === hub.stats().seq && core.store.stats().flows === THROUGHPUT_LINES) break;
+      if (hub.stats().seq > 0 && lastSeq === hub.stats().seq && core.store.stats().flows === THROUGHPUT_LINES)
+        break;
     }
     caughtUpMs = performance.now() - start;
   }
   const stored = core.store.stats().flows;
   ws?.terminate();
   await app.close();
-  return { rate: THROUGHPUT_LINES / (ingestMs / 1000), caughtUpMs, stored, messages, resyncs: hub.stats().resyncs };
+  return {
+    rate: THROUGHPUT_LINES / (ingestMs / 1000),
+    caughtUpMs,
+    stored,
+    messages,
+    resyncs: hub.stats().resyncs,
+  };
 }
 const base = await throughput(false);
 const full = await throughput(true);
@@ -155,5 +164,5 @@ console.log(
   `throughput: parse → store ${(base.rate / 1000).toFixed(0)}k events/s (baseline, no client); parse → store with 1 WebSocket client ${(full.rate / 1000).toFixed(0)}k events/s (ratio ${(full.rate / base.rate).toFixed(2)}) — budget >= 100k/s`,
 );
 console.log(
-  `no loss inside ctscope: stored ${full.stored}/${THROUGHPUT_LINES}; client caught up ${((full.caughtUpMs - (THROUGHPUT_LINES / full.rate) * 1000) | 0)} ms after the last line (${full.messages} messages)`,
+  `no loss inside ctscope: stored ${full.stored}/${THROUGHPUT_LINES}; client caught up ${(full.caughtUpMs - (THROUGHPUT_LINES / full.rate) * 1000) | 0} ms after the last line (${full.messages} messages)`,
 );

@@ -1,6 +1,6 @@
-import { type NatSnapshot, parseIptablesSave } from '@ctscope/shared';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type NatSnapshot, parseIptablesSave } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
 import { FlowStore } from '../src/store/flow-store.js';
 import { SEED } from './seed-scenario.js';

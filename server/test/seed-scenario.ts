@@ -27,7 +27,10 @@ function writeDumps(dir: string, count: number, stepS: number): void {
     const lines = entries.map((l) =>
       l.includes('sport=52001 ')
         ? l
-        : l.replace(/^(ipv4\s+2 udp\s+17 )(\d+)/, (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`),
+        : l.replace(
+            /^(ipv4\s+2 udp\s+17 )(\d+)/,
+            (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`,
+          ),
     );
     writeFileSync(join(dir, `${String(k).padStart(3, '0')}.txt`), `${lines.join('\n')}\n`);
   }
@@ -87,7 +90,11 @@ export function withEnv(env: Record<string, string>): () => void {
 }
 
 /** Poll `fn` until it returns a value or the deadline passes. */
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  stepMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -101,13 +101,24 @@ describe('serve under faults (fake node tools)', () => {
     // A long event stream: the flood sample, repeated with fresh ids.
     const dir = mkdtempSync(join(tmpdir(), 'ctscope-flood-'));
     mkdirSync(dir, { recursive: true });
-    const flood = readFileSync(join(SEED, '..', 'flood-sample.txt'), 'utf8').trim().split('\n');
+    const flood = readFileSync(join(SEED, '..', 'flood-sample.txt'), 'utf8')
+      .trim()
+      .split('\n');
     const lines: string[] = [];
-    for (let r = 0; r < 20; r++) for (const l of flood) lines.push(l.replace(/id=(\d+)/, (_m, id) => `id=${Number(id) + r}`).replace(/sport=48602/, `sport=${40000 + r}`));
+    for (let r = 0; r < 20; r++)
+      for (const l of flood)
+        lines.push(
+          l
+            .replace(/id=(\d+)/, (_m, id) => `id=${Number(id) + r}`)
+            .replace(/sport=48602/, `sport=${40000 + r}`),
+        );
     const file = join(dir, 'events.txt');
     writeFileSync(file, `${lines.join('\n')}\n`);
     // Syncs carry every flow here, so the reading client can account for all of them.
-    const { app, hub } = await start({ FAKE_CT_EVENTS: file }, { maxBufferedBytes: 64 * 1024, syncFlowLimit: 200_000 });
+    const { app, hub } = await start(
+      { FAKE_CT_EVENTS: file },
+      { maxBufferedBytes: 64 * 1024, syncFlowLimit: 200_000 },
+    );
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const wsUrl = `${url.replace('http', 'ws')}/ws`;
 

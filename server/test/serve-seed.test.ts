@@ -1,9 +1,10 @@
+import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import { buildApp } from '../src/app.js';
 import { NodeAgent } from '../src/node-agent.js';
 import { loadRecording, ReplayEngine } from '../src/replay-engine.js';
+import { replayRoutes } from '../src/routes/recording-routes.js';
 import { seedScenario, waitFor, withEnv } from './seed-scenario.js';
 
 describe('ctscope serve on the seed incident (fake node tools)', () => {
@@ -37,10 +38,16 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
   }
 
   it('flags the sport 52001 flow as no-dnat, critical and kept alive within two suspect-poll intervals', async () => {
-    const first = await waitFor(async () => (await flows('?verdict=no-dnat')).find((f) => f.orig.sport === 52001), 5000);
+    const first = await waitFor(
+      async () => (await flows('?verdict=no-dnat')).find((f) => f.orig.sport === 52001),
+      5000,
+    );
     const flaggedAt = Date.now();
     expect(first).toMatchObject({ verdict: 'no-dnat', severity: 'critical' });
-    const kept = await waitFor(async () => (await flows()).find((f) => f.orig.sport === 52001 && f.keptAlive), 10_000);
+    const kept = await waitFor(
+      async () => (await flows()).find((f) => f.orig.sport === 52001 && f.keptAlive),
+      10_000,
+    );
     const bound = 2 * scenario.config.suspectPollMs + 1000;
     expect(Date.now() - flaggedAt).toBeLessThanOrEqual(bound);
     expect(kept).toMatchObject({
@@ -85,7 +92,13 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     expect(nat.changes.length).toBeGreaterThanOrEqual(2);
     const stats = (await app.inject({ method: 'GET', url: '/api/stats' })).json();
     expect(stats.flows.live).toBeGreaterThan(0);
-    expect(stats.sources.map((s: { name: string }) => s.name).sort()).toEqual(['counters', 'dump', 'events', 'nat', 'poll']);
+    expect(stats.sources.map((s: { name: string }) => s.name).sort()).toEqual([
+      'counters',
+      'dump',
+      'events',
+      'nat',
+      'poll',
+    ]);
     expect((await app.inject({ method: 'GET', url: '/healthz' })).json().status).toBe('ok');
   });
 
@@ -98,9 +111,13 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
   it('streams hello, then a sync holding the flagged flow, over /ws (injectWS)', async () => {
     const messages: ServerMessage[] = [];
     // The server speaks first, so listen before the upgrade completes.
-    const ws = await app.injectWS('/ws?verdict=no-dnat', {}, {
-      onInit: (socket) => socket.on('message', (d) => messages.push(JSON.parse(String(d)))),
-    });
+    const ws = await app.injectWS(
+      '/ws?verdict=no-dnat',
+      {},
+      {
+        onInit: (socket) => socket.on('message', (d) => messages.push(JSON.parse(String(d)))),
+      },
+    );
     await waitFor(() => (messages.some((m) => m.type === 'sync') ? true : undefined), 3000);
     expect(messages[0]?.type).toBe('hello');
     const sync = messages.find((m) => m.type === 'sync');
@@ -129,4 +146,31 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
       });
     }
   }, 20_000);
+
+  it('serves the recording through the same API, and scrubbing changes what it shows', async () => {
+    const rec = await loadRecording(scenario.config.dataDir);
+    const replay = new ReplayEngine(rec);
+    const rapp = Fastify();
+    const hub = await buildApp(rapp, { engine: replay, extraRoutes: replayRoutes(replay) });
+    await rapp.ready();
+    try {
+      const clock = (await rapp.inject({ method: 'GET', url: '/api/replay' })).json();
+      const seek = async (t: number) => {
+        const r = await rapp.inject({ method: 'POST', url: '/api/replay', payload: { action: 'seek', t } });
+        expect(r.statusCode).toBe(200);
+        hub.tick();
+        return (await rapp.inject({ method: 'GET', url: '/api/flows?severity=critical' })).json()
+          .total as number;
+      };
+      expect(await seek(clock.end)).toBeGreaterThanOrEqual(3);
+      expect(await seek(clock.start)).toBe(0);
+      expect(await seek(clock.end)).toBeGreaterThanOrEqual(3);
+      expect(
+        (await rapp.inject({ method: 'POST', url: '/api/replay', payload: { action: 'warp' } })).statusCode,
+      ).toBe(400);
+      expect((await rapp.inject({ method: 'DELETE', url: '/api/flows/137932478' })).statusCode).toBe(403);
+    } finally {
+      await rapp.close();
+    }
+  });
 });

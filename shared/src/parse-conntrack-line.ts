@@ -359,8 +359,22 @@ function parseCpuStats(line: string, i: number, end: number): ParseResult {
 
 /** Digits from `a` as a number, or -1 if there are none; leaves the index after the digits in `numEnd`. */
 function scanUint(b: Uint8Array, a: number, end: number): number {
-  let n = 0;
+  // The first 9 digits in int32 arithmetic (a float multiply-add per digit is the slow part of a long run),
+  // then the rest in doubles exactly as before: the 9-digit prefix is exact either way, so results match.
+  const intEnd = end - a > 9 ? a + 9 : end;
+  let m = 0;
   let i = a;
+  while (i < intEnd) {
+    const d = b[i]! - 48;
+    if (d >>> 0 > 9) break;
+    m = (m * 10 + d) | 0;
+    i++;
+  }
+  if (i < intEnd || i === end || (b[i]! - 48) >>> 0 > 9) {
+    numEnd = i;
+    return i === a ? -1 : m;
+  }
+  let n = m;
   while (i < end) {
     const d = b[i]! - 48;
     if (d >>> 0 > 9) break;
@@ -368,7 +382,7 @@ function scanUint(b: Uint8Array, a: number, end: number): number {
     i++;
   }
   numEnd = i;
-  return i === a ? -1 : n;
+  return n;
 }
 
 function isBoundary(b: Uint8Array, i: number, end: number): boolean {

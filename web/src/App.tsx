@@ -36,7 +36,7 @@ export function App({ controller }: { controller: DashboardController }) {
   useEffect(() => {
     const name = state.hello?.node.name;
     const critical = [...state.flows.values()].some((f) => f.severity === 'critical' && f.destroyedAt === undefined);
-    document.title = `${critical ? '⛔ ' : ''}ctscope${name ? ` · ${name}` : ''}`;
+    document.title = `${critical ? '✖ ' : ''}ctscope${name ? ` · ${name}` : ''}`;
   }, [state.hello, state.flows]);
 
   const kpis = useMemo(() => computeKpis(state), [state]);

@@ -96,7 +96,13 @@ function useLab(backend: IptablesBackend): () => LabHandle {
   beforeAll(async () => {
     if (skip) return;
     stateRoot = newStateRoot();
-    lab = await startLab({ name, stateRoot, backend, suspectPollMs: SUSPECT_POLL_MS, natPollMs: NAT_POLL_MS });
+    lab = await startLab({
+      name,
+      stateRoot,
+      backend,
+      suspectPollMs: SUSPECT_POLL_MS,
+      natPollMs: NAT_POLL_MS,
+    });
     created.push({ name, clients: lab.clients });
   }, 30_000);
   afterAll(async () => {
@@ -139,9 +145,18 @@ function helpers(getLab: () => LabHandle, tag: string) {
       if (Date.now() > deadline) {
         const why: string[] = [];
         for (const c of clients.filter((x) => !seen.has(x.key))) {
-          const mine = flows.filter((f) => f.orig.src === c.src && f.orig.sport === c.sport && f.orig.dst === vip);
-          const listed = mine.map((f) => `id ${f.id} ${f.verdict} reply ${f.reply.src}${f.destroyedAt ? ' destroyed' : ''}`);
-          why.push(`${c.key}: ctscope lists [${listed.join(', ')}], kernel has ${await kernelEntry(c, vip)}`);
+          const mine = flows.filter(
+            (f) => f.orig.src === c.src && f.orig.sport === c.sport && f.orig.dst === vip,
+          );
+          const listed = mine.map(
+            (f) => `id ${f.id} ${f.verdict} reply ${f.reply.src}${f.destroyedAt ? ' destroyed' : ''}`,
+          );
+          const kernel = await kernelEntry(c, vip);
+          const kernelId = /id=(\d+)/.exec(kernel)?.[1];
+          const reused = mine.some((f) => f.id === kernelId && f.destroyedAt !== undefined)
+            ? " [ctscope bug: the kernel gave the new entry the destroyed entry's conntrack id, and ctscope folded it into the destroyed flow]"
+            : '';
+          why.push(`${c.key}: ctscope lists [${listed.join(', ')}], kernel has ${kernel}${reused}`);
         }
         throw new Error(`${what}: not within ${timeoutMs} ms (${why.join('; ')})`);
       }
@@ -151,35 +166,66 @@ function helpers(getLab: () => LabHandle, tag: string) {
 
   /** Random-port flows from the lab's clients to `vip` first seen after `since`: all must be ok. */
   async function assertFreshRandomFlowsOk(vip: string, since: number, min: number): Promise<void> {
-    const randomSrcs = new Set(lab().clients.filter((c) => c.mode === 'random').map((c) => c.src));
+    const randomSrcs = new Set(
+      lab()
+        .clients.filter((c) => c.mode === 'random')
+        .map((c) => c.src),
+    );
     const fixedPorts = new Set(lab().clients.map((c) => c.sport));
     const fresh = await waitFor(
       `at least ${min} random-port flows to ${vip}`,
       async () => {
         const flows = (await apiFlows(lab())).filter(
-          (f) => f.orig.dst === vip && randomSrcs.has(f.orig.src) && !fixedPorts.has(f.orig.sport ?? -1) && f.firstSeen > since,
+          (f) =>
+            f.orig.dst === vip &&
+            randomSrcs.has(f.orig.src) &&
+            !fixedPorts.has(f.orig.sport ?? -1) &&
+            f.firstSeen > since,
         );
         return flows.length >= min ? flows : undefined;
       },
       min * 1000 + 3000,
     );
-    for (const f of fresh) expect(f, `random-port flow ${f.orig.src}:${f.orig.sport}`).toMatchObject({ verdict: 'ok', severity: 'ok' });
+    for (const f of fresh)
+      expect(f, `random-port flow ${f.orig.src}:${f.orig.sport}`).toMatchObject({
+        verdict: 'ok',
+        severity: 'ok',
+      });
   }
 
   /** The kernel's entry for a client (node namespace), as `conntrack -L -o id` prints it. */
   async function kernelEntry(c: LabClientInfo, vip: string): Promise<string> {
-    const args = ['-L', '-p', 'udp', '--orig-src', c.src, '--sport', String(c.sport), '--orig-dst', vip, '-o', 'id'];
+    const args = [
+      '-L',
+      '-p',
+      'udp',
+      '--orig-src',
+      c.src,
+      '--sport',
+      String(c.sport),
+      '--orig-dst',
+      vip,
+      '-o',
+      'id',
+    ];
     const r = await execa('ip', ['netns', 'exec', lab().node, 'conntrack', ...args], { reject: false });
     return String(r.stdout).trim() || '(none)';
   }
 
   /** The reply source of the kernel's entry for a client, or undefined. */
   async function kernelReplySource(c: LabClientInfo, vip: string): Promise<string | undefined> {
-    return /src=\S+ dst=\S+ sport=\d+ dport=\d+ (?:\[UNREPLIED\] )?src=(\S+)/.exec(await kernelEntry(c, vip))?.[1];
+    return /src=\S+ dst=\S+ sport=\d+ dport=\d+ (?:\[UNREPLIED\] )?src=(\S+)/.exec(
+      await kernelEntry(c, vip),
+    )?.[1];
   }
 
   /** Delete via the API with the token; the deleted entry leaves the live set and the client is answered again. */
-  async function deleteAndRecover(client: LabClientInfo, flow: FlowReport, vip: string, current: string[]): Promise<void> {
+  async function deleteAndRecover(
+    client: LabClientInfo,
+    flow: FlowReport,
+    vip: string,
+    current: string[],
+  ): Promise<void> {
     const del = await apiDelete(lab(), flow.id);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.ok).toBe(true);
@@ -216,21 +262,34 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
     const h = helpers(useLab(backend), `${backend} restart`);
     const tag = `${backend} restart`;
 
-    it.skipIf(skip)('comes up healthy: kube-proxy layout loaded, every client answered, fixed-port flows ok', async () => {
-      const lab = h.lab();
-      const state = (await readState(lab.stateRoot, lab.name))!;
-      const saved = await execa('ip', ['netns', 'exec', lab.node, `iptables-${backend}-save`, '-t', 'nat']);
-      const normalize = (t: string) => withoutSaveComments(t).replace(/\[\d+:\d+\]/g, '[0:0]').trim();
-      expect(normalize(String(saved.stdout))).toBe(normalize(labNatRules(state)));
-      expect(String(saved.stdout)).toContain('-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-');
-      for (const c of lab.clients) expect((await clientLog(c)).some((l) => l.ok > 0), c.key).toBe(true);
-      const dns = h.service('dns');
-      const seen = await h.firstSeen(h.fixedClients('dns'), dns.vip, 'healthy flows', () => true, 5000);
-      for (const { flow } of seen.values()) {
-        expect(flow).toMatchObject({ verdict: 'ok', severity: 'ok', unreplied: false });
-        expect(dns.endpoints.map((e) => e.ip)).toContain(flow.reply.src);
-      }
-    }, 20_000);
+    it.skipIf(skip)(
+      'comes up healthy: kube-proxy layout loaded, every client answered, fixed-port flows ok',
+      async () => {
+        const lab = h.lab();
+        const state = (await readState(lab.stateRoot, lab.name))!;
+        const saved = await execa('ip', ['netns', 'exec', lab.node, `iptables-${backend}-save`, '-t', 'nat']);
+        const normalize = (t: string) =>
+          withoutSaveComments(t)
+            .replace(/\[\d+:\d+\]/g, '[0:0]')
+            .trim();
+        expect(normalize(String(saved.stdout))).toBe(normalize(labNatRules(state)));
+        expect(String(saved.stdout)).toContain(
+          '-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-',
+        );
+        for (const c of lab.clients)
+          expect(
+            (await clientLog(c)).some((l) => l.ok > 0),
+            c.key,
+          ).toBe(true);
+        const dns = h.service('dns');
+        const seen = await h.firstSeen(h.fixedClients('dns'), dns.vip, 'healthy flows', () => true, 5000);
+        for (const { flow } of seen.values()) {
+          expect(flow).toMatchObject({ verdict: 'ok', severity: 'ok', unreplied: false });
+          expect(dns.endpoints.map((e) => e.ip)).toContain(flow.reply.src);
+        }
+      },
+      20_000,
+    );
 
     it.skipIf(skip)(
       `flags each fixed-port DNS client no-dnat ≤ ${VERDICT_BOUND_MS} ms after the rules return, kept alive ≤ ${KEPT_ALIVE_BOUND_MS} ms later; API delete fixes it`,
@@ -241,8 +300,20 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
         expect(r.rulesRestoredAt - r.rulesRemovedAt).toBeGreaterThanOrEqual(GAP_S * 1000 - 50);
 
         const monitors = h.fixedClients('dns');
-        const verdicts = await h.firstSeen(monitors, r.vip, 'no-dnat', (f) => f.verdict === 'no-dnat', VERDICT_BOUND_MS + 2000);
-        const kept = await h.firstSeen(monitors, r.vip, 'kept alive', (f) => f.verdict === 'no-dnat' && f.keptAlive, KEPT_ALIVE_BOUND_MS + 3000);
+        const verdicts = await h.firstSeen(
+          monitors,
+          r.vip,
+          'no-dnat',
+          (f) => f.verdict === 'no-dnat',
+          VERDICT_BOUND_MS + 2000,
+        );
+        const kept = await h.firstSeen(
+          monitors,
+          r.vip,
+          'kept alive',
+          (f) => f.verdict === 'no-dnat' && f.keptAlive,
+          KEPT_ALIVE_BOUND_MS + 3000,
+        );
         for (const c of monitors) {
           const v = verdicts.get(c.key)!;
           const k = kept.get(c.key)!;
@@ -253,20 +324,36 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
           measured[`${tag} ${c.key} createdDuringRuleGap`] = Number(k.flow.createdDuringRuleGap);
           expect(v.at - r.rulesRestoredAt, `${c.key} no-dnat latency`).toBeLessThanOrEqual(VERDICT_BOUND_MS);
           expect(k.at - v.at, `${c.key} kept-alive latency`).toBeLessThanOrEqual(KEPT_ALIVE_BOUND_MS);
-          expect(v.flow).toMatchObject({ severity: 'critical', unreplied: true, reply: { src: r.vip, sport: 53 } });
+          expect(v.flow).toMatchObject({
+            severity: 'critical',
+            unreplied: true,
+            reply: { src: r.vip, sport: 53 },
+          });
           expect(v.flow.badFields).toEqual(['reply.src', 'reply.sport']);
-          expect(v.flow.remedy).toBe(`conntrack -D -p udp --orig-src ${c.src} --orig-dst ${r.vip} --sport ${c.sport} --dport 53`);
+          expect(v.flow.remedy).toBe(
+            `conntrack -D -p udp --orig-src ${c.src} --orig-dst ${r.vip} --sport ${c.sport} --dport 53`,
+          );
           expect(k.flow).toMatchObject({ verdict: 'no-dnat', severity: 'critical', keptAlive: true });
         }
         // The clients really are broken: no answer to any query sent after the rules came back.
         for (const c of monitors) {
-          await waitFor(`${c.key} logged a query sent after the restore`, async () => (await clientLog(c)).find((l) => l.at > r.rulesRestoredAt), 3000);
-          expect((await clientLog(c)).filter((l) => l.at > r.rulesRestoredAt).every((l) => l.ok === 0), c.key).toBe(true);
+          await waitFor(
+            `${c.key} logged a query sent after the restore`,
+            async () => (await clientLog(c)).find((l) => l.at > r.rulesRestoredAt),
+            3000,
+          );
+          expect(
+            (await clientLog(c)).filter((l) => l.at > r.rulesRestoredAt).every((l) => l.ok === 0),
+            c.key,
+          ).toBe(true);
         }
         // No false positives: the other service's fixed-port flow, and random-port flows created after the rules returned.
         const echo = h.service('echo');
         for (const c of h.fixedClients('echo')) {
-          expect(liveFlowOf(await apiFlows(lab), c, echo.vip)).toMatchObject({ verdict: 'ok', severity: 'ok' });
+          expect(liveFlowOf(await apiFlows(lab), c, echo.vip)).toMatchObject({
+            verdict: 'ok',
+            severity: 'ok',
+          });
         }
         await h.assertFreshRandomFlowsOk(r.vip, r.rulesRestoredAt + 50, 2);
 
@@ -293,11 +380,19 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
         expect(stale.length).toBeGreaterThan(0);
         const current = [...dns.endpoints.map((e) => e.ip).filter((ip) => ip !== r.oldIp), r.newIp];
 
-        const verdicts = await h.firstSeen(stale, dns.vip, 'stale-endpoint', (f) => f.verdict === 'stale-endpoint', VERDICT_BOUND_MS + 2000);
+        const verdicts = await h.firstSeen(
+          stale,
+          dns.vip,
+          'stale-endpoint',
+          (f) => f.verdict === 'stale-endpoint',
+          VERDICT_BOUND_MS + 2000,
+        );
         for (const c of stale) {
           const v = verdicts.get(c.key)!;
           measured[`${tag} ${c.key} stale-endpoint after update ms`] = v.at - r.rulesUpdatedAt;
-          expect(v.at - r.rulesUpdatedAt, `${c.key} stale-endpoint latency`).toBeLessThanOrEqual(VERDICT_BOUND_MS);
+          expect(v.at - r.rulesUpdatedAt, `${c.key} stale-endpoint latency`).toBeLessThanOrEqual(
+            VERDICT_BOUND_MS,
+          );
           expect(v.flow).toMatchObject({ severity: 'critical', reply: { src: r.oldIp, sport: 53 } });
           expect(v.flow.badFields).toContain('reply.src');
           expect(v.flow.expectedEndpoints.map((e) => e.ip).sort()).toEqual([...current].sort());
@@ -307,11 +402,16 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
         for (const s of r.clients.filter((x) => !x.stale)) {
           expect(liveFlowOf(flows, byKey(s.client), dns.vip), s.client).toMatchObject({ verdict: 'ok' });
         }
-        for (const c of h.fixedClients('echo')) expect(liveFlowOf(flows, c, h.service('echo').vip)).toMatchObject({ verdict: 'ok' });
+        for (const c of h.fixedClients('echo'))
+          expect(liveFlowOf(flows, c, h.service('echo').vip)).toMatchObject({ verdict: 'ok' });
         await h.assertFreshRandomFlowsOk(dns.vip, r.rulesUpdatedAt + 50, 2);
 
         for (const c of stale) {
-          await waitFor(`${c.key} failing after the replacement`, async () => (await clientLog(c)).find((l) => l.at > r.rulesUpdatedAt + 100 && l.ok === 0), 3000);
+          await waitFor(
+            `${c.key} failing after the replacement`,
+            async () => (await clientLog(c)).find((l) => l.at > r.rulesUpdatedAt + 100 && l.ok === 0),
+            3000,
+          );
         }
         for (const c of stale) await h.deleteAndRecover(c, verdicts.get(c.key)!.flow, dns.vip, current);
       },
@@ -326,6 +426,7 @@ describe('after every lab', () => {
     expect(created.length).toBe(backends.length * 2);
     const left = (await listNetns()).filter((n) => n.startsWith(TEST_LAB_PREFIX));
     expect(left).toEqual([]);
-    for (const { name, clients } of created) for (const c of clients) expect(runsLab(c.pid, name), `${c.key} ${c.pid}`).toBe(false);
+    for (const { name, clients } of created)
+      for (const c of clients) expect(runsLab(c.pid, name), `${c.key} ${c.pid}`).toBe(false);
   });
 });

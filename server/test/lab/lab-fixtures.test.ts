@@ -15,7 +15,13 @@ const DIR = join(import.meta.dirname, '..', 'fixtures', 'lab');
 interface Meta {
   backend: 'nft' | 'legacy';
   fault:
-    | { fault: 'restart'; vip: string; rulesRemovedAt: number; entriesDeletedAt: number; rulesRestoredAt: number }
+    | {
+        fault: 'restart';
+        vip: string;
+        rulesRemovedAt: number;
+        entriesDeletedAt: number;
+        rulesRestoredAt: number;
+      }
     | {
         fault: 'replace-endpoint';
         oldIp: string;
@@ -26,14 +32,22 @@ interface Meta {
   services: Array<{ key: string; vip: string; port: number }>;
   podIpsBefore: Record<string, string>;
   podIpsAfter: Record<string, string>;
-  clients: Array<{ key: string; src: string; sport: number | null; mode: 'fixed' | 'random'; service: string }>;
+  clients: Array<{
+    key: string;
+    src: string;
+    sport: number | null;
+    mode: 'fixed' | 'random';
+    service: string;
+  }>;
 }
 
 function load(dir: string) {
   const read = (f: string) => ({ name: `${dir}/${f}`, text: readFileSync(join(DIR, dir, f), 'utf8') });
   const files = readdirSync(join(DIR, dir));
   const meta = JSON.parse(read('meta.json').text) as Meta;
-  const nat = ['nat-before.txt', 'nat-during.txt', 'nat-after.txt'].filter((f) => files.includes(f)).map(read);
+  const nat = ['nat-before.txt', 'nat-during.txt', 'nat-after.txt']
+    .filter((f) => files.includes(f))
+    .map(read);
   return { meta, nat, events: read('events.txt'), lists: [read('list-poll.txt')], read };
 }
 
@@ -73,37 +87,42 @@ describe.each(restarts)('analyzeCapture on the lab restart capture %s', (dir) =>
     expect(parseIptablesSave(nat[1]!.text).frontends.map((f) => f.ip)).not.toContain(dns.vip);
   });
 
-  it.each(monitors.map((c) => [c.key, c] as const))('flags %s no-dnat, critical, kept alive, born in the gap', (_k, c) => {
-    const mine = flowOf(r.flows, c.src, c.sport!, dns.vip);
-    expect(mine).toHaveLength(1);
-    const f = mine[0]!;
-    expect(f).toMatchObject({
-      verdict: 'no-dnat',
-      severity: 'critical',
-      keptAlive: true,
-      createdDuringRuleGap: true,
-      unreplied: true,
-      reply: { src: dns.vip, sport: dns.port },
-      badFields: ['reply.src', 'reply.sport'],
-      remedy: `conntrack -D -p udp --orig-src ${c.src} --orig-dst ${dns.vip} --sport ${c.sport} --dport ${dns.port}`,
-    });
-    // Created by a packet that arrived after the entries were deleted and before the rules returned.
-    expect(f.createdAt).toBeGreaterThanOrEqual(fault.entriesDeletedAt - 5);
-    expect(f.createdAt).toBeLessThan(fault.rulesRestoredAt);
-    expect(f.timeoutResets).toBeGreaterThan(0);
-  });
+  it.each(monitors.map((c) => [c.key, c] as const))(
+    'flags %s no-dnat, critical, kept alive, born in the gap',
+    (_k, c) => {
+      const mine = flowOf(r.flows, c.src, c.sport!, dns.vip);
+      expect(mine).toHaveLength(1);
+      const f = mine[0]!;
+      expect(f).toMatchObject({
+        verdict: 'no-dnat',
+        severity: 'critical',
+        keptAlive: true,
+        createdDuringRuleGap: true,
+        unreplied: true,
+        reply: { src: dns.vip, sport: dns.port },
+        badFields: ['reply.src', 'reply.sport'],
+        remedy: `conntrack -D -p udp --orig-src ${c.src} --orig-dst ${dns.vip} --sport ${c.sport} --dport ${dns.port}`,
+      });
+      // Created by a packet that arrived after the entries were deleted and before the rules returned.
+      expect(f.createdAt).toBeGreaterThanOrEqual(fault.entriesDeletedAt - 5);
+      expect(f.createdAt).toBeLessThan(fault.rulesRestoredAt);
+      expect(f.timeoutResets).toBeGreaterThan(0);
+    },
+  );
 
   it('flags nothing created after the rules returned, nor the other service', () => {
     const after = r.flows.filter((f) => f.createdAt !== undefined && f.createdAt > fault.rulesRestoredAt);
     expect(after.length).toBeGreaterThanOrEqual(3);
-    for (const f of after) expect(f, `${f.orig.src}:${f.orig.sport} -> ${f.orig.dst}`).toMatchObject({ verdict: 'ok' });
+    for (const f of after)
+      expect(f, `${f.orig.src}:${f.orig.sport} -> ${f.orig.dst}`).toMatchObject({ verdict: 'ok' });
     const echo = meta.services.find((s) => s.key === 'echo')!;
     for (const c of meta.clients.filter((x) => x.service === 'echo' && x.mode === 'fixed')) {
       expect(flowOf(r.flows, c.src, c.sport!, echo.vip)[0]).toMatchObject({ verdict: 'ok' });
     }
     // Random-port entries born in the gap are broken too, but they count down and expire: not kept alive.
     const gapRandom = r.flows.filter(
-      (f) => f.verdict === 'no-dnat' && !monitors.some((c) => c.src === f.orig.src && c.sport === f.orig.sport),
+      (f) =>
+        f.verdict === 'no-dnat' && !monitors.some((c) => c.src === f.orig.src && c.sport === f.orig.sport),
     );
     expect(gapRandom.length).toBeGreaterThan(0);
     for (const f of gapRandom) expect(f.keptAlive).toBe(false);
@@ -137,7 +156,9 @@ describe.each(replacements)('analyzeCapture on the lab replace-endpoint capture 
   it('parses every line and sees the endpoint change', () => {
     expect(r.errors).toEqual([]);
     const eps = (i: number) =>
-      r.snapshots[i]!.frontends.find((f) => f.ip === dns.vip)!.endpoints.map((e) => e.ip).sort();
+      r.snapshots[i]!.frontends.find((f) => f.ip === dns.vip)!
+        .endpoints.map((e) => e.ip)
+        .sort();
     expect(eps(0)).toContain(fault.oldIp);
     expect(eps(1)).toEqual(current);
     expect(current).toContain(fault.newIp);
@@ -148,10 +169,16 @@ describe.each(replacements)('analyzeCapture on the lab replace-endpoint capture 
     for (const c of fault.clients) {
       const [f] = flowOf(r.flows, c.src, c.sport, dns.vip);
       if (c.stale) {
-        expect(f, c.client).toMatchObject({ verdict: 'stale-endpoint', severity: 'critical', reply: { src: fault.oldIp } });
+        expect(f, c.client).toMatchObject({
+          verdict: 'stale-endpoint',
+          severity: 'critical',
+          reply: { src: fault.oldIp },
+        });
         expect(f!.badFields).toContain('reply.src');
         expect(f!.expectedEndpoints.map((e) => e.ip).sort()).toEqual(current);
-        expect(f!.remedy).toBe(`conntrack -D -p udp --orig-src ${c.src} --orig-dst ${dns.vip} --sport ${c.sport} --dport ${dns.port}`);
+        expect(f!.remedy).toBe(
+          `conntrack -D -p udp --orig-src ${c.src} --orig-dst ${dns.vip} --sport ${c.sport} --dport ${dns.port}`,
+        );
       } else {
         expect(f, c.client).toMatchObject({ verdict: 'ok' });
       }

@@ -33,7 +33,8 @@ function onPath(name: string): boolean {
 /** Why the real-kernel lab tests cannot run here, or undefined when they can. */
 export function labSkipReason(): string | undefined {
   if (process.platform !== 'linux') return `needs Linux network namespaces (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'needs root: it creates network namespaces and iptables rules (run the tests as root)';
+  if (process.getuid?.() !== 0)
+    return 'needs root: it creates network namespaces and iptables rules (run the tests as root)';
   const missing = ['ip', 'conntrack', 'iptables-nft-restore', 'iptables-nft-save'].filter((t) => !onPath(t));
   if (missing.length) return `needs ${missing.join(', ')} (apt-get install iproute2 iptables conntrack)`;
   return undefined;
@@ -119,12 +120,21 @@ export function uniqueLabName(): string {
 }
 
 /** Run `ctscope lab <args> --name … --state-dir … --json` with the built CLI; parses its JSON output. */
-export async function labCli<T = unknown>(name: string, stateRoot: string, args: string[], timeoutMs = 60_000): Promise<T> {
-  const r = await execa(process.execPath, [CLI, 'lab', ...args, '--name', name, '--state-dir', stateRoot, '--json'], {
-    reject: false,
-    timeout: timeoutMs,
-    env: { PATH: SBIN_PATH },
-  });
+export async function labCli<T = unknown>(
+  name: string,
+  stateRoot: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<T> {
+  const r = await execa(
+    process.execPath,
+    [CLI, 'lab', ...args, '--name', name, '--state-dir', stateRoot, '--json'],
+    {
+      reject: false,
+      timeout: timeoutMs,
+      env: { PATH: SBIN_PATH },
+    },
+  );
   if (r.exitCode !== 0) {
     throw new Error(`ctscope lab ${args.join(' ')} exited ${r.exitCode}:\n${r.stderr}\n${r.stdout}`);
   }
@@ -152,16 +162,23 @@ export async function startLab(opts: StartLabOptions = {}): Promise<LabHandle> {
  * `ctscope lab down`, then check that none of the lab's namespaces is left, and remove the state dir.
  * Safe to call more than once and for a lab whose `up` failed.
  */
-export async function stopLab(lab: Pick<LabHandle, 'name' | 'stateRoot'> & Partial<Pick<LabHandle, 'clients'>>): Promise<void> {
+export async function stopLab(
+  lab: Pick<LabHandle, 'name' | 'stateRoot'> & Partial<Pick<LabHandle, 'clients'>>,
+): Promise<void> {
+  const problems: string[] = [];
   try {
     await labCli(lab.name, lab.stateRoot, ['down']);
-  } finally {
-    const left = (await listNetns()).filter((n) => n.startsWith(`${lab.name}-`));
-    await rm(lab.stateRoot, { recursive: true, force: true });
-    if (left.length > 0) throw new Error(`namespaces left behind after lab down: ${left.join(', ')}`);
-    const running = (lab.clients ?? []).filter((c) => runsLab(c.pid, lab.name));
-    if (running.length > 0) throw new Error(`processes left behind after lab down: ${running.map((c) => `${c.key} (${c.pid})`).join(', ')}`);
+  } catch (err) {
+    problems.push((err as Error).message);
   }
+  // Checked even when `lab down` failed: the caller must learn about anything left behind.
+  const left = (await listNetns()).filter((n) => n.startsWith(`${lab.name}-`));
+  if (left.length > 0) problems.push(`namespaces left behind after lab down: ${left.join(', ')}`);
+  const running = (lab.clients ?? []).filter((c) => runsLab(c.pid, lab.name));
+  if (running.length > 0)
+    problems.push(`processes left behind: ${running.map((c) => `${c.key} (${c.pid})`).join(', ')}`);
+  await rm(lab.stateRoot, { recursive: true, force: true });
+  if (problems.length > 0) throw new Error(problems.join('; '));
 }
 
 /** Whether `pid` is still a process of this lab (its argv names the lab). */
@@ -181,7 +198,11 @@ export async function listNetns(): Promise<string[]> {
     .filter((n) => n !== '');
 }
 
-async function api(lab: Pick<LabHandle, 'url' | 'token'>, path: string, init: RequestInit = {}): Promise<Response> {
+async function api(
+  lab: Pick<LabHandle, 'url' | 'token'>,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
   return fetch(`${lab.url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${lab.token}`, ...(init.headers ?? {}) },
@@ -190,22 +211,36 @@ async function api(lab: Pick<LabHandle, 'url' | 'token'>, path: string, init: Re
 }
 
 /** GET /api/flows (all flows, destroyed ones included, as the API returns them). */
-export async function apiFlows(lab: Pick<LabHandle, 'url' | 'token'>, query = 'limit=100000'): Promise<FlowReport[]> {
+export async function apiFlows(
+  lab: Pick<LabHandle, 'url' | 'token'>,
+  query = 'limit=100000',
+): Promise<FlowReport[]> {
   const r = await api(lab, `/api/flows?${query}`);
   if (r.status !== 200) throw new Error(`GET /api/flows: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { flows: FlowReport[] }).flows;
 }
 
 /** DELETE /api/flows/:id with the token. */
-export async function apiDelete(lab: Pick<LabHandle, 'url' | 'token'>, id: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function apiDelete(
+  lab: Pick<LabHandle, 'url' | 'token'>,
+  id: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await api(lab, `/api/flows/${encodeURIComponent(id)}`, { method: 'DELETE' });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
 /** The live (not destroyed) flow of a client to a service, if ctscope has one. */
-export function liveFlowOf(flows: readonly FlowReport[], client: { src: string; sport: number | null }, vip: string): FlowReport | undefined {
+export function liveFlowOf(
+  flows: readonly FlowReport[],
+  client: { src: string; sport: number | null },
+  vip: string,
+): FlowReport | undefined {
   return flows.find(
-    (f) => f.destroyedAt === undefined && f.orig.src === client.src && f.orig.sport === client.sport && f.orig.dst === vip,
+    (f) =>
+      f.destroyedAt === undefined &&
+      f.orig.src === client.src &&
+      f.orig.sport === client.sport &&
+      f.orig.dst === vip,
   );
 }
 
@@ -214,7 +249,12 @@ export async function clientLog(client: Pick<LabClientInfo, 'log'>): Promise<Cli
 }
 
 /** Poll `fn` every `stepMs` until it returns a value; the error names `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  stepMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

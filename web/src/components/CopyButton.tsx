@@ -40,7 +40,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
         }}
         aria-label={`${label}: ${text}`}
       >
-        <span aria-hidden="true">⧉ </span>
+        
         {status === 'copied' ? 'Copied ✓' : status === 'failed' ? 'Copy failed: select the text' : label}
       </button>
       <span className="sr-only" aria-live="polite">

@@ -27,7 +27,7 @@ export function CriticalBanner({
   return (
     <div className={`banner banner-critical${large ? ' banner-large' : ''}`} data-critical-count={n} role="alert">
       <div className="banner-title">
-        <span aria-hidden="true">⛔ </span>
+        <span aria-hidden="true">✖ </span>
         {n} critical flow{n === 1 ? '' : 's'} · {services.join(', ')}
       </div>
       <ul className="banner-flows">

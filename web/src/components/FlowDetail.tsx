@@ -113,7 +113,7 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
                   <CopyButton text={f.remedy} label="Copy command" />
                   {allowDelete && f.destroyedAt === undefined && (
                     <button type="button" className="btn btn-danger" onClick={() => setConfirming(true)}>
-                      <span aria-hidden="true">🗑 </span>Delete this entry…
+                      Delete this entry…
                     </button>
                   )}
                 </div>

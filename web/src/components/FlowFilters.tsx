@@ -106,7 +106,7 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
           <>
             {' · '}
             <span className="crit-text">
-              <span aria-hidden="true">⛔ </span>
+              <span aria-hidden="true">✖ </span>
               {bad} bad
             </span>
           </>

@@ -13,7 +13,7 @@ import { MARKER_ICON, Timeline } from './Timeline.js';
 const WALL_SPAN_MS = 15 * 60_000;
 
 function Kpi({ label, value, level, hint }: { label: string; value: string; level: 'ok' | 'warn' | 'crit'; hint?: string }) {
-  const icon = level === 'crit' ? '⛔' : level === 'warn' ? '⚠' : '✓';
+  const icon = level === 'crit' ? '✖' : level === 'warn' ? '⚠' : '✓';
   return (
     <div className={`kpi kpi-${level}`} role="group" aria-label={label}>
       <div className="kpi-label">{label}</div>

@@ -32,7 +32,7 @@ export function RecordingPicker({ list, onOpen, onFile, onClose, serverReplay }:
       </h2>
       <p>
         <label className="btn file-btn">
-          <span aria-hidden="true">📂 </span>Open a file from this computer…
+          Open a file from this computer…
           <input
             type="file"
             accept=".ndjson,.json,.jsonl,application/x-ndjson"

@@ -36,7 +36,7 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
       </span>
       <div className="replay-buttons" role="group" aria-label="Transport">
         <button type="button" className="btn" onClick={() => seek(clock.start)} aria-label="Jump to the start (Home)">
-          ⏮
+          |◀
         </button>
         <button type="button" className="btn" onClick={() => seek(clock.time - 10_000)} aria-label="Back 10 seconds (←)">
           −10s
@@ -48,13 +48,13 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
           aria-label={clock.playing ? 'Pause (space)' : 'Play (space)'}
           data-playing={clock.playing}
         >
-          {clock.playing ? '⏸ Pause' : '▶ Play'}
+          {clock.playing ? '❚❚ Pause' : '▶ Play'}
         </button>
         <button type="button" className="btn" onClick={() => seek(clock.time + 10_000)} aria-label="Forward 10 seconds (→)">
           +10s
         </button>
         <button type="button" className="btn" onClick={() => seek(clock.end)} aria-label="Jump to the end (End)">
-          ⏭
+          ▶|
         </button>
       </div>
       <label className="field">

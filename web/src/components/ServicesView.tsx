@@ -14,7 +14,7 @@ export interface ServicesViewProps {
   onPickService: (service: string) => void;
 }
 
-const KIND_ICON = { added: '＋', removed: '−', changed: '⇄' } as const;
+const KIND_ICON = { added: '+', removed: '−', changed: '⇄' } as const;
 
 export function ServicesView({ nat, changes, flows, filtered, onPickService }: ServicesViewProps) {
   const counts = useMemo(() => countByFrontend(flows.values()), [flows]);
@@ -81,7 +81,7 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
                     <td>
                       {c?.bad ? (
                         <span className={c.critical ? 'crit-text' : 'warn-text'}>
-                          <span aria-hidden="true">{c.critical ? '⛔ ' : '⚠ '}</span>
+                          <span aria-hidden="true">{c.critical ? '✖ ' : '⚠ '}</span>
                           {c.bad}{' '}
                           <span className="small">
                             (

@@ -207,15 +207,15 @@ function Overview({ timeline, range, onWindow }: { timeline: readonly RateBucket
   const end = Math.max(start + 1, idx(range.to));
   return (
     <div className="overview" aria-label="Overview of the held timeline; drag the handles to pick a window">
-      <ResponsiveContainer width="100%" height={44}>
+      <ResponsiveContainer width="100%" height={30}>
         <ComposedChart data={data} margin={{ top: 0, right: 40, bottom: 0, left: 44 }}>
           <Area dataKey={(p: ChartPoint) => p.NEW + p.UPDATE + p.DESTROY} stroke="var(--c-new)" fill="var(--c-new)" fillOpacity={0.25} isAnimationActive={false} dot={false} />
           <Brush
             dataKey="t"
-            height={40}
+            height={26}
             startIndex={start}
             endIndex={Math.min(end, data.length - 1)}
-            stroke="var(--accent)"
+            stroke="var(--muted)"
             fill="transparent"
             travellerWidth={8}
             tickFormatter={(t) => formatClock(Number(t))}

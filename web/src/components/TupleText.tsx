@@ -14,7 +14,7 @@ export function OrigTuple({ flow }: { flow: FlowReport }) {
       </span>
       {host(o.dst)}
       {o.dport !== undefined && `:${o.dport}`}
-      <span className="proto"> {o.proto}</span>
+      {o.proto !== 'udp' && <span className="proto"> {o.proto}</span>}
     </span>
   );
 }

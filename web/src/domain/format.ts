@@ -80,14 +80,14 @@ export function expiresInS(f: FlowReport, now: number): number | undefined {
 /** What the timeout column says: destroyed, never (kept alive), or the expiry countdown. */
 export function formatExpiry(f: FlowReport, now: number): string {
   if (f.destroyedAt !== undefined) return `gone ${formatDuration(now - f.destroyedAt)} ago`;
-  if (f.keptAlive) return `never (timeout ${f.timeout ?? '?'}s, reset ×${f.timeoutResets})`;
+  if (f.keptAlive) return `never: reset ×${f.timeoutResets}`;
   const s = expiresInS(f, now);
   return s === undefined ? '–' : `in ${Math.ceil(s)}s (of ${f.timeout}s)`;
 }
 
 /** Icon and word per severity: colour is never the only cue. */
 export const SEVERITY_LABEL: Record<Severity, { icon: string; text: string }> = {
-  critical: { icon: '⛔', text: 'critical' },
+  critical: { icon: '✖', text: 'critical' },
   warning: { icon: '⚠', text: 'warning' },
   ok: { icon: '✓', text: 'ok' },
 };

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { labNameProblem, labNamespaces, labTopology, nextPodIp } from '../../src/lab/lab-topology.js';
+import {
+  decodeAnswer,
+  decodeQuery,
+  encodeAnswer,
+  encodeQuery,
+  formatClientLogLine,
+  parseClientLog,
+} from '../../src/lab/udp-wire.js';
+
+describe('labTopology', () => {
+  const t = labTopology('ctlabt-abc123');
+
+  it('names every namespace after the lab, acceptable to ctscope serve --netns', () => {
+    const names = labNamespaces(t);
+    expect(names[0]).toBe('ctlabt-abc123-node');
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) {
+      expect(n.startsWith('ctlabt-abc123-')).toBe(true);
+      expect(n).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
+    }
+  });
+
+  it('keeps interface names within IFNAMSIZ and addresses unique', () => {
+    for (const h of [...t.pods, ...t.apps]) expect(h.hostIf.length).toBeLessThanOrEqual(15);
+    const ips = [...t.pods, ...t.apps].map((h) => h.ip);
+    expect(new Set(ips).size).toBe(ips.length);
+  });
+
+  it('has fixed-port clients like the incident (sport 52001) and random-port ones, for both services', () => {
+    expect(t.clients.filter((c) => c.mode === 'fixed' && c.service === 'dns').map((c) => c.sport)).toEqual([
+      52001, 52001,
+    ]);
+    expect(t.clients.some((c) => c.mode === 'random' && c.service === 'dns')).toBe(true);
+    expect(t.clients.some((c) => c.mode === 'fixed' && c.service === 'echo')).toBe(true);
+    expect(t.pods.filter((p) => p.service === 'dns')).toHaveLength(2);
+  });
+
+  it('rejects names that would make bad namespace names', () => {
+    expect(labNameProblem('ctlab')).toBeUndefined();
+    for (const bad of ['', 'Ctlab', '1lab', 'lab_x', 'lab-', 'a'.repeat(33), 'x/y'])
+      expect(labNameProblem(bad), bad).toBeDefined();
+    expect(() => labTopology('../etc')).toThrow(/lab name/);
+  });
+
+  it('hands out replacement addresses above the initial ones', () => {
+    expect(nextPodIp(['10.42.0.11'])).toBe('10.42.0.101');
+    expect(nextPodIp(['10.42.0.101', '10.42.0.102'])).toBe('10.42.0.103');
+  });
+});
+
+describe('udp-wire', () => {
+  it('round-trips queries and answers and rejects anything else', () => {
+    expect(decodeQuery(encodeQuery(42, 'app-a'))).toBe(42);
+    expect(decodeAnswer(encodeAnswer(42, 'dns-a'))).toEqual({ id: 42, pod: 'dns-a' });
+    expect(decodeQuery(Buffer.from('hello'))).toBeUndefined();
+    expect(decodeAnswer(encodeQuery(1, 'x'))).toBeUndefined();
+  });
+
+  it('parses its own log lines and skips the rest', () => {
+    const line = { at: Date.parse('2026-11-26T11:00:00.000Z'), ok: 1, fail: 0, sport: 52001, from: 'dns-a' };
+    const text = `udp-client started\n${formatClientLogLine(line)}\n${formatClientLogLine({ ...line, ok: 0, fail: 1, from: '-' })}\n`;
+    expect(formatClientLogLine(line)).toBe('2026-11-26T11:00:00.000Z ok=1 fail=0 sport=52001 from=dns-a');
+    expect(parseClientLog(text)).toEqual([line, { ...line, ok: 0, fail: 1, from: '-' }]);
+  });
+});

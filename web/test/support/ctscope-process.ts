@@ -1,0 +1,188 @@
+/**
+ * Test helper: runs the built `ctscope` CLI as a child process, in its own process group so that stopping it
+ * also ends the fake node tools it spawned. `serve` uses the fake-tool seed scenario (the same env as
+ * server/test/seed-scenario.ts builds), so no root or real conntrack is needed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO = join(import.meta.dirname, '..', '..', '..');
+export const CLI = join(REPO, 'server', 'dist', 'cli.js');
+export const WEB_DIST = join(REPO, 'web', 'dist');
+const SEED = join(REPO, 'shared', 'test', 'fixtures', 'seed-incident');
+const FAKE_BINS = [join(REPO, 'server', 'test', 'fake-bin'), join(REPO, 'server', 'test', 'fake-bin-nat')];
+
+/** Every group still running, so a crashed test run does not leave servers behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) killGroup(p, 'SIGKILL');
+});
+
+function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
+  if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
+  try {
+    process.kill(-p.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Dumps as the kernel would print them every `stepS` seconds: 52001 stays at 29 (refreshed), the rest count down. */
+function writeDumps(dir: string, count: number, stepS: number): void {
+  mkdirSync(dir, { recursive: true });
+  const first = readFileSync(join(SEED, 'list-poll.txt'), 'utf8').split('\n--\n')[0]!;
+  const entries = first.split('\n').filter((l) => l.startsWith('ipv4'));
+  for (let k = 0; k < count; k++) {
+    const lines = entries.map((l) =>
+      l.includes('sport=52001 ')
+        ? l
+        : l.replace(/^(ipv4\s+2 udp\s+17 )(\d+)/, (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`),
+    );
+    writeFileSync(join(dir, `${String(k).padStart(3, '0')}.txt`), `${lines.join('\n')}\n`);
+  }
+}
+
+/** Temp dir + env for the fake node tools playing the seed incident. */
+export function seedEnv(suspectPollMs = 2000): { dir: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-seed-'));
+  const state = join(dir, 'state');
+  const nat = join(dir, 'nat');
+  mkdirSync(state);
+  mkdirSync(nat);
+  writeFileSync(join(nat, '0.txt'), readFileSync(join(SEED, 'nat-before.txt')));
+  writeFileSync(join(nat, '1.txt'), readFileSync(join(SEED, 'nat-during.txt')));
+  writeFileSync(join(nat, '2.txt'), readFileSync(join(SEED, 'nat-after.txt')));
+  writeDumps(join(dir, 'dumps'), 40, suspectPollMs / 1000);
+  return {
+    dir,
+    env: {
+      PATH: `${FAKE_BINS.join(':')}:${process.env.PATH}`,
+      FAKE_CT_STATE_DIR: state,
+      FAKE_STATE_DIR: state,
+      FAKE_CT_EVENTS: join(SEED, 'events-ts-ext-id.txt'),
+      FAKE_CT_EVENTS_AFTER: 'stay',
+      FAKE_CT_LIST: join(dir, 'dumps'),
+      FAKE_CT_COUNT: '16',
+      FAKE_IPTABLES_NAT: nat,
+      FAKE_IPTABLES_FILTER: '',
+    },
+  };
+}
+
+export interface CtscopeProcess {
+  port: number;
+  url: string;
+  /** Temp dir holding this run's state (removed by stop unless kept). */
+  dir: string;
+  /** Recording directory (serve only). */
+  dataDir?: string;
+  stderr: () => string;
+  /** SIGTERM, then SIGKILL after `graceMs`; the whole process group. */
+  stop: (graceMs?: number) => Promise<void>;
+  /** SIGKILL the group at once, as a crash or a lost node would. */
+  kill: () => Promise<void>;
+  /** Remove the temp dir. */
+  cleanup: () => void;
+}
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CTSCOPE_')) env[k] = v;
+  return env;
+}
+
+async function launch(args: string[], env: Record<string, string>, port: number, dir: string, dataDir?: string): Promise<CtscopeProcess> {
+  let err = '';
+  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  running.add(proc);
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  void exited.then(() => running.delete(proc));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`ctscope ${args[0]} exited ${proc.exitCode}: ${err}`);
+    if (/listening on|serving on/.test(err)) break;
+    if (Date.now() > deadline) {
+      killGroup(proc, 'SIGKILL');
+      throw new Error(`ctscope ${args[0]} did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stop = async (graceMs = 5000) => {
+    killGroup(proc, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(proc, 'SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+    // The fake tools may outlive the server's own exit by a moment: end the group for good.
+    killGroup(proc, 'SIGKILL');
+  };
+  return {
+    port,
+    url,
+    dir,
+    dataDir,
+    stderr: () => err,
+    stop,
+    kill: async () => {
+      killGroup(proc, 'SIGKILL');
+      await exited;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `ctscope serve` on the seed incident with fake node tools. */
+export async function startSeedServe(opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {}): Promise<CtscopeProcess> {
+  const suspectPollMs = opts.suspectPollMs ?? 2000;
+  const { dir, env } = seedEnv(suspectPollMs);
+  const port = opts.port ?? (await freePort());
+  const dataDir = join(dir, 'data');
+  const args = [
+    'serve',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--nat-source',
+    'iptables',
+    '--skip-preflight',
+    '--web-root',
+    WEB_DIST,
+    '--suspect-poll',
+    String(suspectPollMs),
+    '--nat-poll',
+    '300',
+    '--counters-poll',
+    '1000',
+    '--node-name',
+    'seed-node',
+    ...(opts.extraArgs ?? []),
+  ];
+  return launch(args, env, port, dir, dataDir);
+}
+
+/** `ctscope replay PATH`. */
+export async function startReplay(path: string, opts: { port?: number } = {}): Promise<CtscopeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-replay-'));
+  const port = opts.port ?? (await freePort());
+  return launch(['replay', path, '--port', String(port), '--web-root', WEB_DIST], {}, port, dir);
+}
