@@ -94,6 +94,7 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
             <dt>Timeout</dt>
             <dd>
               {formatExpiry(f, now)}
+              {f.timeout !== undefined && f.destroyedAt === undefined ? ` · last read ${f.timeout}s` : ''}
               {f.unreplied ? ' · [UNREPLIED]' : ''}
               {f.assured ? ' · [ASSURED]' : ''}
             </dd>

@@ -120,7 +120,11 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
                 <div role="gridcell" className="cell col-age mono">
                   {formatDuration(flowAgeMs(f, now))}
                 </div>
-                <div role="gridcell" className="cell col-expires">
+                <div
+                  role="gridcell"
+                  className="cell col-expires"
+                  title={f.keptAlive ? `Its ${f.timeout}s timeout was reset ${f.timeoutResets}× while UNREPLIED: it never expires on its own` : undefined}
+                >
                   {formatExpiry(f, now)}
                 </div>
                 <div role="gridcell" className="cell col-kept">

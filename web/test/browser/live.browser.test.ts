@@ -47,4 +47,48 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     expect(page.url()).toContain('flow=137932478');
     await shot(page, 'live-detail');
   }, 20_000);
+
+  it('shows services with their endpoints, bad-flow counts and the rule-gap history', async () => {
+    await page.getByRole('tab', { name: 'Services' }).click();
+    const row = page.locator('[data-frontend="udp|10.43.0.10|53"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('172.20.112.199:53');
+    expect(await row.textContent()).toMatch(/3\s+\(3 no DNAT; 1 kept alive\)/);
+    const history = page.getByRole('region', { name: 'NAT change history' });
+    await history.getByText('rules removed').first().waitFor();
+    expect(await history.textContent()).toContain('rules added');
+    await shot(page, 'live-services');
+    await page.keyboard.press('v');
+    await page.locator(INCIDENT_ROW).waitFor();
+  }, 20_000);
+
+  it('keeps filters in the URL, so a shared link opens the same view (light theme)', async () => {
+    const link = `${server.url}/?verdict=no-dnat&port=52001&theme=light&flow=137932478&win=5m`;
+    const other = await browser.newPage();
+    await other.goto(link);
+    await other.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
+    expect(await other.locator('[data-flow-id]').count()).toBe(1);
+    expect(await other.locator('html').getAttribute('data-theme')).toBe('light');
+    expect(await other.getByRole('button', { name: '5m', exact: true }).getAttribute('aria-pressed')).toBe('true');
+    await other.locator('[data-remedy]').waitFor();
+    await shot(other, 'live-light-filtered');
+    // The help overlay documents the shortcuts.
+    await other.keyboard.press('?');
+    await other.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await shot(other, 'help-overlay');
+    await other.close();
+  }, 20_000);
+
+  it('wall mode shows the red banner naming the critical flows and services', async () => {
+    const wall = await browser.newPage({ width: 1920, height: 1080 });
+    await wall.goto(`${server.url}/?kiosk=1`);
+    const banner = wall.locator('.banner-critical[data-critical-count]');
+    await banner.waitFor({ timeout: 10_000 });
+    expect(Number(await banner.getAttribute('data-critical-count'))).toBeGreaterThanOrEqual(1);
+    expect(await banner.textContent()).toContain('kube-system/kube-dns:dns');
+    expect(await banner.textContent()).toContain('10.42.0.33:52001');
+    await wall.getByRole('group', { name: 'Critical flows now' }).getByText('3').waitFor();
+    await shot(wall, 'kiosk');
+    await wall.close();
+  }, 20_000);
 });
