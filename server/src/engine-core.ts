@@ -57,9 +57,14 @@ export class EngineCore implements SourceSink {
     this.markerLog.add({ t: at, kind: 'gap', reason, text });
   }
 
-  onDump(scope: 'full' | 'poll', lines: string[], at: number): void {
-    // Flows seen in the last few seconds may postdate the kernel's walk of their bucket: don't retire them.
-    this.store.ingestDump(scope, lines, at, at - 5_000);
+  onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void {
+    // A flow seen after the dump started may postdate the kernel's walk of its bucket: only older ones retire.
+    this.store.ingestDump(scope, lines, at, startedAt ?? at - 5_000);
+  }
+
+  /** We deleted this entry ourselves: it is gone now, whatever events the kernel does or doesn't send. */
+  markDeleted(id: string, at: number): void {
+    this.store.markGone(id, at);
   }
 
   onNat(snapshot: NatSnapshot, at: number): NatSnapshot | undefined {

@@ -94,11 +94,11 @@ export class NodeAgent implements Engine {
         core.onEventLoss(reason, detail, at);
         rec({ k: 'gap', t: at, reason, detail });
       },
-      onDump: (scope, lines, at) => {
-        core.onDump(scope, lines, at);
+      onDump: (scope, lines, at, startedAt) => {
+        core.onDump(scope, lines, at, startedAt);
         if (this.recorder) {
           const src = scope === 'full' ? 'dump' : 'poll';
-          rec({ k: 'dump', t: at, phase: 'begin', scope });
+          rec({ k: 'dump', t: startedAt ?? at, phase: 'begin', scope });
           for (const line of lines) rec({ k: 'line', t: at, src, line });
           rec({ k: 'dump', t: at, phase: 'end', scope });
         }
@@ -167,6 +167,8 @@ export class NodeAgent implements Engine {
     const command = ['conntrack', ...args];
     try {
       const r = await runNodeCommand('conntrack', args, { netns: this.config.netns, timeoutMs: 10_000 });
+      this.core.markDeleted(report.id, this.now());
+      this.recorder?.append({ k: 'deleted', t: this.now(), id: report.id, argv: command });
       this.dump.requestResync('entry deleted');
       return { ok: true, command, message: (r.stderr || r.stdout).trim() || 'deleted' };
     } catch (err) {

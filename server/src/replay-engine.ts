@@ -44,7 +44,7 @@ export class ReplayEngine implements Engine {
   private core: EngineCore;
   private cursor = 0;
   private applied = Number.NEGATIVE_INFINITY;
-  private pendingDump: { scope: 'full' | 'poll'; lines: string[] } | undefined;
+  private pendingDump: { scope: 'full' | 'poll'; lines: string[]; startedAt: number } | undefined;
   private reset = false;
 
   constructor(
@@ -86,9 +86,9 @@ export class ReplayEngine implements Engine {
         else this.pendingDump?.lines.push(r.line);
         return;
       case 'dump':
-        if (r.phase === 'begin') this.pendingDump = { scope: r.scope, lines: [] };
+        if (r.phase === 'begin') this.pendingDump = { scope: r.scope, lines: [], startedAt: r.t };
         else if (this.pendingDump) {
-          core.onDump(this.pendingDump.scope, this.pendingDump.lines, r.t);
+          core.onDump(this.pendingDump.scope, this.pendingDump.lines, r.t, this.pendingDump.startedAt);
           this.pendingDump = undefined;
         }
         return;
@@ -102,6 +102,9 @@ export class ReplayEngine implements Engine {
         if (r.reason === 'enobufs' || r.reason === 'source-restart')
           core.onEventLoss(r.reason, r.detail ?? '', r.t);
         else core.addGap(r.reason, r.detail ?? r.reason, r.t);
+        return;
+      case 'deleted':
+        core.markDeleted(r.id, r.t);
         return;
       case 'checkpoint':
       case 'header':

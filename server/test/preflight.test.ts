@@ -92,7 +92,18 @@ const PKG_HINT = (pkg: string) =>
 
 const scenarios: Scenario[] = [
   { name: 'all good as root', verdict: 'ok', failed: {} },
-  { name: 'nf_conntrack_events=2 (on demand) is fine', events: '2\n', verdict: 'ok', failed: {} },
+  {
+    name: 'nf_conntrack_events=2 (on demand) degrades: pre-existing entries report no DESTROY',
+    events: '2\n',
+    verdict: 'degraded',
+    failed: {
+      nf_conntrack_events: {
+        fatal: false,
+        message: /^nf_conntrack_events is 2 .*retired only by full dumps$/,
+        hint: /sysctl -w net\.netfilter\.nf_conntrack_events=1/,
+      },
+    },
+  },
   {
     name: 'uid 1000 with CAP_NET_ADMIN effective and ambient',
     uid: 1000,

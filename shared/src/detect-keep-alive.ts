@@ -14,17 +14,25 @@ export function countTimeoutResets(
   toleranceS: number = DEFAULT_RESET_TOLERANCE_S,
 ): number {
   let resets = 0;
-  let a: TimeoutObservation | undefined;
-  for (const b of observations) {
-    if (b.timeout === undefined || b.event === 'DESTROY') continue;
-    if (a?.timeout !== undefined && a.unreplied && b.unreplied) {
+  for (let i = 0; i < observations.length; i++) {
+    const b = observations[i]!;
+    if (!isReading(b) || !b.unreplied) continue;
+    // Compare with the latest earlier reading far enough back to tell a reset from truncation noise, so
+    // polls closer together than the tolerance still detect resets (against the reading before last).
+    for (let j = i - 1; j >= 0; j--) {
+      const a = observations[j]!;
+      if (!isReading(a)) continue;
       const elapsedS = (b.at - a.at) / 1000;
-      // Below the tolerance a reset cannot be told from truncation noise.
-      if (elapsedS > toleranceS && b.timeout > a.timeout - elapsedS + toleranceS) resets++;
+      if (elapsedS <= toleranceS) continue;
+      if (a.unreplied && b.timeout! > a.timeout! - elapsedS + toleranceS) resets++;
+      break;
     }
-    a = b;
   }
   return resets;
+}
+
+function isReading(o: TimeoutObservation): boolean {
+  return o.timeout !== undefined && o.event !== 'DESTROY';
 }
 
 /** Kept alive: UNREPLIED at the latest reading, and the timeout was reset at least once between readings. */

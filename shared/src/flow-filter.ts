@@ -7,7 +7,13 @@ export function matchesFilter(f: FlowReport, filter: FlowFilter | undefined): bo
   if (!filter) return true;
   if (filter.verdict?.length && !filter.verdict.includes(f.verdict)) return false;
   if (filter.severity?.length && !filter.severity.includes(f.severity)) return false;
-  if (filter.ip && f.orig.src !== filter.ip && f.orig.dst !== filter.ip && f.reply.src !== filter.ip && f.reply.dst !== filter.ip) {
+  if (
+    filter.ip &&
+    f.orig.src !== filter.ip &&
+    f.orig.dst !== filter.ip &&
+    f.reply.src !== filter.ip &&
+    f.reply.dst !== filter.ip
+  ) {
     return false;
   }
   if (
@@ -31,5 +37,8 @@ export function matchesFilter(f: FlowReport, filter: FlowFilter | undefined): bo
 
 /** True when the filter has no constraint. */
 export function isEmptyFilter(filter: FlowFilter | undefined): boolean {
-  return !filter || Object.values(filter).every((v) => v === undefined || (Array.isArray(v) && v.length === 0) || v === '');
+  return (
+    !filter ||
+    Object.values(filter).every((v) => v === undefined || (Array.isArray(v) && v.length === 0) || v === '')
+  );
 }

@@ -49,6 +49,11 @@ export interface FlowTrackerOptions {
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
 export class FlowTracker {
   private readonly byKey = new Map<string, TrackedFlow>();
+  /**
+   * The newest flow per conntrack id. The kernel derives ids from the entry's address and tuple, so an entry
+   * deleted and re-created at once often gets the same id: a destroyed flow must not swallow its successor.
+   */
+  private readonly byId = new Map<number, TrackedFlow>();
   /** Live flows by original tuple; destroyed flows leave it so a reused tuple starts a new flow. */
   private readonly byTuple = new Map<string, TrackedFlow>();
   private readonly maxHistory: number;
@@ -63,13 +68,17 @@ export class FlowTracker {
   observe(rec: FlowRecord, at: number): TrackedFlow {
     const tk = tupleKey(rec);
     const { flow: match, superseded } = this.match(rec, tk);
-    if (superseded) this.supersede(superseded, at, tk);
+    if (superseded) this.supersede(superseded, at);
     let flow = match;
     if (!flow) {
-      const key = rec.id !== undefined ? String(rec.id) : this.uniqueTupleKey(tk);
+      const key = this.uniqueKey(
+        rec.id !== undefined ? String(rec.id) : tk,
+        rec.id !== undefined ? '-' : '#',
+      );
       flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [] };
       this.byKey.set(key, flow);
     }
+    if (rec.id !== undefined) this.byId.set(rec.id, flow);
     this.apply(flow, rec, at, tk);
     return flow;
   }
@@ -80,8 +89,14 @@ export class FlowTracker {
   }
 
   private match(rec: FlowRecord, tk: string): { flow?: TrackedFlow; superseded?: TrackedFlow } {
-    const byId = rec.id !== undefined ? this.byKey.get(String(rec.id)) : undefined;
-    if (byId) return { flow: byId };
+    const byId = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
+    if (byId) {
+      // A destroyed flow only takes a late DESTROY; anything else with its id is a new entry that reused it.
+      if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return {};
+      // A second NEW for a live flow means its DESTROY was missed.
+      if (rec.event === 'NEW' && byId.createdAt !== undefined) return { superseded: byId };
+      return { flow: byId };
+    }
     const holder = this.byTuple.get(tk);
     if (!holder) return {};
     const sameEntry =
@@ -91,16 +106,18 @@ export class FlowTracker {
   }
 
   /** A new entry took this tuple, so the old one is gone even though we missed its DESTROY. */
-  private supersede(old: TrackedFlow, at: number, tk: string): void {
+  private supersede(old: TrackedFlow, at: number): void {
     old.destroyedAt = at;
-    this.byTuple.delete(tk);
+    const otk = tupleKey(old.record);
+    if (this.byTuple.get(otk) === old) this.byTuple.delete(otk);
   }
 
-  private uniqueTupleKey(tk: string): string {
-    if (!this.byKey.has(tk)) return tk;
+  /** `base`, or `base<sep>N` when a previous flow (e.g. a destroyed one with a reused id) holds it. */
+  private uniqueKey(base: string, sep: string): string {
+    if (!this.byKey.has(base)) return base;
     let n = 2;
-    while (this.byKey.has(`${tk}#${n}`)) n++;
-    return `${tk}#${n}`;
+    while (this.byKey.has(`${base}${sep}${n}`)) n++;
+    return `${base}${sep}${n}`;
   }
 
   private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string): void {
@@ -130,13 +147,15 @@ export class FlowTracker {
     this.byKey.delete(key);
     const tk = tupleKey(flow.record);
     if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
+    if (flow.record.id !== undefined && this.byId.get(flow.record.id) === flow)
+      this.byId.delete(flow.record.id);
   }
 
   /** Mark a live flow gone without a DESTROY event (e.g. absent from a full dump). */
   markGone(key: string, at: number): void {
     const flow = this.byKey.get(key);
     if (!flow || flow.destroyedAt !== undefined) return;
-    this.supersede(flow, at, tupleKey(flow.record));
+    this.supersede(flow, at);
   }
 
   /** Flow by key. */

@@ -183,8 +183,16 @@ export function isDiffEmpty(d: NatDiff): boolean {
 }
 
 // Per-snapshot key index; snapshots are treated as immutable once built, so the cache never goes stale.
-/** proto → port → ip (or `*`) → frontend; nested maps so a lookup builds no key string (runs per event). */
-type FrontendIndex = Map<string, Map<number, Map<string, Frontend>>>;
+/** Frontends on one proto and port, by address (`*` for a nodeport); this runs per event. */
+interface PortFrontends {
+  byIp: Map<string, Frontend>;
+  /** The nodeport frontend, if any. */
+  star: Frontend | undefined;
+  /** The frontend when it is the only one with an address: one string compare instead of hashing the address. */
+  single: Frontend | undefined;
+}
+/** proto → port → frontends; nested maps so a lookup builds no key string. */
+type FrontendIndex = Map<string, Map<number, PortFrontends>>;
 const frontendIndex = new WeakMap<NatSnapshot, FrontendIndex>();
 /** One-entry memo in front of the WeakMap: consecutive events are nearly always looked up in one snapshot. */
 let lastSnapshot: NatSnapshot | undefined;
@@ -198,12 +206,21 @@ function buildIndex(s: NatSnapshot): FrontendIndex {
       ports = new Map();
       index.set(f.proto, ports);
     }
-    let ips = ports.get(f.port);
-    if (!ips) {
-      ips = new Map();
-      ports.set(f.port, ips);
+    let entry = ports.get(f.port);
+    if (!entry) {
+      entry = { byIp: new Map(), star: undefined, single: undefined };
+      ports.set(f.port, entry);
     }
-    ips.set(f.ip, f);
+    entry.byIp.set(f.ip, f);
+  }
+  for (const ports of index.values()) {
+    for (const entry of ports.values()) {
+      entry.star = entry.byIp.get('*');
+      const addressed = entry.byIp.size - (entry.star === undefined ? 0 : 1);
+      if (addressed === 1) {
+        for (const [ip, f] of entry.byIp) if (ip !== '*') entry.single = f;
+      }
+    }
   }
   return index;
 }
@@ -222,6 +239,9 @@ function indexFor(s: NatSnapshot): FrontendIndex {
 
 /** Frontend for a flow's original destination: exact address first, then a nodeport (`*`) on that port. */
 export function findFrontend(s: NatSnapshot, proto: string, ip: string, port: number): Frontend | undefined {
-  const ips = indexFor(s).get(proto)?.get(port);
-  return ips === undefined ? undefined : (ips.get(ip) ?? ips.get('*'));
+  const entry = indexFor(s).get(proto)?.get(port);
+  if (entry === undefined) return undefined;
+  const { single } = entry;
+  if (single !== undefined) return single.ip === ip ? single : entry.star;
+  return entry.byIp.get(ip) ?? entry.star;
 }

@@ -359,22 +359,8 @@ function parseCpuStats(line: string, i: number, end: number): ParseResult {
 
 /** Digits from `a` as a number, or -1 if there are none; leaves the index after the digits in `numEnd`. */
 function scanUint(b: Uint8Array, a: number, end: number): number {
-  // The first 9 digits in int32 arithmetic (a float multiply-add per digit is the slow part of a long run),
-  // then the rest in doubles exactly as before: the 9-digit prefix is exact either way, so results match.
-  const intEnd = end - a > 9 ? a + 9 : end;
-  let m = 0;
+  let n = 0;
   let i = a;
-  while (i < intEnd) {
-    const d = b[i]! - 48;
-    if (d >>> 0 > 9) break;
-    m = (m * 10 + d) | 0;
-    i++;
-  }
-  if (i < intEnd || i === end || (b[i]! - 48) >>> 0 > 9) {
-    numEnd = i;
-    return i === a ? -1 : m;
-  }
-  let n = m;
   while (i < end) {
     const d = b[i]! - 48;
     if (d >>> 0 > 9) break;
@@ -382,7 +368,7 @@ function scanUint(b: Uint8Array, a: number, end: number): number {
     i++;
   }
   numEnd = i;
-  return n;
+  return i === a ? -1 : n;
 }
 
 function isBoundary(b: Uint8Array, i: number, end: number): boolean {
@@ -434,45 +420,44 @@ function badPort(line: string, b: Uint8Array, a: number, end: number): ParseErro
   return fail(`bad port "${line.slice(a, tokenEnd(b, a, end))}"`, line);
 }
 
-/** One flow line: `[ts]\t` `[EVENT]` `l3 l3num` `proto protonum` `timeout` `STATE`, tuples, flags, key=value. */
-function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseResult {
-  let timestamp: number | undefined;
+// Results of the last `parseHeader` call (module state, so no result object is allocated per line).
+let hEvent: ConntrackEventType | undefined;
+let hL3: string | undefined;
+let hL3num: number | undefined;
+let hProto = '';
+let hProtonum = 0;
+let hTimeout = -1;
+let hState: string | undefined;
+/** Index where the header stopped. */
+let hEnd = 0;
+/** The header stopped at a `src=`: then its bytes through that `src=` decide everything it parsed to. */
+let hAtSrc = false;
+
+/** Header memo: slot by the byte after the header start (the event letter), bytes through `src=`, results. */
+const MEMO_SLOTS = 8;
+const MEMO_MAX = 64;
+const memoBytes = new Uint8Array(MEMO_SLOTS * MEMO_MAX);
+const memoLen = new Int32Array(MEMO_SLOTS);
+const memoEvent = new Array<ConntrackEventType | undefined>(MEMO_SLOTS).fill(undefined);
+const memoL3 = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
+const memoL3num = new Array<number | undefined>(MEMO_SLOTS).fill(undefined);
+const memoProto = new Array<string>(MEMO_SLOTS).fill('');
+const memoProtonum = new Float64Array(MEMO_SLOTS);
+const memoTimeout = new Float64Array(MEMO_SLOTS);
+const memoState = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
+
+/**
+ * Event tag and header words from `i` (after any timestamp) up to the first tuple: sets the `h*` results and
+ * returns undefined, or returns the error.
+ */
+function parseHeader(
+  line: string,
+  b: Uint8Array,
+  i: number,
+  end: number,
+  strong: boolean,
+): ParseError | undefined {
   let event: ConntrackEventType | undefined;
-  let strong = false; // a timestamp or event tag shows the line was meant to be a flow
-
-  // `-o timestamp` prefix: `[1795689888.889204]\t`.
-  if (b[i]! === LBRACKET) {
-    const d = b[i + 1]!;
-    if (d >= 48 && d <= 57) {
-      const sec = scanUint(b, i + 1, end);
-      let p = numEnd;
-      let ts = sec;
-      if (b[p]! === 46 && p < end) {
-        const fracStart = p + 1;
-        const frac = scanUint(b, fracStart, end);
-        const digits = numEnd - fracStart;
-        p = numEnd;
-        // sec * 10^k + frac is exact below 2^53, so one correctly rounded division gives Number("sec.frac").
-        if (frac >= 0 && digits <= 6 && sec < 9e9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
-        else if (frac >= 0) ts = Number(line.slice(i + 1, p));
-      }
-      while (p < end && b[p]! === SPACE) p++;
-      if (p >= end) return fail('truncated: timestamp', line);
-      if (b[p]! !== RBRACKET) {
-        return fail(`bad timestamp "${line.slice(i, tokenEnd(b, i, end))}"`, line);
-      }
-      timestamp = ts;
-      strong = true;
-      i = p + 1;
-      while (i < end) {
-        const c = b[i]!;
-        if (c !== SPACE && c !== TAB) break;
-        i++;
-      }
-      if (i >= end) return fail('missing protocol', line);
-    }
-  }
-
   // Event tag, right-aligned in 9 columns by conntrack.
   if (b[i]! === LBRACKET) {
     const c1 = b[i + 1]!;
@@ -496,6 +481,7 @@ function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseRe
 
   // Header words up to the first tuple's `src=` (or a `[FLAG]`, or the end).
   let nWords = 0;
+  hAtSrc = false;
   for (;;) {
     let c = SPACE;
     while (i < end) {
@@ -505,6 +491,7 @@ function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseRe
     }
     if (i >= end || c === LBRACKET) break;
     if (c === 115 && b[i + 3]! === EQ && b[i + 1]! === 114 && b[i + 2]! === 99) {
+      hAtSrc = true;
       break;
     }
     if (nWords === MAX_HEADER_WORDS) {
@@ -577,6 +564,108 @@ function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseRe
     w++;
   }
   if (w < nWords) return fail(`unexpected token "${line.slice(wordStart[w]!, wordEnd[w]!)}"`, line);
+
+  hEvent = event;
+  hL3 = l3;
+  hL3num = l3num;
+  hProto = proto;
+  hProtonum = protonum;
+  hTimeout = timeout;
+  hState = state;
+  hEnd = i;
+  return undefined;
+}
+
+/** One flow line: `[ts]\t` `[EVENT]` `l3 l3num` `proto protonum` `timeout` `STATE`, tuples, flags, key=value. */
+function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseResult {
+  let timestamp: number | undefined;
+  let strong = false; // a timestamp or event tag shows the line was meant to be a flow
+
+  // `-o timestamp` prefix: `[1795689888.889204]\t`.
+  if (b[i]! === LBRACKET) {
+    const d = b[i + 1]!;
+    if (d >= 48 && d <= 57) {
+      const sec = scanUint(b, i + 1, end);
+      let p = numEnd;
+      let ts = sec;
+      if (b[p]! === 46 && p < end) {
+        const fracStart = p + 1;
+        const frac = scanUint(b, fracStart, end);
+        const digits = numEnd - fracStart;
+        p = numEnd;
+        // sec * 10^k + frac is exact below 2^53, so one correctly rounded division gives Number("sec.frac").
+        if (frac >= 0 && digits <= 6 && sec < 9e9) ts = (sec * POW10[digits]! + frac) / POW10[digits]!;
+        else if (frac >= 0) ts = Number(line.slice(i + 1, p));
+      }
+      while (p < end && b[p]! === SPACE) p++;
+      if (p >= end) return fail('truncated: timestamp', line);
+      if (b[p]! !== RBRACKET) {
+        return fail(`bad timestamp "${line.slice(i, tokenEnd(b, i, end))}"`, line);
+      }
+      timestamp = ts;
+      strong = true;
+      i = p + 1;
+      while (i < end) {
+        const c = b[i]!;
+        if (c !== SPACE && c !== TAB) break;
+        i++;
+      }
+      if (i >= end) return fail('missing protocol', line);
+    }
+  }
+
+  // Event tag and header words. They repeat from line to line, so the last header seen for each event kind
+  // is kept with what it parsed to: when the same bytes (through the first `src=`) come again, reuse it.
+  let event: ConntrackEventType | undefined;
+  let l3: string | undefined;
+  let l3num: number | undefined;
+  let proto: string;
+  let protonum: number;
+  let timeout: number;
+  let state: string | undefined;
+  const slot = b[i + 1]! & (MEMO_SLOTS - 1);
+  const memoLength = memoLen[slot]!;
+  let hit = false;
+  if (memoLength > 0 && i + memoLength <= end) {
+    const base = slot * MEMO_MAX;
+    let j = 0;
+    while (j < memoLength && b[i + j] === memoBytes[base + j]) j++;
+    hit = j === memoLength;
+  }
+  if (hit) {
+    event = memoEvent[slot];
+    l3 = memoL3[slot];
+    l3num = memoL3num[slot];
+    proto = memoProto[slot]!;
+    protonum = memoProtonum[slot]!;
+    timeout = memoTimeout[slot]!;
+    state = memoState[slot];
+    i += memoLength - 4;
+  } else {
+    const err = parseHeader(line, b, i, end, strong);
+    if (err !== undefined) return err;
+    event = hEvent;
+    l3 = hL3;
+    l3num = hL3num;
+    proto = hProto;
+    protonum = hProtonum;
+    timeout = hTimeout;
+    state = hState;
+    const length = hEnd + 4 - i;
+    if (hAtSrc && length <= MEMO_MAX) {
+      const base = slot * MEMO_MAX;
+      for (let j = 0; j < length; j++) memoBytes[base + j] = b[i + j]!;
+      memoLen[slot] = length;
+      memoEvent[slot] = event;
+      memoL3[slot] = l3;
+      memoL3num[slot] = l3num;
+      memoProto[slot] = proto;
+      memoProtonum[slot] = protonum;
+      memoTimeout[slot] = timeout;
+      memoState[slot] = state;
+    }
+    i = hEnd;
+  }
 
   // Tuples are told apart by position: the first `src=` opens orig, the second opens reply.
   let phase = 0;

@@ -89,8 +89,26 @@ export interface RecCheckpoint {
   flows: FlowRecord[];
 }
 
+/** ctscope deleted this entry (DELETE /api/flows/:id): it is gone from here on, events or not. */
+export interface RecDeleted {
+  k: 'deleted';
+  t: number;
+  /** Flow id as served by the API. */
+  id: string;
+  /** The exact argv that was run. */
+  argv: string[];
+}
+
 /** Any recording line. */
-export type RecordingRecord = RecHeader | RecLine | RecDump | RecNat | RecCounters | RecGap | RecCheckpoint;
+export type RecordingRecord =
+  | RecHeader
+  | RecLine
+  | RecDump
+  | RecNat
+  | RecCounters
+  | RecGap
+  | RecCheckpoint
+  | RecDeleted;
 
 /** A recording line that could not be read. */
 export interface RecordingLineError {
@@ -117,6 +135,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
     case 'counters':
     case 'gap':
     case 'checkpoint':
+    case 'deleted':
       return value as RecordingRecord;
     default:
       return { error: `unknown kind ${JSON.stringify(rec.k)}` };

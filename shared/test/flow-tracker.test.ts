@@ -66,3 +66,31 @@ describe('FlowTracker', () => {
     expect(f!.history[0]!.at).toBe(6000);
   });
 });
+
+describe('FlowTracker with conntrack ids reused by the kernel', () => {
+  const NEW_ID = (id: number, rsrc: string) =>
+    `    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=${rsrc} dst=172.20.112.199 sport=53 dport=20978 id=${id}`;
+  const DESTROY_ID = (id: number) =>
+    `[DESTROY] ipv4     2 udp      17 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 src=172.20.112.199 dst=10.42.0.33 sport=53 dport=52001 id=${id}`;
+
+  it("a NEW that reuses a destroyed flow's id starts a new live flow with its own key", () => {
+    const t = new FlowTracker({ indexIdFlowsByTuple: false });
+    t.observe(rec(NEW_ID(7, '172.20.112.199')), 0);
+    t.observe(rec(DESTROY_ID(7)), 1000);
+    const reborn = t.observe(rec(NEW_ID(7, '10.43.0.10')), 1001);
+    expect(reborn.destroyedAt).toBeUndefined();
+    expect(reborn.key).toBe('7-2');
+    expect(reborn.record.reply.src).toBe('10.43.0.10');
+    expect(t.get('7')?.destroyedAt).toBe(1000);
+    // Later lines with that id belong to the live flow.
+    expect(t.observe(rec(LIST_ID.replace('id=137932478', 'id=7')), 2000)).toBe(reborn);
+  });
+
+  it('a second NEW for a live id retires the old flow (its DESTROY was lost)', () => {
+    const t = new FlowTracker({ indexIdFlowsByTuple: false });
+    const first = t.observe(rec(NEW_ID(8, '172.20.112.199')), 0);
+    const second = t.observe(rec(NEW_ID(8, '10.43.0.10')), 5000);
+    expect(second).not.toBe(first);
+    expect(first.destroyedAt).toBe(5000);
+  });
+});

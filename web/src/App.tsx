@@ -1,7 +1,7 @@
 /** Composition root: URL state, the data source, and the wall or the full dashboard. */
 import { useEffect, useMemo, useRef } from 'react';
-import { KioskView } from './components/KioskView.js';
 import { Dashboard } from './components/Dashboard.js';
+import { KioskView } from './components/KioskView.js';
 import { computeKpis } from './domain/kpis.js';
 import { useDashboardState } from './hooks/use-dashboard-state.js';
 import { useUrlState } from './hooks/use-url-state.js';
@@ -16,7 +16,10 @@ export function App({ controller }: { controller: DashboardController }) {
     const u = initial.current;
     if (u.rec && !u.kiosk) {
       controller.openServerRecording(u.rec, u.at).catch((err: Error) => {
-        controller.store.dispatch({ type: 'error', message: `cannot open recording ${u.rec}: ${err.message}` });
+        controller.store.dispatch({
+          type: 'error',
+          message: `cannot open recording ${u.rec}: ${err.message}`,
+        });
         controller.connect(u.filter);
       });
     } else {
@@ -35,7 +38,9 @@ export function App({ controller }: { controller: DashboardController }) {
 
   useEffect(() => {
     const name = state.hello?.node.name;
-    const critical = [...state.flows.values()].some((f) => f.severity === 'critical' && f.destroyedAt === undefined);
+    const critical = [...state.flows.values()].some(
+      (f) => f.severity === 'critical' && f.destroyedAt === undefined,
+    );
     document.title = `${critical ? '✖ ' : ''}ctscope${name ? ` · ${name}` : ''}`;
   }, [state.hello, state.flows]);
 

@@ -36,7 +36,10 @@ describe('in-browser recording classifier (seed incident)', () => {
     expect(sync.flows[0]?.id).toBe(INCIDENT_ID);
     // Random-port siblings from the gap are no-dnat but count down: not kept alive.
     for (const sport of [59807, 39068]) {
-      expect(sync.flows.find((x) => x.orig.sport === sport)).toMatchObject({ verdict: 'no-dnat', keptAlive: false });
+      expect(sync.flows.find((x) => x.orig.sport === sport)).toMatchObject({
+        verdict: 'no-dnat',
+        keptAlive: false,
+      });
     }
   });
 

@@ -164,6 +164,10 @@ async function build(state: LabState, opts: UpOptions): Promise<string[]> {
       port: opts.port,
       suspectPollMs: opts.suspectPollMs,
       natPollMs: opts.natPollMs,
+      onSpawned: async (serve) => {
+        state.serve = serve;
+        await writeState(opts.stateDir, state);
+      },
     });
   }
   return notes;

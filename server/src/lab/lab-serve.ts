@@ -33,6 +33,8 @@ export interface StartServeOptions {
   natPollMs: number;
   /** How long to wait for /healthz. */
   readyTimeoutMs?: number;
+  /** Called as soon as the process exists (before it is ready), so its pid can be recorded for `lab down`. */
+  onSpawned?: (serve: LabServe) => Promise<void>;
 }
 
 /** Make `<dir>/bin` with iptables-save/ip6tables-save pointing at the backend's binaries. */

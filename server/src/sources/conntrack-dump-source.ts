@@ -204,7 +204,7 @@ export class DumpScheduler {
           ? `${pending.first} (+${pending.count - 1} more)`
           : pending.first
         : 'periodic';
-      if (!signal.aborted) this.#opts.sink.onDump('full', lines, at);
+      if (!signal.aborted) this.#opts.sink.onDump('full', lines, at, at - durationMs);
       ready();
     } catch (err) {
       // The state is still unknown: keep the request so the restarted run dumps first thing.

@@ -273,12 +273,15 @@ async function checkEvents(procRoot: string, netns: string | undefined): Promise
   const value = text.trim();
   if (value === '1') return { id, ok: true, fatal: false, message: `nf_conntrack_events is 1${where}` };
   // 2 is the newer kernels' default: events are generated once a listener such as `conntrack -E` subscribes.
+  // But entries created before the listener existed never report anything, not even their DESTROY: they then
+  // linger until a full dump retires them. Say so, and how to get 1.
   if (value === '2')
     return {
       id,
-      ok: true,
+      ok: false,
       fatal: false,
-      message: `nf_conntrack_events is 2 (on demand for listeners)${where}`,
+      message: `nf_conntrack_events is 2 (events only for entries created while a listener runs)${where}: entries that predate ctscope report no DESTROY and are retired only by full dumps`,
+      hint: `${exec}sysctl -w net.netfilter.nf_conntrack_events=1`,
     };
   return {
     id,

@@ -25,8 +25,8 @@ export interface SourceSink {
   onEventLine(line: string, at: number): void;
   /** Event loss seen (ENOBUFS on stderr, or the tail restarted): state is unknown until the next full dump. */
   onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void;
-  /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects). */
-  onDump(scope: 'full' | 'poll', lines: string[], at: number): void;
+  /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
+  onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
   /** A new NAT snapshot (every poll; the receiver dedupes by hash). */
   onNat(snapshot: NatSnapshot, at: number): void;
   /** Counters. */

@@ -153,6 +153,16 @@ export class FlowStore {
     }
   }
 
+  /** Retire a live flow now (e.g. we deleted it), without waiting for a DESTROY or a full dump. */
+  markGone(id: string, at: number): void {
+    this.advance(at);
+    const flow = this.tracker.get(id);
+    if (!flow || flow.destroyedAt !== undefined) return;
+    this.tracker.markGone(id, this.rel(at));
+    this.destroyedQueue.add(id);
+    this.touch(id);
+  }
+
   /** A NAT snapshot; returns the change when its hash differs from the current one. */
   setNat(snapshot: NatSnapshot, at: number): NatChange | undefined {
     this.advance(at);

@@ -27,7 +27,7 @@ export function ConfirmDialog({
       </h2>
       {children}
       <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onCancel} autoFocus>
+        <button type="button" className="btn" onClick={onCancel}>
           Cancel
         </button>
         <button type="button" className="btn btn-danger" onClick={onConfirm}>

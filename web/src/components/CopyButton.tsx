@@ -40,7 +40,6 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
         }}
         aria-label={`${label}: ${text}`}
       >
-        
         {status === 'copied' ? 'Copied ✓' : status === 'failed' ? 'Copy failed: select the text' : label}
       </button>
       <span className="sr-only" aria-live="polite">

@@ -25,7 +25,11 @@ export function CriticalBanner({
     ) : null;
   }
   return (
-    <div className={`banner banner-critical${large ? ' banner-large' : ''}`} data-critical-count={n} role="alert">
+    <div
+      className={`banner banner-critical${large ? ' banner-large' : ''}`}
+      data-critical-count={n}
+      role="alert"
+    >
       <div className="banner-title">
         <span aria-hidden="true">✖ </span>
         {n} critical flow{n === 1 ? '' : 's'} · {services.join(', ')}

@@ -4,9 +4,10 @@ import { isEmptyFilter } from '@ctscope/shared';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { selectRows, type TimeRange } from '../domain/flow-rows.js';
+import { formatClock } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
 import { PRESETS, type TimeWindow, type UrlState } from '../domain/url-state.js';
-import { useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
+import { type Shortcut, useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import type { DashboardController } from '../transport/dashboard-controller.js';
 import { copyText } from './CopyButton.js';
@@ -45,17 +46,24 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const now = state.now || Date.now();
 
   // Re-sorting 100k rows ten times a second would eat the frame budget: slow down for big tables.
-  const flows = useThrottled(state.flows, state.flows.size > 20_000 ? 1000 : state.flows.size > 5000 ? 300 : 0);
-  const range = windowRange(url.window, now);
-  const rows = useMemo(
-    () => selectRows(flows, url.filter, range, url.sort, now),
-    // `now` and the range move every batch; rows depend on them only for ages and the window edges.
-    // biome-ignore lint/correctness/useExhaustiveDependencies: recomputed with the flows, which change as often.
-    [flows, url.filter, url.sort, url.window],
+  const gen = state.generation;
+  const flows = useThrottled(
+    state.flows,
+    state.flows.size > 20_000 ? 1000 : state.flows.size > 5000 ? 300 : 0,
+    gen,
   );
-  const timeline = useThrottled(state.timeline, 500);
-  const markers = useThrottled(state.markers, 500);
-  const chartRange = useThrottled(range, 500);
+  // Rows depend on the clock only through ages and the window edges: a one-second grain is enough.
+  const tableNow = Math.floor(now / 1000) * 1000;
+  const rows = useMemo(
+    () => selectRows(flows, url.filter, windowRange(url.window, tableNow), url.sort, tableNow),
+    [flows, url.filter, url.sort, url.window, tableNow],
+  );
+
+  // The chart redraws at most twice a second; recharts is the costliest thing on the page.
+  const timeline = useThrottled(state.timeline, 500, gen);
+  const markers = useThrottled(state.markers, 500, gen);
+  const chartNow = useThrottled(now, 500, gen);
+  const chartRange = useMemo(() => windowRange(url.window, chartNow), [url.window, chartNow]);
   const badCount = useMemo(() => rows.filter((r) => r.verdict !== 'ok').length, [rows]);
   const selected = url.flow;
   const selectedReport = selected ? state.flows.get(selected) : undefined;
@@ -63,21 +71,47 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const replaying = state.mode === 'replay' || state.mode === 'local';
 
   const select = useCallback((id: string | undefined) => setUrl({ flow: id }), [setUrl]);
-  const loadDetail = useCallback((id: string, signal: AbortSignal) => controller.flowDetail(id, signal), [controller]);
+  const loadDetail = useCallback(
+    (id: string, signal: AbortSignal) => controller.flowDetail(id, signal),
+    [controller],
+  );
 
   const openFile = useCallback(
     async (file: File) => {
       setPicker(false);
       try {
         controller.openRecordingText(await file.text(), file.name);
-        setUrl({ rec: undefined, at: undefined, flow: undefined, window: { kind: 'follow', spanMs: url.window.kind === 'follow' ? url.window.spanMs : 900_000 } });
-        setNotice(`Replaying ${file.name} in this browser.`);
+        setUrl({
+          rec: undefined,
+          at: undefined,
+          flow: undefined,
+          window: { kind: 'follow', spanMs: url.window.kind === 'follow' ? url.window.spanMs : 900_000 },
+        });
       } catch (err) {
         setNotice(`Cannot replay ${file.name}: ${(err as Error).message}`);
       }
     },
     [controller, setUrl, url.window],
   );
+
+  // A replay opens on a window that fits the recording (the smallest preset covering it), once per recording.
+  const fitted = useRef<string | undefined>(undefined);
+  const explicitWindow = useRef(/[?&](win|from)=/.test(window.location.search));
+  useEffect(() => {
+    const c = state.replay;
+    if (!c || !replaying) return;
+    const key = `${state.mode}|${state.recordingName ?? ''}|${c.start}|${c.end}`;
+    if (fitted.current === key) return;
+    fitted.current = key;
+    // A shared link that names its window keeps it.
+    if (explicitWindow.current) {
+      explicitWindow.current = false;
+      return;
+    }
+    const length = c.end - c.start;
+    const preset = PRESETS.find((p) => p.spanMs >= length) ?? PRESETS[PRESETS.length - 1]!;
+    setUrl((s) => (s.window.kind === 'follow' ? { window: { kind: 'follow', spanMs: preset.spanMs } } : {}));
+  }, [state.replay, state.mode, state.recordingName, replaying, setUrl]);
 
   // A shared link into a server replay: seek to its position once the clock is known.
   const seekedFromUrl = useRef(false);
@@ -106,36 +140,55 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
     replay.setSpeed(SPEED_STEPS[Math.max(0, Math.min(SPEED_STEPS.length - 1, (i < 0 ? 3 : i) + dir))]!);
   };
 
-  useKeyboardShortcuts({
-    '?': () => setHelp((h) => !h),
-    Escape: () => {
-      if (help) setHelp(false);
-      else if (picker) setPicker(false);
-      else select(undefined);
-    },
-    j: () => moveSelection(1),
-    ArrowDown: () => moveSelection(1),
-    k: () => moveSelection(-1),
-    ArrowUp: () => moveSelection(-1),
-    '/': () => textRef.current?.focus(),
-    v: () => setUrl((s) => ({ view: s.view === 'flows' ? 'services' : 'flows' })),
-    t: () => setUrl((s) => ({ theme: s.theme === 'dark' ? 'light' : 'dark' })),
-    o: () => setPicker(true),
-    c: () => {
-      if (selectedReport?.remedy) void copyText(selectedReport.remedy).then((ok) => setNotice(ok ? 'Remedy copied.' : 'Copy failed.'));
-    },
-    ...Object.fromEntries(PRESETS.map((p, i) => [String(i + 1), () => setUrl({ window: { kind: 'follow', spanMs: p.spanMs } })])),
-    '0': () => setUrl((s) => ({ window: { kind: 'follow', spanMs: s.window.kind === 'follow' ? s.window.spanMs : 900_000 } })),
-    ' ': () => {
-      if (replay && state.replay) state.replay.playing ? replay.pause() : replay.play();
-    },
-    ArrowLeft: (e) => seekBy(e.shiftKey ? -60_000 : -10_000),
-    ArrowRight: (e) => seekBy(e.shiftKey ? 60_000 : 10_000),
-    Home: () => state.replay && seekBy(state.replay.start - state.replay.time),
-    End: () => state.replay && seekBy(state.replay.end - state.replay.time),
-    '[': () => stepSpeed(-1),
-    ']': () => stepSpeed(1),
-  });
+  const closeTopmost = () => {
+    if (help) setHelp(false);
+    else if (picker) setPicker(false);
+    else select(undefined);
+  };
+  const togglePlay = () => {
+    if (!replay || !state.replay) return;
+    if (state.replay.playing) replay.pause();
+    else replay.play();
+  };
+  useKeyboardShortcuts([
+    ['?', () => setHelp((h) => !h)],
+    ['Escape', closeTopmost],
+    ['j', () => moveSelection(1)],
+    ['ArrowDown', () => moveSelection(1)],
+    ['k', () => moveSelection(-1)],
+    ['ArrowUp', () => moveSelection(-1)],
+    ['/', () => textRef.current?.focus()],
+    ['v', () => setUrl((s) => ({ view: s.view === 'flows' ? 'services' : 'flows' }))],
+    ['t', () => setUrl((s) => ({ theme: s.theme === 'dark' ? 'light' : 'dark' }))],
+    ['o', () => setPicker(true)],
+    [
+      'c',
+      () => {
+        if (selectedReport?.remedy) {
+          void copyText(selectedReport.remedy).then((ok) =>
+            setNotice(ok ? 'Remedy copied.' : 'Copy failed.'),
+          );
+        }
+      },
+    ],
+    ...PRESETS.map(
+      (p, i): Shortcut => [String(i + 1), () => setUrl({ window: { kind: 'follow', spanMs: p.spanMs } })],
+    ),
+    [
+      '0',
+      () =>
+        setUrl((s) => ({
+          window: { kind: 'follow', spanMs: s.window.kind === 'follow' ? s.window.spanMs : 900_000 },
+        })),
+    ],
+    [' ', togglePlay],
+    ['ArrowLeft', (e) => seekBy(e.shiftKey ? -60_000 : -10_000)],
+    ['ArrowRight', (e) => seekBy(e.shiftKey ? 60_000 : 10_000)],
+    ['Home', () => state.replay && seekBy(state.replay.start - state.replay.time)],
+    ['End', () => state.replay && seekBy(state.replay.end - state.replay.time)],
+    ['[', () => stepSpeed(-1)],
+    [']', () => stepSpeed(1)],
+  ]);
 
   useEffect(() => {
     if (!notice) return;
@@ -173,13 +226,29 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
           }
         />
       )}
+      {state.mode !== 'local' && state.synced && state.connection.status !== 'open' && (
+        <div className="banner banner-stale" role="status">
+          <span aria-hidden="true">⚠ </span>Connection lost: showing the state as of {formatClock(state.now)}.
+          Reconnecting by itself.
+        </div>
+      )}
       {(notice || state.lastError) && (
         <div className="notice" role="status">
           {notice ?? `Server: ${state.lastError}`}
         </div>
       )}
-      <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
-      <Timeline timeline={timeline} markers={markers} range={chartRange} window={url.window} onWindow={(w) => setUrl({ window: w })} />
+      <CriticalBanner
+        critical={kpis.critical}
+        services={kpis.criticalServices}
+        onPick={(id) => setUrl({ flow: id, view: 'flows' })}
+      />
+      <Timeline
+        timeline={timeline}
+        markers={markers}
+        range={chartRange}
+        window={url.window}
+        onWindow={(w) => setUrl({ window: w })}
+      />
       {url.view === 'flows' ? (
         <main className={`flows-area${selected ? ' with-detail' : ''}`}>
           <div className="flows-main">
@@ -192,10 +261,18 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
               bad={badCount}
               truncated={state.truncated}
             />
-            <FlowTable rows={rows} now={now} selectedId={selected} onSelect={select} sort={url.sort} onSort={(sort) => setUrl({ sort })} />
+            <FlowTable
+              rows={rows}
+              now={now}
+              selectedId={selected}
+              onSelect={select}
+              sort={url.sort}
+              onSort={(sort) => setUrl({ sort })}
+            />
           </div>
           {selected && (
             <FlowDetail
+              key={selected}
               id={selected}
               report={selectedReport}
               load={loadDetail}

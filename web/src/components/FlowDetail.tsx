@@ -2,7 +2,7 @@
 import { type FlowReport, type Frontend, formatEndpoints, formatHostPort } from '@ctscope/shared';
 import { useEffect, useMemo, useState } from 'react';
 import type { FlowDetail as Detail, NatAt } from '../domain/flow-detail.js';
-import { formatClock, formatDateTime, formatDuration, formatExpiry, flowAgeMs } from '../domain/format.js';
+import { flowAgeMs, formatClock, formatDateTime, formatDuration, formatExpiry } from '../domain/format.js';
 import { formatLifecycleLine, lifecycleLines } from '../domain/lifecycle.js';
 import type { DeleteOutcome } from '../transport/dashboard-controller.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -24,17 +24,22 @@ export interface FlowDetailProps {
   onClose: () => void;
 }
 
-export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, onDelete, onClose }: FlowDetailProps) {
+export function FlowDetail({
+  id,
+  report,
+  load,
+  refreshToken,
+  now,
+  allowDelete,
+  onDelete,
+  onClose,
+}: FlowDetailProps) {
   const [detail, setDetail] = useState<Detail | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [confirming, setConfirming] = useState(false);
   const [outcome, setOutcome] = useState<DeleteOutcome | undefined>();
 
-  useEffect(() => {
-    setDetail(undefined);
-    setOutcome(undefined);
-  }, [id]);
-
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refreshToken is the trigger to fetch again.
   useEffect(() => {
     const ac = new AbortController();
     load(id, ac.signal).then(
@@ -49,14 +54,20 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
     return () => ac.abort();
   }, [id, load, refreshToken]);
 
-  const f = detail?.flow ?? report;
+  // The streamed row is newer than the fetched detail between refreshes.
+  const f = report ?? detail?.flow;
   const lines = useMemo(() => (detail ? lifecycleLines(detail.history, detail.timeouts) : []), [detail]);
 
   return (
     <aside className="detail" aria-label={`Flow ${id}`}>
       <div className="detail-head">
         <h2 className="section-title">Flow {id}</h2>
-        <button type="button" className="btn btn-quiet" onClick={onClose} aria-label="Close the flow detail (Esc)">
+        <button
+          type="button"
+          className="btn btn-quiet"
+          onClick={onClose}
+          aria-label="Close the flow detail (Esc)"
+        >
           ✕
         </button>
       </div>
@@ -71,7 +82,9 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
               </span>
             )}
             {f.createdDuringRuleGap && <span className="tag tag-gap">born in a rule gap</span>}
-            {f.destroyedAt !== undefined && <span className="tag">destroyed {formatClock(f.destroyedAt)}</span>}
+            {f.destroyedAt !== undefined && (
+              <span className="tag">destroyed {formatClock(f.destroyedAt)}</span>
+            )}
           </div>
           <dl className="detail-tuples">
             <dt>Original</dt>
@@ -89,7 +102,9 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
             <dt>Age</dt>
             <dd>
               {formatDuration(flowAgeMs(f, now))} · since {formatDateTime(f.createdAt ?? f.firstSeen)}
-              {f.createdAt === undefined && <span className="muted"> (first seen; it predates what was observed)</span>}
+              {f.createdAt === undefined && (
+                <span className="muted"> (first seen; it predates what was observed)</span>
+              )}
             </dd>
             <dt>Timeout</dt>
             <dd>
@@ -126,14 +141,23 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
                 )}
               </>
             ) : (
-              <p className="muted">No remedy: deleting this entry would not help{f.verdict === 'unanswered' ? ' (the backend is silent)' : ''}.</p>
+              <p className="muted">
+                No remedy: deleting this entry would not help
+                {f.verdict === 'unanswered' ? ' (the backend is silent)' : ''}.
+              </p>
             )}
           </section>
           <section aria-label="NAT rules" className="nat-compare">
-            <h3 className="sub-title">NAT rules for {f.frontend ? f.service ?? f.frontend : 'this destination'}</h3>
+            <h3 className="sub-title">
+              NAT rules for {f.frontend ? (f.service ?? f.frontend) : 'this destination'}
+            </h3>
             {detail ? (
               <div className="nat-pair">
-                <NatBox title="At creation" nat={detail.nat.atCreation} unknown="Unknown: the flow predates the first snapshot, or its NEW was not seen." />
+                <NatBox
+                  title="At creation"
+                  nat={detail.nat.atCreation}
+                  unknown="Unknown: the flow predates the first snapshot, or its NEW was not seen."
+                />
                 <NatBox title="Now" nat={detail.nat.current} unknown="No NAT snapshot yet." />
               </div>
             ) : (
@@ -145,12 +169,10 @@ export function FlowDetail({ id, report, load, refreshToken, now, allowDelete, o
             {detail ? (
               <>
                 <LifecycleChart lines={lines} now={f.destroyedAt ?? now} />
-                <pre className="raw-lines" aria-label="Lifecycle lines">
-                  {lines.map((l) => formatLifecycleLine(l)).join('\n')}
-                </pre>
+                <pre className="raw-lines">{lines.map((l) => formatLifecycleLine(l)).join('\n')}</pre>
                 <p className="muted small">
-                  N/U/D: NEW/UPDATE/DESTROY events; dots: timeout readings from dumps and polls; circled: the timeout was reset
-                  (a client refreshed the entry; UDP refreshes emit no event).
+                  N/U/D: NEW/UPDATE/DESTROY events; dots: timeout readings from dumps and polls; circled: the
+                  timeout was reset (a client refreshed the entry; UDP refreshes emit no event).
                 </p>
               </>
             ) : (
@@ -196,7 +218,11 @@ function NatBox({ title, nat, unknown }: { title: string; nat: NatAt | null; unk
             snapshot {nat.hash}
             {nat.takenAt !== undefined ? ` · ${formatClock(nat.takenAt)}` : ''}
           </p>
-          {nat.frontend ? <FrontendRules f={nat.frontend} /> : <p className="warn-text">⚠ No rules for this frontend (a rule gap).</p>}
+          {nat.frontend ? (
+            <FrontendRules f={nat.frontend} />
+          ) : (
+            <p className="warn-text">⚠ No rules for this frontend (a rule gap).</p>
+          )}
         </>
       )}
     </div>

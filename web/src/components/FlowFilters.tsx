@@ -26,12 +26,14 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
 ) {
   const set = (patch: Partial<FlowFilter>) => {
     const next: FlowFilter = { ...filter, ...patch };
-    for (const k of Object.keys(next) as Array<keyof FlowFilter>) if (next[k] === undefined || next[k] === '') delete next[k];
+    for (const k of Object.keys(next) as Array<keyof FlowFilter>)
+      if (next[k] === undefined || next[k] === '') delete next[k];
     onFilter(next);
   };
   return (
     <section className="filters" aria-label="Flow filters">
-      <div className="chips" role="group" aria-label="Verdict">
+      <fieldset className="chips">
+        <legend className="sr-only">Verdict</legend>
         {VERDICTS.map((v: Verdict) => (
           <button
             key={v}
@@ -43,8 +45,9 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
             {VERDICT_LABEL[v]}
           </button>
         ))}
-      </div>
-      <div className="chips" role="group" aria-label="Severity">
+      </fieldset>
+      <fieldset className="chips">
+        <legend className="sr-only">Severity</legend>
         {SEVERITIES.map((s: Severity) => (
           <button
             key={s}
@@ -57,10 +60,15 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
             {SEVERITY_LABEL[s].text}
           </button>
         ))}
-      </div>
+      </fieldset>
       <label className="field">
         <span>Service</span>
-        <input type="search" value={filter.service ?? ''} placeholder="ns/name" onChange={(e) => set({ service: e.target.value || undefined })} />
+        <input
+          type="search"
+          value={filter.service ?? ''}
+          placeholder="ns/name"
+          onChange={(e) => set({ service: e.target.value || undefined })}
+        />
       </label>
       <label className="field">
         <span>IP</span>
@@ -111,7 +119,9 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
             </span>
           </>
         )}
-        {truncated && <span title="The server holds more flows than it sent; narrow the filter"> · truncated</span>}
+        {truncated && (
+          <span title="The server holds more flows than it sent; narrow the filter"> · truncated</span>
+        )}
       </span>
     </section>
   );

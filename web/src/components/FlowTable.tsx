@@ -11,6 +11,7 @@ import { OrigTuple, ReplyTuple } from './TupleText.js';
 import { VerdictBadge } from './VerdictBadge.js';
 
 export const ROW_HEIGHT = 46;
+const HEADER_HEIGHT = 30;
 
 const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }> = [
   { key: 'verdict', label: 'Verdict', className: 'col-verdict' },
@@ -39,6 +40,8 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
     getItemKey: (i) => rows[i]?.id ?? i,
+    // The sticky header covers the top of the scroll area.
+    scrollPaddingStart: HEADER_HEIGHT,
   });
   const selectedIndex = selectedId ? rows.findIndex((r) => r.id === selectedId) : -1;
 
@@ -52,94 +55,118 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
   };
 
   return (
-    <div className="flow-table" role="grid" aria-label="Flows" aria-rowcount={rows.length + 1} aria-colcount={COLUMNS.length}>
-      <div className="flow-row flow-head" role="row" aria-rowindex={1}>
-        {COLUMNS.map((c) => {
-          const active = sort.key === c.key;
-          return (
-            <div
-              key={c.key}
-              role="columnheader"
-              className={`cell ${c.className}`}
-              aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
-            >
-              <button type="button" className="sort-btn" onClick={() => headerSort(c.key)}>
-                {c.label}
-                <span aria-hidden="true">{active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
-              </button>
-            </div>
-          );
-        })}
-        {sort.key !== 'worst' && (
-          <button type="button" className="sort-reset" onClick={() => onSort({ key: 'worst', dir: 'asc' })} title="Worst first">
-            worst first
-          </button>
-        )}
-      </div>
+    <div className="flow-table">
+      {sort.key !== 'worst' && (
+        <button type="button" className="sort-reset" onClick={() => onSort({ key: 'worst', dir: 'asc' })}>
+          worst first
+        </button>
+      )}
       <div ref={scrollRef} className="flow-body">
-        {rows.length === 0 && <p className="empty muted">No flows match. Clear the filters, widen the time window, or wait for traffic.</p>}
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-          {virtualizer.getVirtualItems().map((v) => {
-            const f = rows[v.index]!;
-            const bad = f.verdict !== 'ok';
-            const selected = f.id === selectedId;
-            return (
-              // biome-ignore lint/a11y/useFocusableInteractive: rows are selected with the table's keyboard shortcuts (j/k).
-              <div
-                key={v.key}
-                role="row"
-                aria-rowindex={v.index + 2}
-                aria-selected={selected}
-                data-flow-id={f.id}
-                data-verdict={f.verdict}
-                data-severity={f.severity}
-                className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
-                style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
-                onClick={() => onSelect(selected ? undefined : f.id)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Enter') onSelect(f.id);
-                }}
-              >
-                <div role="gridcell" className="cell col-verdict">
-                  <VerdictBadge verdict={f.verdict} severity={f.severity} />
-                </div>
-                <div role="gridcell" className="cell col-orig mono">
-                  <OrigTuple flow={f} />
-                </div>
-                <div role="gridcell" className="cell col-reply mono">
-                  <ReplyTuple flow={f} />
-                </div>
-                <div role="gridcell" className="cell col-service" title={f.service}>
-                  {f.service ?? <span className="muted">–</span>}
-                  {f.createdDuringRuleGap && (
-                    <span className="tag tag-gap" title="Created while the service had no NAT rules">
-                      born in rule gap
-                    </span>
-                  )}
-                </div>
-                <div role="gridcell" className="cell col-age mono">
-                  {formatDuration(flowAgeMs(f, now))}
-                </div>
-                <div
-                  role="gridcell"
-                  className="cell col-expires"
-                  title={f.keptAlive ? `Its ${f.timeout}s timeout was reset ${f.timeoutResets}× while UNREPLIED: it never expires on its own` : undefined}
+        <table
+          className="ft"
+          role="grid"
+          aria-label="Flows"
+          aria-rowcount={rows.length + 1}
+          aria-colcount={COLUMNS.length}
+        >
+          <thead className="ft-head">
+            <tr className="flow-row flow-head" aria-rowindex={1}>
+              {COLUMNS.map((c) => {
+                const active = sort.key === c.key;
+                return (
+                  <th
+                    key={c.key}
+                    scope="col"
+                    className={`cell ${c.className}`}
+                    aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+                  >
+                    <button type="button" className="sort-btn" onClick={() => headerSort(c.key)}>
+                      {c.label}
+                      <span aria-hidden="true">{active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+                    </button>
+                  </th>
+                );
+              })}
+            </tr>
+          </thead>
+          <tbody style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {virtualizer.getVirtualItems().map((v) => {
+              const f = rows[v.index]!;
+              const bad = f.verdict !== 'ok';
+              const selected = f.id === selectedId;
+              return (
+                <tr
+                  key={v.key}
+                  aria-rowindex={v.index + 2}
+                  aria-selected={selected}
+                  tabIndex={selected || (selectedIndex < 0 && v.index === 0) ? 0 : -1}
+                  data-flow-id={f.id}
+                  data-verdict={f.verdict}
+                  data-severity={f.severity}
+                  className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
+                  style={{
+                    position: 'absolute',
+                    top: 0,
+                    left: 0,
+                    right: 0,
+                    height: ROW_HEIGHT,
+                    transform: `translateY(${v.start}px)`,
+                  }}
+                  onClick={() => onSelect(selected ? undefined : f.id)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') onSelect(f.id);
+                  }}
                 >
-                  {formatExpiry(f, now)}
-                </div>
-                <div role="gridcell" className="cell col-kept">
-                  {f.keptAlive ? (
-                    <span className="kept" title="UNREPLIED and its timeout keeps being reset: it will never expire on its own">
-                      <span aria-hidden="true">↻ </span>yes
-                    </span>
-                  ) : (
-                    <span className="muted">no</span>
-                  )}
-                </div>
-              </div>
-            );
-          })}
-        </div>
+                  <td className="cell col-verdict">
+                    <VerdictBadge verdict={f.verdict} severity={f.severity} compact />
+                  </td>
+                  <td className="cell col-orig mono">
+                    <OrigTuple flow={f} />
+                  </td>
+                  <td className="cell col-reply mono">
+                    <ReplyTuple flow={f} />
+                  </td>
+                  <td className="cell col-service" title={f.service}>
+                    {f.service ?? <span className="muted">–</span>}
+                    {f.createdDuringRuleGap && (
+                      <span className="tag tag-gap" title="Created while the service had no NAT rules">
+                        born in rule gap
+                      </span>
+                    )}
+                  </td>
+                  <td className="cell col-age mono">{formatDuration(flowAgeMs(f, now))}</td>
+                  <td
+                    className="cell col-expires"
+                    title={
+                      f.keptAlive
+                        ? `Its ${f.timeout}s timeout was reset ${f.timeoutResets}× while UNREPLIED: it never expires on its own`
+                        : undefined
+                    }
+                  >
+                    {formatExpiry(f, now)}
+                  </td>
+                  <td className="cell col-kept">
+                    {f.keptAlive ? (
+                      <span
+                        className="kept"
+                        title="UNREPLIED and its timeout keeps being reset: it will never expire on its own"
+                      >
+                        <span aria-hidden="true">↻ </span>yes
+                      </span>
+                    ) : (
+                      <span className="muted">no</span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {rows.length === 0 && (
+          <p className="empty muted">
+            No flows match. Clear the filters, widen the time window, or wait for traffic.
+          </p>
+        )}
       </div>
     </div>
   );

@@ -25,9 +25,14 @@ export function ConnectionBadge({
 }) {
   if (mode === 'local') {
     return (
-      <span className={`conn conn-local${large ? ' conn-large' : ''}`} data-connection="local" role="status">
+      <span
+        className={`conn conn-local${large ? ' conn-large' : ''}`}
+        data-connection="local"
+        role="status"
+        title={recordingName}
+      >
         <span aria-hidden="true">⏏ </span>
-        Recording in this browser{recordingName ? `: ${recordingName}` : ''}
+        In-browser replay
       </span>
     );
   }
@@ -39,13 +44,14 @@ export function ConnectionBadge({
         ? 'Connected (replay)'
         : 'Connected'
       : c.status === 'reconnecting'
-        ? `Reconnecting${c.attempt ? ` (attempt ${c.attempt}${retryIn !== undefined ? `, in ${retryIn}s` : ''})` : '…'}`
+        ? `Reconnecting${c.attempt ? ` · try ${c.attempt}${retryIn !== undefined ? ` in ${retryIn}s` : ''}` : '…'}`
         : c.status === 'connecting'
           ? 'Connecting…'
           : c.status === 'closed'
             ? 'Disconnected'
             : 'Not connected';
-  const icon = c.status === 'open' ? '●' : c.status === 'reconnecting' || c.status === 'connecting' ? '↻' : '○';
+  const icon =
+    c.status === 'open' ? '●' : c.status === 'reconnecting' || c.status === 'connecting' ? '↻' : '○';
   return (
     <span
       className={`conn conn-${c.status}${large ? ' conn-large' : ''}`}
@@ -76,7 +82,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
   const loss = state.eventLoss;
   return (
     <header className="header">
-      <div className="brand" aria-label="ctscope">
+      <div className="brand">
         <span aria-hidden="true">◎</span> ctscope
       </div>
       <dl className="header-facts">
@@ -90,7 +96,11 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
         <div>
           <dt>Connection</dt>
           <dd>
-            <ConnectionBadge connection={state.connection} mode={state.mode} recordingName={state.recordingName} />
+            <ConnectionBadge
+              connection={state.connection}
+              mode={state.mode}
+              recordingName={state.recordingName}
+            />
           </dd>
         </div>
         <div>

@@ -44,11 +44,12 @@ export function HelpOverlay({ onClose }: { onClose: () => void }) {
         </tbody>
       </table>
       <p className="muted small">
-        Drop a recording file (<code>.ndjson</code>) anywhere on the page to replay it in this browser, no server needed. Add{' '}
-        <code>?kiosk=1</code> to the address for the wall display, <code>?theme=light</code> for the light theme.
+        Drop a recording file (<code>.ndjson</code>) anywhere on the page to replay it in this browser, no
+        server needed. Add <code>?kiosk=1</code> to the address for the wall display,{' '}
+        <code>?theme=light</code> for the light theme.
       </p>
       <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onClose} autoFocus>
+        <button type="button" className="btn" onClick={onClose}>
           Close
         </button>
       </div>

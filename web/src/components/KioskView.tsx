@@ -12,11 +12,21 @@ import { MARKER_ICON, Timeline } from './Timeline.js';
 
 const WALL_SPAN_MS = 15 * 60_000;
 
-function Kpi({ label, value, level, hint }: { label: string; value: string; level: 'ok' | 'warn' | 'crit'; hint?: string }) {
+function Kpi({
+  label,
+  value,
+  level,
+  hint,
+}: {
+  label: string;
+  value: string;
+  level: 'ok' | 'warn' | 'crit';
+  hint?: string;
+}) {
   const icon = level === 'crit' ? '✖' : level === 'warn' ? '⚠' : '✓';
   return (
-    <div className={`kpi kpi-${level}`} role="group" aria-label={label}>
-      <div className="kpi-label">{label}</div>
+    <fieldset className={`kpi kpi-${level}`}>
+      <legend className="kpi-label">{label}</legend>
       <div className="kpi-value">
         <span aria-hidden="true" className="kpi-icon">
           {icon}
@@ -24,7 +34,7 @@ function Kpi({ label, value, level, hint }: { label: string; value: string; leve
         {value}
       </div>
       {hint && <div className="kpi-hint">{hint}</div>}
-    </div>
+    </fieldset>
   );
 }
 
@@ -39,19 +49,32 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           <span aria-hidden="true">◎</span> ctscope
         </span>
         <span className="kiosk-node">{state.hello?.node.name ?? '…'}</span>
-        <ConnectionBadge connection={state.connection} mode={state.mode} recordingName={state.recordingName} large />
+        <ConnectionBadge
+          connection={state.connection}
+          mode={state.mode}
+          recordingName={state.recordingName}
+          large
+        />
         <span className="kiosk-clock mono">{state.now ? formatClock(state.now) : '--:--:--'}</span>
       </header>
       {stale && (
         <div className="banner banner-stale" role="status">
-          <span aria-hidden="true">⚠ </span>Connection lost: figures below are from {state.now ? formatClock(state.now) : 'before'}; reconnecting by
-          itself
+          <span aria-hidden="true">⚠ </span>Connection lost: figures below are from{' '}
+          {state.now ? formatClock(state.now) : 'before'}; reconnecting by itself
         </div>
       )}
       <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} large max={4} />
       <section className="kpis" aria-label="Key figures">
-        <Kpi label="Critical flows now" value={String(kpis.critical.length)} level={kpis.critical.length ? 'crit' : 'ok'} />
-        <Kpi label="Bad flows / min" value={formatCount(kpis.badPerMinute)} level={kpis.badPerMinute ? 'warn' : 'ok'} />
+        <Kpi
+          label="Critical flows now"
+          value={String(kpis.critical.length)}
+          level={kpis.critical.length ? 'crit' : 'ok'}
+        />
+        <Kpi
+          label="Bad flows / min"
+          value={formatCount(kpis.badPerMinute)}
+          level={kpis.badPerMinute ? 'warn' : 'ok'}
+        />
         <Kpi
           label="Event loss"
           value={kpis.eventLoss ? `${kpis.eventLoss} gap${kpis.eventLoss === 1 ? '' : 's'}` : 'none'}
@@ -61,7 +84,11 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           label="Table fill"
           value={formatPercent(fill)}
           level={fill === undefined ? 'ok' : fill > 0.9 ? 'crit' : fill > 0.7 ? 'warn' : 'ok'}
-          hint={state.counters?.count !== undefined ? `${formatCount(state.counters.count)} of ${formatCount(state.counters.max ?? 0)}` : undefined}
+          hint={
+            state.counters?.count !== undefined
+              ? `${formatCount(state.counters.count)} of ${formatCount(state.counters.max ?? 0)}`
+              : undefined
+          }
         />
         <Kpi
           label="insert_failed / s"
@@ -77,15 +104,16 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           window={{ kind: 'follow', spanMs: WALL_SPAN_MS }}
           onWindow={() => {}}
           compact
-          height={230}
+          height="100%"
         />
         <ul className="kiosk-markers" aria-label="Latest markers">
           {state.markers
             .slice(-4)
             .reverse()
-            .map((m, i) => (
-              <li key={`${m.t}-${i}`}>
-                <span className="mono">{formatClock(m.t)}</span> <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
+            .map((m) => (
+              <li key={`${m.t}|${m.kind}|${m.text}`}>
+                <span className="mono">{formatClock(m.t)}</span>{' '}
+                <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
               </li>
             ))}
         </ul>

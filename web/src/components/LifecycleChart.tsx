@@ -48,8 +48,8 @@ export function LifecycleChart({ lines, now }: { lines: readonly LifecycleLine[]
         {formatClock(t1)}
       </text>
       <path d={path} className="timeout-line" />
-      {lines.map((l, i) => (
-        <g key={`${l.at}-${i}`}>
+      {lines.map((l) => (
+        <g key={`${l.at}|${l.event}|${l.timeout}`}>
           {l.event !== 'LIST' && (
             <>
               <line x1={x(l.at)} x2={x(l.at)} y1={PAD.t} y2={y(0)} className={`ev-line ev-${l.event}`} />
@@ -59,9 +59,15 @@ export function LifecycleChart({ lines, now }: { lines: readonly LifecycleLine[]
             </>
           )}
           {l.timeout !== undefined && l.event !== 'DESTROY' && (
-            <circle cx={x(l.at)} cy={y(l.timeout)} r={l.reset ? 5 : 2.5} className={l.reset ? 'reset-dot' : 'reading-dot'}>
+            <circle
+              cx={x(l.at)}
+              cy={y(l.timeout)}
+              r={l.reset ? 5 : 2.5}
+              className={l.reset ? 'reset-dot' : 'reading-dot'}
+            >
               <title>
-                {formatClock(l.at)} {l.event} timeout {l.timeout}s{l.reset ? ` — reset (would be ${l.reset.expected}s)` : ''}
+                {formatClock(l.at)} {l.event} timeout {l.timeout}s
+                {l.reset ? ` — reset (would be ${l.reset.expected}s)` : ''}
               </title>
             </circle>
           )}

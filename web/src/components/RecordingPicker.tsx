@@ -44,14 +44,18 @@ export function RecordingPicker({ list, onOpen, onFile, onClose, serverReplay }:
             }}
           />
         </label>{' '}
-        <span className="muted small">or drop it anywhere on the page. It is classified here, in the browser.</span>
+        <span className="muted small">
+          or drop it anywhere on the page. It is classified here, in the browser.
+        </span>
       </p>
       <h3 className="sub-title">On the server</h3>
       {serverReplay && <p className="muted">This server is replaying a recording: use the replay bar.</p>}
       {error && <p className="crit-text">{error}</p>}
       {items === null && !error && <p className="muted">Loading…</p>}
       {items === undefined && <p className="muted">This server does not list recordings.</p>}
-      {items && items.length === 0 && <p className="muted">No recordings (is recording on? see --data-dir).</p>}
+      {items && items.length === 0 && (
+        <p className="muted">No recordings (is recording on? see --data-dir).</p>
+      )}
       {items && items.length > 0 && (
         <table className="rec-table">
           <thead>

@@ -32,13 +32,26 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
     <section className="replay-bar" aria-label="Replay">
       <span className="replay-label">
         <span aria-hidden="true">⏏ </span>
-        {mode === 'local' ? `Replaying in this browser${recordingName ? `: ${recordingName}` : ''}` : 'Server replay'}
+        {mode === 'local'
+          ? `Replaying in this browser${recordingName ? `: ${recordingName}` : ''}`
+          : 'Server replay'}
       </span>
-      <div className="replay-buttons" role="group" aria-label="Transport">
-        <button type="button" className="btn" onClick={() => seek(clock.start)} aria-label="Jump to the start (Home)">
+      <fieldset className="replay-buttons">
+        <legend className="sr-only">Transport</legend>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => seek(clock.start)}
+          aria-label="Jump to the start (Home)"
+        >
           |◀
         </button>
-        <button type="button" className="btn" onClick={() => seek(clock.time - 10_000)} aria-label="Back 10 seconds (←)">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => seek(clock.time - 10_000)}
+          aria-label="Back 10 seconds (←)"
+        >
           −10s
         </button>
         <button
@@ -50,13 +63,23 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
         >
           {clock.playing ? '❚❚ Pause' : '▶ Play'}
         </button>
-        <button type="button" className="btn" onClick={() => seek(clock.time + 10_000)} aria-label="Forward 10 seconds (→)">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => seek(clock.time + 10_000)}
+          aria-label="Forward 10 seconds (→)"
+        >
           +10s
         </button>
-        <button type="button" className="btn" onClick={() => seek(clock.end)} aria-label="Jump to the end (End)">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => seek(clock.end)}
+          aria-label="Jump to the end (End)"
+        >
           ▶|
         </button>
-      </div>
+      </fieldset>
       <label className="field">
         <span>Speed</span>
         <select value={clock.speed} onChange={(e) => controls.setSpeed(Number(e.target.value))}>

@@ -1,5 +1,11 @@
 /** Services: frontends → endpoints from the current snapshot, bad-flow counts per service, and the change history. */
-import { type FlowReport, formatEndpoints, formatHostPort, type NatChange, type NatView } from '@ctscope/shared';
+import {
+  type FlowReport,
+  formatEndpoints,
+  formatHostPort,
+  type NatChange,
+  type NatView,
+} from '@ctscope/shared';
 import { useMemo } from 'react';
 import { formatClock, formatDateTime, VERDICT_LABEL } from '../domain/format.js';
 import { describeNatChange } from '../domain/nat-change-text.js';
@@ -23,7 +29,8 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
     // Services with bad flows first, then by name.
     return list.sort(
       (a, b) =>
-        (counts.get(b.key)?.bad ?? 0) - (counts.get(a.key)?.bad ?? 0) || (a.service ?? a.key).localeCompare(b.service ?? b.key),
+        (counts.get(b.key)?.bad ?? 0) - (counts.get(a.key)?.bad ?? 0) ||
+        (a.service ?? a.key).localeCompare(b.service ?? b.key),
     );
   }, [nat, counts]);
 
@@ -34,7 +41,8 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
           Services{' '}
           {nat && (
             <span className="muted small">
-              snapshot {nat.hash} ({nat.source}) since {formatDateTime(nat.since)} · {nat.frontends.length} frontends
+              snapshot {nat.hash} ({nat.source}) since {formatDateTime(nat.since)} · {nat.frontends.length}{' '}
+              frontends
             </span>
           )}
         </h2>
@@ -57,9 +65,18 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
                 const c = counts.get(f.key);
                 const name = f.service ?? f.key;
                 return (
-                  <tr key={f.key} className={c?.critical ? 'svc-critical' : c?.bad ? 'svc-warning' : undefined} data-frontend={f.key}>
+                  <tr
+                    key={f.key}
+                    className={c?.critical ? 'svc-critical' : c?.bad ? 'svc-warning' : undefined}
+                    data-frontend={f.key}
+                  >
                     <th scope="row">
-                      <button type="button" className="link" onClick={() => onPickService(name)} title="Show this service's flows">
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => onPickService(name)}
+                        title="Show this service's flows"
+                      >
                         {name}
                       </button>
                     </th>
@@ -74,7 +91,8 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
                         </>
                       ) : (
                         <span className="warn-text">
-                          <span aria-hidden="true">⚠ </span>no endpoints{f.noEndpointsRule ? ' (REJECT rule)' : ''}
+                          <span aria-hidden="true">⚠ </span>no endpoints
+                          {f.noEndpointsRule ? ' (REJECT rule)' : ''}
                         </span>
                       )}
                     </td>
@@ -116,8 +134,8 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
                   {formatClock(c.t)} · {c.from} → {c.to}
                 </div>
                 <ul>
-                  {describeNatChange(c).map((l, i) => (
-                    <li key={`${l.service}-${i}`} className={`change change-${l.kind}`}>
+                  {describeNatChange(c).map((l) => (
+                    <li key={`${l.service}|${l.kind}|${l.text}`} className={`change change-${l.kind}`}>
                       <span aria-hidden="true">{KIND_ICON[l.kind]} </span>
                       <strong>{l.service}</strong> {l.text}
                     </li>

@@ -18,8 +18,8 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { formatClock, formatCount } from '../domain/format.js';
 import type { TimeRange } from '../domain/flow-rows.js';
+import { formatClock, formatCount } from '../domain/format.js';
 import { BAD_VERDICTS, binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
 import { PRESETS, type TimeWindow } from '../domain/url-state.js';
 
@@ -54,11 +54,23 @@ export interface TimelineProps {
   onWindow: (w: TimeWindow) => void;
   /** Hide the controls and the overview (wall mode). */
   compact?: boolean;
-  height?: number;
+  /** Chart height: pixels, or a CSS length when the container sizes it (wall mode). */
+  height?: number | string;
 }
 
-export function Timeline({ timeline, markers, range, window, onWindow, compact = false, height = 170 }: TimelineProps) {
-  const points = useMemo(() => binTimeline(timeline, range.from, range.to, compact ? 120 : 240), [timeline, range.from, range.to, compact]);
+export function Timeline({
+  timeline,
+  markers,
+  range,
+  window,
+  onWindow,
+  compact = false,
+  height = 170,
+}: TimelineProps) {
+  const points = useMemo(
+    () => binTimeline(timeline, range.from, range.to, compact ? 120 : 240),
+    [timeline, range.from, range.to, compact],
+  );
   const shown = useMemo(
     () => markers.filter((m) => m.t >= range.from && m.t <= range.to).slice(-60),
     [markers, range.from, range.to],
@@ -71,7 +83,8 @@ export function Timeline({ timeline, markers, range, window, onWindow, compact =
       {!compact && (
         <div className="timeline-bar">
           <h2 className="section-title">Timeline</h2>
-          <div className="presets" role="group" aria-label="Time window">
+          <fieldset className="presets">
+            <legend className="sr-only">Time window</legend>
             {PRESETS.map((p, i) => (
               <button
                 key={p.label}
@@ -88,12 +101,17 @@ export function Timeline({ timeline, markers, range, window, onWindow, compact =
               type="button"
               className={`chip chip-live${follow ? ' chip-on' : ''}`}
               aria-pressed={follow}
-              onClick={() => onWindow({ kind: 'follow', spanMs: follow ? window.spanMs : Math.max(60_000, window.to - window.from) })}
+              onClick={() =>
+                onWindow({
+                  kind: 'follow',
+                  spanMs: follow ? window.spanMs : Math.max(60_000, window.to - window.from),
+                })
+              }
               title="Follow the data clock (0)"
             >
               <span aria-hidden="true">{follow ? '● ' : '○ '}</span>live
             </button>
-          </div>
+          </fieldset>
           <span className="muted small">
             {formatClock(range.from)} – {formatClock(range.to)}
             {!follow && ' (zoomed: drag on the chart to zoom further, press live to follow again)'}
@@ -106,14 +124,29 @@ export function Timeline({ timeline, markers, range, window, onWindow, compact =
           <ComposedChart
             data={points}
             margin={{ top: 14, right: 8, bottom: 0, left: 0 }}
-            onMouseDown={compact ? undefined : (s) => s?.activeLabel !== undefined && setDrag({ a: Number(s.activeLabel), b: Number(s.activeLabel) })}
-            onMouseMove={compact ? undefined : (s) => drag && s?.activeLabel !== undefined && setDrag({ a: drag.a, b: Number(s.activeLabel) })}
+            onMouseDown={
+              compact
+                ? undefined
+                : (s) =>
+                    s?.activeLabel !== undefined &&
+                    setDrag({ a: Number(s.activeLabel), b: Number(s.activeLabel) })
+            }
+            onMouseMove={
+              compact
+                ? undefined
+                : (s) =>
+                    drag && s?.activeLabel !== undefined && setDrag({ a: drag.a, b: Number(s.activeLabel) })
+            }
             onMouseUp={
               compact
                 ? undefined
                 : () => {
                     if (drag && Math.abs(drag.b - drag.a) >= 1000) {
-                      onWindow({ kind: 'fixed', from: Math.min(drag.a, drag.b), to: Math.max(drag.a, drag.b) });
+                      onWindow({
+                        kind: 'fixed',
+                        from: Math.min(drag.a, drag.b),
+                        to: Math.max(drag.a, drag.b),
+                      });
                     }
                     setDrag(undefined);
                   }
@@ -128,65 +161,113 @@ export function Timeline({ timeline, markers, range, window, onWindow, compact =
               allowDataOverflow
               tickFormatter={formatClock}
               stroke="var(--muted)"
-              tick={{ fill: 'var(--muted)', fontSize: compact ? 16 : 11 }}
+              tick={{ fill: 'var(--muted)', fontSize: compact ? 18 : 11 }}
               minTickGap={40}
             />
             <YAxis
               yAxisId="ev"
               stroke="var(--muted)"
-              tick={{ fill: 'var(--muted)', fontSize: compact ? 16 : 11 }}
+              tick={{ fill: 'var(--muted)', fontSize: compact ? 18 : 11 }}
               tickFormatter={formatCount}
               width={compact ? 56 : 44}
-              label={compact ? undefined : { value: 'events/s', angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 11 }}
+              label={
+                compact
+                  ? undefined
+                  : {
+                      value: 'events/s',
+                      angle: -90,
+                      position: 'insideLeft',
+                      fill: 'var(--muted)',
+                      fontSize: 11,
+                    }
+              }
             />
             <YAxis
               yAxisId="bad"
               orientation="right"
               allowDecimals={false}
               stroke="var(--muted)"
-              tick={{ fill: 'var(--muted)', fontSize: compact ? 16 : 11 }}
+              tick={{ fill: 'var(--muted)', fontSize: compact ? 18 : 11 }}
               width={compact ? 40 : 32}
-              label={compact ? undefined : { value: 'bad flows', angle: 90, position: 'insideRight', fill: 'var(--muted)', fontSize: 11 }}
+              label={
+                compact
+                  ? undefined
+                  : {
+                      value: 'bad flows',
+                      angle: 90,
+                      position: 'insideRight',
+                      fill: 'var(--muted)',
+                      fontSize: 11,
+                    }
+              }
             />
             {!compact && (
               <Tooltip
                 isAnimationActive={false}
                 labelFormatter={(t) => formatClock(Number(t))}
                 formatter={(v, name) => [formatCount(Number(v)), String(name)]}
-                contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)', color: 'var(--text)' }}
+                contentStyle={{
+                  background: 'var(--panel)',
+                  border: '1px solid var(--border)',
+                  color: 'var(--text)',
+                }}
               />
             )}
-            <Legend wrapperStyle={{ fontSize: compact ? 16 : 11 }} iconType="square" />
+            <Legend
+              wrapperStyle={{ fontSize: compact ? 18 : 11 }}
+              iconType="square"
+              formatter={(value) => <span style={{ color: 'var(--text)' }}>{value}</span>}
+            />
             {(['NEW', 'UPDATE', 'DESTROY'] as const).map((k) => (
-              <Area
+              <Bar
                 key={k}
                 yAxisId="ev"
-                type="stepAfter"
                 dataKey={k}
                 name={`${k}/s`}
                 stackId="ev"
-                stroke={SERIES_COLOR[k]}
                 fill={SERIES_COLOR[k]}
-                fillOpacity={0.35}
+                fillOpacity={0.75}
                 isAnimationActive={false}
-                dot={false}
+                maxBarSize={12}
               />
             ))}
             {BAD_VERDICTS.map((v) => (
-              <Bar key={v} yAxisId="bad" dataKey={v} name={`bad: ${v}`} stackId="bad" fill={SERIES_COLOR[v]} isAnimationActive={false} maxBarSize={12} />
-            ))}
-            {shown.map((m, i) => (
-              <ReferenceLine
-                key={`${m.t}-${i}`}
-                yAxisId="ev"
-                x={m.t}
-                stroke={m.kind === 'nat-change' ? 'var(--c-nat)' : m.kind === 'gap' ? 'var(--c-gap)' : 'var(--c-jump)'}
-                strokeDasharray={m.kind === 'gap' ? '4 3' : undefined}
-                strokeWidth={compact ? 3 : 1.5}
-                label={{ value: MARKER_ICON[m.kind], position: 'top', fill: 'var(--text)', fontSize: compact ? 18 : 12 }}
+              <Bar
+                key={v}
+                yAxisId="bad"
+                dataKey={v}
+                name={`bad: ${v}`}
+                stackId="bad"
+                fill={SERIES_COLOR[v]}
+                isAnimationActive={false}
+                maxBarSize={12}
               />
             ))}
-            {drag && <ReferenceArea yAxisId="ev" x1={drag.a} x2={drag.b} fill="var(--accent)" fillOpacity={0.2} />}
+            {shown.map((m) => (
+              <ReferenceLine
+                key={`${m.t}|${m.kind}|${m.text}`}
+                yAxisId="ev"
+                x={m.t}
+                stroke={
+                  m.kind === 'nat-change'
+                    ? 'var(--c-nat)'
+                    : m.kind === 'gap'
+                      ? 'var(--c-gap)'
+                      : 'var(--c-jump)'
+                }
+                strokeDasharray={m.kind === 'gap' ? '4 3' : undefined}
+                strokeWidth={compact ? 3 : 1.5}
+                label={{
+                  value: MARKER_ICON[m.kind],
+                  position: 'top',
+                  fill: 'var(--text)',
+                  fontSize: compact ? 18 : 12,
+                }}
+              />
+            ))}
+            {drag && (
+              <ReferenceArea yAxisId="ev" x1={drag.a} x2={drag.b} fill="var(--accent)" fillOpacity={0.2} />
+            )}
           </ComposedChart>
         </ResponsiveContainer>
       </div>
@@ -197,19 +278,44 @@ export function Timeline({ timeline, markers, range, window, onWindow, compact =
 }
 
 /** The whole held timeline in a thin strip, with a brush over the window shown above. */
-function Overview({ timeline, range, onWindow }: { timeline: readonly RateBucket[]; range: TimeRange; onWindow: (w: TimeWindow) => void }) {
+function Overview({
+  timeline,
+  range,
+  onWindow,
+}: {
+  timeline: readonly RateBucket[];
+  range: TimeRange;
+  onWindow: (w: TimeWindow) => void;
+}) {
   const first = timeline[0]?.t ?? range.from;
   const last = Math.max(range.to, timeline[timeline.length - 1]?.t ?? range.to);
-  const data = useMemo(() => binTimeline(timeline, Math.min(first, range.from), last, 200), [timeline, first, last, range.from]);
+  const data = useMemo(
+    () => binTimeline(timeline, Math.min(first, range.from), last, 200),
+    [timeline, first, last, range.from],
+  );
   if (data.length < 3) return null;
-  const idx = (t: number) => Math.max(0, Math.min(data.length - 1, data.findIndex((p) => p.t + binOf(data) > t)));
+  const idx = (t: number) =>
+    Math.max(
+      0,
+      Math.min(
+        data.length - 1,
+        data.findIndex((p) => p.t + binOf(data) > t),
+      ),
+    );
   const start = idx(range.from);
   const end = Math.max(start + 1, idx(range.to));
   return (
-    <div className="overview" aria-label="Overview of the held timeline; drag the handles to pick a window">
+    <div className="overview" title="The whole held timeline: drag the handles to pick a window">
       <ResponsiveContainer width="100%" height={30}>
         <ComposedChart data={data} margin={{ top: 0, right: 40, bottom: 0, left: 44 }}>
-          <Area dataKey={(p: ChartPoint) => p.NEW + p.UPDATE + p.DESTROY} stroke="var(--c-new)" fill="var(--c-new)" fillOpacity={0.25} isAnimationActive={false} dot={false} />
+          <Area
+            dataKey={(p: ChartPoint) => p.NEW + p.UPDATE + p.DESTROY}
+            stroke="var(--c-new)"
+            fill="var(--c-new)"
+            fillOpacity={0.25}
+            isAnimationActive={false}
+            dot={false}
+          />
           <Brush
             dataKey="t"
             height={26}
@@ -238,14 +344,15 @@ function binOf(data: ChartPoint[]): number {
 }
 
 function MarkerList({ markers }: { markers: readonly TimelineMarker[] }) {
-  if (markers.length === 0) return <p className="marker-empty muted small">No NAT changes, gaps or counter jumps in this window.</p>;
+  if (markers.length === 0)
+    return <p className="marker-empty muted small">No NAT changes, gaps or counter jumps in this window.</p>;
   return (
     <ul className="markers" aria-label="Timeline markers in this window, newest first">
       {[...markers]
         .reverse()
         .slice(0, 30)
-        .map((m, i) => (
-          <li key={`${m.t}-${i}`} className={`marker marker-${m.kind}`}>
+        .map((m) => (
+          <li key={`${m.t}|${m.kind}|${m.text}`} className={`marker marker-${m.kind}`}>
             <time className="mono">{formatClock(m.t)}</time>
             <span className="marker-kind">
               <span aria-hidden="true">{MARKER_ICON[m.kind]} </span>

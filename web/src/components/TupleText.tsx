@@ -9,9 +9,10 @@ export function OrigTuple({ flow }: { flow: FlowReport }) {
     <span className="tuple">
       {host(o.src)}
       {o.sport !== undefined && `:${o.sport}`}
-      <span className="arrow" aria-label="to">
+      <span className="arrow" aria-hidden="true">
         {' → '}
       </span>
+      <span className="sr-only"> to </span>
       {host(o.dst)}
       {o.dport !== undefined && `:${o.dport}`}
       {o.proto !== 'udp' && <span className="proto"> {o.proto}</span>}
@@ -48,9 +49,10 @@ export function ReplyTuple({ flow, showExpected = true }: { flow: FlowReport; sh
             :<Field value={String(r.sport)} bad={badPort} why={why} />
           </>
         )}
-        <span className="arrow" aria-label="to">
+        <span className="arrow" aria-hidden="true">
           {' → '}
         </span>
+        <span className="sr-only"> to </span>
         {host(r.dst)}
         {r.dport !== undefined && `:${r.dport}`}
       </span>

@@ -2,15 +2,29 @@
 import type { Severity, Verdict } from '@ctscope/shared';
 import { SEVERITY_LABEL, VERDICT_LABEL } from '../domain/format.js';
 
-export function VerdictBadge({ verdict, severity, large = false }: { verdict: Verdict; severity: Severity; large?: boolean }) {
+/** `compact` keeps the severity word for screen readers only; the icon still differs per severity. */
+export function VerdictBadge({
+  verdict,
+  severity,
+  large = false,
+  compact = false,
+}: {
+  verdict: Verdict;
+  severity: Severity;
+  large?: boolean;
+  compact?: boolean;
+}) {
   const s = SEVERITY_LABEL[severity];
   return (
-    <span className={`badge sev-${severity}${large ? ' badge-large' : ''}`} title={`${VERDICT_LABEL[verdict]} (${s.text})`}>
+    <span
+      className={`badge sev-${severity}${large ? ' badge-large' : ''}`}
+      title={`${VERDICT_LABEL[verdict]} (${s.text})`}
+    >
       <span aria-hidden="true" className="badge-icon">
         {s.icon}
       </span>
       <span className="badge-verdict">{VERDICT_LABEL[verdict]}</span>
-      {severity !== 'ok' && <span className="badge-sev">{s.text}</span>}
+      {severity !== 'ok' && <span className={compact ? 'sr-only' : 'badge-sev'}>{s.text}</span>}
     </span>
   );
 }

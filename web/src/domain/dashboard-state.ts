@@ -54,6 +54,8 @@ export interface DashboardState {
   now: number;
   /** Whether a sync has arrived since the last reset. */
   synced: boolean;
+  /** Bumped by every sync and reset, so throttled views know the state was replaced rather than updated. */
+  generation: number;
   flows: ReadonlyMap<string, FlowReport>;
   /** The server sent fewer flows than matched. */
   truncated: boolean;
@@ -95,6 +97,7 @@ export function initialState(mode: DataMode = 'live'): DashboardState {
     seq: -1,
     now: 0,
     synced: false,
+    generation: 0,
     flows: new Map(),
     truncated: false,
     timeline: [],

@@ -2,7 +2,14 @@
  * The pure protocol reducer: one `switch` on the message type (vite hmrPayload style). A delta that does not
  * continue the held sequence is not applied; it sets `needsResync` so the controller asks for a fresh sync.
  */
-import type { DeltaMessage, FlowReport, NatChange, RateBucket, SourceState, SyncMessage } from '@ctscope/shared';
+import type {
+  DeltaMessage,
+  FlowReport,
+  NatChange,
+  RateBucket,
+  SourceState,
+  SyncMessage,
+} from '@ctscope/shared';
 import { type DashboardAction, type DashboardState, initialState, LIMITS } from './dashboard-state.js';
 
 export function reduce(state: DashboardState, action: DashboardAction): DashboardState {
@@ -29,7 +36,12 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       // The full list as of now (REST or the local replayer), so scrubbing back also forgets later changes.
       return { ...state, natChanges: capTail(action.changes, LIMITS.natChanges) };
     case 'reset':
-      return { ...initialState(action.mode), connection: state.connection, recordingName: action.recordingName };
+      return {
+        ...initialState(action.mode),
+        connection: state.connection,
+        recordingName: action.recordingName,
+        generation: state.generation + 1,
+      };
     case 'replay-clock':
       return { ...state, replay: action.clock };
   }
@@ -50,6 +62,7 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     seq: m.seq,
     now: m.now,
     synced: true,
+    generation: state.generation + 1,
     flows: capFlows(flows, LIMITS.flows),
     truncated: m.truncated,
     timeline: capTail(sortBuckets([...m.timeline]), LIMITS.buckets),

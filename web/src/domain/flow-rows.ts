@@ -32,7 +32,9 @@ function comparator(sort: SortState, now: number): (a: FlowReport, b: FlowReport
     case 'service':
       return by((f) => f.service ?? '\uffff');
     case 'verdict':
-      return (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.verdict < b.verdict ? -1 : a.verdict > b.verdict ? 1 : 0);
+      return (a, b) =>
+        SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+        (a.verdict < b.verdict ? -1 : a.verdict > b.verdict ? 1 : 0);
     case 'age':
       return by((f) => flowAgeMs(f, now));
     case 'expires':

@@ -25,7 +25,11 @@ export interface Kpis {
 }
 
 /** Growth per second of one `conntrack -S` counter between two readings; undefined without two readings. */
-export function counterRate(prev: CountersView | undefined, cur: CountersView | undefined, key: string): number | undefined {
+export function counterRate(
+  prev: CountersView | undefined,
+  cur: CountersView | undefined,
+  key: string,
+): number | undefined {
   if (!prev || !cur) return undefined;
   const a = prev.stats[key];
   const b = cur.stats[key];
@@ -48,9 +52,12 @@ export function badInLast(timeline: readonly RateBucket[], now: number, spanMs: 
 
 export function computeKpis(state: DashboardState): Kpis {
   const critical: FlowReport[] = [];
-  for (const f of state.flows.values()) if (f.severity === 'critical' && f.destroyedAt === undefined) critical.push(f);
+  for (const f of state.flows.values())
+    if (f.severity === 'critical' && f.destroyedAt === undefined) critical.push(f);
   critical.sort((a, b) => Number(b.keptAlive) - Number(a.keptAlive) || a.firstSeen - b.firstSeen);
-  const services = [...new Set(critical.map((f) => f.service ?? f.frontend ?? `${f.orig.dst}:${f.orig.dport}`))];
+  const services = [
+    ...new Set(critical.map((f) => f.service ?? f.frontend ?? `${f.orig.dst}:${f.orig.dport}`)),
+  ];
   return {
     critical,
     criticalServices: services,

@@ -18,10 +18,16 @@ export function lifecycleLines(
   timeouts: readonly TimeoutObservation[] = [],
   toleranceS = DEFAULT_RESET_TOLERANCE_S,
 ): LifecycleLine[] {
-  const lines: LifecycleLine[] = history.map((h) => ({ at: h.at, event: h.event, timeout: h.timeout, unreplied: h.unreplied }));
+  const lines: LifecycleLine[] = history.map((h) => ({
+    at: h.at,
+    event: h.event,
+    timeout: h.timeout,
+    unreplied: h.unreplied,
+  }));
   const seen = new Set(lines.map((l) => `${l.at}|${l.timeout}`));
   for (const o of timeouts) {
-    if (o.timeout !== undefined && !seen.has(`${o.at}|${o.timeout}`)) lines.push({ at: o.at, event: 'LIST', timeout: o.timeout, unreplied: o.unreplied });
+    if (o.timeout !== undefined && !seen.has(`${o.at}|${o.timeout}`))
+      lines.push({ at: o.at, event: 'LIST', timeout: o.timeout, unreplied: o.unreplied });
   }
   lines.sort((a, b) => a.at - b.at);
   let prev: LifecycleLine | undefined;

@@ -1,5 +1,5 @@
 /** Names what a NAT change did to each service, for the services view's history. */
-import { formatEndpoints, formatHostPort, type Frontend, type NatChange } from '@ctscope/shared';
+import { type Frontend, formatEndpoints, formatHostPort, type NatChange } from '@ctscope/shared';
 
 export interface NatChangeLine {
   /** Service name, or the frontend key when the rules carry no name. */
@@ -17,7 +17,11 @@ export function describeNatChange(change: NatChange): NatChangeLine[] {
     out.push({ service: name(f), kind: 'removed', text: `rules removed for ${addr(f)}` });
   }
   for (const f of change.diff.addedFrontends) {
-    out.push({ service: name(f), kind: 'added', text: `rules added for ${addr(f)} → ${formatEndpoints(f.endpoints)}` });
+    out.push({
+      service: name(f),
+      kind: 'added',
+      text: `rules added for ${addr(f)} → ${formatEndpoints(f.endpoints)}`,
+    });
   }
   for (const c of change.diff.changedFrontends) {
     const parts: string[] = [];

@@ -33,14 +33,17 @@ export function parseRecordingText(text: string, maxErrors = 100): LoadedRecordi
     }
     if (r.k === 'header') {
       if (Math.floor(r.v) > RECORDING_FORMAT_VERSION) {
-        throw new Error(`recording format v${r.v} is newer than this page understands (v${RECORDING_FORMAT_VERSION})`);
+        throw new Error(
+          `recording format v${r.v} is newer than this page understands (v${RECORDING_FORMAT_VERSION})`,
+        );
       }
       node = r.node;
       netns = r.netns;
     }
     records.push(r);
   }
-  if (records.length === 0) throw new Error(errors[0] ? `no records (line ${errors[0].line}: ${errors[0].error})` : 'no records');
+  if (records.length === 0)
+    throw new Error(errors[0] ? `no records (line ${errors[0].line}: ${errors[0].error})` : 'no records');
   // Stable sort: segments are concatenated oldest first, but sources may interleave slightly.
   records.sort((a, b) => a.t - b.t);
   return { records, errors, node, netns, start: records[0]!.t, end: records[records.length - 1]!.t };

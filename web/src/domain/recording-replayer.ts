@@ -22,10 +22,10 @@ import {
   parseConntrackLine,
   type RateBucket,
   type RecordingRecord,
+  reportFlow,
   type SyncMessage,
   snapshotAt,
   type TimelineMarker,
-  reportFlow,
   type TrackedFlow,
   type Verdict,
 } from '@ctscope/shared';
@@ -186,7 +186,13 @@ export class RecordingReplayer {
         this.onNat(r.snapshot, r.t);
         return;
       case 'counters':
-        this.onCounters({ at: r.t, count: r.count, max: r.max, fill: r.count !== undefined && r.max ? r.count / r.max : undefined, stats: r.stats });
+        this.onCounters({
+          at: r.t,
+          count: r.count,
+          max: r.max,
+          fill: r.count !== undefined && r.max ? r.count / r.max : undefined,
+          stats: r.stats,
+        });
         return;
       case 'gap':
         if (r.reason === 'enobufs' || r.reason === 'source-restart') {
@@ -248,7 +254,8 @@ export class RecordingReplayer {
     const change: NatChange = { t: at, from: prev.hash, to: stamped.hash, diff };
     this.natChanges.push(change);
     this.newNat.push(change);
-    for (const line of describeNatChange(change)) this.addMarker({ t: at, kind: 'nat-change', text: `${line.service} ${line.text}` });
+    for (const line of describeNatChange(change))
+      this.addMarker({ t: at, kind: 'nat-change', text: `${line.service} ${line.text}` });
   }
 
   private onCounters(view: CountersView): void {
@@ -257,7 +264,8 @@ export class RecordingReplayer {
       for (const k of WATCHED_COUNTERS) {
         const a = prev.stats[k];
         const b = view.stats[k];
-        if (a !== undefined && b !== undefined && b > a) this.addMarker({ t: view.at, kind: 'counter-jump', text: `${k} +${b - a}` });
+        if (a !== undefined && b !== undefined && b > a)
+          this.addMarker({ t: view.at, kind: 'counter-jump', text: `${k} +${b - a}` });
       }
     }
     this.counters = view;
@@ -275,7 +283,8 @@ export class RecordingReplayer {
     const last = this.buckets[this.buckets.length - 1];
     if (last && last.t === t) return last;
     if (last && last.t > t) {
-      for (let i = this.buckets.length - 1; i >= 0; i--) if (this.buckets[i]!.t === t) return this.buckets[i]!;
+      for (let i = this.buckets.length - 1; i >= 0; i--)
+        if (this.buckets[i]!.t === t) return this.buckets[i]!;
       return last;
     }
     const b: RateBucket = { t, events: { NEW: 0, UPDATE: 0, DESTROY: 0 }, bad: {} };
@@ -317,7 +326,9 @@ export class RecordingReplayer {
     for (const key of this.dirty) {
       const st = this.states.get(key);
       if (!st) continue;
-      const report = reportFlow(st.flow, this.nat, current, now, { unansweredAfterMs: this.options.unansweredAfterMs });
+      const report = reportFlow(st.flow, this.nat, current, now, {
+        unansweredAfterMs: this.options.unansweredAfterMs,
+      });
       if (report.verdict !== 'ok' && report.verdict !== st.verdict) {
         const b = this.bucket(now);
         b.bad[report.verdict] = (b.bad[report.verdict] ?? 0) + 1;
@@ -327,8 +338,7 @@ export class RecordingReplayer {
       st.report = report;
       if (st.flow.destroyedAt === undefined && st.flow.record.unreplied && report.verdict === 'ok') {
         this.pendingUnanswered.add(key);
-      }
-      else this.pendingUnanswered.delete(key);
+      } else this.pendingUnanswered.delete(key);
       this.changedIds.add(st.report.id);
       this.removedIds.delete(st.report.id);
     }
@@ -365,7 +375,9 @@ export class RecordingReplayer {
   private natView(): NatView | undefined {
     const i = this.nat.length - 1;
     const s = this.nat[i];
-    return s ? { source: s.source, hash: s.hash, since: this.natSince[i]!, frontends: s.frontends } : undefined;
+    return s
+      ? { source: s.source, hash: s.hash, since: this.natSince[i]!, frontends: s.frontends }
+      : undefined;
   }
 
   /** The hello a server would send for this recording. */
@@ -444,7 +456,13 @@ export class RecordingReplayer {
     if (!st?.report) return undefined;
     const { flow, report } = st;
     const pick = (s: NatSnapshot | undefined): NatAt | null =>
-      s ? { hash: s.hash, takenAt: s.takenAt, frontend: s.frontends.find((f) => f.key === report.frontend) ?? null } : null;
+      s
+        ? {
+            hash: s.hash,
+            takenAt: s.takenAt,
+            frontend: s.frontends.find((f) => f.key === report.frontend) ?? null,
+          }
+        : null;
     return {
       flow: report,
       history: [...flow.history],

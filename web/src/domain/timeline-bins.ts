@@ -2,7 +2,12 @@
 import type { RateBucket, Verdict } from '@ctscope/shared';
 
 export type BadVerdict = Exclude<Verdict, 'ok'>;
-export const BAD_VERDICTS: readonly BadVerdict[] = ['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered'];
+export const BAD_VERDICTS: readonly BadVerdict[] = [
+  'no-dnat',
+  'stale-endpoint',
+  'no-endpoints',
+  'unanswered',
+];
 
 /** One chart point: averages per second over the bin for events, totals for bad flows. */
 export interface ChartPoint {
@@ -22,14 +27,28 @@ export function binWidthMs(spanMs: number, maxPoints: number): number {
 }
 
 /** Points for [from, to], one per bin, empty bins included so gaps read as zero rather than interpolated. */
-export function binTimeline(buckets: readonly RateBucket[], from: number, to: number, maxPoints = 240): ChartPoint[] {
+export function binTimeline(
+  buckets: readonly RateBucket[],
+  from: number,
+  to: number,
+  maxPoints = 240,
+): ChartPoint[] {
   if (!(to > from)) return [];
   const width = binWidthMs(to - from, maxPoints);
   const start = Math.floor(from / width) * width;
   const n = Math.min(maxPoints + 2, Math.floor((to - start) / width) + 1);
   const points: ChartPoint[] = [];
   for (let i = 0; i < n; i++) {
-    points.push({ t: start + i * width, NEW: 0, UPDATE: 0, DESTROY: 0, 'no-dnat': 0, 'stale-endpoint': 0, 'no-endpoints': 0, unanswered: 0 });
+    points.push({
+      t: start + i * width,
+      NEW: 0,
+      UPDATE: 0,
+      DESTROY: 0,
+      'no-dnat': 0,
+      'stale-endpoint': 0,
+      'no-endpoints': 0,
+      unanswered: 0,
+    });
   }
   const perSecond = 1000 / width;
   for (const b of buckets) {

@@ -43,7 +43,16 @@ export const DEFAULT_SPAN_MS = 900_000;
 
 export const VERDICTS: readonly Verdict[] = ['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered', 'ok'];
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'ok'];
-const SORT_KEYS: readonly SortKey[] = ['worst', 'orig', 'reply', 'service', 'verdict', 'age', 'expires', 'kept'];
+const SORT_KEYS: readonly SortKey[] = [
+  'worst',
+  'orig',
+  'reply',
+  'service',
+  'verdict',
+  'age',
+  'expires',
+  'kept',
+];
 
 export function defaultUrlState(): UrlState {
   return {

@@ -1,8 +1,8 @@
 /** Document-level single-key shortcuts, ignored while typing in a field (except Escape). */
 import { useEffect, useRef } from 'react';
 
-/** Key (as `KeyboardEvent.key`) → handler. */
-export type ShortcutMap = Record<string, (e: KeyboardEvent) => void>;
+/** A key (as `KeyboardEvent.key`) and its handler. */
+export type Shortcut = [key: string, handler: (e: KeyboardEvent) => void];
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -11,17 +11,21 @@ function isTyping(target: EventTarget | null): boolean {
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
 }
 
-export function useKeyboardShortcuts(map: ShortcutMap, enabled = true): void {
-  const ref = useRef(map);
-  ref.current = map;
+export function useKeyboardShortcuts(shortcuts: readonly Shortcut[], enabled = true): void {
+  const ref = useRef(new Map(shortcuts));
+  ref.current = new Map(shortcuts);
   useEffect(() => {
     if (!enabled) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key !== 'Escape' && isTyping(e.target)) return;
       // Space and Enter on a focused control belong to that control.
-      if ((e.key === ' ' || e.key === 'Enter') && (e.target as HTMLElement | null)?.closest?.('button, a, [role="button"]')) return;
-      const h = ref.current[e.key];
+      if (
+        (e.key === ' ' || e.key === 'Enter') &&
+        (e.target as HTMLElement | null)?.closest?.('button, a, [role="button"]')
+      )
+        return;
+      const h = ref.current.get(e.key);
       if (!h) return;
       e.preventDefault();
       h(e);

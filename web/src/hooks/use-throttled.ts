@@ -1,13 +1,19 @@
-/** A value that follows its input at most once per `ms` (trailing edge kept), for expensive derived views. */
+/**
+ * A value that follows its input at most once per `ms` (trailing edge kept), for expensive derived views.
+ * When `generation` changes (a full sync: new source, scrub) the new value passes at once.
+ */
 import { useEffect, useRef, useState } from 'react';
 
-export function useThrottled<T>(value: T, ms: number): T {
+export function useThrottled<T>(value: T, ms: number, generation = 0): T {
   const [out, setOut] = useState(value);
   const last = useRef(0);
   const latest = useRef(value);
+  const gen = useRef(generation);
   latest.current = value;
   useEffect(() => {
-    const wait = last.current + ms - Date.now();
+    const fresh = gen.current !== generation;
+    gen.current = generation;
+    const wait = fresh ? 0 : last.current + ms - Date.now();
     if (wait <= 0) {
       last.current = Date.now();
       setOut(value);
@@ -18,6 +24,6 @@ export function useThrottled<T>(value: T, ms: number): T {
       setOut(latest.current);
     }, wait);
     return () => clearTimeout(timer);
-  }, [value, ms]);
+  }, [value, ms, generation]);
   return out;
 }

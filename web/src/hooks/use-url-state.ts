@@ -2,7 +2,10 @@
 import { useCallback, useState } from 'react';
 import { parseUrlState, serializeUrlState, type UrlState } from '../domain/url-state.js';
 
-export function useUrlState(): [UrlState, (patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => void] {
+export function useUrlState(): [
+  UrlState,
+  (patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => void,
+] {
   const [state, setState] = useState<UrlState>(() => parseUrlState(window.location.search));
   const update = useCallback((patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => {
     setState((prev) => {

@@ -46,7 +46,12 @@ export class ApiClient {
     return u.toString();
   }
 
-  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';

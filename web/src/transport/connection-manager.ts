@@ -28,7 +28,11 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.2 };
 
 /** Delay before attempt `attempt` (1-based). */
-export function backoffDelay(attempt: number, o: BackoffOptions = DEFAULT_BACKOFF, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  o: BackoffOptions = DEFAULT_BACKOFF,
+  random = Math.random,
+): number {
   const base = Math.min(o.maxMs, o.initialMs * o.factor ** Math.max(0, attempt - 1));
   return Math.round(base * (1 + o.jitter * (2 * random() - 1)));
 }
@@ -57,7 +61,8 @@ export class ConnectionManager {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private lastMessageAt = 0;
-  private readonly o: Required<Omit<ConnectionManagerOptions, 'createSocket'>> & Pick<ConnectionManagerOptions, 'createSocket'>;
+  private readonly o: Required<Omit<ConnectionManagerOptions, 'createSocket'>> &
+    Pick<ConnectionManagerOptions, 'createSocket'>;
 
   constructor(options: ConnectionManagerOptions) {
     this.o = {

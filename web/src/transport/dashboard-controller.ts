@@ -88,7 +88,10 @@ export class DashboardController {
   private afterChange(): void {
     const s = this.store.getState();
     if (s.needsResync && !this.resyncRequested && this.manager) {
-      this.resyncRequested = this.manager.send({ type: 'subscribe', filter: isEmptyFilter(this.filter) ? undefined : this.filter });
+      this.resyncRequested = this.manager.send({
+        type: 'subscribe',
+        filter: isEmptyFilter(this.filter) ? undefined : this.filter,
+      });
     }
   }
 
@@ -97,7 +100,8 @@ export class DashboardController {
     this.natFetchSeq = seq;
     try {
       const nat = await this.api.get<{ current: NatView | null; changes: NatChange[] }>('/api/nat');
-      if (this.store.getState().mode !== 'local') this.store.dispatch({ type: 'nat-history', changes: nat.changes });
+      if (this.store.getState().mode !== 'local')
+        this.store.dispatch({ type: 'nat-history', changes: nat.changes });
     } catch {
       // Without history the services view shows the changes that arrive from now on.
     }
@@ -151,7 +155,11 @@ export class DashboardController {
     const { status, body } = await this.api.del<{ ok?: boolean; message?: string; command?: string[] }>(
       `/api/flows/${encodeURIComponent(id)}`,
     );
-    return { ok: status === 200 && body.ok === true, message: body.message ?? `HTTP ${status}`, command: body.command };
+    return {
+      ok: status === 200 && body.ok === true,
+      message: body.message ?? `HTTP ${status}`,
+      command: body.command,
+    };
   }
 
   /** For tests and the debug console: drop the socket as a network failure would. */

@@ -1,4 +1,5 @@
 /** Plays a recording in the browser: a local clock drives the {@link RecordingReplayer}, which feeds the store. */
+import { LIMITS } from '../domain/dashboard-state.js';
 import type { FlowDetail } from '../domain/flow-detail.js';
 import type { LoadedRecording } from '../domain/recording-file.js';
 import { RecordingReplayer } from '../domain/recording-replayer.js';
@@ -18,7 +19,8 @@ export class LocalReplay implements ReplayControls {
     private readonly store: DashboardStore,
     private readonly tickMs = 200,
   ) {
-    this.replayer = new RecordingReplayer(rec);
+    // No network in between: hand the page every flow it can hold, not the server's sync cap.
+    this.replayer = new RecordingReplayer(rec, { syncFlowLimit: LIMITS.flows, maxFlows: LIMITS.flows });
     this.clock = new ReplayClock(rec.start, rec.end);
   }
 

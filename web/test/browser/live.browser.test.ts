@@ -69,7 +69,9 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     await other.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
     expect(await other.locator('[data-flow-id]').count()).toBe(1);
     expect(await other.locator('html').getAttribute('data-theme')).toBe('light');
-    expect(await other.getByRole('button', { name: '5m', exact: true }).getAttribute('aria-pressed')).toBe('true');
+    expect(await other.getByRole('button', { name: '5m', exact: true }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
     await other.locator('[data-remedy]').waitFor();
     await shot(other, 'live-light-filtered');
     // The help overlay documents the shortcuts.
@@ -91,4 +93,30 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     await shot(wall, 'kiosk');
     await wall.close();
   }, 20_000);
+
+  it('reconnects by itself after the server dies, and resumes', async () => {
+    const wall = await browser.newPage({ width: 1920, height: 1080 });
+    await wall.goto(`${server.url}/?kiosk=1`);
+    await wall.locator('[data-connection="open"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-connection="open"]').waitFor();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+
+    const port = server.port;
+    await server.kill();
+    server.cleanup();
+    await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 10_000 });
+    await wall.locator('.banner-stale').waitFor({ timeout: 10_000 });
+    await shot(page, 'reconnecting');
+    await shot(wall, 'kiosk-reconnecting');
+
+    server = await startSeedServe({ port });
+    await page.locator('[data-connection="open"]').waitFor({ timeout: 20_000 });
+    await wall.locator('[data-connection="open"]').waitFor({ timeout: 20_000 });
+    await page.locator(INCIDENT_ROW).waitFor({ timeout: 15_000 });
+    await wall.locator('.banner-critical[data-critical-count]').waitFor({ timeout: 15_000 });
+    // Reconnects ask to resume from the last sequence number they held.
+    expect(sockets.some((u) => /[?&]resume=\d+/.test(u))).toBe(true);
+    await wall.close();
+  }, 60_000);
 });

@@ -51,7 +51,10 @@ function writeDumps(dir: string, count: number, stepS: number): void {
     const lines = entries.map((l) =>
       l.includes('sport=52001 ')
         ? l
-        : l.replace(/^(ipv4\s+2 udp\s+17 )(\d+)/, (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`),
+        : l.replace(
+            /^(ipv4\s+2 udp\s+17 )(\d+)/,
+            (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`,
+          ),
     );
     writeFileSync(join(dir, `${String(k).padStart(3, '0')}.txt`), `${lines.join('\n')}\n`);
   }
@@ -102,13 +105,24 @@ export interface CtscopeProcess {
 
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CTSCOPE_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('CTSCOPE_')) env[k] = v;
   return env;
 }
 
-async function launch(args: string[], env: Record<string, string>, port: number, dir: string, dataDir?: string): Promise<CtscopeProcess> {
+async function launch(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  dir: string,
+  dataDir?: string,
+): Promise<CtscopeProcess> {
   let err = '';
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   running.add(proc);
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => {
@@ -151,7 +165,9 @@ async function launch(args: string[], env: Record<string, string>, port: number,
 }
 
 /** `ctscope serve` on the seed incident with fake node tools. */
-export async function startSeedServe(opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {}): Promise<CtscopeProcess> {
+export async function startSeedServe(
+  opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {},
+): Promise<CtscopeProcess> {
   const suspectPollMs = opts.suspectPollMs ?? 2000;
   const { dir, env } = seedEnv(suspectPollMs);
   const port = opts.port ?? (await freePort());

@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNatSnapshot, type RecordingRecord } from '@ctscope/shared';
 
-export const SEED_DIR = join(import.meta.dirname, '..', '..', '..', 'shared', 'test', 'fixtures', 'seed-incident');
+export const SEED_DIR = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'shared',
+  'test',
+  'fixtures',
+  'seed-incident',
+);
 
 const read = (name: string) => readFileSync(join(SEED_DIR, name), 'utf8');
 
@@ -42,7 +51,8 @@ export function seedRecords(): RecordingRecord[] {
       const t = T.firstDump + i * T.dumpStepMs;
       const scope = i === 0 ? 'poll' : 'full';
       recs.push({ k: 'dump', t, phase: 'begin', scope });
-      for (const line of dump.split('\n')) if (line.trim()) recs.push({ k: 'line', t, src: scope === 'full' ? 'dump' : 'poll', line });
+      for (const line of dump.split('\n'))
+        if (line.trim()) recs.push({ k: 'line', t, src: scope === 'full' ? 'dump' : 'poll', line });
       recs.push({ k: 'dump', t, phase: 'end', scope });
     });
   return recs.sort((a, b) => a.t - b.t);
@@ -53,4 +63,28 @@ export function seedRecordingText(): string {
   return `${seedRecords()
     .map((r) => JSON.stringify(r))
     .join('\n')}\n`;
+}
+
+/**
+ * A large recording for load tests: `flows` NEW events spread over `seconds` (so flows/seconds events/s),
+ * all to the seed's DNS service; every 1000th is never DNATed (critical), the rest are answered.
+ */
+export function bulkRecordingText(flows: number, seconds: number): string {
+  const t0 = SEED_TIMES.start;
+  const out: string[] = [
+    JSON.stringify({ k: 'header', t: t0, v: 1, node: 'load-node', writer: 'test' }),
+    JSON.stringify({ k: 'nat', t: t0, snapshot: parseNatSnapshot(read('nat-after.txt')) }),
+  ];
+  for (let i = 0; i < flows; i++) {
+    const t = t0 + 1 + Math.floor((i * seconds * 1000) / flows);
+    const src = `10.42.${(i >> 8) & 255}.${i & 255}`;
+    const sport = 1024 + (i % 60000);
+    const reply =
+      i % 1000 === 0
+        ? `src=10.43.0.10 dst=172.20.112.199 sport=53 dport=${sport}`
+        : `src=172.20.112.199 dst=${src} sport=53 dport=${sport}`;
+    const line = `[NEW] udp      17 30 src=${src} dst=10.43.0.10 sport=${sport} dport=53 ${i % 1000 === 0 ? '[UNREPLIED] ' : ''}${reply} id=${100000 + i}`;
+    out.push(JSON.stringify({ k: 'line', t, src: 'events', line }));
+  }
+  return `${out.join('\n')}\n`;
 }

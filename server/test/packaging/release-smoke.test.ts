@@ -1,0 +1,142 @@
+/** Builds the release tree with scripts/release-build.sh into a clean directory and runs `ctscope serve` from it, away from the repository. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SCRIPT = join(ROOT, 'scripts', 'release-build.sh');
+/** `npm ci` of the production dependencies: ~5-15 s with a warm npm cache on the 2-core CI machine, far more without. */
+const BUILD_TIMEOUT_MS = 180_000;
+
+function exec(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }) {
+  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} timed out after ${opts.timeoutMs} ms:\n${out}`));
+    }, opts.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+/** The environment of a shell outside the repository: no NODE_PATH, no npm run variables pointing into it. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (k !== 'NODE_PATH' && k !== 'INIT_CWD' && !k.startsWith('npm_') && !k.startsWith('VITEST')) env[k] = v;
+  return env;
+}
+
+describe('the release tree (scripts/release-build.sh)', () => {
+  let tmp: string;
+  let out: string;
+  let buildMs = 0;
+  let server: ChildProcess | undefined;
+  let url = '';
+  let log = '';
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'ctscope-release-'));
+    out = join(tmp, 'release');
+    const started = Date.now();
+    const r = await exec(SCRIPT, [out], { cwd: tmp, env: cleanEnv(), timeoutMs: BUILD_TIMEOUT_MS });
+    buildMs = Date.now() - started;
+    if (r.code !== 0) throw new Error(`release-build.sh exited ${r.code}:\n${r.out}`);
+
+    server = spawn(
+      process.execPath,
+      [
+        join(out, 'server', 'dist', 'cli.js'),
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--data-dir',
+        join(tmp, 'data'),
+        '--skip-preflight',
+      ],
+      { cwd: out, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`ctscope serve did not start:\n${log}`)), 20_000);
+      const onData = (d: Buffer) => {
+        log += d;
+        const m = /listening on (http:\/\/\S+)/.exec(log);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      server?.stdout?.on('data', onData);
+      server?.stderr?.on('data', onData);
+      server?.on('exit', (code) => reject(new Error(`ctscope serve exited ${code}:\n${log}`)));
+    });
+  }, BUILD_TIMEOUT_MS + 30_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('holds the dists and production dependencies only, all inside the tree', () => {
+    console.log(`release-build.sh took ${(buildMs / 1000).toFixed(1)} s`);
+    for (const f of ['server/dist/cli.js', 'shared/dist/index.js', 'web/dist/index.html', 'package-lock.json'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    for (const ws of ['shared', 'server', 'web']) expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
+    const modules = join(out, 'node_modules');
+    expect(existsSync(join(modules, 'fastify'))).toBe(true);
+    for (const dev of ['vitest', 'typescript', '@biomejs', 'vite', 'kubernetes-models', 'react'])
+      expect(existsSync(join(modules, dev)), dev).toBe(false);
+    // Workspace links must resolve into the release tree, never back into the repository.
+    for (const name of readdirSync(join(modules, '@ctscope'))) {
+      const link = join(modules, '@ctscope', name);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(realpathSync(link)).toBe(realpathSync(join(out, name)));
+    }
+  });
+
+  it('serves the built page at /', async () => {
+    const r = await fetch(`${url}/`);
+    expect(r.status).toBe(200);
+    const html = await r.text();
+    expect(html).toContain('<div id="root"></div>');
+    expect(html).toBe(readFileSync(join(out, 'web', 'dist', 'index.html'), 'utf8'));
+    const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+  });
+
+  it('answers /healthz with a status', async () => {
+    const r = await fetch(`${url}/healthz`);
+    expect([200, 503]).toContain(r.status);
+    const body = (await r.json()) as { status?: string };
+    expect(['ok', 'degraded', 'failed']).toContain(body.status);
+  });
+
+  it('exports Prometheus metrics', async () => {
+    const r = await fetch(`${url}/metrics`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('ctscope_');
+  });
+});

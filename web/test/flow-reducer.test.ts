@@ -1,0 +1,151 @@
+import type { NatChange } from '@ctscope/shared';
+import { describe, expect, it } from 'vitest';
+import { initialState } from '../src/domain/dashboard-state.js';
+import { capFlows, mergeBuckets, reduce, reduceAll } from '../src/domain/flow-reducer.js';
+import { delta, flow, incident, sync } from './support/fixtures.js';
+
+const bucket = (t: number, NEW = 1) => ({ t, events: { NEW, UPDATE: 0, DESTROY: 0 }, bad: {} });
+
+describe('flow reducer', () => {
+  it('takes node, mode and permissions from hello', () => {
+    const s = reduce(initialState(), {
+      type: 'hello',
+      version: 1,
+      mode: 'replay',
+      node: { name: 'n1' },
+      allowDelete: true,
+      intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
+      sources: [{ name: 'events', state: 'running', restarts: 0, since: 1 }],
+    });
+    expect(s.mode).toBe('replay');
+    expect(s.hello?.node.name).toBe('n1');
+    expect(s.hello?.allowDelete).toBe(true);
+    expect(s.sources).toHaveLength(1);
+  });
+
+  it('replaces everything on sync', () => {
+    const s0 = reduce(
+      initialState(),
+      sync(5, { flows: [flow('1'), flow('2')], timeline: [bucket(2000), bucket(1000)] }),
+    );
+    const s1 = reduce(s0, sync(9, { flows: [incident()], eventLoss: 2 }));
+    expect([...s1.flows.keys()]).toEqual(['137932478']);
+    expect(s1.seq).toBe(9);
+    expect(s1.synced).toBe(true);
+    expect(s1.eventLoss).toBe(2);
+    expect(s1.generation).toBe(s0.generation + 1);
+    expect(s0.timeline.map((b) => b.t)).toEqual([1000, 2000]);
+  });
+
+  it('applies deltas in sequence: upserts, removals, rates, markers, counters, sources', () => {
+    let s = reduce(
+      initialState(),
+      sync(1, {
+        flows: [flow('1'), flow('2')],
+        timeline: [bucket(1000)],
+        counters: { at: 1, stats: { insert_failed: 1 } },
+      }),
+    );
+    s = reduce(
+      s,
+      delta(2, {
+        upserts: [incident(), flow('1', { verdict: 'unanswered', severity: 'warning' })],
+        removals: ['2'],
+        rates: [bucket(1000, 5), bucket(2000, 7)],
+        markers: [{ t: 1500, kind: 'gap', reason: 'enobufs', text: 'event loss' }],
+        counters: { at: 2001, stats: { insert_failed: 5 } },
+        sources: [{ name: 'events', state: 'failed', restarts: 1, since: 2000, lastError: 'boom' }],
+        eventLoss: 1,
+      }),
+    );
+    expect(s.seq).toBe(2);
+    expect([...s.flows.keys()].sort()).toEqual(['1', '137932478']);
+    expect(s.flows.get('1')?.verdict).toBe('unanswered');
+    expect(s.timeline.map((b) => [b.t, b.events.NEW])).toEqual([
+      [1000, 5],
+      [2000, 7],
+    ]);
+    expect(s.markers).toHaveLength(1);
+    expect(s.prevCounters?.stats.insert_failed).toBe(1);
+    expect(s.counters?.stats.insert_failed).toBe(5);
+    expect(s.sources[0]?.state).toBe('failed');
+    expect(s.eventLoss).toBe(1);
+  });
+
+  it('ignores deltas before the first sync and duplicates, and flags a gap in the sequence for resync', () => {
+    const before = reduce(initialState(), delta(1, { upserts: [flow('1')] }));
+    expect(before.flows.size).toBe(0);
+    let s = reduce(initialState(), sync(10, { flows: [flow('1')] }));
+    expect(reduce(s, delta(10, { removals: ['1'] }))).toBe(s);
+    s = reduce(s, delta(12, { removals: ['1'] }));
+    expect(s.needsResync).toBe(true);
+    expect(s.flows.has('1')).toBe(true);
+    expect(s.seq).toBe(10);
+    // The resync answers with a sync, which clears the flag.
+    s = reduce(s, sync(12, { flows: [] }));
+    expect(s.needsResync).toBe(false);
+    expect(s.flows.size).toBe(0);
+  });
+
+  it('resumes: deltas after a reconnect continue from the held seq', () => {
+    let s = reduce(initialState(), sync(3, { flows: [flow('1')] }));
+    s = reduce(s, { type: 'connection', connection: { status: 'reconnecting', attempt: 1 } });
+    s = reduceAll(s, [
+      { type: 'connection', connection: { status: 'open', attempt: 0 } },
+      delta(4, { upserts: [flow('2')] }),
+      delta(5, { upserts: [incident()] }),
+    ]);
+    expect(s.seq).toBe(5);
+    expect(s.flows.size).toBe(3);
+    expect(s.connection.status).toBe('open');
+  });
+
+  it('reset clears the data but keeps the connection; a local replay stays local through its hello', () => {
+    let s = reduce(initialState(), sync(3, { flows: [flow('1')] }));
+    s = reduce(s, { type: 'connection', connection: { status: 'open', attempt: 0 } });
+    s = reduce(s, { type: 'reset', mode: 'local', recordingName: 'a.ndjson' });
+    expect(s.flows.size).toBe(0);
+    expect(s.seq).toBe(-1);
+    expect(s.connection.status).toBe('open');
+    expect(s.recordingName).toBe('a.ndjson');
+    s = reduce(s, {
+      type: 'hello',
+      version: 1,
+      mode: 'replay',
+      node: { name: 'n' },
+      allowDelete: false,
+      intervals: { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 },
+      sources: [],
+    });
+    expect(s.mode).toBe('local');
+  });
+
+  it('replaces the NAT history from REST and appends changes from deltas', () => {
+    const change = (t: number): NatChange => ({
+      t,
+      from: `h${t}`,
+      to: `h${t + 1}`,
+      diff: { addedFrontends: [], removedFrontends: [], changedFrontends: [] },
+    });
+    let s = reduce(initialState(), sync(1));
+    s = reduce(s, { type: 'nat-history', changes: [change(1), change(2)] });
+    s = reduce(s, delta(2, { nat: [change(3)] }));
+    expect(s.natChanges.map((c) => c.t)).toEqual([1, 2, 3]);
+    s = reduce(s, { type: 'nat-history', changes: [change(1)] });
+    expect(s.natChanges.map((c) => c.t)).toEqual([1]);
+  });
+
+  it('bounds memory: buckets, and flows evicted destroyed first, then healthy, bad ones last', () => {
+    const many = Array.from({ length: 4000 }, (_, i) => bucket(i * 1000));
+    expect(mergeBuckets([], many)).toHaveLength(3600);
+    const m = new Map([
+      ['a', flow('a', { lastSeen: 1 })],
+      ['b', flow('b', { destroyedAt: 5, lastSeen: 5 })],
+      ['c', incident({ id: 'c', lastSeen: 0 })],
+      ['d', flow('d', { lastSeen: 9 })],
+    ]);
+    const capped = capFlows(m, 2);
+    expect([...capped.keys()].sort()).toEqual(['c']);
+    expect(capFlows(new Map([['x', flow('x')]]), 2).size).toBe(1);
+  });
+});

@@ -1,0 +1,80 @@
+/** Small builders for protocol objects in unit tests. */
+import type { DeltaMessage, FlowReport, SyncMessage } from '@ctscope/shared';
+
+export function flow(id: string, patch: Partial<FlowReport> = {}): FlowReport {
+  return {
+    id,
+    orig: {
+      src: '10.42.0.33',
+      dst: '10.43.0.10',
+      sport: 40000 + Number(id.replace(/\D/g, '') || 0),
+      dport: 53,
+      proto: 'udp',
+    },
+    reply: { src: '172.20.112.199', dst: '10.42.0.33', sport: 53, dport: 40000 },
+    verdict: 'ok',
+    severity: 'ok',
+    keptAlive: false,
+    createdDuringRuleGap: false,
+    reason: 'DNATed to a current endpoint of the service.',
+    remedy: null,
+    service: 'kube-system/kube-dns:dns',
+    frontend: 'udp|10.43.0.10|53',
+    expectedEndpoints: [{ ip: '172.20.112.199', port: 53 }],
+    badFields: [],
+    unreplied: false,
+    assured: false,
+    timeout: 30,
+    timeoutResets: 0,
+    firstSeen: 1000,
+    lastSeen: 1000,
+    createdAt: 1000,
+    ...patch,
+  };
+}
+
+export const incident = (patch: Partial<FlowReport> = {}) =>
+  flow('137932478', {
+    orig: { src: '10.42.0.33', dst: '10.43.0.10', sport: 52001, dport: 53, proto: 'udp' },
+    reply: { src: '10.43.0.10', dst: '172.20.112.199', sport: 53, dport: 20978 },
+    verdict: 'no-dnat',
+    severity: 'critical',
+    keptAlive: true,
+    unreplied: true,
+    badFields: ['reply.src', 'reply.sport'],
+    remedy: 'conntrack -D -p udp --orig-src 10.42.0.33 --orig-dst 10.43.0.10 --sport 52001 --dport 53',
+    timeout: 29,
+    timeoutResets: 2,
+    ...patch,
+  });
+
+export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage {
+  return {
+    type: 'sync',
+    seq,
+    now: 10_000,
+    flows: [],
+    truncated: false,
+    timeline: [],
+    markers: [],
+    eventLoss: 0,
+    sources: [],
+    ...patch,
+  };
+}
+
+export function delta(seq: number, patch: Partial<DeltaMessage> = {}): DeltaMessage {
+  return {
+    type: 'delta',
+    seq,
+    now: 10_000 + seq * 100,
+    upserts: [],
+    removals: [],
+    rates: [],
+    markers: [],
+    nat: [],
+    alerts: [],
+    sources: [],
+    ...patch,
+  };
+}
