@@ -49,7 +49,11 @@ describe('keep-alive detection', () => {
 
 describe('keep-alive detection with polls closer than the tolerance', () => {
   it.each([
-    { name: '1 s polls, refreshed every second', o: obs([0, 29], [1000, 29], [2000, 29], [3000, 29]), kept: true },
+    {
+      name: '1 s polls, refreshed every second',
+      o: obs([0, 29], [1000, 29], [2000, 29], [3000, 29]),
+      kept: true,
+    },
     { name: '1 s polls, counting down', o: obs([0, 29], [1000, 28], [2000, 27], [3000, 26]), kept: false },
   ])('$name', ({ o, kept }) => {
     expect(isKeptAlive(o)).toBe(kept);

@@ -41,11 +41,14 @@ export function lintDockerfile(text: string, opts: LintOptions = {}): string[] {
     const before = all.slice(0, all.indexOf(npmCi.i)).filter((i) => i.getKeyword() === 'COPY');
     const copied = new Set(before.flatMap((c) => copySources(c)));
     for (const m of MANIFESTS)
-      if (!copied.has(m)) problems.push(`${m} is not copied before npm ci (the dependency layer would not cache)`);
+      if (!copied.has(m))
+        problems.push(`${m} is not copied before npm ci (the dependency layer would not cache)`);
     for (const c of before)
       for (const src of copySources(c))
         if (!MANIFESTS.includes(src))
-          problems.push(`COPY ${src} comes before npm ci: only package manifests may, or every source edit reinstalls`);
+          problems.push(
+            `COPY ${src} comes before npm ci: only package manifests may, or every source edit reinstalls`,
+          );
     const sourcesAfter = all
       .slice(all.indexOf(npmCi.i) + 1)
       .filter((i) => i.getKeyword() === 'COPY' && !fromFlag(i))
@@ -80,7 +83,8 @@ function checkFrom(from: From, earlierStages: Set<string>): string[] {
   const image = from.getImage() ?? '';
   const name = from.getImageName() ?? '';
   if (earlierStages.has(image.toLowerCase())) return [];
-  if (/\$/.test(image)) return [`FROM ${image}: use a literal, pinned image (a build argument can be anything)`];
+  if (/\$/.test(image))
+    return [`FROM ${image}: use a literal, pinned image (a build argument can be anything)`];
   const tag = from.getImageTag();
   const digest = from.getImageDigest();
   const out: string[] = [];
@@ -105,14 +109,17 @@ function checkRuntime(runtime: Stage, stages: Stage[]): string[] {
   if (!apt) out.push('the runtime stage does not apt-get install the netfilter tools');
   else {
     const words = apt.split(/\s+/);
-    for (const p of RUNTIME_PACKAGES) if (!words.includes(p)) out.push(`the runtime stage does not install ${p}`);
-    if (!words.includes('--no-install-recommends')) out.push('apt-get install without --no-install-recommends');
+    for (const p of RUNTIME_PACKAGES)
+      if (!words.includes(p)) out.push(`the runtime stage does not install ${p}`);
+    if (!words.includes('--no-install-recommends'))
+      out.push('apt-get install without --no-install-recommends');
     if (!/rm -rf \/var\/lib\/apt\/lists/.test(apt))
       out.push('the apt lists are not removed in the same RUN as the install');
   }
   if (kw('RUN').some((i) => /\bnpm (ci|install|i)\b/.test(args(i)) && !/--omit=dev/.test(args(i))))
     out.push('the runtime stage installs dev dependencies');
-  if (!kw('COPY').some((c) => fromFlag(c))) out.push('the runtime stage copies nothing from the build stages');
+  if (!kw('COPY').some((c) => fromFlag(c)))
+    out.push('the runtime stage copies nothing from the build stages');
 
   const health = kw('HEALTHCHECK');
   if (health.length === 0) out.push('no HEALTHCHECK in the runtime stage');
@@ -128,7 +135,8 @@ function checkRuntime(runtime: Stage, stages: Stage[]): string[] {
     ['ENTRYPOINT', entrypoint],
     ['CMD', cmd],
   ] as const) {
-    if (i && !i.getOpeningBracket()) out.push(`${k} is in shell form: use the exec form ["…"] so signals reach node`);
+    if (i && !i.getOpeningBracket())
+      out.push(`${k} is in shell form: use the exec form ["…"] so signals reach node`);
   }
   const argv = [...json(entrypoint), ...json(cmd)];
   const program = argv[0] ?? '';
@@ -163,7 +171,9 @@ export function dockerignoreMatcher(text: string): (path: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, '');
       const re = pattern
         .split('/')
-        .map((part) => (part === '**' ? '.*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')))
+        .map((part) =>
+          part === '**' ? '.*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'),
+        )
         .join('/')
         .replace(/\.\*\//g, '(.*/)?');
       return { negate, re: new RegExp(`^${re}$`) };
@@ -184,9 +194,11 @@ function args(i: Instruction): string {
 }
 
 function fromFlag(i: Instruction): string | undefined {
-  return (i as Instruction & { getFromFlag?: () => { getValue(): string | null } | null })
-    .getFromFlag?.()
-    ?.getValue() ?? undefined;
+  return (
+    (i as Instruction & { getFromFlag?: () => { getValue(): string | null } | null })
+      .getFromFlag?.()
+      ?.getValue() ?? undefined
+  );
 }
 
 /** COPY's sources (every argument but the flags and the destination). */

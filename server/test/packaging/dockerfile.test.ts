@@ -47,7 +47,11 @@ describe('the Dockerfile', () => {
 
 describe('the Dockerfile lint fails', () => {
   const cases: [string, string, RegExp][] = [
-    ['an unpinned base', GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM node\n'), /FROM node: no tag/],
+    [
+      'an unpinned base',
+      GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM node\n'),
+      /FROM node: no tag/,
+    ],
     [
       'a latest base',
       GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM node:latest\n'),
@@ -79,11 +83,7 @@ describe('the Dockerfile lint fails', () => {
       /web\/package\.json is not copied before npm ci/,
     ],
     ['no build', GOOD.replace('npm run build && ', ''), /no RUN npm run build/],
-    [
-      'apt with recommends',
-      GOOD.replace(' --no-install-recommends', ''),
-      /without --no-install-recommends/,
-    ],
+    ['apt with recommends', GOOD.replace(' --no-install-recommends', ''), /without --no-install-recommends/],
     ['a missing tool', GOOD.replace(' ipvsadm', ''), /does not install ipvsadm/],
     ['apt lists kept', GOOD.replace(' && rm -rf /var/lib/apt/lists/*', ''), /apt lists are not removed/],
     ['no health check', GOOD.replace(/HEALTHCHECK[^\n]*\n/, ''), /no HEALTHCHECK/],
@@ -96,7 +96,10 @@ describe('the Dockerfile lint fails', () => {
     ['a shell-form CMD', GOOD.replace('CMD ["serve"]', 'CMD serve'), /CMD is in shell form/],
     [
       'a shell-form ENTRYPOINT',
-      GOOD.replace('ENTRYPOINT ["node", "/app/server/dist/cli.js"]', 'ENTRYPOINT node /app/server/dist/cli.js'),
+      GOOD.replace(
+        'ENTRYPOINT ["node", "/app/server/dist/cli.js"]',
+        'ENTRYPOINT node /app/server/dist/cli.js',
+      ),
       /ENTRYPOINT is in shell form/,
     ],
     ['not serve', GOOD.replace('CMD ["serve"]', 'CMD ["replay", "/data"]'), /does not start ctscope serve/],
@@ -113,11 +116,17 @@ describe('the Dockerfile lint fails', () => {
   ];
   it.each(cases)('on %s', (_name, text, problem) => {
     const problems = lintDockerfile(text);
-    expect(problems.some((p) => problem.test(p)), problems.join('\n')).toBe(true);
+    expect(
+      problems.some((p) => problem.test(p)),
+      problems.join('\n'),
+    ).toBe(true);
   });
 
   it('on a COPY of something .dockerignore excludes or that does not exist', () => {
-    const text = GOOD.replace('COPY shared/ shared/\n', 'COPY shared/ shared/\nCOPY server/test/ t/\nCOPY nope.txt .\n');
+    const text = GOOD.replace(
+      'COPY shared/ shared/\n',
+      'COPY shared/ shared/\nCOPY server/test/ t/\nCOPY nope.txt .\n',
+    );
     const problems = lintDockerfile(text, { contextDir: ROOT, dockerignore: DOCKERIGNORE });
     expect(problems).toContain('COPY server/test/: excluded by .dockerignore');
     expect(problems).toContain('COPY nope.txt: not in the build context');
@@ -143,7 +152,14 @@ describe('.dockerignore', () => {
       expect(ignored(p), p).toBe(false);
   });
   it('drops installs, builds, tests and the repository', () => {
-    for (const p of ['node_modules', 'server/node_modules/x', 'web/dist/index.html', 'server/test/x.ts', '.git', 'README.md'])
+    for (const p of [
+      'node_modules',
+      'server/node_modules/x',
+      'web/dist/index.html',
+      'server/test/x.ts',
+      '.git',
+      'README.md',
+    ])
       expect(ignored(p), p).toBe(true);
   });
   it('the matcher handles exceptions', () => {

@@ -91,9 +91,9 @@ describe('deploy/image/ctscope', () => {
   });
 
   it('without a hint, picks the backend with more rules', () => {
-    expect(run(['serve'], { FAKE_LEGACY_ALL: '-A KUBE-SERVICES -j X\n-A A -j B', FAKE_NFT_ALL: '-A A -j B' }).mode).toBe(
-      'legacy',
-    );
+    expect(
+      run(['serve'], { FAKE_LEGACY_ALL: '-A KUBE-SERVICES -j X\n-A A -j B', FAKE_NFT_ALL: '-A A -j B' }).mode,
+    ).toBe('legacy');
     expect(run(['serve'], { FAKE_LEGACY_ALL: '-A A -j B', FAKE_NFT_ALL: '-A A -j B' }).mode).toBe('nft');
   });
 

@@ -10,7 +10,11 @@ const SCRIPT = join(ROOT, 'scripts', 'release-build.sh');
 /** `npm ci` of the production dependencies: ~5-15 s with a warm npm cache on the 2-core CI machine, far more without. */
 const BUILD_TIMEOUT_MS = 180_000;
 
-function exec(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }) {
+function exec(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+) {
   return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
     let out = '';
@@ -99,9 +103,15 @@ describe('the release tree (scripts/release-build.sh)', () => {
 
   it('holds the dists and production dependencies only, all inside the tree', () => {
     console.log(`release-build.sh took ${(buildMs / 1000).toFixed(1)} s`);
-    for (const f of ['server/dist/cli.js', 'shared/dist/index.js', 'web/dist/index.html', 'package-lock.json'])
+    for (const f of [
+      'server/dist/cli.js',
+      'shared/dist/index.js',
+      'web/dist/index.html',
+      'package-lock.json',
+    ])
       expect(existsSync(join(out, f)), f).toBe(true);
-    for (const ws of ['shared', 'server', 'web']) expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
+    for (const ws of ['shared', 'server', 'web'])
+      expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
     const modules = join(out, 'node_modules');
     expect(existsSync(join(modules, 'fastify'))).toBe(true);
     for (const dev of ['vitest', 'typescript', '@biomejs', 'vite', 'kubernetes-models', 'react'])

@@ -263,7 +263,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
             />
             <FlowTable
               rows={rows}
-              now={now}
+              now={tableNow}
               selectedId={selected}
               onSelect={select}
               sort={url.sort}

@@ -4,7 +4,7 @@
  */
 import type { FlowReport } from '@ctscope/shared';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { flowAgeMs, formatDuration, formatExpiry } from '../domain/format.js';
 import type { SortKey, SortState } from '../domain/url-state.js';
 import { OrigTuple, ReplyTuple } from './TupleText.js';
@@ -64,7 +64,6 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
       <div ref={scrollRef} className="flow-body">
         <table
           className="ft"
-          role="grid"
           aria-label="Flows"
           aria-rowcount={rows.length + 1}
           aria-colcount={COLUMNS.length}
@@ -92,72 +91,17 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
           <tbody style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const f = rows[v.index]!;
-              const bad = f.verdict !== 'ok';
-              const selected = f.id === selectedId;
               return (
-                <tr
+                <FlowRow
                   key={v.key}
-                  aria-rowindex={v.index + 2}
-                  aria-selected={selected}
-                  tabIndex={selected || (selectedIndex < 0 && v.index === 0) ? 0 : -1}
-                  data-flow-id={f.id}
-                  data-verdict={f.verdict}
-                  data-severity={f.severity}
-                  className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
-                  style={{
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    height: ROW_HEIGHT,
-                    transform: `translateY(${v.start}px)`,
-                  }}
-                  onClick={() => onSelect(selected ? undefined : f.id)}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') onSelect(f.id);
-                  }}
-                >
-                  <td className="cell col-verdict">
-                    <VerdictBadge verdict={f.verdict} severity={f.severity} compact />
-                  </td>
-                  <td className="cell col-orig mono">
-                    <OrigTuple flow={f} />
-                  </td>
-                  <td className="cell col-reply mono">
-                    <ReplyTuple flow={f} />
-                  </td>
-                  <td className="cell col-service" title={f.service}>
-                    {f.service ?? <span className="muted">–</span>}
-                    {f.createdDuringRuleGap && (
-                      <span className="tag tag-gap" title="Created while the service had no NAT rules">
-                        born in rule gap
-                      </span>
-                    )}
-                  </td>
-                  <td className="cell col-age mono">{formatDuration(flowAgeMs(f, now))}</td>
-                  <td
-                    className="cell col-expires"
-                    title={
-                      f.keptAlive
-                        ? `Its ${f.timeout}s timeout was reset ${f.timeoutResets}× while UNREPLIED: it never expires on its own`
-                        : undefined
-                    }
-                  >
-                    {formatExpiry(f, now)}
-                  </td>
-                  <td className="cell col-kept">
-                    {f.keptAlive ? (
-                      <span
-                        className="kept"
-                        title="UNREPLIED and its timeout keeps being reset: it will never expire on its own"
-                      >
-                        <span aria-hidden="true">↻ </span>yes
-                      </span>
-                    ) : (
-                      <span className="muted">no</span>
-                    )}
-                  </td>
-                </tr>
+                  f={f}
+                  index={v.index}
+                  start={v.start}
+                  now={now}
+                  selected={f.id === selectedId}
+                  focusable={f.id === selectedId || (selectedIndex < 0 && v.index === 0)}
+                  onSelect={onSelect}
+                />
               );
             })}
           </tbody>
@@ -171,3 +115,83 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
     </div>
   );
 }
+
+interface FlowRowProps {
+  f: FlowReport;
+  index: number;
+  start: number;
+  now: number;
+  selected: boolean;
+  /** The row that takes Tab focus (roving tabindex). */
+  focusable: boolean;
+  onSelect: (id: string | undefined) => void;
+}
+
+/** One row; memoised so scrolling re-renders only the rows that enter the window. */
+const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusable, onSelect }: FlowRowProps) {
+  const bad = f.verdict !== 'ok';
+  return (
+    <tr
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      tabIndex={focusable ? 0 : -1}
+      data-flow-id={f.id}
+      data-verdict={f.verdict}
+      data-severity={f.severity}
+      className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
+      style={{
+        position: 'absolute',
+        top: 0,
+        left: 0,
+        right: 0,
+        height: ROW_HEIGHT,
+        transform: `translateY(${start}px)`,
+      }}
+      onClick={() => onSelect(selected ? undefined : f.id)}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') onSelect(f.id);
+      }}
+    >
+      <td className="cell col-verdict">
+        <VerdictBadge verdict={f.verdict} severity={f.severity} compact />
+      </td>
+      <td className="cell col-orig mono">
+        <OrigTuple flow={f} />
+      </td>
+      <td className="cell col-reply mono">
+        <ReplyTuple flow={f} />
+      </td>
+      <td className="cell col-service" title={f.service}>
+        {f.service ?? <span className="muted">–</span>}
+        {f.createdDuringRuleGap && (
+          <span className="tag tag-gap" title="Created while the service had no NAT rules">
+            born in rule gap
+          </span>
+        )}
+      </td>
+      <td className="cell col-age mono">{formatDuration(flowAgeMs(f, now))}</td>
+      <td
+        className="cell col-expires"
+        title={
+          f.keptAlive
+            ? `Its ${f.timeout}s timeout was reset ${f.timeoutResets}× while UNREPLIED: it never expires on its own`
+            : undefined
+        }
+      >
+        {formatExpiry(f, now)}
+      </td>
+      <td className="cell col-kept">
+        {f.keptAlive ? (
+          <span
+            className="kept"
+            title="UNREPLIED and its timeout keeps being reset: it will never expire on its own"
+          >
+            <span aria-hidden="true">↻ </span>yes
+          </span>
+        ) : (
+          <span className="muted">no</span>
+        )}
+      </td>
+    </tr>
+  );
+});

@@ -74,7 +74,8 @@ export function flowAgeMs(f: FlowReport, now: number): number {
  */
 export function expiresInS(f: FlowReport, now: number): number | undefined {
   if (f.timeout === undefined || f.destroyedAt !== undefined) return undefined;
-  return Math.max(0, f.timeout - (now - f.lastSeen) / 1000);
+  // Clamped to the last reading: a clock coarser than the reading must not add time.
+  return Math.max(0, Math.min(f.timeout, f.timeout - (now - f.lastSeen) / 1000));
 }
 
 /** What the timeout column says: destroyed, never (kept alive), or the expiry countdown. */

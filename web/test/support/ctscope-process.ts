@@ -4,16 +4,13 @@
  * server/test/seed-scenario.ts builds), so no root or real conntrack is needed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLI, seedEnv, seedServeArgs, WEB_DIST } from '../../scripts/seed-env.mjs';
 
-export const REPO = join(import.meta.dirname, '..', '..', '..');
-export const CLI = join(REPO, 'server', 'dist', 'cli.js');
-export const WEB_DIST = join(REPO, 'web', 'dist');
-const SEED = join(REPO, 'shared', 'test', 'fixtures', 'seed-incident');
-const FAKE_BINS = [join(REPO, 'server', 'test', 'fake-bin'), join(REPO, 'server', 'test', 'fake-bin-nat')];
+export { CLI, REPO, WEB_DIST } from '../../scripts/seed-env.mjs';
 
 /** Every group still running, so a crashed test run does not leave servers behind. */
 const running = new Set<ChildProcess>();
@@ -40,51 +37,6 @@ export async function freePort(): Promise<number> {
       s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/** Dumps as the kernel would print them every `stepS` seconds: 52001 stays at 29 (refreshed), the rest count down. */
-function writeDumps(dir: string, count: number, stepS: number): void {
-  mkdirSync(dir, { recursive: true });
-  const first = readFileSync(join(SEED, 'list-poll.txt'), 'utf8').split('\n--\n')[0]!;
-  const entries = first.split('\n').filter((l) => l.startsWith('ipv4'));
-  for (let k = 0; k < count; k++) {
-    const lines = entries.map((l) =>
-      l.includes('sport=52001 ')
-        ? l
-        : l.replace(
-            /^(ipv4\s+2 udp\s+17 )(\d+)/,
-            (_m, p: string, t: string) => `${p}${Math.max(1, Number(t) - stepS * k)}`,
-          ),
-    );
-    writeFileSync(join(dir, `${String(k).padStart(3, '0')}.txt`), `${lines.join('\n')}\n`);
-  }
-}
-
-/** Temp dir + env for the fake node tools playing the seed incident. */
-export function seedEnv(suspectPollMs = 2000): { dir: string; env: Record<string, string> } {
-  const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-seed-'));
-  const state = join(dir, 'state');
-  const nat = join(dir, 'nat');
-  mkdirSync(state);
-  mkdirSync(nat);
-  writeFileSync(join(nat, '0.txt'), readFileSync(join(SEED, 'nat-before.txt')));
-  writeFileSync(join(nat, '1.txt'), readFileSync(join(SEED, 'nat-during.txt')));
-  writeFileSync(join(nat, '2.txt'), readFileSync(join(SEED, 'nat-after.txt')));
-  writeDumps(join(dir, 'dumps'), 40, suspectPollMs / 1000);
-  return {
-    dir,
-    env: {
-      PATH: `${FAKE_BINS.join(':')}:${process.env.PATH}`,
-      FAKE_CT_STATE_DIR: state,
-      FAKE_STATE_DIR: state,
-      FAKE_CT_EVENTS: join(SEED, 'events-ts-ext-id.txt'),
-      FAKE_CT_EVENTS_AFTER: 'stay',
-      FAKE_CT_LIST: join(dir, 'dumps'),
-      FAKE_CT_COUNT: '16',
-      FAKE_IPTABLES_NAT: nat,
-      FAKE_IPTABLES_FILTER: '',
-    },
-  };
 }
 
 export interface CtscopeProcess {
@@ -166,34 +118,12 @@ async function launch(
 
 /** `ctscope serve` on the seed incident with fake node tools. */
 export async function startSeedServe(
-  opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {},
+  opts: { port?: number; suspectPollMs?: number } = {},
 ): Promise<CtscopeProcess> {
-  const suspectPollMs = opts.suspectPollMs ?? 2000;
-  const { dir, env } = seedEnv(suspectPollMs);
+  const { dir, env } = seedEnv(opts.suspectPollMs);
   const port = opts.port ?? (await freePort());
   const dataDir = join(dir, 'data');
-  const args = [
-    'serve',
-    '--port',
-    String(port),
-    '--data-dir',
-    dataDir,
-    '--nat-source',
-    'iptables',
-    '--skip-preflight',
-    '--web-root',
-    WEB_DIST,
-    '--suspect-poll',
-    String(suspectPollMs),
-    '--nat-poll',
-    '300',
-    '--counters-poll',
-    '1000',
-    '--node-name',
-    'seed-node',
-    ...(opts.extraArgs ?? []),
-  ];
-  return launch(args, env, port, dir, dataDir);
+  return launch(seedServeArgs({ port, dataDir, suspectPollMs: opts.suspectPollMs }), env, port, dir, dataDir);
 }
 
 /** `ctscope replay PATH`. */
