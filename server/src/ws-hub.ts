@@ -4,7 +4,6 @@
  */
 import {
   type ClientMessage,
-  compareReports,
   type DeltaMessage,
   type FlowFilter,
   type FlowReport,

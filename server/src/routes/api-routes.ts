@@ -1,12 +1,5 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
-import {
-  compareReports,
-  type FlowFilter,
-  matchesFilter,
-  remedyArgs,
-  type Severity,
-  type Verdict,
-} from '@ctscope/shared';
+import { type FlowFilter, remedyArgs, type Severity, type Verdict } from '@ctscope/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit-log.js';

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -36,11 +36,19 @@ function exec(
   });
 }
 
-/** The environment of a shell outside the repository: no NODE_PATH, no npm run variables pointing into it. */
+/**
+ * The environment of a shell outside the repository: no NODE_PATH, no repository node_modules/.bin on PATH, none of
+ * `npm run`'s variables that point into the repository (npm's own settings such as its cache or registry stay).
+ */
 function cleanEnv(): NodeJS.ProcessEnv {
+  const inRepo =
+    /^(NODE_PATH|INIT_CWD|VITEST.*|npm_package_.*|npm_lifecycle_.*|npm_config_(local_prefix|workspaces?))$/;
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (k !== 'NODE_PATH' && k !== 'INIT_CWD' && !k.startsWith('npm_') && !k.startsWith('VITEST')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!inRepo.test(k)) env[k] = v;
+  env.PATH = (env.PATH ?? '')
+    .split(delimiter)
+    .filter((d) => !d.startsWith(ROOT))
+    .join(delimiter);
   return env;
 }
 

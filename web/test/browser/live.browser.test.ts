@@ -45,7 +45,33 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     await page.locator('.raw-lines').waitFor();
     expect(await page.locator('.raw-lines').textContent()).toContain('[NEW]');
     expect(page.url()).toContain('flow=137932478');
+    // This server was started without --allow-delete: no delete button.
+    expect(await page.getByRole('button', { name: /Delete this entry/ }).count()).toBe(0);
     await shot(page, 'live-detail');
+  }, 20_000);
+
+  it('zooms by dragging across the chart, returns to live with 0, and moves through flows with j/k', async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('1');
+    expect(page.url()).toContain('win=1m');
+    const chart = page.locator('.timeline .chart');
+    const box = (await chart.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => page.url()).toMatch(/[?&]from=\d+&to=\d+/);
+    expect(await page.getByRole('button', { name: /live/ }).getAttribute('aria-pressed')).toBe('false');
+    await page.keyboard.press('0');
+    await expect.poll(() => page.url()).not.toMatch(/[?&]from=/);
+    await page.keyboard.press('j');
+    await expect.poll(() => new URL(page.url()).searchParams.get('flow')).toBe('137932478');
+    await page.keyboard.press('j');
+    await expect.poll(() => new URL(page.url()).searchParams.get('flow')).not.toBe('137932478');
+    await page.keyboard.press('k');
+    await expect.poll(() => new URL(page.url()).searchParams.get('flow')).toBe('137932478');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('3');
   }, 20_000);
 
   it('shows services with their endpoints, bad-flow counts and the rule-gap history', async () => {

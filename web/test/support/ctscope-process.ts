@@ -123,7 +123,11 @@ export async function startSeedServe(
   const { dir, env } = seedEnv(opts.suspectPollMs);
   const port = opts.port ?? (await freePort());
   const dataDir = join(dir, 'data');
-  return launch(seedServeArgs({ port, dataDir, suspectPollMs: opts.suspectPollMs }), env, port, dir, dataDir);
+  const args = [
+    ...seedServeArgs({ port, dataDir, suspectPollMs: opts.suspectPollMs }),
+    ...(opts.extraArgs ?? []),
+  ];
+  return launch(args, env, port, dir, dataDir);
 }
 
 /** `ctscope replay PATH`. */
