@@ -6,8 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** Repository root. */
 export const REPO = join(import.meta.dirname, '..', '..');
+/** The built ctscope CLI. */
 export const CLI = join(REPO, 'server', 'dist', 'cli.js');
+/** The built page. */
 export const WEB_DIST = join(REPO, 'web', 'dist');
 const SEED = join(REPO, 'shared', 'test', 'fixtures', 'seed-incident');
 const FAKE_BINS = [join(REPO, 'server', 'test', 'fake-bin'), join(REPO, 'server', 'test', 'fake-bin-nat')];

@@ -7,6 +7,7 @@ import { useDashboardState } from './hooks/use-dashboard-state.js';
 import { useUrlState } from './hooks/use-url-state.js';
 import type { DashboardController } from './transport/dashboard-controller.js';
 
+/** The page: wall mode or the dashboard, over one controller. */
 export function App({ controller }: { controller: DashboardController }) {
   const [url, setUrl] = useUrlState();
   const state = useDashboardState(controller.store);
@@ -36,15 +37,12 @@ export function App({ controller }: { controller: DashboardController }) {
     document.documentElement.classList.toggle('kiosk-root', url.kiosk);
   }, [theme, url.kiosk]);
 
-  useEffect(() => {
-    const name = state.hello?.node.name;
-    const critical = [...state.flows.values()].some(
-      (f) => f.severity === 'critical' && f.destroyedAt === undefined,
-    );
-    document.title = `${critical ? '✖ ' : ''}ctscope${name ? ` · ${name}` : ''}`;
-  }, [state.hello, state.flows]);
-
   const kpis = useMemo(() => computeKpis(state), [state]);
+  const title = `${kpis.critical.length ? `✖ ${kpis.critical.length} critical · ` : ''}ctscope${state.hello ? ` · ${state.hello.node.name}` : ''}`;
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
+
   if (url.kiosk) return <KioskView state={state} kpis={kpis} />;
   return <Dashboard controller={controller} state={state} kpis={kpis} url={url} setUrl={setUrl} />;
 }

@@ -1,7 +1,14 @@
 /** The rules ctscope's Dockerfile must follow (pinned bases, cached dependency layer, slim runtime, health check, exec-form start), as a lint over dockerfile-ast. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Cmd, DockerfileParser, type Entrypoint, type From, type Instruction } from 'dockerfile-ast';
+import {
+  type Cmd,
+  Copy,
+  DockerfileParser,
+  type Entrypoint,
+  type From,
+  type Instruction,
+} from 'dockerfile-ast';
 
 export const RUNTIME_PACKAGES = ['conntrack', 'iptables', 'nftables', 'ipvsadm', 'iproute2'] as const;
 const WORKSPACES = ['shared', 'server', 'web'] as const;
@@ -194,11 +201,7 @@ function args(i: Instruction): string {
 }
 
 function fromFlag(i: Instruction): string | undefined {
-  return (
-    (i as Instruction & { getFromFlag?: () => { getValue(): string | null } | null })
-      .getFromFlag?.()
-      ?.getValue() ?? undefined
-  );
+  return i instanceof Copy ? (i.getFromFlag()?.getValue() ?? undefined) : undefined;
 }
 
 /** COPY's sources (every argument but the flags and the destination). */

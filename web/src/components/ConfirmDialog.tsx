@@ -1,6 +1,7 @@
 /** A modal confirmation (native <dialog>, so focus and Escape behave). */
 import { type ReactNode, useEffect, useRef } from 'react';
 
+/** Modal yes/no with the consequences spelled out in `children`. */
 export function ConfirmDialog({
   title,
   children,

@@ -1,6 +1,7 @@
 /** Copies text to the clipboard, with a fallback for pages served over plain http (no Clipboard API there). */
 import { useState } from 'react';
 
+/** Copy to the clipboard; false when the browser refused. */
 export async function copyText(text: string): Promise<boolean> {
   try {
     if (navigator.clipboard && window.isSecureContext) {
@@ -27,6 +28,7 @@ export async function copyText(text: string): Promise<boolean> {
   return ok;
 }
 
+/** A button that copies `text` and says so. */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
   const [status, setStatus] = useState<'idle' | 'copied' | 'failed'>('idle');
   return (

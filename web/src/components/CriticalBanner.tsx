@@ -3,6 +3,7 @@ import type { FlowReport } from '@ctscope/shared';
 import { VERDICT_LABEL } from '../domain/format.js';
 import { OrigTuple } from './TupleText.js';
 
+/** Red banner of critical flows; `large` is the wall variant (also shown, green, when there are none). */
 export function CriticalBanner({
   critical,
   services,

@@ -23,6 +23,7 @@ import { ReplayBar } from './ReplayBar.js';
 import { ServicesView } from './ServicesView.js';
 import { Timeline } from './Timeline.js';
 
+/** What the dashboard needs: the controller, the state, and the URL state. */
 export interface DashboardProps {
   controller: DashboardController;
   state: DashboardState;
@@ -38,6 +39,7 @@ export function windowRange(w: TimeWindow, now: number): TimeRange {
   return w.kind === 'fixed' ? { from: w.from, to: w.to } : { from: now - w.spanMs, to: now };
 }
 
+/** The interactive dashboard (everything but wall mode). */
 export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardProps) {
   const [help, setHelp] = useState(false);
   const [picker, setPicker] = useState(false);

@@ -1,6 +1,7 @@
 /** Accepts a recording file dropped anywhere on the page (the overlay only shows while dragging a file). */
 import { useEffect, useState } from 'react';
 
+/** Window-wide drop target for recording files. */
 export function DropZone({ onFile }: { onFile: (file: File) => void }) {
   const [dragging, setDragging] = useState(false);
   useEffect(() => {

@@ -11,6 +11,7 @@ import { LifecycleChart } from './LifecycleChart.js';
 import { OrigTuple, ReplyTuple } from './TupleText.js';
 import { VerdictBadge } from './VerdictBadge.js';
 
+/** Inputs of the flow detail panel. */
 export interface FlowDetailProps {
   id: string;
   /** The row as the table holds it, shown until (or if) the detail loads. */
@@ -24,6 +25,7 @@ export interface FlowDetailProps {
   onClose: () => void;
 }
 
+/** The side panel for one flow. */
 export function FlowDetail({
   id,
   report,

@@ -5,6 +5,7 @@ import { forwardRef } from 'react';
 import { SEVERITY_LABEL, VERDICT_LABEL } from '../domain/format.js';
 import { SEVERITIES, VERDICTS } from '../domain/url-state.js';
 
+/** Filter state plus the counts shown beside the controls. */
 export interface FlowFiltersProps {
   filter: FlowFilter;
   onFilter: (f: FlowFilter) => void;
@@ -20,6 +21,7 @@ function toggle<T>(list: T[] | undefined, v: T): T[] | undefined {
   return next.length ? next : undefined;
 }
 
+/** The filter bar; the ref is the free-text box (focused by `/`). */
 export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(function FlowFilters(
   { filter, onFilter, shown, held, bad, truncated },
   textRef,

@@ -10,6 +10,7 @@ import type { SortKey, SortState } from '../domain/url-state.js';
 import { OrigTuple, ReplyTuple } from './TupleText.js';
 import { VerdictBadge } from './VerdictBadge.js';
 
+/** Fixed row height, px: the virtualizer needs no measuring. */
 export const ROW_HEIGHT = 46;
 const HEADER_HEIGHT = 30;
 
@@ -23,6 +24,7 @@ const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }>
   { key: 'kept', label: 'Kept alive', className: 'col-kept' },
 ];
 
+/** Rows already filtered and sorted, plus selection and sort callbacks. */
 export interface FlowTableProps {
   rows: readonly FlowReport[];
   now: number;
@@ -32,6 +34,7 @@ export interface FlowTableProps {
   onSort: (s: SortState) => void;
 }
 
+/** The flow table. */
 export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: FlowTableProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({

@@ -12,6 +12,7 @@ const SOURCE_ICON: Record<SourceState['state'], string> = {
   disabled: '–',
 };
 
+/** Connection state as icon + words; `data-connection` is a stable test hook. */
 export function ConnectionBadge({
   connection,
   mode,
@@ -66,6 +67,7 @@ export function ConnectionBadge({
   );
 }
 
+/** Inputs of the top bar. */
 export interface HeaderProps {
   state: DashboardState;
   view: View;
@@ -76,6 +78,7 @@ export interface HeaderProps {
   onRecordings: () => void;
 }
 
+/** The top bar. */
 export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordings }: HeaderProps) {
   const c = state.counters;
   const node = state.hello?.node;

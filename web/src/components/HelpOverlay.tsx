@@ -1,6 +1,7 @@
 /** The `?` overlay listing every keyboard shortcut. */
 import { useEffect, useRef } from 'react';
 
+/** Every shortcut the dashboard binds, as shown in the overlay. */
 export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['?', 'show or hide this help'],
   ['j / ↓', 'next flow (opens its detail)'],
@@ -19,6 +20,7 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['[ / ]', 'replay: slower / faster'],
 ];
 
+/** Modal list of shortcuts and page tips. */
 export function HelpOverlay({ onClose }: { onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {

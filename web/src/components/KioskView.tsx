@@ -38,6 +38,7 @@ function Kpi({
   );
 }
 
+/** The wall display. */
 export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }) {
   const range = useMemo(() => ({ from: state.now - WALL_SPAN_MS, to: state.now }), [state.now]);
   const fill = kpis.tableFill;

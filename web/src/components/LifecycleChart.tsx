@@ -8,6 +8,7 @@ const PAD = { l: 34, r: 10, t: 12, b: 24 };
 
 const EVENT_MARK: Record<string, string> = { NEW: 'N', UPDATE: 'U', DESTROY: 'D', LIST: '·' };
 
+/** SVG mini timeline for the flow detail. */
 export function LifecycleChart({ lines, now }: { lines: readonly LifecycleLine[]; now: number }) {
   if (lines.length === 0) return null;
   const t0 = lines[0]!.at;

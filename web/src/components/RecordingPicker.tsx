@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { formatCount, formatDateTime, formatDuration } from '../domain/format.js';
 import type { RecordingInfo } from '../transport/api-client.js';
 
+/** Where recordings come from and what to do with the chosen one. */
 export interface RecordingPickerProps {
   list: () => Promise<RecordingInfo[] | undefined>;
   onOpen: (name: string) => Promise<void>;
@@ -11,6 +12,7 @@ export interface RecordingPickerProps {
   serverReplay: boolean;
 }
 
+/** Modal: the server's recordings, or a local file. */
 export function RecordingPicker({ list, onOpen, onFile, onClose, serverReplay }: RecordingPickerProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const [items, setItems] = useState<RecordingInfo[] | undefined | null>(null);

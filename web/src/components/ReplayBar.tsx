@@ -5,6 +5,7 @@ import type { ReplayControls } from '../transport/replay-controls.js';
 
 const SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100];
 
+/** Clock state and controls of the replay in force. */
 export interface ReplayBarProps {
   clock?: ReplayClockState;
   controls?: ReplayControls;
@@ -15,6 +16,7 @@ export interface ReplayBarProps {
   onBackToLive?: () => void;
 }
 
+/** The replay transport bar. */
 export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBackToLive }: ReplayBarProps) {
   if (!clock || !controls) {
     return (

@@ -11,6 +11,7 @@ import { formatClock, formatDateTime, VERDICT_LABEL } from '../domain/format.js'
 import { describeNatChange } from '../domain/nat-change-text.js';
 import { countByFrontend } from '../domain/service-stats.js';
 
+/** Snapshot, change history and the flows to count. */
 export interface ServicesViewProps {
   nat?: NatView;
   changes: readonly NatChange[];
@@ -22,6 +23,7 @@ export interface ServicesViewProps {
 
 const KIND_ICON = { added: '+', removed: '−', changed: '⇄' } as const;
 
+/** The services view. */
 export function ServicesView({ nat, changes, flows, filtered, onPickService }: ServicesViewProps) {
   const counts = useMemo(() => countByFrontend(flows.values()), [flows]);
   const frontends = useMemo(() => {

@@ -23,6 +23,7 @@ import { formatClock, formatCount } from '../domain/format.js';
 import { BAD_VERDICTS, binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
 import { PRESETS, type TimeWindow } from '../domain/url-state.js';
 
+/** Theme colours per chart series (CSS variables, so light/dark follow). */
 export const SERIES_COLOR: Record<string, string> = {
   NEW: 'var(--c-new)',
   UPDATE: 'var(--c-update)',
@@ -33,6 +34,7 @@ export const SERIES_COLOR: Record<string, string> = {
   unanswered: 'var(--c-unanswered)',
 };
 
+/** Glyph per marker kind, drawn on the chart and in the lists. */
 export const MARKER_ICON: Record<TimelineMarker['kind'], string> = {
   'nat-change': '⇄',
   gap: '⌀',
@@ -45,6 +47,7 @@ const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   'counter-jump': 'counter',
 };
 
+/** Data, the range to draw, and the window it came from. */
 export interface TimelineProps {
   timeline: readonly RateBucket[];
   markers: readonly TimelineMarker[];
@@ -58,6 +61,7 @@ export interface TimelineProps {
   height?: number | string;
 }
 
+/** The timeline panel (compact: the wall variant, no controls). */
 export function Timeline({
   timeline,
   markers,

@@ -3,6 +3,7 @@ import { type FlowReport, formatEndpoints } from '@ctscope/shared';
 
 const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
+/** `src:sport → dst:dport` (protocol shown unless UDP). */
 export function OrigTuple({ flow }: { flow: FlowReport }) {
   const o = flow.orig;
   return (
@@ -31,6 +32,7 @@ function Field({ value, bad, why }: { value: string; bad: string | undefined; wh
   );
 }
 
+/** The reply tuple with `data-bad` marks and the expected endpoints. */
 export function ReplyTuple({ flow, showExpected = true }: { flow: FlowReport; showExpected?: boolean }) {
   const r = flow.reply;
   const badSrc = flow.badFields.includes('reply.src') ? 'reply.src' : undefined;

@@ -33,6 +33,7 @@ export const LIMITS = {
   alerts: 200,
 } as const;
 
+/** What the header says about the WebSocket. */
 export interface ConnectionInfo {
   status: ConnectionStatus;
   /** Consecutive failed attempts since the last successful open. */
@@ -43,6 +44,7 @@ export interface ConnectionInfo {
   reason?: string;
 }
 
+/** Everything the views render from. */
 export interface DashboardState {
   mode: DataMode;
   connection: ConnectionInfo;
@@ -90,6 +92,7 @@ export type LocalAction =
 /** Everything the reducer accepts. */
 export type DashboardAction = ServerMessage | LocalAction;
 
+/** Empty state for a data mode. */
 export function initialState(mode: DataMode = 'live'): DashboardState {
   return {
     mode,

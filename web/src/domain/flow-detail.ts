@@ -8,6 +8,7 @@ export interface NatAt {
   frontend: Frontend | null;
 }
 
+/** One flow with its lifecycle and rules. */
 export interface FlowDetail {
   flow: FlowReport;
   history: FlowHistoryEntry[];

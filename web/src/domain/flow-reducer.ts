@@ -12,6 +12,7 @@ import type {
 } from '@ctscope/shared';
 import { type DashboardAction, type DashboardState, initialState, LIMITS } from './dashboard-state.js';
 
+/** Apply one action; returns the same object when nothing changed. */
 export function reduce(state: DashboardState, action: DashboardAction): DashboardState {
   switch (action.type) {
     case 'hello': {

@@ -2,12 +2,14 @@
 import type { CountersView, FlowReport, RateBucket } from '@ctscope/shared';
 import type { DashboardState } from './dashboard-state.js';
 
+/** A critical flow as the banner lists it. */
 export interface CriticalFlow {
   id: string;
   service?: string;
   flow: FlowReport;
 }
 
+/** Header and wall figures. */
 export interface Kpis {
   /** Live flows whose severity is critical, worst first. */
   critical: FlowReport[];
@@ -50,6 +52,7 @@ export function badInLast(timeline: readonly RateBucket[], now: number, spanMs: 
   return n;
 }
 
+/** All figures from one state. */
 export function computeKpis(state: DashboardState): Kpis {
   const critical: FlowReport[] = [];
   for (const f of state.flows.values())

@@ -2,6 +2,7 @@
 import { DEFAULT_RESET_TOLERANCE_S, type FlowHistoryEntry, type TimeoutObservation } from '@ctscope/shared';
 import { formatClockMs } from './format.js';
 
+/** One lifecycle line of a flow. */
 export interface LifecycleLine {
   at: number;
   /** NEW, UPDATE, DESTROY, or LIST for a dump/poll reading. */

@@ -1,6 +1,7 @@
 /** Names what a NAT change did to each service, for the services view's history. */
 import { type Frontend, formatEndpoints, formatHostPort, type NatChange } from '@ctscope/shared';
 
+/** One service's part of a NAT change. */
 export interface NatChangeLine {
   /** Service name, or the frontend key when the rules carry no name. */
   service: string;
@@ -11,6 +12,7 @@ export interface NatChangeLine {
 const name = (f: { service?: string; key: string }) => f.service ?? f.key;
 const addr = (f: Frontend) => `${formatHostPort(f.ip, f.port)}/${f.proto}`;
 
+/** One line per affected service. */
 export function describeNatChange(change: NatChange): NatChangeLine[] {
   const out: NatChangeLine[] = [];
   for (const f of change.diff.removedFrontends) {

@@ -1,6 +1,7 @@
 /** Reads a recording (NDJSON, docs in shared/src/recording-format.ts) into time-ordered records, in the browser. */
 import { parseRecordingLine, RECORDING_FORMAT_VERSION, type RecordingRecord } from '@ctscope/shared';
 
+/** A recording in memory, oldest record first. */
 export interface LoadedRecording {
   records: RecordingRecord[];
   /** Lines that could not be read (a truncated last line after a crash is expected). */

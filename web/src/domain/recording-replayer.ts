@@ -33,6 +33,7 @@ import type { FlowDetail, NatAt } from './flow-detail.js';
 import { describeNatChange } from './nat-change-text.js';
 import type { LoadedRecording } from './recording-file.js';
 
+/** Bounds and tunables of the in-browser replayer. */
 export interface ReplayerOptions {
   maxFlows: number;
   destroyedRetentionMs: number;
@@ -65,6 +66,7 @@ interface FlowState {
   report?: FlowReport;
 }
 
+/** Replays records up to a time and reports the state in protocol messages. */
 export class RecordingReplayer {
   readonly start: number;
   readonly end: number;

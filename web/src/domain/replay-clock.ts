@@ -1,6 +1,8 @@
 /** Maps wall time onto recording time for an in-browser replay: play, pause, speed, seek; polled, no timers. */
 
+/** Slowest speed (recording ms per wall ms), as the server allows. */
 export const MIN_REPLAY_SPEED = 0.1;
+/** Fastest speed. */
 export const MAX_REPLAY_SPEED = 100;
 
 /** The same shape as the server's GET /api/replay. */
@@ -12,6 +14,7 @@ export interface ReplayClockState {
   end: number;
 }
 
+/** A pausable, seekable clock over [start, end] that stops at the end. */
 export class ReplayClock {
   private playing = false;
   private speed = 1;

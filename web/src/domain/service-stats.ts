@@ -1,6 +1,7 @@
 /** Bad-flow counts per service frontend, for the services view. */
 import type { FlowReport, Verdict } from '@ctscope/shared';
 
+/** Flow counts of one frontend. */
 export interface ServiceCounts {
   /** Live flows per verdict. */
   byVerdict: Partial<Record<Verdict, number>>;

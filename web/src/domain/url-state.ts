@@ -4,18 +4,23 @@
  */
 import type { FlowFilter, Severity, Verdict } from '@ctscope/shared';
 
+/** Main area content. */
 export type View = 'flows' | 'services';
+/** Colour scheme. */
 export type Theme = 'dark' | 'light';
 
 /** A window that follows the data clock, or a fixed range picked by brushing or zooming. */
 export type TimeWindow = { kind: 'follow'; spanMs: number } | { kind: 'fixed'; from: number; to: number };
 
+/** Table sort keys (`worst` is the server's worst-first order). */
 export type SortKey = 'worst' | 'orig' | 'reply' | 'service' | 'verdict' | 'age' | 'expires' | 'kept';
+/** Sort key and direction. */
 export interface SortState {
   key: SortKey;
   dir: 'asc' | 'desc';
 }
 
+/** Everything a shared link carries. */
 export interface UrlState {
   view: View;
   kiosk: boolean;
@@ -39,9 +44,12 @@ export const PRESETS: ReadonlyArray<{ label: string; spanMs: number }> = [
   { label: '1h', spanMs: 3_600_000 },
 ];
 
+/** Default window: 15 minutes. */
 export const DEFAULT_SPAN_MS = 900_000;
 
+/** Verdicts in filter-chip order. */
 export const VERDICTS: readonly Verdict[] = ['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered', 'ok'];
+/** Severities in filter-chip order. */
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'ok'];
 const SORT_KEYS: readonly SortKey[] = [
   'worst',
@@ -54,6 +62,7 @@ const SORT_KEYS: readonly SortKey[] = [
   'kept',
 ];
 
+/** The view of a bare address. */
 export function defaultUrlState(): UrlState {
   return {
     view: 'flows',
@@ -106,12 +115,14 @@ export function parseSpan(raw: string | null): number | undefined {
   return n >= 10_000 && n <= 24 * 3_600_000 ? n : undefined;
 }
 
+/** ms → `30s`, `5m`, `1h`. */
 export function formatSpan(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${Math.round(ms / 1000)}s`;
 }
 
+/** Read a query string; invalid values fall back to defaults. */
 export function parseUrlState(search: string): UrlState {
   const p = new URLSearchParams(search);
   const d = defaultUrlState();

@@ -3,6 +3,7 @@ import { useSyncExternalStore } from 'react';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import type { DashboardStore } from '../transport/dashboard-store.js';
 
+/** Subscribe a component to the store. */
 export function useDashboardState(store: DashboardStore): DashboardState {
   return useSyncExternalStore(store.subscribe, store.getState, store.getState);
 }

@@ -11,6 +11,7 @@ function isTyping(target: EventTarget | null): boolean {
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
 }
 
+/** Bind shortcuts for the life of the component. */
 export function useKeyboardShortcuts(shortcuts: readonly Shortcut[], enabled = true): void {
   const ref = useRef(new Map(shortcuts));
   ref.current = new Map(shortcuts);

@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 
+/** Throttle `value` to one change per `ms`. */
 export function useThrottled<T>(value: T, ms: number, generation = 0): T {
   const [out, setOut] = useState(value);
   const last = useRef(0);

@@ -2,6 +2,7 @@
 import { useCallback, useState } from 'react';
 import { parseUrlState, serializeUrlState, type UrlState } from '../domain/url-state.js';
 
+/** URL state and a patching setter that rewrites the address. */
 export function useUrlState(): [
   UrlState,
   (patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => void,

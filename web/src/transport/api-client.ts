@@ -11,6 +11,7 @@ export class ApiError extends Error {
   }
 }
 
+/** One entry of GET /api/recordings. */
 export interface RecordingInfo {
   name: string;
   path: string;
@@ -20,6 +21,7 @@ export interface RecordingInfo {
   node?: string;
 }
 
+/** Typed fetch wrapper with the token. */
 export class ApiClient {
   /** `origin` like `http://127.0.0.1:7474`; `token` from the page's own URL. */
   constructor(

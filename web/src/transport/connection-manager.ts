@@ -17,6 +17,7 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** Reconnect delay curve. */
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;
@@ -25,6 +26,7 @@ export interface BackoffOptions {
   jitter: number;
 }
 
+/** 0.5 s doubling to 15 s, ±20%. */
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.2 };
 
 /** Delay before attempt `attempt` (1-based). */
@@ -37,6 +39,7 @@ export function backoffDelay(
   return Math.round(base * (1 + o.jitter * (2 * random() - 1)));
 }
 
+/** Address, callbacks and tunables. */
 export interface ConnectionManagerOptions {
   /** Address to open; `resumeFrom` is the last seq held, when there is one. */
   url: (resumeFrom: number | undefined) => string;
@@ -54,6 +57,7 @@ export interface ConnectionManagerOptions {
 
 const OPEN = 1;
 
+/** One logical connection that survives socket failures. */
 export class ConnectionManager {
   private socket: SocketLike | undefined;
   private attempt = 0;

@@ -14,12 +14,14 @@ import { LocalReplay } from './local-replay.js';
 import type { ReplayControls } from './replay-controls.js';
 import { ServerReplay } from './server-replay.js';
 
+/** What the delete button reports. */
 export interface DeleteOutcome {
   ok: boolean;
   message: string;
   command?: string[];
 }
 
+/** Owns the store and the active source. */
 export class DashboardController {
   readonly store = new DashboardStore();
   private manager: ConnectionManager | undefined;

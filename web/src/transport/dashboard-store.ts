@@ -7,6 +7,7 @@
 import { type DashboardAction, type DashboardState, initialState } from '../domain/dashboard-state.js';
 import { reduce } from '../domain/flow-reducer.js';
 
+/** Reducer host with rate-limited change notification. */
 export class DashboardStore {
   private state: DashboardState;
   private readonly listeners = new Set<() => void>();

@@ -7,6 +7,7 @@ import { ReplayClock } from '../domain/replay-clock.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
 
+/** Replay controls for a recording classified in this browser. */
 export class LocalReplay implements ReplayControls {
   readonly replayer: RecordingReplayer;
   private readonly clock: ReplayClock;

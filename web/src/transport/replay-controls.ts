@@ -1,6 +1,7 @@
 /** The play/pause/speed/seek surface the replay bar drives, whether the clock runs on the server or here. */
 import type { ReplayClockState } from '../domain/replay-clock.js';
 
+/** Replay transport operations. */
 export interface ReplayControls {
   play(): void;
   pause(): void;
@@ -10,4 +11,5 @@ export interface ReplayControls {
   dispose(): void;
 }
 
+/** Re-exported so components need not reach into domain/. */
 export type { ReplayClockState };

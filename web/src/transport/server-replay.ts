@@ -4,6 +4,7 @@ import type { ApiClient } from './api-client.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
 
+/** Replay controls backed by /api/replay. */
 export class ServerReplay implements ReplayControls {
   private timer: ReturnType<typeof setInterval> | undefined;
 

@@ -61,7 +61,9 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
     await page.mouse.up();
     await expect.poll(() => page.url()).toMatch(/[?&]from=\d+&to=\d+/);
-    expect(await page.getByRole('button', { name: /live/ }).getAttribute('aria-pressed')).toBe('false');
+    expect(await page.getByRole('button', { name: 'live', exact: true }).getAttribute('aria-pressed')).toBe(
+      'false',
+    );
     await page.keyboard.press('0');
     await expect.poll(() => page.url()).not.toMatch(/[?&]from=/);
     await page.keyboard.press('j');
@@ -119,6 +121,20 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     await shot(wall, 'kiosk');
     await wall.close();
   }, 20_000);
+
+  it('replays one of the server recordings in the browser, then goes back to the live stream', async () => {
+    await page.keyboard.press('o');
+    const dialog = page.getByRole('dialog', { name: 'Open a recording' });
+    await dialog.getByRole('button', { name: 'Replay' }).first().click();
+    await page.locator('[data-connection="local"]').waitFor({ timeout: 10_000 });
+    expect(page.url()).toMatch(/[?&]rec=ctscope-[^&]+\.ndjson/);
+    await page.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
+    expect(await page.locator(INCIDENT_ROW).getAttribute('data-verdict')).toBe('no-dnat');
+    await page.getByRole('button', { name: 'Back to the server' }).click();
+    await page.locator('[data-connection="open"]').waitFor({ timeout: 10_000 });
+    expect(page.url()).not.toMatch(/[?&]rec=/);
+    await page.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
+  }, 30_000);
 
   it('reconnects by itself after the server dies, and resumes', async () => {
     const wall = await browser.newPage({ width: 1920, height: 1080 });

@@ -7,15 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
+/** The system Chromium (apt), overridable for other machines. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Where screenshots go (git-ignored). */
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'artifacts');
 
+/** A launched browser with its throwaway profile. */
 export interface TestBrowser {
   context: BrowserContext;
   newPage: (viewport?: { width: number; height: number }) => Promise<Page>;
   close: () => Promise<void>;
 }
 
+/** Launch headless Chromium with a fresh profile. */
 export async function launchBrowser(): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'ctscope-chromium-'));
   mkdirSync(ARTIFACTS, { recursive: true });

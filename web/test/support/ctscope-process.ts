@@ -39,6 +39,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A running ctscope child process and how to end it. */
 export interface CtscopeProcess {
   port: number;
   url: string;
@@ -118,7 +119,7 @@ async function launch(
 
 /** `ctscope serve` on the seed incident with fake node tools. */
 export async function startSeedServe(
-  opts: { port?: number; suspectPollMs?: number } = {},
+  opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {},
 ): Promise<CtscopeProcess> {
   const { dir, env } = seedEnv(opts.suspectPollMs);
   const port = opts.port ?? (await freePort());

@@ -1,6 +1,7 @@
 /** Small builders for protocol objects in unit tests. */
 import type { DeltaMessage, FlowReport, SyncMessage } from '@ctscope/shared';
 
+/** A healthy DNS flow; patch to make it anything else. */
 export function flow(id: string, patch: Partial<FlowReport> = {}): FlowReport {
   return {
     id,
@@ -33,6 +34,7 @@ export function flow(id: string, patch: Partial<FlowReport> = {}): FlowReport {
   };
 }
 
+/** The seed incident's flow (sport 52001, no-dnat, kept alive). */
 export const incident = (patch: Partial<FlowReport> = {}) =>
   flow('137932478', {
     orig: { src: '10.42.0.33', dst: '10.43.0.10', sport: 52001, dport: 53, proto: 'udp' },
@@ -48,6 +50,7 @@ export const incident = (patch: Partial<FlowReport> = {}) =>
     ...patch,
   });
 
+/** A sync message. */
 export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage {
   return {
     type: 'sync',
@@ -63,6 +66,7 @@ export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage
   };
 }
 
+/** A delta message. */
 export function delta(seq: number, patch: Partial<DeltaMessage> = {}): DeltaMessage {
   return {
     type: 'delta',

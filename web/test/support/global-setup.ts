@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, REPO, WEB_DIST } from './ctscope-process.js';
 
+/** Build shared, server and web when their output is missing. */
 export default function setup(): void {
   if (!existsSync(join(REPO, 'shared', 'dist', 'index.js')) || !existsSync(CLI)) {
     execFileSync('npx', ['tsc', '-b', 'shared', 'server'], { cwd: REPO, stdio: 'inherit' });

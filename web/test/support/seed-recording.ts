@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNatSnapshot, type RecordingRecord } from '@ctscope/shared';
 
+/** The seed incident fixtures. */
 export const SEED_DIR = join(
   import.meta.dirname,
   '..',
