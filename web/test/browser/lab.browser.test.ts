@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  apiFlows,
+  clientLog,
+  type LabHandle,
+  labCli,
+  labSkipReason,
+  startLab,
+  stopLab,
+  waitFor,
+} from '../../../server/test/lab/lab-harness.js';
+import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
+
+// The real-kernel end-to-end test, seen through the page: the seed incident in the lab, the broken flow
+// highlighted in the DOM, and deleted from the page. Root only (namespaces, iptables, conntrack).
+const skip = labSkipReason();
+
+describe.skipIf(skip !== undefined)(
+  `lab seed incident in the browser${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let lab: LabHandle | undefined;
+    let browser: TestBrowser;
+
+    beforeAll(async () => {
+      [lab, browser] = await Promise.all([
+        startLab({ suspectPollMs: 2000, natPollMs: 500 }),
+        launchBrowser(),
+      ]);
+    }, 90_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      if (lab) await stopLab(lab);
+    }, 60_000);
+
+    it('marks the fixed-port client flow on the page after a restart, and the page deletes it', async () => {
+      const l = lab!;
+      const dns = l.services.find((s) => s.key === 'dns')!;
+      const monitor = l.clients.find((c) => c.mode === 'fixed' && c.service === dns.key)!;
+      const page = await browser.newPage();
+      await page.goto(`${l.url}/?token=${l.token}`);
+      await page.locator('[data-connection="open"]').waitFor({ timeout: 15_000 });
+
+      await labCli(l.name, l.stateRoot, ['restart', '--gap', '3']);
+
+      // Bound: the verdict needs the restored rules (≤ nat poll + one dump) and a 100 ms batch; kept-alive needs two
+      // suspect polls (2 × 2 s). The page renders ≤ 10 times a second. 15 s leaves room for a loaded CI machine.
+      const flow = await waitFor(
+        'the monitor flow flagged no-dnat and kept alive',
+        async () =>
+          (await apiFlows(l, 'verdict=no-dnat')).find(
+            (f) =>
+              f.orig.src === monitor.src &&
+              f.orig.sport === monitor.sport &&
+              f.keptAlive &&
+              f.destroyedAt === undefined,
+          ),
+        15_000,
+      );
+      const row = page.locator(`[data-flow-id="${flow.id}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.getAttribute('data-verdict')).toBe('no-dnat');
+      const bad = row.locator('[data-bad]').first();
+      expect(await bad.textContent()).toContain(flow.orig.dst);
+      await shot(page, 'lab-restart-flagged');
+
+      await page.goto(`${l.url}/?token=${l.token}&flow=${flow.id}`);
+      const del = page.getByRole('button', { name: /Delete this entry/ });
+      await del.waitFor({ timeout: 15_000 });
+      await del.click();
+      await page
+        .getByRole('dialog', { name: 'Delete this conntrack entry?' })
+        .getByRole('button', { name: 'Delete entry' })
+        .click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /deleted/ })
+        .waitFor({ timeout: 10_000 });
+      await shot(page, 'lab-deleted');
+
+      // The client's next query is DNATed again: its log shows answers.
+      const deletedAt = Date.now();
+      await waitFor(
+        'the monitor answered again',
+        async () => ((await clientLog(monitor)).some((e) => e.at > deletedAt && e.ok > 0) ? true : undefined),
+        10_000,
+      );
+      await page.close();
+    }, 90_000);
+  },
+);
