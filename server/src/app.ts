@@ -38,7 +38,7 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
       return metrics.render();
     });
     scoped.get('/ws', { websocket: true, schema: { querystring: wsQuery } }, (socket, req) => {
-      const q = req.query as FlowQueryT & { resume?: number };
+      const q = req.query as FlowQueryT & { resume?: number; instance?: string };
       let filter: ReturnType<typeof filterFromQuery>;
       try {
         filter = filterFromQuery(q);
@@ -47,7 +47,7 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
         socket.close(1008, 'bad filter');
         return;
       }
-      hub.attach(socket, { filter, resumeFrom: q.resume });
+      hub.attach(socket, { filter, resumeFrom: q.resume, instance: q.instance });
     });
     if (opts.extraRoutes) await opts.extraRoutes(scoped);
   });
@@ -67,5 +67,9 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
 
 const wsQuery = {
   ...FlowQuery,
-  properties: { ...FlowQuery.properties, resume: { type: 'integer', minimum: 0 } },
+  properties: {
+    ...FlowQuery.properties,
+    resume: { type: 'integer', minimum: 0 },
+    instance: { type: 'string', maxLength: 64 },
+  },
 };

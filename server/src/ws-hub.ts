@@ -2,6 +2,8 @@
  * Fans engine batches out to WebSocket clients: per-client filters, bounded buffering (a slow client gets a
  * fresh sync instead of an unbounded queue), and resume from a sequence number. Never waits on a client.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   type ClientMessage,
   type DeltaMessage,
@@ -51,6 +53,8 @@ export interface HubStats {
 }
 
 export class WsHub {
+  /** Identifies this server run, so a reconnecting client never resumes into another run's sequence. */
+  readonly instance = randomUUID();
   private readonly clients = new Set<Client>();
   private readonly history: Array<{ seq: number; batch: EngineBatch }> = [];
   private seq = 0;
@@ -83,14 +87,14 @@ export class WsHub {
   }
 
   /** Adopt a socket: handlers first (no await before them), then hello and a sync or the missed deltas. */
-  attach(ws: WebSocket, opts: { filter?: FlowFilter; resumeFrom?: number }): void {
+  attach(ws: WebSocket, opts: { filter?: FlowFilter; resumeFrom?: number; instance?: string }): void {
     const client: Client = { ws, filter: opts.filter, needsSync: true, seq: 0 };
     ws.on('message', (data) => this.onMessage(client, String(data)));
     ws.on('close', () => this.clients.delete(client));
     ws.on('error', () => this.clients.delete(client));
     this.clients.add(client);
     this.send(client, this.hello());
-    if (opts.resumeFrom !== undefined && this.canResume(opts.resumeFrom)) {
+    if (opts.resumeFrom !== undefined && opts.instance === this.instance && this.canResume(opts.resumeFrom)) {
       for (const h of this.history)
         if (h.seq > opts.resumeFrom) this.send(client, this.delta(client, h.seq, h.batch));
       client.seq = this.seq;
@@ -136,6 +140,7 @@ export class WsHub {
       type: 'hello',
       version: PROTOCOL_VERSION,
       mode: this.engine.mode,
+      instance: this.instance,
       node: this.engine.node,
       allowDelete: this.engine.allowDelete,
       intervals: this.engine.intervals,
@@ -155,6 +160,7 @@ export class WsHub {
       timeline: this.engine.store.timeline.recent(),
       markers: this.engine.markers(),
       nat: this.engine.natView(),
+      natChanges: this.engine.store.natChanges.slice(-200),
       counters: this.engine.counters(),
       eventLoss: this.engine.eventLoss(),
       sources: this.engine.sources(),

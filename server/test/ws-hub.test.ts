@@ -75,7 +75,8 @@ describe('WsHub', () => {
     hub.tick();
     core.onEventLine(line(3), Date.now());
     hub.tick();
-    const b = await connect(app, `/ws?resume=${lastSeq}`);
+    const instance = a.messages[0]?.type === 'hello' ? a.messages[0].instance : '';
+    const b = await connect(app, `/ws?resume=${lastSeq}&instance=${instance}`);
     const got = await b.next(3);
     expect(got.map((m) => m.type)).toEqual(['hello', 'delta', 'delta']);
     const ids = got.flatMap((m) => (m.type === 'delta' ? m.upserts.map((f) => f.id) : []));
@@ -85,12 +86,16 @@ describe('WsHub', () => {
 
   it.each([
     { name: 'a seq from the future', resume: 99 },
+    { name: 'a seq from another server run', resume: 0, instance: 'another-run' },
     { name: 'no resume at all', resume: undefined },
-  ])('sends a full sync for $name', async ({ resume }) => {
+  ])('sends a full sync for $name', async ({ resume, instance }: { resume?: number; instance?: string }) => {
     const { core, app, hub } = await setup();
     core.onEventLine(line(1), Date.now());
     hub.tick();
-    const c = await connect(app, resume === undefined ? '/ws' : `/ws?resume=${resume}`);
+    const c = await connect(
+      app,
+      resume === undefined ? '/ws' : `/ws?resume=${resume}&instance=${instance ?? hub.instance}`,
+    );
     const got = await c.next(2);
     expect(got.map((m) => m.type)).toEqual(['hello', 'sync']);
     c.ws.terminate();

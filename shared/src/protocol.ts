@@ -121,6 +121,8 @@ export interface HelloMessage {
   version: number;
   /** `live` for serve, `replay` for a recording. */
   mode: 'live' | 'replay';
+  /** Random id of this server run; a client resumes (`?resume=SEQ&instance=ID`) only into the same run. */
+  instance: string;
   /** Node identity. */
   node: { name: string; netns?: string };
   /** Whether DELETE /api/flows/:id is enabled (it also needs a token). */
@@ -148,6 +150,8 @@ export interface SyncMessage {
   markers: TimelineMarker[];
   /** Current NAT snapshot. */
   nat?: NatView;
+  /** NAT change history (recent, oldest first), so a client needs no extra request. */
+  natChanges: NatChange[];
   /** Latest counters. */
   counters?: CountersView;
   /** Event-loss count since start. */

@@ -69,6 +69,7 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     timeline: capTail(sortBuckets([...m.timeline]), LIMITS.buckets),
     markers: capTail(m.markers, LIMITS.markers),
     nat: m.nat,
+    natChanges: capTail(m.natChanges ?? state.natChanges, LIMITS.natChanges),
     counters: m.counters,
     prevCounters: undefined,
     eventLoss: m.eventLoss,

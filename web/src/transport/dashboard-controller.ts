@@ -2,7 +2,7 @@
  * Wires the data sources to the store, with no React: the live (or server-replay) WebSocket, or a recording
  * replayed in the browser. Components call its methods; they never touch sockets or timers.
  */
-import type { FlowFilter, NatChange, NatView } from '@ctscope/shared';
+import type { FlowFilter } from '@ctscope/shared';
 import { isEmptyFilter } from '@ctscope/shared';
 import type { FlowDetail } from '../domain/flow-detail.js';
 import { parseRecordingText } from '../domain/recording-file.js';
@@ -30,7 +30,6 @@ export class DashboardController {
   private filter: FlowFilter = {};
   private subscribeTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncRequested = false;
-  private natFetchSeq = -1;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -48,7 +47,13 @@ export class DashboardController {
     if (this.manager) return;
     this.store.dispatchNow({ type: 'reset', mode: 'live' });
     this.manager = new ConnectionManager({
-      url: (resume) => this.api.wsUrl({ ...filterToQuery(this.filter), resume }),
+      // Resume only into the same server run: the instance from its hello.
+      url: (resume) =>
+        this.api.wsUrl({
+          ...filterToQuery(this.filter),
+          resume,
+          instance: resume === undefined ? undefined : this.store.getState().hello?.instance,
+        }),
       resumeSeq: () => {
         const s = this.store.getState();
         return s.synced && s.mode !== 'local' ? s.seq : undefined;
@@ -56,10 +61,7 @@ export class DashboardController {
       onMessage: (msg) => {
         this.store.dispatch(msg);
         if (msg.type === 'hello') this.onHello(msg.mode);
-        if (msg.type === 'sync') {
-          this.resyncRequested = false;
-          void this.fetchNatHistory(msg.seq);
-        }
+        if (msg.type === 'sync') this.resyncRequested = false;
       },
       onStatus: (connection) => this.store.dispatch({ type: 'connection', connection }),
       ...this.managerOptions,
@@ -94,18 +96,6 @@ export class DashboardController {
         type: 'subscribe',
         filter: isEmptyFilter(this.filter) ? undefined : this.filter,
       });
-    }
-  }
-
-  private async fetchNatHistory(seq: number): Promise<void> {
-    if (seq === this.natFetchSeq) return;
-    this.natFetchSeq = seq;
-    try {
-      const nat = await this.api.get<{ current: NatView | null; changes: NatChange[] }>('/api/nat');
-      if (this.store.getState().mode !== 'local')
-        this.store.dispatch({ type: 'nat-history', changes: nat.changes });
-    } catch {
-      // Without history the services view shows the changes that arrive from now on.
     }
   }
 

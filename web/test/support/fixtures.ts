@@ -60,6 +60,7 @@ export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage
     truncated: false,
     timeline: [],
     markers: [],
+    natChanges: [],
     eventLoss: 0,
     sources: [],
     ...patch,
