@@ -1,10 +1,13 @@
 /** The replay engine: serves a recording through the same API, with a clock that plays, pauses and scrubs. */
-import type { FlowReport, RecordingRecord } from '@ctscope/shared';
+import {
+  EngineCore,
+  type FlowReport,
+  type FlowStore,
+  type RecordingRecord,
+  ReplayClock,
+} from '@ctscope/shared';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-import { EngineCore } from './engine-core.js';
 import { readRecording } from './recording/recording-reader.js';
-import { ReplayClock } from './recording/replay-clock.js';
-import type { FlowStore } from './store/flow-store.js';
 
 /** A loaded recording. */
 export interface LoadedRecording {

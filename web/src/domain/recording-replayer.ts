@@ -9,6 +9,7 @@ import {
   type CountersView,
   compareReports,
   type DeltaMessage,
+  describeNatChange,
   diffSnapshots,
   type FlowRecord,
   type FlowReport,
@@ -30,7 +31,6 @@ import {
   type Verdict,
 } from '@ctscope/shared';
 import type { FlowDetail, NatAt } from './flow-detail.js';
-import { describeNatChange } from './nat-change-text.js';
 import type { LoadedRecording } from './recording-file.js';
 
 /** Bounds and tunables of the in-browser replayer. */

@@ -1,27 +1,17 @@
 /** The live flow table: ingests events, dumps and NAT snapshots, keeps verdicts current, and tracks changes. */
-import {
-  type Alert,
-  type Classification,
-  classifyFlow,
-  compareReports,
-  countTimeoutResets,
-  diffSnapshots,
-  type FlowFilter,
-  type FlowHistoryEntry,
-  type FlowRecord,
-  type FlowReport,
-  FlowTracker,
-  isDiffEmpty,
-  isEmptyFilter,
-  matchesFilter,
-  type NatChange,
-  type NatSnapshot,
-  parseConntrackLine,
-  snapshotAt,
-  type TrackedFlow,
-  type Verdict,
-} from '@ctscope/shared';
+import { classifyFlow } from './classify-flow.js';
+import type { FlowRecord } from './conntrack-types.js';
+import { countTimeoutResets } from './detect-keep-alive.js';
+import { isEmptyFilter, matchesFilter } from './flow-filter.js';
+import { compareReports, type FlowReport } from './flow-report.js';
+import { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flow-tracker.js';
+import { snapshotAt } from './nat-history.js';
+import { diffSnapshots, isDiffEmpty } from './nat-snapshot.js';
+import type { NatSnapshot } from './nat-types.js';
+import { parseConntrackLine } from './parse-conntrack-line.js';
+import type { Alert, FlowFilter, NatChange } from './protocol.js';
 import { RateTimeline } from './rate-timeline.js';
+import type { Classification, Verdict } from './verdict-types.js';
 
 export interface FlowStoreOptions {
   /** Hard cap on tracked flows; beyond it the oldest destroyed, then oldest healthy flows are evicted. */
