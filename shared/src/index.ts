@@ -29,6 +29,7 @@ export * from './parse-nft-kube-proxy.js';
 export * from './protocol.js';
 export * from './rate-timeline.js';
 export * from './recording-format.js';
+export * from './recording-player.js';
 export * from './replay-clock.js';
 export * from './report-flow.js';
 export type * from './verdict-types.js';
