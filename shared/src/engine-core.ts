@@ -5,35 +5,21 @@
  */
 import { counterJumps, countersView } from './counters-view.js';
 import type { EngineInput, NodeCounters } from './engine-input.js';
-import type { FlowReport } from './flow-report.js';
 import { FlowStore, type FlowStoreOptions } from './flow-store.js';
 import { MarkerLog } from './marker-log.js';
 import type { NatSnapshot } from './nat-types.js';
 import type {
-  Alert,
   CountersView,
+  DeltaMessage,
   NatChange,
   NatView,
-  RateBucket,
   SourceState,
   TimelineMarker,
 } from './protocol.js';
 
-/** Everything that changed since the previous {@link EngineCore.flush}. */
-export interface EngineBatch {
-  /** Engine clock, ms. */
-  now: number;
-  upserts: FlowReport[];
-  removals: string[];
-  rates: RateBucket[];
-  markers: TimelineMarker[];
-  nat: NatChange[];
-  natView?: NatView;
-  counters?: CountersView;
-  alerts: Alert[];
-  sources: SourceState[];
-  eventLoss?: number;
-  /** The engine's state was rebuilt (replay seek backwards): clients need a full sync. */
+/** Everything that changed since the previous {@link EngineCore.flush}: a delta's body, before per-client filtering. */
+export interface EngineBatch extends Omit<DeltaMessage, 'type' | 'seq'> {
+  /** The engine's state was rebuilt (replay seek backwards) or overflowed: clients need a full sync. */
   reset?: boolean;
 }
 
