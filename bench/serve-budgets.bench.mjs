@@ -5,7 +5,7 @@ import { parseIptablesSave } from '@ctscope/shared';
 import Fastify from 'fastify';
 import WebSocket from 'ws';
 import { buildApp } from '../server/dist/app.js';
-import { EngineCore } from '../server/dist/engine-core.js';
+import { EngineCore } from '../shared/dist/engine-core.js';
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 250_000);
 const THROUGHPUT_LINES = Number(process.env.BENCH_TP_LINES ?? 500_000);

@@ -1,33 +1,15 @@
 /** What the HTTP/WebSocket layer needs from a data engine; the live agent and the replayer both provide it. */
 import type {
-  Alert,
   CountersView,
+  EngineBatch,
   FlowReport,
-  NatChange,
+  FlowStore,
   NatView,
-  RateBucket,
   SourceState,
   TimelineMarker,
 } from '@ctscope/shared';
-import type { FlowStore } from './store/flow-store.js';
 
-/** Everything that changed since the previous {@link Engine.flush}. */
-export interface EngineBatch {
-  /** Engine clock, ms. */
-  now: number;
-  upserts: FlowReport[];
-  removals: string[];
-  rates: RateBucket[];
-  markers: TimelineMarker[];
-  nat: NatChange[];
-  natView?: NatView;
-  counters?: CountersView;
-  alerts: Alert[];
-  sources: SourceState[];
-  eventLoss?: number;
-  /** The engine's state was rebuilt (replay seek backwards): clients need a full sync. */
-  reset?: boolean;
-}
+export { type EngineBatch, natViewOf } from '@ctscope/shared';
 
 /** Result of deleting one entry. */
 export interface DeleteResult {
@@ -57,16 +39,4 @@ export interface Engine {
   deleteFlow(report: FlowReport): Promise<DeleteResult>;
   /** Extra state for /api/stats (recording, dump scheduler, replay clock...). */
   extraStats(): Record<string, unknown>;
-}
-
-/** Turn the store's current snapshot into the client view. */
-export function natViewOf(store: FlowStore): NatView | undefined {
-  const v = store.nat[store.nat.length - 1];
-  if (!v) return undefined;
-  return {
-    source: v.snapshot.source,
-    hash: v.snapshot.hash,
-    since: v.since,
-    frontends: v.snapshot.frontends,
-  };
 }

@@ -1,9 +1,8 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
 import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
-import { remedyArgs } from '@ctscope/shared';
+import { EngineCore, remedyArgs } from '@ctscope/shared';
 import type { ServeConfig } from './config.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-import { EngineCore } from './engine-core.js';
 import { RecordingWriter } from './recording/recording-writer.js';
 import { DumpScheduler } from './sources/conntrack-dump-source.js';
 import { createConntrackEventsSource } from './sources/conntrack-events-source.js';

@@ -1,10 +1,13 @@
 /** The replay engine: serves a recording through the same API, with a clock that plays, pauses and scrubs. */
-import type { FlowReport, RecordingRecord } from '@ctscope/shared';
+import {
+  type FlowReport,
+  type FlowStore,
+  RecordingPlayer,
+  type RecordingRecord,
+  ReplayClock,
+} from '@ctscope/shared';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-import { EngineCore } from './engine-core.js';
 import { readRecording } from './recording/recording-reader.js';
-import { ReplayClock } from './recording/replay-clock.js';
-import type { FlowStore } from './store/flow-store.js';
 
 /** A loaded recording. */
 export interface LoadedRecording {
@@ -41,11 +44,7 @@ export class ReplayEngine implements Engine {
   readonly node: { name: string; netns?: string };
   readonly intervals = { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 };
   readonly clock: ReplayClock;
-  private core: EngineCore;
-  private cursor = 0;
-  private applied = Number.NEGATIVE_INFINITY;
-  private pendingDump: { scope: 'full' | 'poll'; lines: string[]; startedAt: number } | undefined;
-  private reset = false;
+  private readonly player: RecordingPlayer;
 
   constructor(
     private readonly rec: LoadedRecording,
@@ -55,7 +54,11 @@ export class ReplayEngine implements Engine {
     const start = rec.records[0]?.t ?? 0;
     const end = rec.records[rec.records.length - 1]?.t ?? start;
     this.clock = new ReplayClock(start, end, clockNow);
-    this.core = new EngineCore();
+    this.player = new RecordingPlayer(rec.records);
+  }
+
+  private get core() {
+    return this.player.core;
   }
 
   get store(): FlowStore {
@@ -64,52 +67,7 @@ export class ReplayEngine implements Engine {
 
   /** Apply every record up to time t (rebuilding from the start when scrubbing backwards). */
   advanceTo(t: number): void {
-    if (t < this.applied) {
-      this.core = new EngineCore();
-      this.cursor = 0;
-      this.pendingDump = undefined;
-      this.reset = true;
-    }
-    const { records } = this.rec;
-    while (this.cursor < records.length && records[this.cursor]!.t <= t) {
-      this.apply(records[this.cursor]!);
-      this.cursor++;
-    }
-    this.applied = t;
-  }
-
-  private apply(r: RecordingRecord): void {
-    const core = this.core;
-    switch (r.k) {
-      case 'line':
-        if (r.src === 'events') core.onEventLine(r.line, r.t);
-        else this.pendingDump?.lines.push(r.line);
-        return;
-      case 'dump':
-        if (r.phase === 'begin') this.pendingDump = { scope: r.scope, lines: [], startedAt: r.t };
-        else if (this.pendingDump) {
-          core.onDump(this.pendingDump.scope, this.pendingDump.lines, r.t, this.pendingDump.startedAt);
-          this.pendingDump = undefined;
-        }
-        return;
-      case 'nat':
-        core.onNat(r.snapshot, r.t);
-        return;
-      case 'counters':
-        core.onCounters({ at: r.t, count: r.count, max: r.max, stats: r.stats });
-        return;
-      case 'gap':
-        if (r.reason === 'enobufs' || r.reason === 'source-restart')
-          core.onEventLoss(r.reason, r.detail ?? '', r.t);
-        else core.addGap(r.reason, r.detail ?? r.reason, r.t);
-        return;
-      case 'deleted':
-        core.markDeleted(r.id, r.t);
-        return;
-      case 'checkpoint':
-      case 'header':
-        return;
-    }
+    this.player.advanceTo(t);
   }
 
   sources() {
@@ -132,8 +90,8 @@ export class ReplayEngine implements Engine {
     const t = this.clock.time;
     this.advanceTo(t);
     const batch = this.core.flush(t);
-    if (this.reset) {
-      this.reset = false;
+    if (this.player.reset) {
+      this.player.reset = false;
       return { ...batch, reset: true };
     }
     return batch;

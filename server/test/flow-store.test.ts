@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NatSnapshot, parseIptablesSave } from '@ctscope/shared';
+import { FlowStore, type NatSnapshot, parseIptablesSave } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
-import { FlowStore } from '../src/store/flow-store.js';
 import { SEED } from './seed-scenario.js';
 
 const nat = (f: string): NatSnapshot => parseIptablesSave(readFileSync(join(SEED, f), 'utf8'));

@@ -1,5 +1,5 @@
+import { ReplayClock } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
-import { ReplayClock } from '../src/recording/replay-clock.js';
 
 const START = 1_714_528_984_000;
 const END = START + 60_000;

@@ -1,9 +1,8 @@
-import type { ServerMessage } from '@ctscope/shared';
+import { EngineCore, type ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import type { Engine } from '../src/engine.js';
-import { EngineCore } from '../src/engine-core.js';
 import type { WsHub } from '../src/ws-hub.js';
 
 const line = (i: number) =>

@@ -5,6 +5,7 @@ import type { FlowReport } from './flow-report.js';
 import type { TrackedFlow } from './flow-tracker.js';
 import { snapshotAt } from './nat-history.js';
 import type { NatSnapshot } from './nat-types.js';
+import type { Classification } from './verdict-types.js';
 
 /** Classify a tracked flow against the snapshot at its creation (when known) and the current one. */
 export function reportFlow(
@@ -25,8 +26,30 @@ export function reportFlow(
     now,
     options,
   });
-  const report: FlowReport = {
-    id: rec.id !== undefined ? String(rec.id) : flow.key,
+  const id = rec.id !== undefined ? String(rec.id) : flow.key;
+  return buildFlowReport(flow, c, { id, resetToleranceS: options?.resetToleranceS });
+}
+
+/** How {@link buildFlowReport} names and times a report. */
+export interface BuildReportOptions {
+  /** Report id; default the tracker key. */
+  id?: string;
+  /** Added to the flow's times (the live store keeps them relative to a base); default 0. */
+  base?: number;
+  /** Timeout-reset tolerance for keep-alive counting, s. */
+  resetToleranceS?: number;
+}
+
+/** The one FlowReport shape: a tracked flow plus its classification. */
+export function buildFlowReport(
+  flow: TrackedFlow,
+  c: Classification,
+  { id = flow.key, base = 0, resetToleranceS }: BuildReportOptions = {},
+): FlowReport {
+  const rec = flow.record;
+  const abs = (t: number | undefined) => (t === undefined ? undefined : t + base);
+  return {
+    id,
     orig: {
       src: rec.orig.src,
       dst: rec.orig.dst,
@@ -48,11 +71,10 @@ export function reportFlow(
     unreplied: rec.unreplied,
     assured: rec.assured,
     timeout: rec.timeout,
-    timeoutResets: countTimeoutResets(flow.history, options?.resetToleranceS),
-    firstSeen: flow.firstSeen,
-    lastSeen: flow.lastSeen,
-    createdAt: flow.createdAt,
-    destroyedAt: flow.destroyedAt,
+    timeoutResets: countTimeoutResets(flow.history, resetToleranceS),
+    firstSeen: flow.firstSeen + base,
+    lastSeen: flow.lastSeen + base,
+    createdAt: abs(flow.createdAt),
+    destroyedAt: abs(flow.destroyedAt),
   };
-  return report;
 }

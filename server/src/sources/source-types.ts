@@ -1,5 +1,5 @@
 /** Contracts between the node sources (processes ctscope runs) and the rest of the server. */
-import type { NatSnapshot, SourceState } from '@ctscope/shared';
+import type { EngineInput } from '@ctscope/shared';
 
 /** How every node command is run: optionally inside `ip netns exec NAME`. */
 export interface NodeCommandOptions {
@@ -7,30 +7,8 @@ export interface NodeCommandOptions {
   netns?: string;
 }
 
-/** Counters read from the node. */
-export interface NodeCounters {
-  /** Receive time, ms. */
-  at: number;
-  /** `conntrack -C`. */
-  count?: number;
-  /** `/proc/sys/net/netfilter/nf_conntrack_max`. */
-  max?: number;
-  /** `conntrack -S` per-counter sums over CPUs. */
-  stats: Record<string, number>;
-}
+/** Counters read from the node (defined in shared, where the engine consumes them). */
+export type { NodeCounters } from '@ctscope/shared';
 
 /** What the sources report; the server wires these to the flow store, recorder and clients. Must not block. */
-export interface SourceSink {
-  /** One raw line from `conntrack -E` as received (the tail never waits on this). */
-  onEventLine(line: string, at: number): void;
-  /** Event loss seen (ENOBUFS on stderr, or the tail restarted): state is unknown until the next full dump. */
-  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void;
-  /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
-  onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
-  /** A new NAT snapshot (every poll; the receiver dedupes by hash). */
-  onNat(snapshot: NatSnapshot, at: number): void;
-  /** Counters. */
-  onCounters(counters: NodeCounters): void;
-  /** A source changed state. */
-  onSourceState(state: SourceState): void;
-}
+export type SourceSink = EngineInput;

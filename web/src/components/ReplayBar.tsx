@@ -1,6 +1,7 @@
 /** Replay transport: play/pause, step, speed and a scrubber; the same bar for server replay and in-browser replay. */
+
+import type { ReplayClockState } from '@ctscope/shared';
 import { formatClock, formatDateTime, formatDuration } from '../domain/format.js';
-import type { ReplayClockState } from '../domain/replay-clock.js';
 import type { ReplayControls } from '../transport/replay-controls.js';
 
 const SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100];

@@ -1,5 +1,6 @@
 /** Services: frontends → endpoints from the current snapshot, bad-flow counts per service, and the change history. */
 import {
+  describeNatChange,
   type FlowReport,
   formatEndpoints,
   formatHostPort,
@@ -8,7 +9,6 @@ import {
 } from '@ctscope/shared';
 import { useMemo } from 'react';
 import { formatClock, formatDateTime, VERDICT_LABEL } from '../domain/format.js';
-import { describeNatChange } from '../domain/nat-change-text.js';
 import { countByFrontend } from '../domain/service-stats.js';
 
 /** Snapshot, change history and the flows to count. */

@@ -7,11 +7,11 @@ import type {
   NatChange,
   NatView,
   RateBucket,
+  ReplayClockState,
   ServerMessage,
   SourceState,
   TimelineMarker,
 } from '@ctscope/shared';
-import type { ReplayClockState } from './replay-clock.js';
 
 /** Where the data comes from: the server's live agent, the server's replay, or a recording classified here. */
 export type DataMode = 'live' | 'replay' | 'local';

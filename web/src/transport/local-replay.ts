@@ -1,9 +1,9 @@
 /** Plays a recording in the browser: a local clock drives the {@link RecordingReplayer}, which feeds the store. */
+import { ReplayClock } from '@ctscope/shared';
 import { LIMITS } from '../domain/dashboard-state.js';
 import type { FlowDetail } from '../domain/flow-detail.js';
 import type { LoadedRecording } from '../domain/recording-file.js';
 import { RecordingReplayer } from '../domain/recording-replayer.js';
-import { ReplayClock } from '../domain/replay-clock.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
 
@@ -50,11 +50,14 @@ export class LocalReplay implements ReplayControls {
   }
 
   seek(t: number): void {
+    // The shared clock throws on NaN (the server answers 400); a page control just ignores it.
+    if (Number.isNaN(t)) return;
     this.clock.seek(t);
     this.tick();
   }
 
   setSpeed(x: number): void {
+    if (Number.isNaN(x)) return;
     this.clock.setSpeed(x);
     this.publishClock();
   }

@@ -1,5 +1,5 @@
 /** The play/pause/speed/seek surface the replay bar drives, whether the clock runs on the server or here. */
-import type { ReplayClockState } from '../domain/replay-clock.js';
+import type { ReplayClockState } from '@ctscope/shared';
 
 /** Replay transport operations. */
 export interface ReplayControls {

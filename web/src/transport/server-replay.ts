@@ -1,5 +1,5 @@
 /** Replay controls for `ctscope replay`: the clock runs on the server (POST /api/replay); we poll its state. */
-import type { ReplayClockState } from '../domain/replay-clock.js';
+import type { ReplayClockState } from '@ctscope/shared';
 import type { ApiClient } from './api-client.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';

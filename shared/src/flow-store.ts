@@ -1,27 +1,17 @@
 /** The live flow table: ingests events, dumps and NAT snapshots, keeps verdicts current, and tracks changes. */
-import {
-  type Alert,
-  type Classification,
-  classifyFlow,
-  compareReports,
-  countTimeoutResets,
-  diffSnapshots,
-  type FlowFilter,
-  type FlowHistoryEntry,
-  type FlowRecord,
-  type FlowReport,
-  FlowTracker,
-  isDiffEmpty,
-  isEmptyFilter,
-  matchesFilter,
-  type NatChange,
-  type NatSnapshot,
-  parseConntrackLine,
-  snapshotAt,
-  type TrackedFlow,
-  type Verdict,
-} from '@ctscope/shared';
+import { classifyFlow } from './classify-flow.js';
+import type { FlowRecord } from './conntrack-types.js';
+import { isEmptyFilter, matchesFilter } from './flow-filter.js';
+import { compareReports, type FlowReport } from './flow-report.js';
+import { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flow-tracker.js';
+import { snapshotAt } from './nat-history.js';
+import { diffSnapshots, isDiffEmpty } from './nat-snapshot.js';
+import type { NatSnapshot } from './nat-types.js';
+import { parseConntrackLine } from './parse-conntrack-line.js';
+import type { Alert, FlowFilter, NatChange } from './protocol.js';
 import { RateTimeline } from './rate-timeline.js';
+import { buildFlowReport } from './report-flow.js';
+import type { Classification, Verdict } from './verdict-types.js';
 
 export interface FlowStoreOptions {
   /** Hard cap on tracked flows; beyond it the oldest destroyed, then oldest healthy flows are evicted. */
@@ -383,37 +373,7 @@ export class FlowStore {
   }
 
   private toReport(flow: TrackedFlow): FlowReport {
-    const c = flow.verdict ?? UNJUDGED;
-    const rec = flow.record;
-    return {
-      id: flow.key,
-      orig: {
-        src: rec.orig.src,
-        dst: rec.orig.dst,
-        sport: rec.orig.sport,
-        dport: rec.orig.dport,
-        proto: rec.proto,
-      },
-      reply: { src: rec.reply.src, dst: rec.reply.dst, sport: rec.reply.sport, dport: rec.reply.dport },
-      verdict: c.verdict,
-      severity: c.severity,
-      keptAlive: c.keptAlive,
-      createdDuringRuleGap: c.createdDuringRuleGap,
-      reason: c.reason,
-      remedy: c.remedy,
-      service: c.service,
-      frontend: c.frontend,
-      expectedEndpoints: c.expectedEndpoints,
-      badFields: c.badFields,
-      unreplied: rec.unreplied,
-      assured: rec.assured,
-      timeout: rec.timeout,
-      timeoutResets: countTimeoutResets(flow.history),
-      firstSeen: this.abs(flow.firstSeen),
-      lastSeen: this.abs(flow.lastSeen),
-      createdAt: this.abs(flow.createdAt),
-      destroyedAt: this.abs(flow.destroyedAt),
-    };
+    return buildFlowReport(flow, flow.verdict ?? UNJUDGED, { base: this.base ?? 0 });
   }
 
   /** All current reports, judged.*/

@@ -1,24 +1,41 @@
 /**
- * The engine state both live and replay share: it consumes source inputs (as a {@link SourceSink}) into the
+ * The engine state both live and replay share: it consumes source inputs (as an {@link EngineInput}) into the
  * flow store, markers, counters and source states, and batches changes for clients. Feeding it a recording
  * reproduces the live run, because the inputs are the same calls.
  */
+import { counterJumps, countersView } from './counters-view.js';
+import type { EngineInput, NodeCounters } from './engine-input.js';
+import { FlowStore, type FlowStoreOptions } from './flow-store.js';
+import { MarkerLog } from './marker-log.js';
+import type { NatSnapshot } from './nat-types.js';
 import type {
   CountersView,
+  DeltaMessage,
   NatChange,
-  NatSnapshot,
   NatView,
   SourceState,
   TimelineMarker,
-} from '@ctscope/shared';
-import { counterJumps, countersView } from './counters-view.js';
-import type { EngineBatch } from './engine.js';
-import { natViewOf } from './engine.js';
-import type { NodeCounters, SourceSink } from './sources/source-types.js';
-import { FlowStore, type FlowStoreOptions } from './store/flow-store.js';
-import { MarkerLog } from './store/marker-log.js';
+} from './protocol.js';
 
-export class EngineCore implements SourceSink {
+/** Everything that changed since the previous {@link EngineCore.flush}: a delta's body, before per-client filtering. */
+export interface EngineBatch extends Omit<DeltaMessage, 'type' | 'seq'> {
+  /** The engine's state was rebuilt (replay seek backwards) or overflowed: clients need a full sync. */
+  reset?: boolean;
+}
+
+/** Turn the store's current snapshot into the client view. */
+export function natViewOf(store: FlowStore): NatView | undefined {
+  const v = store.nat[store.nat.length - 1];
+  if (!v) return undefined;
+  return {
+    source: v.snapshot.source,
+    hash: v.snapshot.hash,
+    since: v.since,
+    frontends: v.snapshot.frontends,
+  };
+}
+
+export class EngineCore implements EngineInput {
   readonly store: FlowStore;
   readonly markerLog = new MarkerLog();
   private readonly sourceStates = new Map<string, SourceState>();

@@ -1,6 +1,6 @@
 /** Turns raw node counters into the client view and detects jumps worth a timeline marker. */
-import type { CountersView, TimelineMarker } from '@ctscope/shared';
-import type { NodeCounters } from './sources/source-types.js';
+import type { NodeCounters } from './engine-input.js';
+import type { CountersView, TimelineMarker } from './protocol.js';
 
 /** Counters whose growth means packets were dropped or entries failed to insert. */
 const WATCHED = ['insert_failed', 'drop', 'early_drop'] as const;

@@ -1,5 +1,7 @@
 /** Per-second event and bad-flow counts in a bounded ring, for the timeline. */
-import type { ConntrackEventType, RateBucket, Verdict } from '@ctscope/shared';
+import type { ConntrackEventType } from './conntrack-types.js';
+import type { RateBucket } from './protocol.js';
+import type { Verdict } from './verdict-types.js';
 
 /** Keeps the last `capacity` seconds. */
 export class RateTimeline {

@@ -1,5 +1,7 @@
-/** Names what a NAT change did to each service, for the services view's history. */
-import { type Frontend, formatEndpoints, formatHostPort, type NatChange } from '@ctscope/shared';
+/** Names what a NAT change did to each service: timeline markers and the services view's history share it. */
+import { formatEndpoints, formatHostPort } from './format-endpoint.js';
+import type { Frontend } from './nat-types.js';
+import type { NatChange } from './protocol.js';
 
 /** One service's part of a NAT change. */
 export interface NatChangeLine {

@@ -1,5 +1,8 @@
 /** Maps wall time onto recording time for replay: play/pause/speed/seek, no timers (callers poll `time`). */
 
+/** The host's monotonic clock (Node and browsers both have it); declared here because shared has no DOM/Node types. */
+declare const performance: { now(): number };
+
 /** Slowest replay speed (recording ms per wall ms). */
 export const MIN_REPLAY_SPEED = 0.1;
 /** Fastest replay speed. */
