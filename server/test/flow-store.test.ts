@@ -94,3 +94,23 @@ describe('FlowStore', () => {
     expect(s.takeChanges().upserts[0]).toMatchObject({ id: '3', verdict: 'unanswered', severity: 'warning' });
   });
 });
+
+describe('FlowStore.select', () => {
+  it('returns bad flows worst first, then healthy live flows oldest first, then destroyed ones', () => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(1001, 1), 0);
+    s.ingestEventLine(HEALTHY(1002, 2), 10);
+    s.ingestEventLine(DESTROY(1001, 1), 20);
+    s.ingestEventLine(NO_DNAT, 30);
+    s.ingestDump('poll', [LIST(29)], 2030);
+    s.ingestDump('poll', [LIST(29)], 4030);
+    s.ingestEventLine(HEALTHY(1003, 3), 4040);
+    const { flows, total } = s.select(undefined, 10);
+    expect(total).toBe(4);
+    expect(flows.map((f) => f.id)).toEqual(['137932478', '2', '3', '1']);
+    expect(s.select(undefined, 2).flows.map((f) => f.id)).toEqual(['137932478', '2']);
+    // With a filter the same order holds.
+    expect(s.select({ verdict: ['ok'] }, 10).flows.map((f) => f.id)).toEqual(['2', '3', '1']);
+  });
+});

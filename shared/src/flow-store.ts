@@ -395,9 +395,20 @@ export class FlowStore {
       all.sort(compareReports);
       return { flows: all.slice(0, limit), total: all.length };
     }
-    const flows = [...this.tracker.all()];
-    flows.sort(compareFlows);
-    return { flows: flows.slice(0, limit).map((f) => this.toReport(f)), total: flows.length };
+    // Only non-ok flows need sorting; ok flows are never kept alive, so their order is live before destroyed,
+    // then first seen — and the tracker already iterates in first-seen order. No sort of the whole table.
+    const bad: TrackedFlow[] = [];
+    const okLive: TrackedFlow[] = [];
+    const okGone: TrackedFlow[] = [];
+    for (const f of this.tracker.all()) {
+      if ((f.verdict ?? UNJUDGED).severity !== 'ok') bad.push(f);
+      else if (f.destroyedAt === undefined) {
+        if (okLive.length < limit) okLive.push(f);
+      } else if (okGone.length < limit) okGone.push(f);
+    }
+    bad.sort(compareFlows);
+    const picked = bad.concat(okLive, okGone).slice(0, limit);
+    return { flows: picked.map((f) => this.toReport(f)), total: this.tracker.size };
   }
 
   /** One flow by report id, with its lifecycle. */
