@@ -1,13 +1,5 @@
 /** What the HTTP/WebSocket layer needs from a data engine; the live agent and the replayer both provide it. */
-import type {
-  CountersView,
-  EngineBatch,
-  FlowReport,
-  FlowStore,
-  NatView,
-  SourceState,
-  TimelineMarker,
-} from '@ctscope/shared';
+import type { EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
 
 export { type EngineBatch, natViewOf } from '@ctscope/shared';
 
@@ -24,19 +16,32 @@ export interface DeleteResult {
 export interface Engine {
   readonly mode: 'live' | 'replay';
   readonly node: { name: string; netns?: string };
-  readonly store: FlowStore;
+  /** The live-table engine (store, markers, counters, NAT view); replaced when a replay rebuilds. */
+  readonly core: EngineCore;
   readonly intervals: { suspectPollMs: number; natPollMs: number; countersPollMs: number };
   /** Whether deletion is enabled (it also needs a token). */
   readonly allowDelete: boolean;
+  /** Source states (a replay reports itself instead of the recorded node's sources). */
   sources(): SourceState[];
-  counters(): CountersView | undefined;
-  eventLoss(): number;
-  markers(): TimelineMarker[];
-  natView(): NatView | undefined;
   /** Collect changes; called by the hub about 10 times a second. */
   flush(): EngineBatch;
   /** Delete one entry with its exact `conntrack -D`; only when allowDelete. */
   deleteFlow(report: FlowReport): Promise<DeleteResult>;
   /** Extra state for /api/stats (recording, dump scheduler, replay clock...). */
   extraStats(): Record<string, unknown>;
+}
+
+/** An engine around a bare core with no node sources: for tests and benchmarks that feed the core directly. */
+export function coreOnlyEngine(core: EngineCore, name = 'test'): Engine {
+  return {
+    mode: 'live',
+    node: { name },
+    core,
+    intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
+    allowDelete: false,
+    sources: () => core.sources(),
+    flush: () => core.flush(Date.now()),
+    deleteFlow: async () => ({ ok: false, command: [], message: 'no node behind this engine' }),
+    extraStats: () => ({}),
+  };
 }

@@ -81,7 +81,7 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
   });
 
   return () => {
-    const s = engine.store.stats();
+    const s = engine.core.store.stats();
     for (const [type, n] of Object.entries(s.events)) eventsTotal.set({ type }, n);
     flows.reset();
     for (const [verdict, n] of Object.entries(s.byVerdict)) {
@@ -93,8 +93,8 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
             : 'warning';
       flows.set({ verdict, severity }, n);
     }
-    eventLoss.set(engine.eventLoss());
-    const c = engine.counters();
+    eventLoss.set(engine.core.eventLoss());
+    const c = engine.core.counters();
     if (c?.fill !== undefined) tableFill.set(c.fill);
     if (c?.count !== undefined) tableCount.set(c.count);
     for (const [k, v] of Object.entries(c?.stats ?? {})) stat.set({ counter: k }, v);

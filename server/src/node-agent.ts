@@ -76,10 +76,6 @@ export class NodeAgent implements Engine {
     );
   }
 
-  get store() {
-    return this.core.store;
-  }
-
   /** Every input goes to the engine and, when recording, to disk. The tail calls onEventLine: keep it cheap. */
   private recordingSink(): SourceSink {
     const core = this.core;
@@ -143,18 +139,6 @@ export class NodeAgent implements Engine {
 
   sources() {
     return this.core.sources();
-  }
-  counters() {
-    return this.core.counters();
-  }
-  eventLoss() {
-    return this.core.eventLoss();
-  }
-  markers() {
-    return this.core.markers();
-  }
-  natView() {
-    return this.core.natView();
   }
   flush(): EngineBatch {
     return this.core.flush(this.now());

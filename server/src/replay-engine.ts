@@ -1,7 +1,7 @@
 /** The replay engine: serves a recording through the same API, with a clock that plays, pauses and scrubs. */
 import {
+  type EngineCore,
   type FlowReport,
-  type FlowStore,
   RecordingPlayer,
   type RecordingRecord,
   ReplayClock,
@@ -57,12 +57,8 @@ export class ReplayEngine implements Engine {
     this.player = new RecordingPlayer(rec.records);
   }
 
-  private get core() {
+  get core(): EngineCore {
     return this.player.core;
-  }
-
-  get store(): FlowStore {
-    return this.core.store;
   }
 
   /** Apply every record up to time t (rebuilding from the start when scrubbing backwards). */
@@ -72,18 +68,6 @@ export class ReplayEngine implements Engine {
 
   sources() {
     return [{ name: 'replay', state: 'running' as const, restarts: 0, since: this.clock.state().start }];
-  }
-  counters() {
-    return this.core.counters();
-  }
-  eventLoss() {
-    return this.core.eventLoss();
-  }
-  markers() {
-    return this.core.markers();
-  }
-  natView() {
-    return this.core.natView();
   }
 
   flush(): EngineBatch {

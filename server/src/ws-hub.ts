@@ -125,7 +125,7 @@ export class WsHub {
         this.sendSync(client);
         return;
       case 'ping':
-        this.send(client, { type: 'pong', now: this.engine.store.now || Date.now() });
+        this.send(client, { type: 'pong', now: this.engine.core.store.now || Date.now() });
         return;
       default:
         this.send(client, {
@@ -150,19 +150,19 @@ export class WsHub {
 
   /** Full state for one filter. */
   syncMessage(filter: FlowFilter | undefined): SyncMessage {
-    const { flows, total } = this.engine.store.select(filter, this.options.syncFlowLimit);
+    const { flows, total } = this.engine.core.store.select(filter, this.options.syncFlowLimit);
     return {
       type: 'sync',
       seq: this.seq,
-      now: this.engine.store.now,
+      now: this.engine.core.store.now,
       flows,
       truncated: total > flows.length,
-      timeline: this.engine.store.timeline.recent(),
-      markers: this.engine.markers(),
-      nat: this.engine.natView(),
-      natChanges: this.engine.store.natChanges.slice(-200),
-      counters: this.engine.counters(),
-      eventLoss: this.engine.eventLoss(),
+      timeline: this.engine.core.store.timeline.recent(),
+      markers: this.engine.core.markers(),
+      nat: this.engine.core.natView(),
+      natChanges: this.engine.core.store.natChanges.slice(-200),
+      counters: this.engine.core.counters(),
+      eventLoss: this.engine.core.eventLoss(),
       sources: this.engine.sources(),
     };
   }

@@ -76,7 +76,7 @@ describe('serve under faults (fake node tools)', () => {
         .split('\n')
         .filter((l) => l.startsWith('[')).length,
     );
-    expect(agent.markers().some((m) => m.kind === 'gap' && m.reason === 'enobufs')).toBe(true);
+    expect(agent.core.markers().some((m) => m.kind === 'gap' && m.reason === 'enobufs')).toBe(true);
   }, 15_000);
 
   it('garbage lines are counted as parse errors and lose nothing else', async () => {

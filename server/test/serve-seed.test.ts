@@ -134,7 +134,7 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     const replay = new ReplayEngine(rec);
     replay.clock.seek(replay.clock.state().end);
     replay.flush();
-    const replayed = new Map(replay.store.reports().map((f) => [f.id, f]));
+    const replayed = new Map(replay.core.store.reports().map((f) => [f.id, f]));
     expect(liveFlows.length).toBeGreaterThan(3);
     for (const live of liveFlows.filter((f) => f.destroyedAt === undefined)) {
       const r = replayed.get(live.id);

@@ -2,31 +2,11 @@ import { EngineCore, type ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import type { Engine } from '../src/engine.js';
+import { coreOnlyEngine } from '../src/engine.js';
 import type { WsHub } from '../src/ws-hub.js';
 
 const line = (i: number) =>
   `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${40000 + i} dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=${20000 + i} id=${i}`;
-
-function engineOf(core: EngineCore): Engine {
-  return {
-    mode: 'live',
-    node: { name: 'test' },
-    get store() {
-      return core.store;
-    },
-    intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
-    allowDelete: false,
-    sources: () => core.sources(),
-    counters: () => core.counters(),
-    eventLoss: () => core.eventLoss(),
-    markers: () => core.markers(),
-    natView: () => core.natView(),
-    flush: () => core.flush(Date.now()),
-    deleteFlow: async () => ({ ok: false, command: [], message: 'test' }),
-    extraStats: () => ({}),
-  };
-}
 
 const apps: Array<{ close: () => Promise<unknown> }> = [];
 afterEach(async () => {
@@ -37,7 +17,7 @@ async function setup() {
   const core = new EngineCore();
   const app = Fastify();
   // The test drives ticks by hand, so the hub's timer is never started.
-  const hub: WsHub = await buildApp(app, { engine: engineOf(core) });
+  const hub: WsHub = await buildApp(app, { engine: coreOnlyEngine(core) });
   await app.ready();
   apps.push(app);
   return { core, app, hub };

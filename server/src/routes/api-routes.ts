@@ -72,16 +72,16 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     } catch (err) {
       return reply.code(400).send({ error: 'bad request', message: (err as Error).message });
     }
-    const { flows, total } = engine.store.select(filter, q.limit ?? 1000);
+    const { flows, total } = engine.core.store.select(filter, q.limit ?? 1000);
     return { total, truncated: total > flows.length, flows };
   });
 
   app.get('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {
     const { id } = req.params as Static<typeof ID>;
-    const found = engine.store.get(id);
+    const found = engine.core.store.get(id);
     if (!found)
       return reply.code(404).send({ error: 'not found', message: `no flow ${id} (it may have expired)` });
-    const nat = engine.store.natFor(found.flow);
+    const nat = engine.core.store.natFor(found.flow);
     const frontendKey = found.report.frontend;
     const pick = (s: typeof nat.current) =>
       s
@@ -91,7 +91,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
             frontend: s.frontends.find((f) => f.key === frontendKey) ?? null,
           }
         : null;
-    const history = engine.store.lifecycle(found.flow);
+    const history = engine.core.store.lifecycle(found.flow);
     return {
       flow: found.report,
       history,
@@ -112,7 +112,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     if (!deps.token || !tokenMatches(deps.token, requestToken(req))) {
       return reply.code(401).send({ error: 'unauthorized', message: 'deleting needs the token' });
     }
-    const found = engine.store.get(id);
+    const found = engine.core.store.get(id);
     if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
     if (!found.report.remedy) {
       return reply.code(409).send({
@@ -137,28 +137,28 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
 
   app.get('/api/nat', async () => ({
-    current: natViewOf(engine.store) ?? null,
-    versions: engine.store.nat.map((v) => ({
+    current: natViewOf(engine.core.store) ?? null,
+    versions: engine.core.store.nat.map((v) => ({
       hash: v.snapshot.hash,
       since: v.since,
       frontends: v.snapshot.frontends.length,
     })),
-    changes: engine.store.natChanges,
+    changes: engine.core.store.natChanges,
   }));
 
   app.get('/api/stats', async () => {
-    const s = engine.store.stats();
-    const rates = engine.store.timeline.recent(60);
+    const s = engine.core.store.stats();
+    const rates = engine.core.store.timeline.recent(60);
     const last = rates[rates.length - 2] ?? rates[rates.length - 1];
     return {
       mode: engine.mode,
       node: engine.node,
       uptimeMs: Date.now() - deps.startedAt,
-      now: engine.store.now,
+      now: engine.core.store.now,
       flows: s,
       eventRate: last ? last.events : { NEW: 0, UPDATE: 0, DESTROY: 0 },
-      eventLoss: engine.eventLoss(),
-      counters: engine.counters() ?? null,
+      eventLoss: engine.core.eventLoss(),
+      counters: engine.core.counters() ?? null,
       sources: engine.sources(),
       websocket: deps.hub.stats(),
       ...engine.extraStats(),
