@@ -58,7 +58,8 @@ describe.skipIf(skip !== undefined)(
         15_000,
       );
       const row = page.locator(`[data-flow-id="${flow.id}"]`);
-      await row.waitFor({ timeout: 10_000 });
+      // The page gets the verdict one batch (≤ 100 ms) after the API has it.
+      await page.locator(`[data-flow-id="${flow.id}"][data-verdict="no-dnat"]`).waitFor({ timeout: 10_000 });
       expect(await row.getAttribute('data-verdict')).toBe('no-dnat');
       const bad = row.locator('[data-bad]').first();
       expect(await bad.textContent()).toContain(flow.orig.dst);

@@ -25,7 +25,8 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
   it('highlights the seed incident row with the marked reply source and the expected endpoint', async () => {
     await page.goto(server.url);
     const row = page.locator(INCIDENT_ROW);
-    await row.waitFor({ timeout: 15_000 });
+    // The row may first show before the first NAT snapshot is in (then it is not yet a service flow).
+    await page.locator(`${INCIDENT_ROW}[data-verdict="no-dnat"]`).waitFor({ timeout: 15_000 });
     expect(await row.getAttribute('data-verdict')).toBe('no-dnat');
     const bad = row.locator('[data-bad="reply.src"]');
     expect(await bad.textContent()).toContain('10.43.0.10');
