@@ -195,19 +195,34 @@ function healthy(input: ClassifyInput, frontend: Frontend, endpoint: Endpoint): 
     const limit = input.options?.unansweredAfterMs ?? DEFAULT_UNANSWERED_AFTER_MS;
     if (age > limit) {
       const keptAlive = isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
-      const label = serviceLabel(frontend);
-      const reason = `Unanswered: DNATed to current endpoint ${formatHostPort(endpoint.ip, endpoint.port)} of ${label}, but no reply in ${Math.round(age / 1000)}s${suffix(keptAlive, false)}.`;
-      return result(
-        'unanswered',
-        reason,
-        flow,
-        frontend,
-        label,
-        frontend.endpoints,
-        NO_FIELDS,
-        keptAlive,
-        false,
-      );
+      // Shared per frontend/endpoint: a silent backend can leave 100k+ unanswered flows, and a reason per
+      // flow (naming its age) would cost hundreds of bytes each. The age is on the flow itself.
+      let byEndpoint = unansweredResults.get(frontend);
+      if (!byEndpoint) {
+        byEndpoint = new Map();
+        unansweredResults.set(frontend, byEndpoint);
+      }
+      const key = `${endpoint.ip}|${endpoint.port}|${keptAlive}|${limit}`;
+      let shared = byEndpoint.get(key);
+      if (!shared) {
+        const label = serviceLabel(frontend);
+        const reason = `Unanswered: DNATed to current endpoint ${formatHostPort(endpoint.ip, endpoint.port)} of ${label}, but no reply for more than ${Math.round(limit / 1000)}s${suffix(keptAlive, false)}.`;
+        shared = Object.freeze(
+          result(
+            'unanswered',
+            reason,
+            undefined,
+            frontend,
+            label,
+            frontend.endpoints,
+            NO_FIELDS,
+            keptAlive,
+            false,
+          ),
+        );
+        byEndpoint.set(key, shared);
+      }
+      return shared;
     }
   }
   // One-entry memo in front of the WeakMap: consecutive events mostly hit the same frontend.
@@ -226,6 +241,8 @@ function healthy(input: ClassifyInput, frontend: Frontend, endpoint: Endpoint): 
 }
 
 const DNATED_OK = 'DNATed to a current endpoint of the service.';
+/** Shared `unanswered` results per frontend, keyed by endpoint, kept-alive and threshold. */
+const unansweredResults = new WeakMap<Frontend, Map<string, Classification>>();
 /** Shared frozen results for the two commonest outcomes, so the per-event hot path allocates nothing. */
 const healthyResults = new WeakMap<Frontend, Classification>();
 let lastHealthyFrontend: Frontend | undefined;
