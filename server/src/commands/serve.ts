@@ -37,7 +37,9 @@ export async function runServe(
       return 1;
     }
     if (verdict === 'degraded')
-      io.err('ctscope serve: starting degraded; affected sources will show as failed\n');
+      io.err(
+        'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
+      );
   }
   const agent = new NodeAgent(config);
   await agent.start();
