@@ -2,12 +2,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SourceState } from '@ctscope/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DumpScheduler, listConntrack } from '../src/sources/conntrack-dump-source.js';
-import type { SourceSink } from '../src/sources/source-types.js';
+import { FAKE_BIN, fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
-const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
 const LIST_POLL = join(
   import.meta.dirname,
   '..',
@@ -20,25 +18,6 @@ const LIST_POLL = join(
 );
 const FULL_DUMP = 'conntrack -L -p udp -o extended,id';
 
-function recordingSink(onDump?: (lines: string[]) => void) {
-  const rec = {
-    dumps: [] as { scope: string; lines: string[]; at: number }[],
-    states: [] as SourceState[],
-  };
-  const sink: SourceSink = {
-    onEventLine: () => {},
-    onEventLoss: () => {},
-    onDump: (scope, lines, at) => {
-      rec.dumps.push({ scope, lines, at });
-      onDump?.(lines);
-    },
-    onNat: () => {},
-    onCounters: () => {},
-    onSourceState: (s) => rec.states.push(s),
-  };
-  return { rec, sink };
-}
-
 /** The captured polls of list-poll.txt, one array of entry lines per `conntrack -L` run. */
 function capturedPolls(): string[][] {
   return readFileSync(LIST_POLL, 'utf8')
@@ -47,32 +26,22 @@ function capturedPolls(): string[][] {
     .filter((lines) => lines.length > 0);
 }
 
-let savedEnv: Record<string, string | undefined>;
+let env: ReturnType<typeof fakeConntrackEnv>;
+let savedEnv: NodeJS.ProcessEnv;
 let stateDir: string;
 let scheduler: DumpScheduler | undefined;
 
 beforeEach(() => {
-  savedEnv = { ...process.env };
-  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-dump-'));
-  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
-  process.env.FAKE_CT_STATE_DIR = stateDir;
+  env = fakeConntrackEnv('ctscope-dump-');
+  savedEnv = env.saved;
+  stateDir = env.stateDir;
 });
 
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
-  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
-  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
-  rmSync(stateDir, { recursive: true, force: true });
+  env.restore();
 });
-
-function calls(): string[] {
-  try {
-    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,7 +56,7 @@ describe('DumpScheduler', () => {
     const polls = capturedPolls();
     expect(polls.map((p) => p.length)).toEqual([3, 8, 13, 16]);
     expect(rec.dumps[0]).toMatchObject({ scope: 'full', lines: polls.flat() });
-    expect(calls()).toEqual([FULL_DUMP]);
+    expect(env.calls()).toEqual([FULL_DUMP]);
     const stats = scheduler.stats();
     expect(stats).toMatchObject({ dumps: 1, lastEntries: 40, lastReason: 'start' });
     expect(stats.lastDurationMs).toBeGreaterThanOrEqual(0);
@@ -110,7 +79,7 @@ describe('DumpScheduler', () => {
     await waitFor(() => expect(rec.dumps).toHaveLength(2));
     await delay(250);
     expect(rec.dumps).toHaveLength(2);
-    expect(calls()).toEqual([FULL_DUMP, FULL_DUMP]);
+    expect(env.calls()).toEqual([FULL_DUMP, FULL_DUMP]);
     expect(rec.dumps.map((d) => d.lines.length)).toEqual([3, 8]);
     // Gap ≥ minResyncGapMs, plus the 150 ms the second dump itself took.
     expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeGreaterThanOrEqual(240);
@@ -195,7 +164,7 @@ describe('DumpScheduler', () => {
     const { rec, sink } = recordingSink();
     scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
     scheduler.start();
-    await waitFor(() => expect(calls()).toEqual([FULL_DUMP]));
+    await waitFor(() => expect(env.calls()).toEqual([FULL_DUMP]));
     const t0 = Date.now();
     await scheduler.stop();
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -221,7 +190,7 @@ describe('DumpScheduler', () => {
     scheduler = new DumpScheduler({ sink, node: { netns: 'ns1' }, fullIntervalMs: 60_000 });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
-    expect(calls()).toEqual([`ip netns exec ns1 ${FULL_DUMP}`, FULL_DUMP]);
+    expect(env.calls()).toEqual([`ip netns exec ns1 ${FULL_DUMP}`, FULL_DUMP]);
   });
 });
 

@@ -2,13 +2,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SourceState } from '@ctscope/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConntrackEventsSource } from '../src/sources/conntrack-events-source.js';
-import type { SourceSink } from '../src/sources/source-types.js';
 import type { Supervisor } from '../src/sources/supervisor.js';
+import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
-const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
 const FIXTURES = join(import.meta.dirname, '..', '..', 'shared', 'test', 'fixtures');
 const SEED_EVENTS = join(FIXTURES, 'seed-incident', 'events-ts-ext-id.txt');
 const FLOOD = join(FIXTURES, 'flood-sample.txt');
@@ -22,36 +20,15 @@ function eventLines(file: string): string[] {
     .filter((l) => l !== '' && !SUMMARY.test(l));
 }
 
-function recordingSink() {
-  const rec = {
-    lines: [] as string[],
-    ats: [] as number[],
-    losses: [] as { reason: string; detail: string; linesSoFar: number }[],
-    states: [] as SourceState[],
-  };
-  const sink: SourceSink = {
-    onEventLine: (line, at) => {
-      rec.lines.push(line);
-      rec.ats.push(at);
-    },
-    onEventLoss: (reason, detail) => rec.losses.push({ reason, detail, linesSoFar: rec.lines.length }),
-    onDump: () => {},
-    onNat: () => {},
-    onCounters: () => {},
-    onSourceState: (s) => rec.states.push(s),
-  };
-  return { rec, sink };
-}
-
-let savedEnv: Record<string, string | undefined>;
+let env: ReturnType<typeof fakeConntrackEnv>;
+let _savedEnv: NodeJS.ProcessEnv;
 let stateDir: string;
 let source: Supervisor | undefined;
 
 beforeEach(() => {
-  savedEnv = { ...process.env };
-  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-events-'));
-  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
-  process.env.FAKE_CT_STATE_DIR = stateDir;
+  env = fakeConntrackEnv('ctscope-events-');
+  _savedEnv = env.saved;
+  stateDir = env.stateDir;
 });
 
 afterEach(async () => {
@@ -67,18 +44,8 @@ afterEach(async () => {
   const pid = readPid();
   if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
   expect(stopped).toBe(true);
-  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
-  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
-  rmSync(stateDir, { recursive: true, force: true });
+  env.restore();
 });
-
-function calls(): string[] {
-  try {
-    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 function readPid(): number | undefined {
   try {
@@ -129,7 +96,7 @@ describe('createConntrackEventsSource', () => {
     expect(rec.lines).toEqual(expected);
     expect(rec.ats.every((t, i) => i === 0 || t >= rec.ats[i - 1]!)).toBe(true);
     expect(rec.losses).toEqual([]);
-    expect(calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 4194304']);
+    expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 4194304']);
     // The `-b` NOTICE and the exit summary are not errors.
     expect(source.state).toMatchObject({ name: 'events', state: 'running', restarts: 0 });
     expect(rec.states.every((s) => s.lastError === undefined)).toBe(true);
@@ -295,7 +262,7 @@ describe('createConntrackEventsSource', () => {
     source = createConntrackEventsSource({ sink, node: { netns: 'ct-test' }, bufferBytes: 65536 });
     source.start();
     await waitFor(() => expect(rec.lines.length).toBe(48));
-    expect(calls()).toEqual([
+    expect(env.calls()).toEqual([
       'ip netns exec ct-test conntrack -E -p udp -o timestamp,extended,id -b 65536',
       'conntrack -E -p udp -o timestamp,extended,id -b 65536',
     ]);

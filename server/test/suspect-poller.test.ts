@@ -1,14 +1,11 @@
 /** The `poll` source (suspect re-reads) against the fake conntrack in test/fake-bin. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SourceState } from '@ctscope/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SourceSink } from '../src/sources/source-types.js';
 import type { Supervisor } from '../src/sources/supervisor.js';
 import { createSuspectPoller, type SuspectTuple, suspectQueryArgs } from '../src/sources/suspect-poller.js';
+import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
-const FAKE_BIN = join(import.meta.dirname, 'fake-bin');
 const ENTRIES = [
   'ipv4     2 udp      17 28 src=10.42.0.33 dst=10.43.0.10 sport=59807 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=14608 mark=0 use=1 id=3067198232',
   'ipv4     2 udp      17 29 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978 mark=0 use=1 id=137932478',
@@ -21,51 +18,25 @@ const suspect = (src: string, sport: number, dst: string, dport: number): Suspec
   dport,
 });
 
-function recordingSink(onDump?: () => void) {
-  const rec = { dumps: [] as { scope: string; lines: string[] }[], states: [] as SourceState[] };
-  const sink: SourceSink = {
-    onEventLine: () => {},
-    onEventLoss: () => {},
-    onDump: (scope, lines) => {
-      rec.dumps.push({ scope, lines });
-      onDump?.();
-    },
-    onNat: () => {},
-    onCounters: () => {},
-    onSourceState: (s) => rec.states.push(s),
-  };
-  return { rec, sink };
-}
-
-let savedEnv: Record<string, string | undefined>;
+let env: ReturnType<typeof fakeConntrackEnv>;
+let _savedEnv: NodeJS.ProcessEnv;
 let stateDir: string;
 let poller: Supervisor | undefined;
 
 beforeEach(() => {
-  savedEnv = { ...process.env };
-  stateDir = mkdtempSync(join(tmpdir(), 'ctscope-poll-'));
+  env = fakeConntrackEnv('ctscope-poll-');
+  _savedEnv = env.saved;
+  stateDir = env.stateDir;
   const list = join(stateDir, 'list.txt');
   writeFileSync(list, `${ENTRIES.join('\n')}\n`);
-  process.env.PATH = `${FAKE_BIN}:${savedEnv.PATH}`;
-  process.env.FAKE_CT_STATE_DIR = stateDir;
   process.env.FAKE_CT_LIST = list;
 });
 
 afterEach(async () => {
   await poller?.stop();
   poller = undefined;
-  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
-  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
-  rmSync(stateDir, { recursive: true, force: true });
+  env.restore();
 });
-
-function calls(): string[] {
-  try {
-    return readFileSync(join(stateDir, 'calls.log'), 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
 
@@ -88,8 +59,8 @@ describe('createSuspectPoller', () => {
     const group = 'conntrack -L -p udp --orig-dst 10.43.0.10 --dport 53 -o extended,id';
     const lone =
       'conntrack -L -p udp --orig-dst 172.20.112.1 --dport 1024 --orig-src 10.42.0.33 --sport 48602 -o extended,id';
-    expect(calls()).toEqual([group, lone, group, lone]);
-    expect(rec.dumps).toEqual([
+    expect(env.calls()).toEqual([group, lone, group, lone]);
+    expect(rec.dumps).toMatchObject([
       { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
       { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
     ]);
@@ -112,7 +83,7 @@ describe('createSuspectPoller', () => {
     poller.start();
     await waitFor(() => expect(stopping).toBeDefined());
     await stopping;
-    const dsts = calls().map((c) => /--orig-dst (\S+)/.exec(c)?.[1]);
+    const dsts = env.calls().map((c) => /--orig-dst (\S+)/.exec(c)?.[1]);
     expect(dsts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.1']);
     expect(rec.dumps.map((d) => d.lines.length)).toEqual([4, 4, 4]);
   });
@@ -129,7 +100,7 @@ describe('createSuspectPoller', () => {
     });
     poller.start();
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
-    expect(rec.dumps[0]).toEqual({ scope: 'poll', lines: [] });
+    expect(rec.dumps[0]).toMatchObject({ scope: 'poll', lines: [] });
     expect(rec.states.some((s) => s.state === 'failed')).toBe(false);
   });
 
@@ -147,7 +118,7 @@ describe('createSuspectPoller', () => {
     });
     poller.start();
     await waitFor(() => expect(reads).toBeGreaterThanOrEqual(3));
-    expect(calls()).toEqual([]);
+    expect(env.calls()).toEqual([]);
     expect(rec.dumps).toEqual([]);
   });
 
@@ -166,7 +137,7 @@ describe('createSuspectPoller', () => {
     await poller.stop();
     const args =
       '-L -p udp --orig-dst 10.43.0.10 --dport 53 --orig-src 10.42.0.33 --sport 52001 -o extended,id';
-    expect(calls()).toEqual([`ip netns exec ns1 conntrack ${args}`, `conntrack ${args}`]);
+    expect(env.calls()).toEqual([`ip netns exec ns1 conntrack ${args}`, `conntrack ${args}`]);
 
     const bad = recordingSink();
     poller = createSuspectPoller({
