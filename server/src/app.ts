@@ -38,6 +38,12 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
       return metrics.render();
     });
     scoped.get('/ws', { websocket: true, schema: { querystring: wsQuery } }, (socket, req) => {
+      // WebSockets are exempt from CORS: without a token, refuse pages served from elsewhere, so a site open in
+      // a browser on this host cannot read the flow table from 127.0.0.1.
+      if (!opts.token && !sameOrigin(req.headers.origin, req.headers.host)) {
+        socket.close(1008, 'cross-origin WebSocket refused (start ctscope with --token to allow it)');
+        return;
+      }
       const q = req.query as FlowQueryT & { resume?: number; instance?: string };
       let filter: ReturnType<typeof filterFromQuery>;
       try {
@@ -63,6 +69,16 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
   }
   app.addHook('onClose', async () => hub.stop());
   return hub;
+}
+
+/** No Origin header (not a browser), or one naming the host the request was sent to. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 const wsQuery = {

@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  type Alert,
   type ClientMessage,
   type DeltaMessage,
   type FlowFilter,
@@ -12,6 +13,7 @@ import {
   type HelloMessage,
   matchesFilter,
   PROTOCOL_VERSION,
+  parseFlowFilter,
   type ServerMessage,
   type SyncMessage,
 } from '@ctscope/shared';
@@ -28,6 +30,9 @@ export interface HubOptions {
   /** Batches kept for resuming clients. */
   resumeBatches: number;
 }
+
+/** Upper bound on flow upserts kept for resuming clients (about 20 MB of reports). */
+const MAX_HISTORY_UPSERTS = 50_000;
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
   intervalMs: 100,
@@ -50,6 +55,9 @@ export interface HubStats {
   seq: number;
   resyncs: number;
   sent: number;
+  /** Errors caught while handling messages or batches (the server keeps running). */
+  errors: number;
+  lastError?: string;
 }
 
 export class WsHub {
@@ -57,6 +65,11 @@ export class WsHub {
   readonly instance = randomUUID();
   private readonly clients = new Set<Client>();
   private readonly history: Array<{ seq: number; batch: EngineBatch }> = [];
+  /** Flow upserts held in `history`; bounded too, since one batch can carry thousands. */
+  private historyUpserts = 0;
+  private readonly recentAlerts: Alert[] = [];
+  private errors = 0;
+  private lastError: string | undefined;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private resyncs = 0;
@@ -83,7 +96,14 @@ export class WsHub {
   }
 
   stats(): HubStats {
-    return { clients: this.clients.size, seq: this.seq, resyncs: this.resyncs, sent: this.sent };
+    return {
+      clients: this.clients.size,
+      seq: this.seq,
+      resyncs: this.resyncs,
+      sent: this.sent,
+      errors: this.errors,
+      lastError: this.lastError,
+    };
   }
 
   /** Adopt a socket: handlers first (no await before them), then hello and a sync or the missed deltas. */
@@ -112,6 +132,21 @@ export class WsHub {
   }
 
   private onMessage(client: Client, text: string): void {
+    try {
+      this.handleMessage(client, text);
+    } catch (err) {
+      // A client must never be able to take the server down.
+      this.noteError(err);
+      this.send(client, { type: 'error', message: 'internal error handling that message' });
+    }
+  }
+
+  private noteError(err: unknown): void {
+    this.errors++;
+    this.lastError = err instanceof Error ? err.message : String(err);
+  }
+
+  private handleMessage(client: Client, text: string): void {
     let msg: ClientMessage;
     try {
       msg = JSON.parse(text) as ClientMessage;
@@ -120,10 +155,16 @@ export class WsHub {
       return;
     }
     switch (msg?.type) {
-      case 'subscribe':
-        client.filter = msg.filter;
+      case 'subscribe': {
+        const filter = parseFlowFilter(msg.filter);
+        if ('error' in filter) {
+          this.send(client, { type: 'error', message: filter.error });
+          return;
+        }
+        client.filter = filter;
         this.sendSync(client);
         return;
+      }
       case 'ping':
         this.send(client, { type: 'pong', now: this.engine.core.store.now || Date.now() });
         return;
@@ -164,6 +205,7 @@ export class WsHub {
       counters: this.engine.core.counters(),
       eventLoss: this.engine.core.eventLoss(),
       sources: this.engine.sources(),
+      alerts: [...this.recentAlerts],
     };
   }
 
@@ -223,20 +265,36 @@ export class WsHub {
     if (cache.size > 0) this.nextSyncAt = now + 1000;
   }
 
-  /** One round: collect a batch from the engine and deliver it. Public for tests. */
+  /** One round: collect a batch from the engine and deliver it. Public for tests. Never throws. */
   tick(): void {
-    const batch = this.engine.flush();
+    try {
+      this.deliver(this.engine.flush());
+    } catch (err) {
+      this.noteError(err);
+    }
+  }
+
+  private deliver(batch: EngineBatch): void {
+    for (const a of batch.alerts) this.recentAlerts.push(a);
+    if (this.recentAlerts.length > 200) this.recentAlerts.splice(0, this.recentAlerts.length - 200);
     let fresh = false;
     if (batch.reset) {
       // History no longer describes the state: nobody can resume across this point.
       this.seq++;
       this.history.length = 0;
+      this.historyUpserts = 0;
       for (const c of this.clients) c.needsSync = true;
     } else if (!isEmpty(batch)) {
       fresh = true;
       this.seq++;
       this.history.push({ seq: this.seq, batch });
-      if (this.history.length > this.options.resumeBatches) this.history.shift();
+      this.historyUpserts += batch.upserts.length;
+      while (
+        this.history.length > this.options.resumeBatches ||
+        (this.history.length > 1 && this.historyUpserts > MAX_HISTORY_UPSERTS)
+      ) {
+        this.historyUpserts -= this.history.shift()!.batch.upserts.length;
+      }
     }
     this.sendPendingSyncs();
     if (!fresh) return;

@@ -114,3 +114,21 @@ describe('FlowStore.select', () => {
     expect(s.select({ verdict: ['ok'] }, 10).flows.map((f) => f.id)).toEqual(['2', '3', '1']);
   });
 });
+
+describe('FlowStore with a missed DESTROY', () => {
+  it('re-sends a flow replaced by a NEW with its id as gone, without a remedy, and retires it later', () => {
+    const s = new FlowStore({ destroyedRetentionMs: 10_000 });
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    expect(s.takeChanges().upserts.map((f) => f.id)).toEqual(['137932478']);
+    // The DESTROY was lost (ENOBUFS); the kernel re-created the entry with the same id.
+    s.ingestEventLine(NO_DNAT, 5000);
+    const changes = s.takeChanges();
+    const old = changes.upserts.find((f) => f.id === '137932478');
+    expect(old?.destroyedAt).toBe(5000);
+    expect(old?.remedy).toBeNull();
+    expect(changes.alerts).toContainEqual(expect.objectContaining({ state: 'cleared', flowId: '137932478' }));
+    s.tick(5000 + 11_000);
+    expect(s.takeChanges().removals).toContain('137932478');
+  });
+});

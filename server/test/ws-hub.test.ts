@@ -103,3 +103,42 @@ describe('WsHub', () => {
     ok.ws.terminate();
   });
 });
+
+describe('WsHub hardening', () => {
+  it.each([
+    { name: 'a text filter that is not a string', filter: { text: 5 } },
+    { name: 'an unknown verdict', filter: { verdict: ['bogus'] } },
+    { name: 'an unknown field', filter: { nope: 1 } },
+    { name: 'a port out of range', filter: { port: 70000 } },
+  ])('answers a subscribe with $name with an error, and keeps serving', async ({ filter }) => {
+    const { core, app, hub } = await setup();
+    core.onEventLine(line(1), Date.now());
+    hub.tick();
+    const c = await connect(app, '/ws');
+    await c.next(2);
+    c.ws.send(JSON.stringify({ type: 'subscribe', filter }));
+    const got = await c.next(3);
+    expect(got[2]?.type).toBe('error');
+    // The hub still works for this client.
+    core.onEventLine(line(2), Date.now());
+    hub.tick();
+    const after = await c.next(4);
+    expect(after[3]?.type).toBe('delta');
+    expect(hub.stats().errors).toBe(0);
+    c.ws.terminate();
+  });
+
+  it('refuses a cross-origin WebSocket when no token is set', async () => {
+    const { app } = await setup();
+    const closed = new Promise<number>((resolve) => {
+      void app.injectWS(
+        '/ws',
+        { headers: { origin: 'http://evil.example', host: 'localhost:80' } },
+        {
+          onInit: (s) => s.on('close', (code) => resolve(code)),
+        },
+      );
+    });
+    expect(await closed).toBe(1008);
+  });
+});

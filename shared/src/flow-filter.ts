@@ -42,3 +42,43 @@ export function isEmptyFilter(filter: FlowFilter | undefined): boolean {
     Object.values(filter).every((v) => v === undefined || (Array.isArray(v) && v.length === 0) || v === '')
   );
 }
+
+const VERDICTS = new Set(['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered']);
+const SEVERITIES = new Set(['critical', 'warning', 'ok']);
+
+/** Check a filter that came from outside (a WebSocket `subscribe`): the filter, or why it is not one. */
+export function parseFlowFilter(value: unknown): FlowFilter | { error: string } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) return { error: 'filter must be an object' };
+  const v = value as Record<string, unknown>;
+  const out: FlowFilter = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    switch (k) {
+      case 'verdict':
+      case 'severity': {
+        const allowed = k === 'verdict' ? VERDICTS : SEVERITIES;
+        if (!Array.isArray(x) || x.length > 8 || !x.every((e) => typeof e === 'string' && allowed.has(e))) {
+          return { error: `filter.${k} must be a list of ${[...allowed].join(', ')}` };
+        }
+        (out as Record<string, unknown>)[k] = x;
+        break;
+      }
+      case 'ip':
+      case 'service':
+      case 'text':
+        if (typeof x !== 'string' || x.length > 256)
+          return { error: `filter.${k} must be a string of at most 256 characters` };
+        out[k] = x;
+        break;
+      case 'port':
+        if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 65535)
+          return { error: 'filter.port must be 0-65535' };
+        out.port = x;
+        break;
+      default:
+        return { error: `unknown filter field ${JSON.stringify(k)}` };
+    }
+  }
+  return out;
+}

@@ -97,7 +97,15 @@ export class FlowStore {
   constructor(options: Partial<FlowStoreOptions> = {}) {
     this.options = { ...DEFAULT_STORE_OPTIONS, ...options };
     // Our tail prints ids (-o id); full resyncs after event loss cover what the tuple index would catch.
-    this.tracker = new FlowTracker({ maxHistory: this.options.maxHistory, indexIdFlowsByTuple: false });
+    this.tracker = new FlowTracker({
+      maxHistory: this.options.maxHistory,
+      indexIdFlowsByTuple: false,
+      // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
+      onRetire: (old) => {
+        this.destroyedQueue.add(old.key);
+        this.touch(old.key);
+      },
+    });
   }
 
   /** Current NAT snapshot. */
@@ -137,8 +145,6 @@ export class FlowStore {
     for (const flow of this.tracker.all()) {
       if (flow.destroyedAt === undefined && !seen.has(flow.key) && flow.lastSeen < this.rel(startedAt)) {
         this.tracker.markGone(flow.key, this.rel(at));
-        this.destroyedQueue.add(flow.key);
-        this.touch(flow.key);
       }
     }
   }
@@ -149,8 +155,6 @@ export class FlowStore {
     const flow = this.tracker.get(id);
     if (!flow || flow.destroyedAt !== undefined) return;
     this.tracker.markGone(id, this.rel(at));
-    this.destroyedQueue.add(id);
-    this.touch(id);
   }
 
   /** A NAT snapshot; returns the change when its hash differs from the current one. */
@@ -260,9 +264,10 @@ export class FlowStore {
       if (flow?.destroyedAt !== undefined) this.drop(key);
     }
     const ageLimit = this.rel(this.now - this.options.unansweredAfterMs);
+    // Not in first-seen order (re-judging re-adds keys), so scan it all: once a second, it stays cheap.
     for (const key of this.pendingUnanswered) {
       const flow = this.tracker.get(key);
-      if (flow && flow.firstSeen > ageLimit) break;
+      if (flow && flow.firstSeen > ageLimit) continue;
       this.pendingUnanswered.delete(key);
       if (flow) this.touch(key);
     }

@@ -44,6 +44,8 @@ export interface FlowTrackerOptions {
    * and rely on full resyncs after event loss instead.
    */
   indexIdFlowsByTuple?: boolean;
+  /** Called when a live flow is retired without a DESTROY (replaced by a new entry, or marked gone). */
+  onRetire?: (flow: TrackedFlow) => void;
 }
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
@@ -58,10 +60,12 @@ export class FlowTracker {
   private readonly byTuple = new Map<string, TrackedFlow>();
   private readonly maxHistory: number;
   private readonly indexIdFlows: boolean;
+  private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
 
   constructor(options: FlowTrackerOptions = {}) {
     this.maxHistory = options.maxHistory ?? 64;
     this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
+    this.onRetire = options.onRetire;
   }
 
   /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
@@ -108,6 +112,7 @@ export class FlowTracker {
   /** A new entry took this tuple, so the old one is gone even though we missed its DESTROY. */
   private supersede(old: TrackedFlow, at: number): void {
     old.destroyedAt = at;
+    this.onRetire?.(old);
     const otk = tupleKey(old.record);
     if (this.byTuple.get(otk) === old) this.byTuple.delete(otk);
   }

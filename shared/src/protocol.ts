@@ -158,6 +158,8 @@ export interface SyncMessage {
   eventLoss: number;
   /** Source states. */
   sources: SourceState[];
+  /** Recent alerts, oldest first (a flood turns deltas into syncs, and alerts must survive that). */
+  alerts?: Alert[];
 }
 
 /** Batched changes, at most about 10 per second. */

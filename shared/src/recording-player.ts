@@ -9,7 +9,8 @@ export class RecordingPlayer {
   #cursor = 0;
   #applied = Number.NEGATIVE_INFINITY;
   /** Poll/dump lines between a `dump` begin and end, fed as one onDump at the end. */
-  #pendingDump: { scope: 'full' | 'poll'; lines: string[]; startedAt: number } | undefined;
+  /** Dumps in progress, per scope: a suspect poll can finish (and be recorded) while a long full dump runs. */
+  #pending = new Map<'full' | 'poll', { lines: string[]; startedAt: number }>();
   /** Set when advanceTo rebuilt the core; the owner clears it once clients got a full sync. */
   reset = false;
 
@@ -36,7 +37,7 @@ export class RecordingPlayer {
     if (t < this.#applied) {
       this.#core = new EngineCore(this.storeOptions);
       this.#cursor = 0;
-      this.#pendingDump = undefined;
+      this.#pending.clear();
       this.reset = true;
       rebuilt = true;
     }
@@ -54,15 +55,20 @@ export class RecordingPlayer {
     switch (r.k) {
       case 'line':
         if (r.src === 'events') core.onEventLine(r.line, r.t);
-        else this.#pendingDump?.lines.push(r.line);
+        else this.#pending.get(r.src === 'dump' ? 'full' : 'poll')?.lines.push(r.line);
         return;
-      case 'dump':
-        if (r.phase === 'begin') this.#pendingDump = { scope: r.scope, lines: [], startedAt: r.t };
-        else if (this.#pendingDump) {
-          core.onDump(this.#pendingDump.scope, this.#pendingDump.lines, r.t, this.#pendingDump.startedAt);
-          this.#pendingDump = undefined;
+      case 'dump': {
+        if (r.phase === 'begin') {
+          this.#pending.set(r.scope, { lines: [], startedAt: r.t });
+          return;
+        }
+        const open = this.#pending.get(r.scope);
+        if (open) {
+          core.onDump(r.scope, open.lines, r.t, open.startedAt);
+          this.#pending.delete(r.scope);
         }
         return;
+      }
       case 'nat':
         core.onNat(r.snapshot, r.t);
         return;

@@ -63,7 +63,8 @@ export function buildFlowReport(
     keptAlive: c.keptAlive,
     createdDuringRuleGap: c.createdDuringRuleGap,
     reason: c.reason,
-    remedy: c.remedy,
+    // A destroyed entry's tuple may already belong to a new, healthy entry: deleting by tuple would hit that.
+    remedy: flow.destroyedAt === undefined ? c.remedy : null,
     service: c.service,
     frontend: c.frontend,
     expectedEndpoints: c.expectedEndpoints,

@@ -51,3 +51,26 @@ describe('RecordingPlayer', () => {
     expect(p.core.eventLoss()).toBe(0);
   });
 });
+
+describe('RecordingPlayer with a suspect poll recorded inside a long full dump', () => {
+  it('keeps both dumps apart and applies the full one whole', () => {
+    const interleaved: RecordingRecord[] = [
+      { k: 'line', t: T0 + 1, src: 'events', line: NEW(1001, 11) },
+      { k: 'line', t: T0 + 2, src: 'events', line: NEW(1002, 12) },
+      // Sorted by time, as loadRecording does: the poll finished while the full dump was still running.
+      { k: 'dump', t: T0 + 10_000, phase: 'begin', scope: 'full' },
+      { k: 'dump', t: T0 + 10_500, phase: 'begin', scope: 'poll' },
+      { k: 'line', t: T0 + 10_500, src: 'poll', line: LIST(1002, 12) },
+      { k: 'dump', t: T0 + 10_500, phase: 'end', scope: 'poll' },
+      { k: 'line', t: T0 + 12_000, src: 'dump', line: LIST(1001, 11) },
+      { k: 'dump', t: T0 + 12_000, phase: 'end', scope: 'full' },
+    ];
+    const p = new RecordingPlayer(interleaved);
+    p.advanceTo(T0 + 12_000);
+    const byId = new Map(p.core.store.reports().map((f) => [f.id, f]));
+    // 11 was listed by the full dump; 12 was seen by the poll after the full dump began, so it is not retired.
+    expect(byId.get('11')?.destroyedAt).toBeUndefined();
+    expect(byId.get('12')?.destroyedAt).toBeUndefined();
+    expect(byId.get('11')?.lastSeen).toBe(T0 + 12_000);
+  });
+});
