@@ -115,12 +115,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const found = engine.core.store.get(id);
     if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
     if (found.flow.destroyedAt !== undefined) {
-      return reply
-        .code(409)
-        .send({
-          error: 'conflict',
-          message: `flow ${id} is already gone; its tuple may belong to a new entry now`,
-        });
+      return reply.code(409).send({
+        error: 'conflict',
+        message: `flow ${id} is already gone; its tuple may belong to a new entry now`,
+      });
     }
     if (!found.report.remedy) {
       return reply.code(409).send({
