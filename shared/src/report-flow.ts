@@ -63,8 +63,7 @@ export function buildFlowReport(
     keptAlive: c.keptAlive,
     createdDuringRuleGap: c.createdDuringRuleGap,
     reason: c.reason,
-    // A destroyed entry's tuple may already belong to a new, healthy entry: deleting by tuple would hit that.
-    remedy: flow.destroyedAt === undefined ? c.remedy : null,
+    remedy: c.remedy,
     service: c.service,
     frontend: c.frontend,
     expectedEndpoints: c.expectedEndpoints,
