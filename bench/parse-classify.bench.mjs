@@ -1,7 +1,8 @@
 // Benchmark: parse + classify >= 1M conntrack -E lines shaped like the captures, against a naive regex+split
 // parser measured in the same run. Prints lines/s (median of RUNS) and the ratio. Run with `npm run bench`.
 import { readFileSync } from 'node:fs';
-import { classifyFlow, parseConntrackLine, parseIptablesSave } from '@ctscope/shared';
+import { classifyFlow, parseConntrackLine } from '@ctscope/shared';
+import { benchNat } from './bench-nat.mjs';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -66,22 +67,7 @@ function naiveParse(line) {
   return out;
 }
 
-const natText = `*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-DNS - [0:0]
-:KUBE-SEP-A - [0:0]
-:KUBE-SEP-B - [0:0]
--A KUBE-SERVICES -d 10.43.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-DNS
--A KUBE-SVC-DNS -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
--A KUBE-SVC-DNS -j KUBE-SEP-B
--A KUBE-SEP-A -p udp -m udp -j DNAT --to-destination 10.42.0.5:53
--A KUBE-SEP-B -p udp -m udp -j DNAT --to-destination 10.42.0.6:53
-COMMIT
-`;
-const snapshot = parseIptablesSave(natText);
-if (snapshot.frontends.length !== 1 || snapshot.frontends[0].endpoints.length !== 2) {
-  throw new Error('bench NAT snapshot did not parse as expected');
-}
+const snapshot = benchNat();
 
 function runOurs(lines) {
   let bad = 0;

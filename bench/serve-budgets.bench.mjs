@@ -1,27 +1,17 @@
 // Benchmark for the live agent's budgets (issue 3): throughput through parse → store → one WebSocket client,
 // RSS with 250k tracked flows, and steady CPU at 5k events/s with 250k flows (suspect selection included).
 // Each figure is printed beside a baseline measured in the same run. Run with `npm run bench`.
-import { EngineCore, parseIptablesSave } from '@ctscope/shared';
+import { EngineCore } from '@ctscope/shared';
 import Fastify from 'fastify';
 import WebSocket from 'ws';
 import { buildApp } from '../server/dist/app.js';
 import { coreOnlyEngine } from '../server/dist/engine.js';
+import { benchNat } from './bench-nat.mjs';
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 250_000);
 const THROUGHPUT_LINES = Number(process.env.BENCH_TP_LINES ?? 500_000);
 
-const nat = parseIptablesSave(`*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-DNS - [0:0]
-:KUBE-SEP-A - [0:0]
-:KUBE-SEP-B - [0:0]
--A KUBE-SERVICES -d 10.43.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-DNS
--A KUBE-SVC-DNS -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
--A KUBE-SVC-DNS -j KUBE-SEP-B
--A KUBE-SEP-A -p udp -m udp -j DNAT --to-destination 10.42.0.5:53
--A KUBE-SEP-B -p udp -m udp -j DNAT --to-destination 10.42.0.6:53
-COMMIT
-`);
+const nat = benchNat();
 
 /** Flow i: 1/20 never DNATed, the rest to a live endpoint; unique tuple and id. */
 function newLine(i, ts) {

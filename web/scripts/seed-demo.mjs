@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, seedEnv, seedServeArgs, WEB_DIST } from './seed-env.mjs';
+import { CLI, seedEnv, seedServeArgs, WEB_DIST } from '../../server/test/seed-env.mjs';
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 7474;

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, seedEnv, seedServeArgs, WEB_DIST } from '../../scripts/seed-env.mjs';
+import { CLI, seedEnv, seedServeArgs, WEB_DIST } from '../../../server/test/seed-env.mjs';
 
-export { CLI, REPO, WEB_DIST } from '../../scripts/seed-env.mjs';
+export { CLI, REPO, WEB_DIST } from '../../../server/test/seed-env.mjs';
 
 /** Every group still running, so a crashed test run does not leave servers behind. */
 const running = new Set<ChildProcess>();

@@ -1,6 +1,6 @@
 /**
- * The seed incident played by the server's fake node tools (server/test/fake-bin*): temp state, env vars and
- * `ctscope serve` arguments. Shared by the demo script and the browser tests, so neither needs root.
+ * The seed incident played by the server's fake node tools (fake-bin, fake-bin-nat): temp state, env vars and
+ * `ctscope serve` arguments. Shared by the server tests, the web demo script and the browser tests (no root).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
