@@ -12,7 +12,7 @@ import { cleanEnv, exec, ROOT } from './clean-shell.js';
 const SETUP_TIMEOUT_MS = 300_000;
 
 /** The logical commands of the first fenced `sh` block under `heading`: continuations joined, comments dropped. */
-export function shellBlock(markdown: string, heading: string): string[] {
+function shellBlock(markdown: string, heading: string): string[] {
   const section = markdown.split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
   if (!section) throw new Error(`README.md has no "## ${heading}" section`);
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
