@@ -42,7 +42,7 @@ describe('the README Quick start on a fresh clone', () => {
 
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('sets up with exit 0, then prints the seed flow as CRITICAL and exits 1', () => {
     expect(results.length).toBeGreaterThanOrEqual(2);
