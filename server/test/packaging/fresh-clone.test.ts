@@ -29,7 +29,8 @@ describe('the README Quick start on a fresh clone', () => {
   let clone: string;
   const results: { command: string; code: number | null; out: string }[] = [];
   const env = cleanEnv();
-  const sh = (command: string, timeoutMs = 60_000) => exec('bash', ['-c', command], { cwd: clone, env, timeoutMs });
+  const sh = (command: string, timeoutMs = 60_000) =>
+    exec('bash', ['-c', command], { cwd: clone, env, timeoutMs });
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'ctscope-clone-'));
@@ -62,7 +63,9 @@ describe('the README Quick start on a fresh clone', () => {
     for (const command of ['analyze', 'serve', 'replay', 'lab']) expect(help.out).toContain(command);
     const version = await sh('npx ctscope --version');
     expect(version.code, version.out).toBe(0);
-    const pkg = JSON.parse(readFileSync(join(clone, 'server', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(clone, 'server', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(version.out.trim()).toBe(pkg.version);
   });
 

@@ -76,7 +76,8 @@ describe('the release tree (scripts/release-build.sh)', () => {
       'package-lock.json',
     ])
       expect(existsSync(join(out, f)), f).toBe(true);
-    for (const ws of ['shared', 'web']) expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
+    for (const ws of ['shared', 'web'])
+      expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
     expect(readdirSync(join(out, 'server')).sort()).toEqual(['bin', 'dist', 'package.json']);
     expect(existsSync(join(out, 'node_modules', '.bin', 'ctscope')), 'node_modules/.bin/ctscope').toBe(true);
     const modules = join(out, 'node_modules');
