@@ -234,7 +234,7 @@ export class FlowStore {
     this.dirty.add(key);
   }
 
-  /** Move the clock; retire old destroyed flows and re-judge flows ageing into `unanswered`. */
+  /** Move the clock forward (never back) and fix the time base on first use; housekeeping is {@link tick}'s. */
   advance(at: number): void {
     if (at > this.now) this.now = at;
     this.base ??= at - 1000;
