@@ -2,9 +2,17 @@
 import { type FlowReport, type Frontend, formatEndpoints, formatHostPort } from '@ctscope/shared';
 import { useEffect, useMemo, useState } from 'react';
 import type { FlowDetail as Detail, NatAt } from '../domain/flow-detail.js';
-import { flowAgeMs, formatClock, formatDateTime, formatDuration, formatExpiry } from '../domain/format.js';
+import {
+  flowAgeMs,
+  formatClock,
+  formatDateTime,
+  formatDuration,
+  formatExpiry,
+  formatFrontendKey,
+} from '../domain/format.js';
 import { formatLifecycleLine, lifecycleLines } from '../domain/lifecycle.js';
 import type { DeleteOutcome } from '../transport/dashboard-controller.js';
+import { CommandText } from './CommandText.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { CopyButton } from './CopyButton.js';
 import { LifecycleChart } from './LifecycleChart.js';
@@ -99,7 +107,8 @@ export function FlowDetail({
             </dd>
             <dt>Service</dt>
             <dd>
-              {f.service ?? '–'} {f.frontend && <span className="muted mono">({f.frontend})</span>}
+              {f.service ?? '–'}{' '}
+              {f.frontend && <span className="muted mono">({formatFrontendKey(f.frontend)})</span>}
             </dd>
             <dt>Age</dt>
             <dd>
@@ -125,7 +134,7 @@ export function FlowDetail({
             {f.remedy ? (
               <>
                 <pre className="remedy-cmd" data-remedy="">
-                  <code>{f.remedy}</code>
+                  <CommandText command={f.remedy} />
                 </pre>
                 <div className="remedy-actions">
                   <CopyButton text={f.remedy} label="Copy command" />
@@ -199,7 +208,7 @@ export function FlowDetail({
         >
           <p>The server will run exactly:</p>
           <pre className="remedy-cmd">
-            <code>{f.remedy}</code>
+            <CommandText command={f.remedy} />
           </pre>
           <p>The client's next packet creates a fresh entry, translated by the rules in force now.</p>
         </ConfirmDialog>
