@@ -42,6 +42,7 @@ export { makeSnapshot } from './nat/nat-snapshot.js';
 export type {
   Endpoint,
   Frontend,
+  FrontendDrop,
   FrontendKind,
   NatDiff,
   NatSnapshot,
@@ -72,12 +73,17 @@ export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';
 export { type ClassifyOptions, classifyFlow, DEFAULT_UNANSWERED_AFTER_MS } from './verdict/classify-flow.js';
 export { countTimeoutResets, DEFAULT_RESET_TOLERANCE_S, isKeptAlive } from './verdict/detect-keep-alive.js';
 // verdict/: judging a flow against the rules
-export type {
-  BadField,
-  Classification,
-  Severity,
-  TimeoutObservation,
-  Verdict,
+export {
+  type BadField,
+  type BadVerdict,
+  type Classification,
+  isBadVerdict,
+  SEVERITIES,
+  type Severity,
+  type TimeoutObservation,
+  VERDICT_SEVERITY,
+  VERDICTS,
+  type Verdict,
 } from './verdict/verdict-types.js';
 
 // wire/: the WebSocket protocol

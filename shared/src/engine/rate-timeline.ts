@@ -1,6 +1,6 @@
 /** Per-second event and bad-flow counts in a bounded ring, for the timeline. */
 import type { ConntrackEventType } from '../conntrack/conntrack-types.js';
-import type { Verdict } from '../verdict/verdict-types.js';
+import type { BadVerdict } from '../verdict/verdict-types.js';
 import type { RateBucket } from '../wire/protocol.js';
 
 /** Keeps the last `capacity` seconds. */
@@ -32,7 +32,7 @@ export class RateTimeline {
     this.changed.add(b);
   }
 
-  countBad(at: number, verdict: Exclude<Verdict, 'ok'>): void {
+  countBad(at: number, verdict: BadVerdict): void {
     const b = this.bucket(at);
     b.bad[verdict] = (b.bad[verdict] ?? 0) + 1;
     this.changed.add(b);

@@ -1,5 +1,6 @@
 /** Matches flow reports against a {@link FlowFilter}: used server-side per client and by the REST API. */
 
+import { SEVERITIES, VERDICTS } from '../verdict/verdict-types.js';
 import type { FlowFilter } from '../wire/protocol.js';
 import type { FlowReport } from './flow-report.js';
 
@@ -44,8 +45,8 @@ export function isEmptyFilter(filter: FlowFilter | undefined): boolean {
   );
 }
 
-const VERDICTS = new Set(['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered']);
-const SEVERITIES = new Set(['critical', 'warning', 'ok']);
+const VERDICT_SET: ReadonlySet<string> = new Set(VERDICTS);
+const SEVERITY_SET: ReadonlySet<string> = new Set(SEVERITIES);
 
 /** Check a filter that came from outside (a WebSocket `subscribe`): the filter, or why it is not one. */
 export function parseFlowFilter(value: unknown): FlowFilter | { error: string } {
@@ -58,7 +59,7 @@ export function parseFlowFilter(value: unknown): FlowFilter | { error: string } 
     switch (k) {
       case 'verdict':
       case 'severity': {
-        const allowed = k === 'verdict' ? VERDICTS : SEVERITIES;
+        const allowed = k === 'verdict' ? VERDICT_SET : SEVERITY_SET;
         if (!Array.isArray(x) || x.length > 8 || !x.every((e) => typeof e === 'string' && allowed.has(e))) {
           return { error: `filter.${k} must be a list of ${[...allowed].join(', ')}` };
         }

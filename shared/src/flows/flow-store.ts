@@ -7,7 +7,13 @@ import { snapshotAt } from '../nat/nat-history.js';
 import { diffSnapshots, isDiffEmpty } from '../nat/nat-snapshot.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
 import { classifyFlow } from '../verdict/classify-flow.js';
-import type { Classification, Verdict } from '../verdict/verdict-types.js';
+import {
+  type Classification,
+  isBadVerdict,
+  SEVERITIES,
+  VERDICTS,
+  type Verdict,
+} from '../verdict/verdict-types.js';
 import type { Alert, FlowFilter, NatChange } from '../wire/protocol.js';
 import { isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
@@ -310,7 +316,7 @@ export class FlowStore {
       const after = this.judge(flow);
       flow.verdict = after;
       this.trackAlert(flow, before, after);
-      if (after.verdict !== 'ok' && before.verdict !== after.verdict)
+      if (isBadVerdict(after.verdict) && before.verdict !== after.verdict)
         this.timeline.countBad(this.now, after.verdict);
       // Only UNREPLIED service flows can age into `unanswered`.
       if (
@@ -476,14 +482,8 @@ export class FlowStore {
 
   stats(): StoreStats {
     this.settle();
-    const byVerdict: Record<Verdict, number> = {
-      ok: 0,
-      'no-dnat': 0,
-      'stale-endpoint': 0,
-      'no-endpoints': 0,
-      unanswered: 0,
-    };
-    const bySeverity: Record<string, number> = { critical: 0, warning: 0, ok: 0 };
+    const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+    const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;

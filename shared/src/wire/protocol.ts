@@ -5,7 +5,7 @@
 import type { FlowReport } from '../flows/flow-report.js';
 import type { Frontend, NatDiff, NatSourceKind } from '../nat/nat-types.js';
 import type { GapReason } from '../recording/recording-format.js';
-import type { Severity, Verdict } from '../verdict/verdict-types.js';
+import type { BadVerdict, Severity, Verdict } from '../verdict/verdict-types.js';
 
 /** Bumped on any incompatible change; clients refuse a different major. */
 export const PROTOCOL_VERSION = 1;
@@ -31,7 +31,7 @@ export interface RateBucket {
   /** Events by type in that second. */
   events: { NEW: number; UPDATE: number; DESTROY: number };
   /** Flows that turned bad in that second, by verdict. */
-  bad: Partial<Record<Exclude<Verdict, 'ok'>, number>>;
+  bad: Partial<Record<BadVerdict, number>>;
 }
 
 /** Something to mark on the timeline. */
