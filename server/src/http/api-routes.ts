@@ -1,5 +1,12 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
-import { type FlowFilter, remedyArgs, type Severity, type Verdict } from '@ctscope/shared';
+import {
+  type FlowFilter,
+  remedyArgs,
+  SEVERITIES,
+  type Severity,
+  VERDICTS,
+  type Verdict,
+} from '@ctscope/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
@@ -8,10 +15,8 @@ import type { AuditLog } from './audit-log.js';
 import { requestToken, tokenMatches } from './auth.js';
 import type { WsHub } from './ws-hub.js';
 
-const Verdicts = Type.Union(
-  ['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered'].map((v) => Type.Literal(v)),
-);
-const Severities = Type.Union(['critical', 'warning', 'ok'].map((v) => Type.Literal(v)));
+const Verdicts = Type.Union(VERDICTS.map((v) => Type.Literal(v)));
+const Severities = Type.Union(SEVERITIES.map((v) => Type.Literal(v)));
 
 /** Query string of GET /api/flows (also accepted by /ws). Lists are comma-separated. */
 export const FlowQuery = Type.Object(
