@@ -151,6 +151,12 @@ export function FlowDetail({
                   </p>
                 )}
               </>
+            ) : f.verdict === 'blocked' ? (
+              <p className="blocked-note" data-blocked="">
+                No command: kube-proxy drops this traffic on purpose, so deleting the entry changes nothing.
+                The reason above names the rule; look at the service's endpoint placement or its
+                loadBalancerSourceRanges.
+              </p>
             ) : (
               <p className="muted">
                 No remedy: deleting this entry would not help
@@ -242,9 +248,24 @@ function NatBox({ title, nat, unknown }: { title: string; nat: NatAt | null; unk
 
 function FrontendRules({ f }: { f: Frontend }) {
   return (
-    <p className="mono">
-      {formatHostPort(f.ip, f.port)}/{f.proto} <span aria-hidden="true">→</span>{' '}
-      {f.endpoints.length ? formatEndpoints(f.endpoints) : <span className="warn-text">⚠ no endpoints</span>}
-    </p>
+    <>
+      <p className="mono">
+        {formatHostPort(f.ip, f.port)}/{f.proto} <span aria-hidden="true">→</span>{' '}
+        {f.endpoints.length ? (
+          formatEndpoints(f.endpoints)
+        ) : (
+          <span className="warn-text">⚠ no endpoints</span>
+        )}
+      </p>
+      {(f.drops ?? []).map((d) => (
+        <p key={d.rule} className="blocked-note small" data-drop={d.kind}>
+          <span aria-hidden="true">⊘ </span>
+          {d.kind === 'source-ranges'
+            ? `drops sources outside ${d.allowedSources?.join(', ') || 'every range'}`
+            : 'drops: no local endpoint'}
+          <span className="mono"> ({d.rule})</span>
+        </p>
+      ))}
+    </>
   );
 }

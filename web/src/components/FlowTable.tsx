@@ -132,7 +132,7 @@ interface FlowRowProps {
 
 /** One row; memoised so scrolling re-renders only the rows that enter the window. */
 const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusable, onSelect }: FlowRowProps) {
-  const bad = f.verdict !== 'ok';
+  const bad = f.severity !== 'ok';
   return (
     <tr
       aria-rowindex={index + 2}
@@ -141,7 +141,7 @@ const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusabl
       data-flow-id={f.id}
       data-verdict={f.verdict}
       data-severity={f.severity}
-      className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
+      className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${f.verdict === 'blocked' ? ' row-blocked' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
       style={{
         position: 'absolute',
         top: 0,

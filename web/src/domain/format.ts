@@ -106,6 +106,7 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
   'stale-endpoint': 'stale endpoint',
   'no-endpoints': 'no endpoints',
   unanswered: 'unanswered',
+  blocked: 'blocked',
   ok: 'ok',
 };
 

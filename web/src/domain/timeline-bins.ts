@@ -1,8 +1,7 @@
 /** Downsamples per-second buckets into at most N chart points, so a one-hour window stays cheap to draw. */
-import type { RateBucket, Verdict } from '@ctscope/shared';
+import type { BadVerdict, RateBucket } from '@ctscope/shared';
 
-/** Verdicts counted as bad on the timeline. */
-export type BadVerdict = Exclude<Verdict, 'ok'>;
+export type { BadVerdict };
 /** Their drawing order. */
 export const BAD_VERDICTS: readonly BadVerdict[] = [
   'no-dnat',
