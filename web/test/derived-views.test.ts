@@ -1,3 +1,4 @@
+import { VERDICTS } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
 import { initialState } from '../src/domain/dashboard-state.js';
 import { reduce } from '../src/domain/flow-reducer.js';
@@ -6,7 +7,6 @@ import { badInLast, computeKpis, counterRate } from '../src/domain/kpis.js';
 import { formatLifecycleLine, lifecycleLines } from '../src/domain/lifecycle.js';
 import { countByFrontend } from '../src/domain/service-stats.js';
 import { binTimeline, binWidthMs } from '../src/domain/timeline-bins.js';
-import { VERDICTS } from '../src/domain/url-state.js';
 import { delta, flow, incident, sync } from './support/fixtures.js';
 
 describe('table rows', () => {

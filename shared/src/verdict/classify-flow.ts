@@ -7,13 +7,8 @@ import type { Endpoint, Frontend, FrontendDrop, NatSnapshot } from '../nat/nat-t
 import { addressInRanges } from '../nat/source-match.js';
 import { buildRemedyIfUseful } from './build-remedy.js';
 import { isKeptAlive } from './detect-keep-alive.js';
-import {
-  type BadField,
-  type Classification,
-  type TimeoutObservation,
-  VERDICT_SEVERITY,
-  type Verdict,
-} from './verdict-types.js';
+import type { BadField, Classification, TimeoutObservation } from './verdict-types.js';
+import { SEVERITY_OF, type Verdict } from './verdicts.js';
 
 /** Tunables for {@link classifyFlow}. */
 export interface ClassifyOptions {
@@ -64,7 +59,7 @@ function result(
 ): Classification {
   return {
     verdict,
-    severity: VERDICT_SEVERITY[verdict],
+    severity: SEVERITY_OF[verdict],
     keptAlive,
     createdDuringRuleGap,
     service: label,

@@ -1,39 +1,6 @@
-/** Types for classifying one conntrack flow against the node's NAT snapshots (design.md §3). */
+/** Types for classifying one conntrack flow against the node's NAT snapshots. */
 import type { Endpoint } from '../nat/nat-types.js';
-
-/**
- * Every verdict, worst first: the one list that filters, schemas, chips and counters use.
- * `blocked`: never DNATed because kube-proxy drops that traffic on purpose (traffic policy Local with no local
- * endpoint, or a source outside loadBalancerSourceRanges). Nothing on the node is broken and deleting the
- * entry changes nothing, so its severity is `ok`; it stays its own verdict so it can be filtered and counted.
- */
-export const VERDICTS = ['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered', 'blocked', 'ok'] as const;
-
-/** What is wrong with a flow, from design.md §3 (see {@link VERDICTS}). */
-export type Verdict = (typeof VERDICTS)[number];
-
-/** Every severity, worst first. */
-export const SEVERITIES = ['critical', 'warning', 'ok'] as const;
-
-/** How urgent a verdict is. */
-export type Severity = (typeof SEVERITIES)[number];
-
-/** The severity of each verdict. */
-export const VERDICT_SEVERITY: Readonly<Record<Verdict, Severity>> = {
-  'no-dnat': 'critical',
-  'stale-endpoint': 'critical',
-  'no-endpoints': 'warning',
-  unanswered: 'warning',
-  blocked: 'ok',
-  ok: 'ok',
-};
-
-/** Verdicts that count as bad flows (severity above `ok`). */
-export type BadVerdict = Exclude<Verdict, 'ok' | 'blocked'>;
-
-export function isBadVerdict(v: Verdict): v is BadVerdict {
-  return VERDICT_SEVERITY[v] !== 'ok';
-}
+import type { Severity, Verdict } from './verdicts.js';
 
 /** A reply-tuple field that is wrong, for highlighting. */
 export type BadField = 'reply.src' | 'reply.sport';

@@ -2,13 +2,7 @@
  * The view state a shared link carries: filters, time window, sort, view, theme, kiosk, selection and replay
  * position. Parsing is lenient (bad values fall back to defaults); unknown parameters such as `token` are kept.
  */
-import {
-  type FlowFilter,
-  type Severity,
-  SEVERITIES as SHARED_SEVERITIES,
-  VERDICTS as SHARED_VERDICTS,
-  type Verdict,
-} from '@ctscope/shared';
+import { type FlowFilter, SEVERITIES, VERDICTS } from '@ctscope/shared';
 
 /** Main area content. */
 export type View = 'flows' | 'services';
@@ -53,10 +47,6 @@ export const PRESETS: ReadonlyArray<{ label: string; spanMs: number }> = [
 /** Default window: 15 minutes. */
 export const DEFAULT_SPAN_MS = 900_000;
 
-/** Verdicts in filter-chip order: the shared vocabulary's order, worst first. */
-export const VERDICTS: readonly Verdict[] = SHARED_VERDICTS;
-/** Severities in filter-chip order. */
-export const SEVERITIES: readonly Severity[] = SHARED_SEVERITIES;
 const SORT_KEYS: readonly SortKey[] = [
   'worst',
   'orig',

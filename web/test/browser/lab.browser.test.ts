@@ -107,13 +107,15 @@ describe.skipIf(skip !== undefined)(
       const dstText = `[${monitor6.vip}]:53`;
       /** Every text box inside `sel` shows its whole text: nothing cut off by an ellipsis or overflow. */
       const cutOff = (page: Page, sel: string) =>
-        page.locator(sel).evaluateAll((els) =>
-          els.flatMap((el) =>
-            [el, ...el.querySelectorAll('*')]
-              .filter((e) => e instanceof HTMLElement && e.scrollWidth > e.clientWidth + 1)
-              .map((e) => (e as HTMLElement).textContent ?? ''),
-          ),
-        );
+        page
+          .locator(sel)
+          .evaluateAll((els) =>
+            els.flatMap((el) =>
+              [el, ...el.querySelectorAll('*')]
+                .filter((e) => e instanceof HTMLElement && e.scrollWidth > e.clientWidth + 1)
+                .map((e) => (e as HTMLElement).textContent ?? ''),
+            ),
+          );
 
       for (const viewport of [
         { width: 1440, height: 900 },
