@@ -24,6 +24,14 @@ function opt(flags: string, description: string, env: string, parse?: (v: string
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** `--allowed-host NAME`, repeatable; `CTSCOPE_ALLOWED_HOSTS` takes a comma-separated list. */
+function hostsOpt(description: string): Option {
+  return new Option('--allowed-host <name>', description)
+    .env('CTSCOPE_ALLOWED_HOSTS')
+    .argParser(collect)
+    .default([]);
+}
+
 /** Build the program; `exit` receives the exit code so tests can run it in-process. */
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('ctscope')
@@ -90,6 +98,9 @@ export function buildProgram(exit: (code: number) => void): Command {
       ),
     )
     .addOption(opt('--allow-delete', 'enable DELETE /api/flows/:id (needs --token)', 'CTSCOPE_ALLOW_DELETE'))
+    .addOption(
+      hostsOpt('host names the page may be reached by without a token, besides loopback (repeatable)'),
+    )
     .addOption(
       opt('--nat-source <mode>', 'auto | iptables | nft | ipvs (default auto)', 'CTSCOPE_NAT_SOURCE').choices(
         ['auto', 'iptables', 'nft', 'ipvs'],
@@ -184,6 +195,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         maxFlows: o.maxFlows ?? d.maxFlows,
         nodeName: o.nodeName ?? d.nodeName,
         webRoot: o.webRoot ?? d.webRoot,
+        allowedHosts: splitHosts(o.allowedHost),
       };
       const r = await runServe(config, stdio, { skipPreflight: Boolean(o.skipPreflight) });
       if (typeof r === 'number') return exit(r);
@@ -196,7 +208,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     .argument('<path>', 'recording file or directory')
     .addOption(opt('--host <addr>', 'listen address (default 127.0.0.1)', 'CTSCOPE_HOST'))
     .addOption(opt('--port <n>', 'listen port (default 7475)', 'CTSCOPE_PORT', int('--port', 0, 65535)))
-    .addOption(opt('--token <token>', 'bearer token', 'CTSCOPE_TOKEN'))
+    .addOption(opt('--token <token>', 'bearer token (>= 12 chars)', 'CTSCOPE_TOKEN'))
+    .addOption(hostsOpt('host names accepted without a token, besides loopback (repeatable)'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .option('--play', 'start playing from the beginning (default: paused at the end)')
     .action(async (path: string, o) => {
@@ -207,6 +220,7 @@ export function buildProgram(exit: (code: number) => void): Command {
           port: o.port ?? 7475,
           token: o.token,
           webRoot: o.webRoot ?? d.webRoot,
+          allowedHosts: splitHosts(o.allowedHost),
           play: o.play,
         },
         stdio,
@@ -218,4 +232,13 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerLabCommand(program, exit);
 
   return program;
+}
+
+/** `--allowed-host a --allowed-host b`, or `CTSCOPE_ALLOWED_HOSTS=a,b`. */
+function splitHosts(v: string[] | string | undefined): string[] {
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return list
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
 }

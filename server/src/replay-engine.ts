@@ -7,13 +7,13 @@ import {
   ReplayClock,
 } from '@ctscope/shared';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-import { readRecording } from './recording/recording-reader.js';
+import { type RecordingReadError, readRecording } from './recording/recording-reader.js';
 
 /** A loaded recording. */
 export interface LoadedRecording {
   records: RecordingRecord[];
   /** Lines that could not be read (e.g. a truncated last line after a crash). */
-  errors: Array<{ error: string; line: number }>;
+  errors: RecordingReadError[];
   node: string;
   netns?: string;
 }
@@ -21,7 +21,7 @@ export interface LoadedRecording {
 /** Read a recording file or directory into memory, oldest first. */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
   const records: RecordingRecord[] = [];
-  const errors: Array<{ error: string; line: number }> = [];
+  const errors: RecordingReadError[] = [];
   let node = 'unknown';
   let netns: string | undefined;
   for await (const r of readRecording(path)) {

@@ -51,7 +51,7 @@ describe('listRecordings', () => {
     writeFileSync(join(dir, a), ndjson([header(T0, 'node-a'), line(T0 + 1)]));
     writeFileSync(join(dir, 'README.txt'), 'not a segment\n');
     mkdirSync(join(dir, 'sub'));
-    expect(await listRecordings(dir)).toEqual([
+    expect((await listRecordings(dir)).recordings).toEqual([
       {
         name: a,
         path: join(dir, a),
@@ -91,7 +91,7 @@ describe('listRecordings', () => {
   ])('lastT when the file %s', async (_name, content, lastT) => {
     const dir = tempDir();
     writeFileSync(join(dir, SEG('20240501T020304Z', 0)), content);
-    const [info] = await listRecordings(dir);
+    const [info] = (await listRecordings(dir)).recordings;
     expect(info!.lastT).toBe(lastT);
     expect(info!.bytes).toBe(Buffer.byteLength(content));
   });
@@ -114,7 +114,7 @@ describe('listRecordings', () => {
       w.append(line(t, `flow ${i} ${'z'.repeat(40)}`));
     }
     await w.close();
-    const list = await listRecordings(dir);
+    const list = (await listRecordings(dir)).recordings;
     expect(list.length).toBeGreaterThan(2);
     expect(list.every((s) => s.node === 'n1')).toBe(true);
     expect(list[0]!.firstT).toBe(T0);

@@ -48,6 +48,7 @@ export async function runServe(
     server = await startServer({
       engine: agent,
       token: config.token,
+      allowedHosts: config.allowedHosts,
       audit: new AuditLog(join(config.dataDir, 'audit.log')),
       webRoot: config.webRoot,
       host: config.host,
@@ -87,6 +88,7 @@ export function defaultServeConfig(): ServeConfig {
     unansweredAfterMs: 10_000,
     webRoot: DEFAULT_WEB_ROOT,
     nodeName: hostname(),
+    allowedHosts: [],
   };
 }
 

@@ -1,5 +1,5 @@
 /** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -46,10 +46,42 @@ export function compareSegmentNames(a: string, b: string): number {
   return Number(ma[2]) - Number(mb[2]);
 }
 
-/** Segment file names in `dir`, oldest first. */
+/** An entry with a segment's name that is not read, and why. */
+export interface SkippedEntry {
+  name: string;
+  reason: string;
+}
+
+/** Segment files in `dir`, oldest first, plus entries with a segment name that are not regular files. */
+export async function scanSegments(dir: string): Promise<{ names: string[]; skipped: SkippedEntry[] }> {
+  const names: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!SEGMENT_NAME_RE.test(e.name)) continue;
+    if (e.isFile()) names.push(e.name);
+    else
+      skipped.push({
+        name: e.name,
+        reason: e.isSymbolicLink() ? 'a symbolic link (not followed)' : 'not a regular file',
+      });
+  }
+  return { names: names.sort(compareSegmentNames), skipped };
+}
+
+/** Segment file names in `dir`, oldest first (regular files only). */
 export async function listSegmentNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => SEGMENT_NAME_RE.test(n)).sort(compareSegmentNames);
+  return (await scanSegments(dir)).names;
+}
+
+/** Opens a segment for reading without following a symbolic link; refuses anything but a regular file. */
+export async function openSegmentNoFollow(path: string): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+  }
+  return fh;
 }
 
 /** Joins a segment name onto `dir`; throws on anything that is not a plain segment name (path traversal). */
@@ -116,14 +148,20 @@ async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<stri
   if (pendingBytes > 0) yield Buffer.concat(pending).toString('utf8');
 }
 
-/** Lists segment files in `dir` with header info and the last record time, reading only head and tail. */
-export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
+/**
+ * Lists segment files in `dir` with header info and the last record time, reading only head and tail. Entries
+ * that cannot be read (symbolic links, directories, unreadable files) are skipped and reported, never fatal.
+ */
+export async function listRecordings(
+  dir: string,
+): Promise<{ recordings: RecordingInfo[]; skipped: SkippedEntry[] }> {
   const out: RecordingInfo[] = [];
-  for (const name of await listSegmentNames(dir)) {
+  const { names, skipped } = await scanSegments(dir);
+  for (const name of names) {
     const path = join(dir, name);
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, 'r');
+      fh = await openSegmentNoFollow(path);
       const { size } = await fh.stat();
       const info: RecordingInfo = { name, path, bytes: size };
       const first = await readFirstLine(fh, size);
@@ -146,12 +184,18 @@ export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
       out.push(info);
     } catch (err) {
       // Deleted by retention between readdir and open: not a recording any more.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skipped.push({ name, reason: errText(err) });
     } finally {
       await fh?.close();
     }
   }
-  return out;
+  return { recordings: out, skipped };
+}
+
+function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ELOOP') return 'a symbolic link (not followed)';
+  return e.code ? `${e.code}: ${e.message}` : String(err);
 }
 
 async function* readSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
@@ -183,14 +227,24 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
     }
     return true;
   }
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  let fh: FileHandle;
+  try {
+    fh = await openSegmentNoFollow(path);
+  } catch (err) {
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+  const stream = fh.createReadStream({ encoding: 'utf8', highWaterMark: 256 * 1024 });
   try {
     for await (const chunk of stream) {
       if (!(yield* emit(splitter.push(chunk as string)))) return;
     }
     yield* emit(splitter.flush());
+  } catch (err) {
+    // Every replay error names the segment file it came from.
+    throw new Error(`${path}: ${errText(err)}`);
   } finally {
     stream.destroy();
+    await fh.close().catch(() => undefined);
   }
 }
 
@@ -199,7 +253,17 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
  * Unreadable lines (e.g. a line truncated by a crash) become error items; only I/O errors throw.
  */
 export async function* readRecording(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
-  const st = await stat(path);
-  const files = st.isDirectory() ? (await listSegmentNames(path)).map((n) => join(path, n)) : [path];
-  for (const file of files) yield* readSegment(file);
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+  if (!st.isDirectory()) {
+    yield* readSegment(path);
+    return;
+  }
+  const { names, skipped } = await scanSegments(path);
+  for (const s of skipped) yield { error: `skipped: ${s.reason}`, line: 0, path: join(path, s.name) };
+  for (const n of names) yield* readSegment(join(path, n));
 }

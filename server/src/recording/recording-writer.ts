@@ -123,7 +123,7 @@ export class RecordingWriter {
   async open(): Promise<void> {
     if (this.#opened) throw new Error('RecordingWriter already opened');
     this.#opened = true;
-    await mkdir(this.#opts.dir, { recursive: true });
+    await mkdir(this.#opts.dir, { recursive: true, mode: 0o700 });
     for (const name of await listSegmentNames(this.#opts.dir)) {
       this.#seq = Math.max(this.#seq, Number(SEGMENT_NAME_RE.exec(name)![2]) + 1);
     }
@@ -364,7 +364,7 @@ export class RecordingWriter {
       const name = `ctscope-${stamp(t)}-${pad(this.#seq++, 6)}.ndjson`;
       try {
         // O_APPEND, so writes after a truncate land at the new end.
-        this.#fh = await open(join(this.#opts.dir, name), 'ax');
+        this.#fh = await open(join(this.#opts.dir, name), 'ax', 0o600);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
         throw err;

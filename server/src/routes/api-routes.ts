@@ -1,8 +1,8 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
 import { type FlowFilter, remedyArgs, type Severity, type Verdict } from '@ctscope/shared';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import type { AuditLog } from '../audit-log.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditEntry, AuditLog } from '../audit-log.js';
 import type { Engine } from '../engine.js';
 import { natViewOf } from '../engine.js';
 import type { WsHub } from '../ws-hub.js';
@@ -101,46 +101,70 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     };
   });
 
-  app.delete('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {
-    const { id } = req.params as Static<typeof ID>;
-    if (!engine.allowDelete) {
-      return reply.code(403).send({
-        error: 'forbidden',
-        message: 'deletion is disabled; start ctscope serve with --allow-delete and --token',
+  // Deletes of one flow run one at a time: a second request sees the first one's outcome (the entry is gone),
+  // so it cannot remove a new entry that reused the tuple in between.
+  const deleting = new Map<string, Promise<void>>();
+  const ranArgv = new WeakMap<object, string[]>();
+
+  app.delete(
+    '/api/flows/:id',
+    {
+      schema: { params: ID },
+      // Every attempt is audited, whatever answered it: the token hook, validation, a body limit or the handler.
+      onSend: async (req, reply, payload) => {
+        if (!deps.audit) return payload;
+        const err = await deps.audit.write(
+          auditEntry(req, reply.statusCode, payload, ranArgv.get(req), deps.token),
+        );
+        if (err) req.log.error({ err }, 'audit log write failed');
+        return payload;
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as Static<typeof ID>;
+      if (!engine.allowDelete) {
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: 'deletion is disabled; start ctscope serve with --allow-delete and --token',
+        });
+      }
+      if (!deps.token || !tokenMatches(deps.token, requestToken(req))) {
+        return reply.code(401).send({ error: 'unauthorized', message: 'deleting needs the token' });
+      }
+      const before = deleting.get(id);
+      let release!: () => void;
+      const mine = new Promise<void>((r) => {
+        release = r;
       });
-    }
-    if (!deps.token || !tokenMatches(deps.token, requestToken(req))) {
-      return reply.code(401).send({ error: 'unauthorized', message: 'deleting needs the token' });
-    }
-    const found = engine.core.store.get(id);
-    if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
-    if (found.flow.destroyedAt !== undefined) {
-      return reply.code(409).send({
-        error: 'conflict',
-        message: `flow ${id} is already gone; its tuple may belong to a new entry now`,
-      });
-    }
-    if (!found.report.remedy) {
-      return reply.code(409).send({
-        error: 'conflict',
-        message: `flow ${id} is ${found.report.verdict}: deleting it would not help`,
-      });
-    }
-    const result = await engine.deleteFlow(found.report);
-    const auditErr = await deps.audit?.write({
-      t: new Date().toISOString(),
-      action: 'delete',
-      client: req.ip,
-      flowId: id,
-      argv: result.command,
-      ok: result.ok,
-      message: result.message,
-    });
-    if (auditErr) req.log.error({ err: auditErr }, 'audit log write failed');
-    return reply
-      .code(result.ok ? 200 : 502)
-      .send({ ...result, expected: ['conntrack', ...remedyArgs(found.flow.record)] });
-  });
+      const chain = (before ?? Promise.resolve()).then(() => mine);
+      deleting.set(id, chain);
+      try {
+        await before;
+        const found = engine.core.store.get(id);
+        if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
+        if (found.flow.destroyedAt !== undefined) {
+          return reply.code(409).send({
+            error: 'conflict',
+            message: `flow ${id} is already gone; its tuple may belong to a new entry now`,
+          });
+        }
+        if (!found.report.remedy) {
+          return reply.code(409).send({
+            error: 'conflict',
+            message: `flow ${id} is ${found.report.verdict}: deleting it would not help`,
+          });
+        }
+        const result = await engine.deleteFlow(found.report);
+        ranArgv.set(req, result.command);
+        return reply
+          .code(result.ok ? 200 : 502)
+          .send({ ...result, expected: ['conntrack', ...remedyArgs(found.flow.record)] });
+      } finally {
+        release();
+        if (deleting.get(id) === chain) deleting.delete(id);
+      }
+    },
+  );
 
   app.get('/api/nat', async () => ({
     current: natViewOf(engine.core.store) ?? null,
@@ -170,6 +194,39 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       ...engine.extraStats(),
     };
   });
+}
+
+/** One audit line for a DELETE attempt, from what was answered. */
+function auditEntry(
+  req: FastifyRequest,
+  status: number,
+  payload: unknown,
+  argv: string[] | undefined,
+  token: string | undefined,
+): AuditEntry {
+  let message = '';
+  if (typeof payload === 'string') {
+    try {
+      message = String((JSON.parse(payload) as { message?: unknown }).message ?? '');
+    } catch {
+      message = payload.slice(0, 200);
+    }
+  }
+  const given = requestToken(req);
+  const rawId = (req.params as { id?: unknown } | undefined)?.id;
+  return {
+    t: new Date().toISOString(),
+    action: 'delete',
+    client: req.ip,
+    token:
+      given === undefined ? 'none' : token !== undefined && tokenMatches(token, given) ? 'valid' : 'invalid',
+    flowId: typeof rawId === 'string' ? rawId.slice(0, 200) : req.url.slice(0, 200),
+    status,
+    outcome: status === 200 ? 'deleted' : argv ? 'failed' : 'refused',
+    ok: status === 200,
+    message: message.slice(0, 1000),
+    ...(argv ? { argv } : {}),
+  };
 }
 
 /** Health: 200 while at least the event source or a replay works; 503 when every source failed. */
