@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { EngineCore } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
 import { runReplay } from '../src/commands/replay.js';
-import { coreOnlyEngine } from '../src/engine.js';
+import { coreOnlyEngine } from '../src/engine/engine.js';
+import { buildApp } from '../src/http/app.js';
+import { recordingRoutes } from '../src/http/recording-routes.js';
 import { listRecordings } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
-import { recordingRoutes } from '../src/routes/recording-routes.js';
 
 const HEADER = '{"k":"header","t":1700000000000,"v":1,"node":"n","writer":"w"}\n';
 const GOOD = 'ctscope-20260101T000000Z-000001.ndjson';

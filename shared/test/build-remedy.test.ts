@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { remedyCommand, shellQuote } from '../src/build-remedy.js';
+import { remedyCommand, shellQuote } from '../src/verdict/build-remedy.js';
 
 const CASES: Array<{ name: string; src: string; expect: string }> = [
   {

@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ipLiteralVersion } from '../src/conntrack/ip-literal.js';
-import { parseConntrackLine } from '../src/parse-conntrack-line.js';
-import { parseConntrackXmlLine } from '../src/parse-conntrack-xml.js';
+import { parseConntrackLine } from '../src/conntrack/parse-conntrack-line.js';
+import { parseConntrackXmlLine } from '../src/conntrack/parse-conntrack-xml.js';
 
 const CASES: Array<{ name: string; input: string; version: 0 | 4 | 6 }> = [
   { name: 'plain IPv4', input: '10.42.0.33', version: 4 },

@@ -5,9 +5,9 @@ import { EngineCore } from '@ctscope/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { buildApp } from '../../src/app.js';
-import { coreOnlyEngine } from '../../src/engine.js';
-import { recordingRoutes } from '../../src/routes/recording-routes.js';
+import { coreOnlyEngine } from '../../src/engine/engine.js';
+import { buildApp } from '../../src/http/app.js';
+import { recordingRoutes } from '../../src/http/recording-routes.js';
 
 const TOKEN = 'test-token-0123456789';
 
@@ -153,7 +153,7 @@ describe('security headers on the page', () => {
 
 describe('file modes', () => {
   it('creates audit.log 0600', async () => {
-    const { AuditLog } = await import('../../src/audit-log.js');
+    const { AuditLog } = await import('../../src/http/audit-log.js');
     const dir = mkdtempSync(join(tmpdir(), 'ctscope-audit-'));
     const log = new AuditLog(join(dir, 'd', 'audit.log'));
     expect(
