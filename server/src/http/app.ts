@@ -101,7 +101,7 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
         socket.close(1008, 'bad filter');
         return;
       }
-      hub.attach(socket, { filter, resumeFrom: q.resume, instance: q.instance });
+      hub.attach(socket, { address: req.ip, filter, resumeFrom: q.resume, instance: q.instance });
     });
     if (opts.extraRoutes) await opts.extraRoutes(scoped);
   });

@@ -9,6 +9,7 @@ import type { NatSnapshot } from '../nat/nat-types.js';
 import type {
   CountersView,
   DeltaMessage,
+  FlowCounts,
   NatChange,
   NatView,
   SourceState,
@@ -130,6 +131,17 @@ export class EngineCore implements EngineInput {
 
   natView(): NatView | undefined {
     return natViewOf(this.store);
+  }
+
+  /** Live flows by verdict and severity over the whole table (one pass: callers pace it). */
+  counts(): FlowCounts {
+    const s = this.store.stats();
+    return {
+      flows: s.flows,
+      live: s.live,
+      verdict: s.byVerdict,
+      severity: { critical: 0, warning: 0, ok: 0, ...s.bySeverity },
+    };
   }
 
   /** Housekeeping plus the batch of changes since the last flush; a flood beyond `maxUpserts` becomes a reset. */

@@ -130,6 +130,7 @@ export class RecordingReplayer {
       allowDelete: false,
       intervals: { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 },
       sources: this.sources(),
+      window: { rows: this.options.syncFlowLimit, maxRange: this.options.syncFlowLimit },
     };
   }
 
@@ -146,7 +147,9 @@ export class RecordingReplayer {
       seq,
       now: this.now,
       flows,
+      total,
       truncated: total > flows.length,
+      counts: this.core.counts(),
       timeline: this.core.store.timeline.recent(),
       markers: this.core.markers(),
       nat: this.core.natView(),
