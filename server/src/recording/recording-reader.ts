@@ -1,5 +1,5 @@
 /** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {

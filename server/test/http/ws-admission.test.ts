@@ -66,7 +66,7 @@ describe('shared sync bytes', () => {
     const { core, hub } = hubWith(2000, { windowRows: 100 });
     const select = vi.spyOn(core.store, 'select');
     const sockets = Array.from({ length: 50 }, () => new FakeSocket(true));
-    sockets.forEach((s, i) => attach(hub, s, { address: `10.0.0.${i}` }));
+    for (const [i, s] of sockets.entries()) attach(hub, s, { address: `10.0.0.${i}` });
     expect(select).toHaveBeenCalledTimes(1);
     const first = sockets[0]!.sent[1]!;
     for (const s of sockets) {
@@ -92,7 +92,7 @@ describe('shared sync bytes', () => {
       syncBytesPerSecond: syncSize * 3,
     });
     const sockets = Array.from({ length: 10 }, () => new FakeSocket(true));
-    sockets.forEach((s, i) => attach(paced, s, { address: `10.0.1.${i}` }));
+    for (const [i, s] of sockets.entries()) attach(paced, s, { address: `10.0.1.${i}` });
     const synced = () => sockets.filter((s) => s.types().includes('sync')).length;
     expect(synced()).toBeLessThanOrEqual(4);
     expect(paced.stats().pacedQueue).toBeGreaterThan(0);
