@@ -278,7 +278,8 @@ export class WsHub {
     }
     client.tokens--;
     try {
-      this.handleMessage(client, isBinary ? undefined : data.toString('utf8'));
+      // Anything but a JSON object is refused without decoding it (junk costs no string or parse).
+      this.handleMessage(client, isBinary || data[0] !== 0x7b ? undefined : data.toString('utf8'));
     } catch (err) {
       // A client must never be able to take the server down.
       this.noteError(err);

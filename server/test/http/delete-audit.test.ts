@@ -25,7 +25,7 @@ async function start(allowDelete: boolean): Promise<Running> {
   const config = { ...s.config, allowDelete, token: TOKEN };
   const restore = withEnv(s.env);
   const agent = new NodeAgent(config);
-  const app = Fastify();
+  const app = Fastify({ bodyLimit: 64 * 1024 });
   const auditPath = join(config.dataDir, 'audit.log');
   const hub = await buildApp(app, { engine: agent, token: TOKEN, audit: new AuditLog(auditPath) });
   await app.ready();
@@ -94,7 +94,13 @@ describe('every DELETE attempt is audited', () => {
     const { app } = running;
     const healthy = (await app.inject({ url: '/api/flows?verdict=ok&limit=1', headers: auth })).json()
       .flows[0];
-    const attempts: Array<{ url: string; headers: Record<string, string>; status: number; token: string }> = [
+    const attempts: Array<{
+      url: string;
+      headers: Record<string, string>;
+      status: number;
+      token: string;
+      payload?: string;
+    }> = [
       { url: `/api/flows/${BAD_FLOW}`, headers: {}, status: 401, token: 'none' },
       {
         url: `/api/flows/${BAD_FLOW}`,
@@ -105,9 +111,16 @@ describe('every DELETE attempt is audited', () => {
       { url: '/api/flows/bad%20id%3B', headers: auth, status: 400, token: 'valid' },
       { url: '/api/flows/424242', headers: auth, status: 404, token: 'valid' },
       { url: `/api/flows/${healthy.id}`, headers: auth, status: 409, token: 'valid' },
+      {
+        url: `/api/flows/${BAD_FLOW}`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        status: 413,
+        token: 'valid',
+        payload: JSON.stringify({ junk: 'x'.repeat(200 * 1024) }),
+      },
     ];
     for (const a of attempts) {
-      const r = await app.inject({ method: 'DELETE', url: a.url, headers: a.headers });
+      const r = await app.inject({ method: 'DELETE', url: a.url, headers: a.headers, payload: a.payload });
       expect(r.statusCode, a.url).toBe(a.status);
     }
     const lines = auditLines(running.auditPath);
