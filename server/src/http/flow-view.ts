@@ -13,12 +13,10 @@ import {
 } from '@ctscope/shared';
 import type { EngineBatch } from '../engine/engine.js';
 
-/** What a view needs to build a sync beyond its own rows. */
+/** What a view needs to build a sync around its own rows. */
 export interface SyncContext {
   seq: number;
-  counts: FlowCounts;
-  /** Everything of a sync but the window, total and counts. */
-  rest: () => Omit<SyncMessage, 'type' | 'seq' | 'flows' | 'total' | 'truncated' | 'counts'>;
+  build: (window: { flows: FlowReport[]; total: number }) => SyncMessage;
 }
 
 /** The store operations a view uses. */
@@ -185,16 +183,7 @@ export class FlowView {
   syncBytes(ctx: SyncContext): Buffer {
     if (this.syncCache?.seq === ctx.seq) return this.syncCache.bytes;
     const flows = [...this.window.values()].sort(compareReports);
-    const msg: SyncMessage = {
-      type: 'sync',
-      seq: ctx.seq,
-      ...ctx.rest(),
-      flows,
-      total: Math.max(this.total, flows.length),
-      truncated: this.total > flows.length,
-      counts: ctx.counts,
-    };
-    const bytes = Buffer.from(JSON.stringify(msg));
+    const bytes = Buffer.from(JSON.stringify(ctx.build({ flows, total: this.total })));
     this.syncCache = { seq: ctx.seq, bytes };
     return bytes;
   }

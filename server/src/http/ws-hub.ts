@@ -7,16 +7,17 @@
 
 import { randomUUID } from 'node:crypto';
 import {
-  type Alert,
   type ClientMessage,
   type FlowCounts,
   type FlowFilter,
+  flowCounts,
   type HelloMessage,
+  helloMessage,
   isEmptyFilter,
-  PROTOCOL_VERSION,
   parseFlowFilter,
   type RowsMessage,
   type ServerMessage,
+  syncMessage,
 } from '@ctscope/shared';
 import type { WebSocket } from 'ws';
 import { WS_LIMITS } from '../config.js';
@@ -115,7 +116,6 @@ export class WsHub {
   private readonly perAddress = new Map<string, number>();
   private readonly views = new Map<string, FlowView>();
   private readonly queue: Client[] = [];
-  private readonly recentAlerts: Alert[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -354,9 +354,7 @@ export class WsHub {
   }
 
   private hello(): HelloMessage {
-    return {
-      type: 'hello',
-      version: PROTOCOL_VERSION,
+    return helloMessage({
       mode: this.engine.mode,
       instance: this.instance,
       node: this.engine.node,
@@ -364,33 +362,30 @@ export class WsHub {
       intervals: this.engine.intervals,
       sources: this.engine.sources(),
       window: { rows: this.options.windowRows, maxRange: this.options.maxRangeRows },
-    };
+    });
   }
 
   private currentCounts(now: number): FlowCounts {
     if (!this.counts || now - this.countsAt >= 1000) {
-      this.counts = this.engine.core.counts();
+      this.counts = flowCounts(this.engine.core);
       this.countsAt = now;
     }
     return this.counts;
   }
 
   private syncContext(): SyncContext {
-    const core = this.engine.core;
+    const counts = this.currentCounts(Date.now());
+    const sources = this.engine.sources();
     return {
       seq: this.seq,
-      counts: this.currentCounts(Date.now()),
-      rest: () => ({
-        now: core.store.now,
-        timeline: core.store.timeline.recent(),
-        markers: core.markers(),
-        nat: core.natView(),
-        natChanges: core.store.natChanges.slice(-200),
-        counters: core.counters(),
-        eventLoss: core.eventLoss(),
-        sources: this.engine.sources(),
-        alerts: [...this.recentAlerts],
-      }),
+      build: (window) =>
+        syncMessage(this.engine.core, {
+          seq: this.seq,
+          flowLimit: this.options.windowRows,
+          sources,
+          window,
+          counts,
+        }),
     };
   }
 
@@ -489,8 +484,6 @@ export class WsHub {
 
   private deliver(batch: EngineBatch): void {
     const now = Date.now();
-    for (const a of batch.alerts) this.recentAlerts.push(a);
-    if (this.recentAlerts.length > 200) this.recentAlerts.splice(0, this.recentAlerts.length - 200);
     for (const [key, v] of this.views) {
       if (v.clients <= 0 && now - v.idleSince > this.options.viewIdleMs) this.views.delete(key);
     }

@@ -11,16 +11,6 @@ export class ApiError extends Error {
   }
 }
 
-/** One entry of GET /api/recordings. */
-export interface RecordingInfo {
-  name: string;
-  path: string;
-  bytes: number;
-  firstT?: number;
-  lastT?: number;
-  node?: string;
-}
-
 const TOKEN_KEY = 'ctscope.token';
 
 function tokenIn(search: string): string | undefined {
