@@ -2,11 +2,13 @@
 import { existsSync } from 'node:fs';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fastifyWebsocket from '@fastify/websocket';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { WS_LIMITS } from '../config.js';
 import type { Engine } from '../engine/engine.js';
-import { apiRoutes, FlowQuery, type FlowQueryT, filterOfQuery, healthRoute } from './api-routes.js';
+import { apiRoutes, FlowQuery, filterOfQuery, healthRoutes } from './api-routes.js';
 import type { AuditLog } from './audit-log.js';
 import { requireToken } from './auth.js';
 import { HostAllowlist } from './host-allowlist.js';
@@ -26,7 +28,8 @@ export interface AppOptions {
 }
 
 /** Register everything on `app`; returns the hub so the caller can start/stop it. */
-export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<WsHub> {
+export async function buildApp(fastify: FastifyInstance, opts: AppOptions): Promise<WsHub> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { engine } = opts;
   const hub = new WsHub(engine, opts.hub);
   const metrics = new EngineMetrics(engine);
@@ -76,31 +79,33 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
     strictTransportSecurity: false,
     crossOriginEmbedderPolicy: false,
   });
-  await healthRoute(app, engine);
+  await app.register(healthRoutes, { engine });
 
   await app.register(async (scoped) => {
     scoped.addHook('onRequest', requireToken(opts.token));
-    await apiRoutes(scoped, { engine, hub, token: opts.token, audit: opts.audit, startedAt });
+    await scoped.register(apiRoutes, { engine, hub, token: opts.token, audit: opts.audit, startedAt });
     scoped.get('/metrics', async (_req, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.render();
     });
-    scoped.get('/ws', { websocket: true, schema: { querystring: wsQuery } }, (socket, req) => {
-      // WebSockets are exempt from CORS: without a token, refuse pages from any origin but the allowed hosts,
-      // so a site open in a browser on this host cannot read the flow table from 127.0.0.1.
-      if (!opts.token && !hosts.allowsOrigin(req.headers.origin)) {
-        socket.close(1008, 'cross-origin WebSocket refused (start ctscope with --token to allow it)');
-        return;
-      }
-      const q = req.query as FlowQueryT & { resume?: number; instance?: string };
-      const filter = filterOfQuery(q);
-      if ('error' in filter) {
-        socket.send(JSON.stringify({ type: 'error', message: filter.error }));
-        socket.close(1008, 'bad filter');
-        return;
-      }
-      hub.attach(socket, { address: req.ip, filter, resumeFrom: q.resume, instance: q.instance });
-    });
+    scoped
+      .withTypeProvider<TypeBoxTypeProvider>()
+      .get('/ws', { websocket: true, schema: { querystring: wsQuery } }, (socket, req) => {
+        // WebSockets are exempt from CORS: without a token, refuse pages from any origin but the allowed hosts,
+        // so a site open in a browser on this host cannot read the flow table from 127.0.0.1.
+        if (!opts.token && !hosts.allowsOrigin(req.headers.origin)) {
+          socket.close(1008, 'cross-origin WebSocket refused (start ctscope with --token to allow it)');
+          return;
+        }
+        const q = req.query;
+        const filter = filterOfQuery(q);
+        if ('error' in filter) {
+          socket.send(JSON.stringify({ type: 'error', message: filter.error }));
+          socket.close(1008, 'bad filter');
+          return;
+        }
+        hub.attach(socket, { address: req.ip, filter, resumeFrom: q.resume, instance: q.instance });
+      });
     if (opts.extraRoutes) await opts.extraRoutes(scoped);
   });
 
@@ -117,11 +122,13 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
   return hub;
 }
 
-const wsQuery = {
-  ...FlowQuery,
-  properties: {
-    ...FlowQuery.properties,
-    resume: { type: 'integer', minimum: 0 },
-    instance: { type: 'string', maxLength: 64 },
-  },
-};
+const wsQuery = Type.Composite(
+  [
+    FlowQuery,
+    Type.Object({
+      resume: Type.Optional(Type.Integer({ minimum: 0 })),
+      instance: Type.Optional(Type.String({ maxLength: 64 })),
+    }),
+  ],
+  { additionalProperties: false },
+);

@@ -1,5 +1,6 @@
 /** Recording list/download, and the replay clock controls (replay mode only). */
-import { type Static, Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ReplayEngine } from '../engine/replay-engine.js';
 import { listRecordings, openSegmentNoFollow, resolveRecordingPath } from '../recording/recording-reader.js';
@@ -7,7 +8,8 @@ import { listRecordings, openSegmentNoFollow, resolveRecordingPath } from '../re
 const Name = Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
 
 export function recordingRoutes(dataDir: string | undefined) {
-  return async (app: FastifyInstance): Promise<void> => {
+  return async (fastify: FastifyInstance): Promise<void> => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     app.get('/api/recordings', async () => {
       if (!dataDir) return { dir: null, recordings: [], skipped: [] };
       try {
@@ -21,7 +23,7 @@ export function recordingRoutes(dataDir: string | undefined) {
       if (!dataDir) return reply.code(404).send({ error: 'not found', message: 'recording is off' });
       let path: string;
       try {
-        path = resolveRecordingPath(dataDir, (req.params as Static<typeof Name>).name);
+        path = resolveRecordingPath(dataDir, req.params.name);
       } catch (err) {
         return reply.code(400).send({ error: 'bad request', message: (err as Error).message });
       }
@@ -39,7 +41,7 @@ export function recordingRoutes(dataDir: string | undefined) {
       }
       return reply
         .header('content-type', 'application/x-ndjson')
-        .header('content-disposition', `attachment; filename="${(req.params as Static<typeof Name>).name}"`)
+        .header('content-disposition', `attachment; filename="${req.params.name}"`)
         .send(stream);
     });
   };
@@ -60,10 +62,11 @@ const ReplayControl = Type.Object(
 );
 
 export function replayRoutes(engine: ReplayEngine) {
-  return async (app: FastifyInstance): Promise<void> => {
+  return async (fastify: FastifyInstance): Promise<void> => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     app.get('/api/replay', async () => engine.clock.state());
     app.post('/api/replay', { schema: { body: ReplayControl } }, async (req, reply) => {
-      const b = req.body as Static<typeof ReplayControl>;
+      const b = req.body;
       if (b.action === 'play') engine.clock.play();
       else if (b.action === 'pause') engine.clock.pause();
       else if (b.action === 'seek') {

@@ -82,6 +82,8 @@ interface Client {
   tokensAt: number;
   /** A `range` waiting for the paced queue (a newer one replaces it). */
   range?: { id: number; offset: number; limit: number };
+  /** Fell behind (its backlog held a sync or a delta back) since its last sync. */
+  behind: boolean;
   closed: boolean;
 }
 
@@ -194,6 +196,7 @@ export class WsHub {
       alive: true,
       tokens: this.options.maxMessagesPerSecond,
       tokensAt: Date.now(),
+      behind: false,
       closed: false,
     };
     ws.on('error', () => this.detach(client));
@@ -414,6 +417,7 @@ export class WsHub {
       c.queued = false;
       if (c.closed) continue;
       if (c.ws.bufferedAmount > this.options.clientBudgetBytes / 2) {
+        this.fellBehind(c);
         waiting.push(c);
         continue;
       }
@@ -424,6 +428,7 @@ export class WsHub {
         if (!this.sendBytes(c, bytes)) continue;
         c.seq = this.seq;
         c.needsSync = false;
+        c.behind = false;
       }
       if (c.range && !c.closed) {
         const r = c.range;
@@ -447,8 +452,16 @@ export class WsHub {
     }
   }
 
+  private fellBehind(c: Client): void {
+    if (c.behind) return;
+    c.behind = true;
+    this.st.resyncs++;
+  }
+
+  /** Within budget; one message may always go to an empty queue (a sync can outgrow a small budget). */
   private fits(client: Client, bytes: number): boolean {
-    return client.ws.bufferedAmount + bytes <= this.options.clientBudgetBytes;
+    const queued = client.ws.bufferedAmount;
+    return queued === 0 || queued + bytes <= this.options.clientBudgetBytes;
   }
 
   /** Send shared bytes; false (and nothing queued) if the socket is gone or over its budget. */
@@ -514,7 +527,7 @@ export class WsHub {
         if (this.sendBytes(c, bytes.get(c.view)!)) c.seq = this.seq;
         else if (!c.closed) {
           // Too far behind: drop what it would have queued and resync once it drains.
-          this.st.resyncs++;
+          this.fellBehind(c);
           this.enqueue(c);
         }
       }
