@@ -20,6 +20,7 @@ export { type EngineBatch, EngineCore, natViewOf, RECENT_ALERTS } from './engine
 export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
+  flowCounts,
   flowDetail,
   helloMessage,
   REPLAY_INTERVALS,
@@ -109,10 +110,13 @@ export {
   type ClientMessage,
   type DeltaMessage,
   type ErrorMessage,
+  type FlowCounts,
   type HelloMessage,
   type PingMessage,
   type PongMessage,
   PROTOCOL_VERSION,
+  type RangeMessage,
+  type RowsMessage,
   type ServerMessage,
   type SubscribeMessage,
   type SyncMessage,

@@ -6,7 +6,9 @@ import './styles.css';
 import { ApiClient } from './transport/api-client.js';
 import { DashboardController } from './transport/dashboard-controller.js';
 
-const controller = new DashboardController(ApiClient.fromLocation(window.location));
+const controller = new DashboardController(
+  ApiClient.fromLocation(window.location, { storage: window.sessionStorage, history: window.history }),
+);
 const root = document.getElementById('root');
 if (root)
   createRoot(root).render(
