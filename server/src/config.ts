@@ -61,3 +61,8 @@ export function validateConfig(c: ServeConfig): void {
     if (!Number.isFinite(v) || v < min) throw new ConfigError(`${k} must be at least ${min} ms, got ${v}`);
   }
 }
+
+/** `/metrics`: per-service series are kept for at most this many services (worst first); the rest sum into `service="other"`. */
+export const METRICS_MAX_SERVICES = 20;
+/** `/metrics`: the `service` label of bad flows that matched no service frontend. */
+export const METRICS_NO_SERVICE = 'none';

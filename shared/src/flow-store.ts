@@ -62,6 +62,8 @@ export interface StoreStats {
   events: { NEW: number; UPDATE: number; DESTROY: number };
   byVerdict: Record<Verdict, number>;
   bySeverity: Record<string, number>;
+  /** Live critical/warning flows per matched service ('' when none matched), for per-service metrics. */
+  badByService: Record<string, { critical: number; warning: number }>;
 }
 
 const BAD: ReadonlySet<Verdict> = new Set(['no-dnat', 'stale-endpoint', 'no-endpoints']);
@@ -484,6 +486,7 @@ export class FlowStore {
       unanswered: 0,
     };
     const bySeverity: Record<string, number> = { critical: 0, warning: 0, ok: 0 };
+    const badByService: Record<string, { critical: number; warning: number }> = {};
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;
@@ -491,6 +494,12 @@ export class FlowStore {
       live++;
       byVerdict[v.verdict]++;
       bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
+      if (v.severity !== 'ok') {
+        const key = v.service ?? '';
+        const n = badByService[key] ?? { critical: 0, warning: 0 };
+        n[v.severity]++;
+        badByService[key] = n;
+      }
     }
     return {
       flows: this.tracker.size,
@@ -501,6 +510,7 @@ export class FlowStore {
       events: { ...this.events },
       byVerdict,
       bySeverity,
+      badByService,
     };
   }
 }
