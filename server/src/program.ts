@@ -1,8 +1,9 @@
 /** The `ctscope` command tree (commander); the bin shell lives in cli.ts. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
+import { registerFleetCommand } from './commands/fleet.js';
 import { runReplay } from './commands/replay.js';
-import { defaultServeConfig, onShutdown, runServe } from './commands/serve.js';
+import { DEFAULT_WEB_ROOT, defaultServeConfig, onShutdown, runServe } from './commands/serve.js';
 import type { ServeConfig } from './config.js';
 import { registerLabCommand } from './lab/lab-command.js';
 
@@ -216,6 +217,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerLabCommand(program, exit);
+  registerFleetCommand(program, exit, DEFAULT_WEB_ROOT);
 
   return program;
 }

@@ -33,3 +33,4 @@ export * from './recording-player.js';
 export * from './replay-clock.js';
 export * from './report-flow.js';
 export type * from './verdict-types.js';
+export type * from './wire/fleet-api.js';
