@@ -10,15 +10,13 @@ export function validateNodeUrlTemplate(template: string): void {
     throw new Error(`--node-url: "${template}" does not make an http(s) URL`);
 }
 
-/** The node's page URL, or null when the result is no http(s) URL. Values are URL-encoded (the port's colon kept). */
+/** A scrape target as Prometheus prints it: `host:port`, `[v6]:port`. */
+const HOST_PORT = /^[A-Za-z0-9._\-:[\]]+$/;
+
+/** The node's page URL, or null when the result is no http(s) URL. `{node}` is URL-encoded; `{instance}` must be host:port. */
 export function fillNodeUrl(template: string, node: { node: string; instance: string }): string | null {
   const filled = template.replace(PLACEHOLDER, (_m, key: 'node' | 'instance') =>
-    key === 'instance'
-      ? node.instance
-          .split(':')
-          .map((p) => encodeURIComponent(p))
-          .join(':')
-      : encodeURIComponent(node[key]),
+    key === 'instance' && HOST_PORT.test(node.instance) ? node.instance : encodeURIComponent(node[key]),
   );
   try {
     const u = new URL(filled);
