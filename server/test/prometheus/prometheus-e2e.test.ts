@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { apiDelete, apiFlows, labCli, waitFor } from '../lab/lab-harness.js';
+import { dashboardExprs } from './grafana.js';
 import {
   type Cluster,
   type PromAlert,
@@ -70,6 +71,12 @@ describe.skipIf(skip !== undefined)(`real Prometheus${skip ? ` (skipped: ${skip}
       expect(n).toBeLessThan(100);
     }
     expect(await promAlerts(prometheus.url)).toEqual([]);
+    // The Grafana board's queries run on this Prometheus; the per-node ones answer for both nodes.
+    for (const expr of dashboardExprs()) {
+      const r = await promQuery(prometheus.url, expr);
+      if (/^(sum|max) by \(node\)/.test(expr))
+        expect(r.map((s) => s.metric.node).sort(), expr).toEqual(labs.map((l) => l.node).sort());
+    }
   });
 
   it('fires the critical alert for exactly the broken node within for + 2 scrapes, and resolves after the remedy', async () => {
