@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { AuditLog } from '../src/audit-log.js';
-import { NodeAgent } from '../src/node-agent.js';
+import { NodeAgent } from '../src/engine/node-agent.js';
+import { buildApp } from '../src/http/app.js';
+import { AuditLog } from '../src/http/audit-log.js';
 import { seedScenario, waitFor, withEnv } from './seed-scenario.js';
 
 const TOKEN = 'test-token-0123456789';

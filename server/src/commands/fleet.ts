@@ -6,7 +6,7 @@ import { fleetApp } from '../fleet/fleet-app.js';
 import { FleetReader } from '../fleet/fleet-reader.js';
 import { validateNodeUrlTemplate } from '../fleet/node-url.js';
 import { PrometheusClient } from '../fleet/prometheus-client.js';
-import { onShutdown } from '../server.js';
+import { onShutdown } from '../http/server.js';
 import type { Io } from './analyze.js';
 
 export interface FleetConfig {

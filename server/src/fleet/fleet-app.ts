@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isLoopback } from '../config.js';
-import { requireToken } from '../routes/auth.js';
+import { requireToken } from '../http/auth.js';
 import type { FleetReader } from './fleet-reader.js';
 
 export interface FleetAppOptions {

@@ -1,6 +1,6 @@
 /** The `events` source: tails `conntrack -E` for UDP and hands every raw line to the sink as it arrives. */
 import { LineSplitter, parseConntrackLine } from '@ctscope/shared';
-import { nodeArgv, spawnNodeCommand } from './node-command.js';
+import { nodeArgv, spawnNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { EngineCore } from '@ctscope/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { coreOnlyEngine } from '../../src/engine.js';
+import { coreOnlyEngine } from '../../src/engine/engine.js';
 import { FLEET_QUERIES, FLEET_TIMELINE_QUERY } from '../../src/fleet/fleet-queries.js';
-import { EngineMetrics } from '../../src/metrics.js';
+import { EngineMetrics } from '../../src/http/metrics.js';
 import { dash, dashboardExprs, metricsIn } from './grafana.js';
 import { promtool, promtoolSkipReason } from './promtool.js';
 
@@ -31,6 +31,7 @@ describe('Grafana dashboard', () => {
       expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
     );
     for (const p of dash.panels) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
       for (const t of p.targets) expect(t.datasource, p.title).toEqual(p.datasource);
     }

@@ -1,7 +1,7 @@
 /** The per-service bad-flow series stay bounded: worst services first, the rest summed into "other". */
 import { describe, expect, it } from 'vitest';
 import { METRICS_NO_SERVICE } from '../../src/config.js';
-import { boundedServiceCounts } from '../../src/metrics.js';
+import { boundedServiceCounts } from '../../src/http/metrics.js';
 
 const c = (critical: number, warning = 0) => ({ critical, warning });
 

@@ -1,4 +1,4 @@
-/** Reads a recording (NDJSON, docs in shared/src/recording-format.ts) into time-ordered records, in the browser. */
+/** Reads a recording (NDJSON, docs in shared/src/recording/recording-format.ts) into time-ordered records, in the browser. */
 import { parseRecordingLine, RECORDING_FORMAT_VERSION, type RecordingRecord } from '@ctscope/shared';
 
 /** A recording in memory, oldest record first. */

@@ -1,0 +1,31 @@
+/** The inputs a node's sources feed the engine; live sources and recordings make the same calls. */
+import type { NatSnapshot } from '../nat/nat-types.js';
+import type { SourceState } from '../wire/protocol.js';
+
+/** Counters read from the node. */
+export interface NodeCounters {
+  /** Receive time, ms. */
+  at: number;
+  /** `conntrack -C`. */
+  count?: number;
+  /** `/proc/sys/net/netfilter/nf_conntrack_max`. */
+  max?: number;
+  /** `conntrack -S` per-counter sums over CPUs. */
+  stats: Record<string, number>;
+}
+
+/** What the sources report; the receiver must not block. */
+export interface EngineInput {
+  /** One raw line from `conntrack -E` as received (the tail never waits on this). */
+  onEventLine(line: string, at: number): void;
+  /** Event loss seen (ENOBUFS on stderr, or the tail restarted): state is unknown until the next full dump. */
+  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void;
+  /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
+  onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
+  /** A new NAT snapshot (every poll; the receiver dedupes by hash). */
+  onNat(snapshot: NatSnapshot, at: number): void;
+  /** Counters. */
+  onCounters(counters: NodeCounters): void;
+  /** A source changed state. */
+  onSourceState(state: SourceState): void;
+}
