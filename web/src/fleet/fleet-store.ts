@@ -40,11 +40,14 @@ export class FleetStore {
   ) {}
 
   /** `/api/fleet` on the page's origin, passing the page's `?token=` on. */
-  static fromLocation(loc: Pick<Location, 'origin' | 'search'>): FleetStore {
+  static fromLocation(
+    loc: Pick<Location, 'origin' | 'search'>,
+    doc: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'> = document,
+  ): FleetStore {
     const u = new URL('/api/fleet', loc.origin);
     const token = new URLSearchParams(loc.search).get('token');
     if (token) u.searchParams.set('token', token);
-    return new FleetStore(u.toString());
+    return new FleetStore(u.toString(), doc);
   }
 
   subscribe = (fn: () => void): (() => void) => {
