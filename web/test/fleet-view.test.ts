@@ -72,7 +72,7 @@ describe('summarize', () => {
 
 describe('timelineRows', () => {
   it('draws the worst nodes and sums the rest into one line', () => {
-    const s = {
+    const s: Pick<FleetSnapshot, 'nodes' | 'timeline'> = {
       nodes: [node('a', 'critical', 2), node('b', 'ok'), node('c', 'ok')],
       timeline: {
         stepMs: 1000,
