@@ -294,7 +294,13 @@ describe('deploy/README.md', () => {
       'NET_RAW',
     ])
       expect(readme).toContain(s);
-    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md)/g))
-      expect(FILES.map((f) => `deploy/${f}`).concat('deploy/README.md')).toContain(m[0]);
+    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md|json)/g))
+      expect(
+        FILES.map((f) => `deploy/${f}`).concat(
+          'deploy/README.md',
+          'deploy/grafana/ctscope.json',
+          ...readdirSync(join(DEPLOY, 'prometheus', 'plain')).map((f) => `deploy/prometheus/plain/${f}`),
+        ),
+      ).toContain(m[0]);
   });
 });
