@@ -1,4 +1,5 @@
 /** Prometheus exposition (prom-client) computed from the engine at scrape time. */
+import { SEVERITY_OF, VERDICTS } from '@ctscope/shared';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { METRICS_MAX_SERVICES, METRICS_NO_SERVICE } from '../config.js';
 import type { Engine } from '../engine/engine.js';
@@ -91,15 +92,8 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     const s = engine.core.store.stats();
     for (const [type, n] of Object.entries(s.events)) eventsTotal.set({ type }, n);
     flows.reset();
-    for (const [verdict, n] of Object.entries(s.byVerdict)) {
-      const severity =
-        verdict === 'no-dnat' || verdict === 'stale-endpoint'
-          ? 'critical'
-          : verdict === 'ok'
-            ? 'ok'
-            : 'warning';
-      flows.set({ verdict, severity }, n);
-    }
+    for (const verdict of VERDICTS)
+      flows.set({ verdict, severity: SEVERITY_OF[verdict] }, s.byVerdict[verdict]);
     serviceFlows.reset();
     for (const { service, severity, n } of boundedServiceCounts(s.badByService)) {
       serviceFlows.set({ service, severity }, n);
