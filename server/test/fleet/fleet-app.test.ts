@@ -14,8 +14,8 @@ import { type FakePrometheus, startFakePrometheus } from './fake-prometheus.js';
 const OPTS: FleetReaderOptions = {
   nodeUrl: 'http://{instance}/',
   refreshMs: 0,
-  slowMs: 400,
-  timeoutMs: 1200,
+  slowMs: 1000,
+  timeoutMs: 2500,
   timelineMinutes: 5,
   timelinePoints: 60,
 };
@@ -119,13 +119,13 @@ describe('fleet app', () => {
     const ok = (await get(a, '/api/fleet')).json() as FleetSnapshot;
     expect(ok.nodes).toHaveLength(2);
 
-    prom.delayMs = 600;
+    prom.delayMs = 1500;
     const slow = (await get(a, '/api/fleet')).json() as FleetSnapshot;
     expect(slow.prometheus.state).toBe('slow');
-    expect(slow.prometheus.error).toMatch(/slow above 400 ms/);
+    expect(slow.prometheus.error).toMatch(/slow above 1000 ms/);
     expect(slow.nodes).toHaveLength(2);
 
-    prom.delayMs = 2000;
+    prom.delayMs = 4000;
     const down = (await get(a, '/api/fleet')).json() as FleetSnapshot;
     expect(down.prometheus.state).toBe('down');
     expect(down.prometheus.error).toBe('no answer (timeout)');
