@@ -67,7 +67,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const markers = useThrottled(state.markers, 500, gen);
   const chartNow = useThrottled(now, 500, gen);
   const chartRange = useMemo(() => windowRange(url.window, chartNow), [url.window, chartNow]);
-  const badCount = useMemo(() => rows.filter((r) => r.verdict !== 'ok').length, [rows]);
+  const badCount = useMemo(() => rows.filter((r) => r.severity !== 'ok').length, [rows]);
   const selected = url.flow;
   const selectedReport = selected ? state.flows.get(selected) : undefined;
   const replay = controller.replayControls();
