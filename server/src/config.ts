@@ -145,3 +145,27 @@ export function validateConfig(c: ServeConfig): void {
     if (!Number.isFinite(v) || v < min) throw new ConfigError(`${k} must be at least ${min} ms, got ${v}`);
   }
 }
+
+/** `/metrics`: per-service series are kept for at most this many services (worst first); the rest sum into `service="other"`. */
+export const METRICS_MAX_SERVICES = 20;
+/** `/metrics`: the `service` label of bad flows that matched no service frontend. */
+export const METRICS_NO_SERVICE = 'none';
+
+/** `ctscope fleet` defaults and limits. */
+export const FLEET_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7480,
+  /** Filled with the node's scrape target: the DaemonSet's hostPort on the node's IP. */
+  nodeUrl: 'http://{instance}/',
+  /** How often the wall asks; the server reads Prometheus at most once per interval whatever the number of walls. */
+  refreshMs: 5000,
+  /** A round of queries slower than this is shown as "slow"; one without an answer in `timeoutMs` as "down". */
+  slowMs: 2000,
+  timeoutMs: 8000,
+  /** Cluster timeline span and number of points. */
+  timelineMinutes: 30,
+  timelinePoints: 180,
+} as const;
+/** At most this many nodes are shown (the worst first); Prometheus answers are refused above 32 MiB. */
+export const FLEET_MAX_NODES = 5000;
+export const FLEET_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;

@@ -1,10 +1,12 @@
 /** The `ctscope` command tree (commander); the bin shell lives in cli.ts. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
+import { registerFleetCommand } from './commands/fleet.js';
 import { runReplay } from './commands/replay.js';
 import { onShutdown, runServe } from './commands/serve.js';
 import {
   CTSCOPE_VERSION,
+  DEFAULT_WEB_ROOT,
   defaultServeConfig,
   SERVE_MINIMUMS as MIN,
   REPLAY_DEFAULTS,
@@ -243,6 +245,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerLabCommand(program, exit);
+  registerFleetCommand(program, exit, DEFAULT_WEB_ROOT);
 
   return program;
 }

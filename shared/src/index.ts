@@ -104,7 +104,13 @@ export {
   VERDICTS,
   type Verdict,
 } from './verdict/verdicts.js';
-
+export type {
+  FleetNode,
+  FleetNodeStatus,
+  FleetSnapshot,
+  FleetTimeline,
+  PrometheusState,
+} from './wire/fleet-api.js';
 // wire/: the WebSocket protocol and REST bodies
 export {
   type ClientMessage,

@@ -67,6 +67,8 @@ export interface StoreStats {
   events: { NEW: number; UPDATE: number; DESTROY: number };
   byVerdict: Record<Verdict, number>;
   bySeverity: Record<Severity, number>;
+  /** Live critical/warning flows per matched service ('' when none matched), for per-service metrics. */
+  badByService: Record<string, { critical: number; warning: number }>;
 }
 
 /** Owns the flows. Pure in-memory; time comes in as arguments so live and replay behave the same. */
@@ -483,6 +485,7 @@ export class FlowStore {
     this.settle();
     const byVerdict = countByVerdict();
     const bySeverity = countBySeverity();
+    const badByService: Record<string, { critical: number; warning: number }> = {};
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;
@@ -490,6 +493,12 @@ export class FlowStore {
       live++;
       byVerdict[v.verdict]++;
       bySeverity[v.severity]++;
+      if (v.severity !== 'ok') {
+        const key = v.service ?? '';
+        const n = badByService[key] ?? { critical: 0, warning: 0 };
+        n[v.severity]++;
+        badByService[key] = n;
+      }
     }
     return {
       flows: this.tracker.size,
@@ -500,6 +509,7 @@ export class FlowStore {
       events: { ...this.events },
       byVerdict,
       bySeverity,
+      badByService,
     };
   }
 }
