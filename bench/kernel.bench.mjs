@@ -1,7 +1,7 @@
 // Real-kernel benchmark (issue 10): a UDP flood in a network namespace, measured per rate for the ceiling
 // (`chrt -f 10 conntrack -E` alone, to a file) and for `ctscope serve --netns` with its defaults, in the same run.
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
-// BENCH_KERNEL_RATES=1k,10k limits the rates; every namespace is `kbb-<pid>-…` and is always deleted.
+// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); every namespace is `kbb-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,14 +96,18 @@ function dirBytes(dir) {
 async function recordingCounts(dir) {
   let news = 0;
   let gaps = 0;
+  const reasons = {};
   for (const name of readdirSync(dir).filter((n) => n.startsWith('ctscope-'))) {
     for await (const r of readRecording(join(dir, name))) {
       if ('error' in r) continue;
       if (r.k === 'line' && r.src === 'events' && r.line.includes('[NEW]')) news++;
-      else if (r.k === 'gap' && (r.reason === 'enobufs' || r.reason === 'source-restart')) gaps++;
+      else if (r.k === 'gap' && ['enobufs', 'source-restart', 'backlog'].includes(r.reason)) {
+        gaps++;
+        reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
+      }
     }
   }
-  return { news, gaps };
+  return { news, gaps, reasons };
 }
 
 /** The ceiling: the prioritised plain listener alone, to a file. */
@@ -130,7 +134,19 @@ async function startServe(ns, dataDir) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CTSCOPE_')));
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--netns', ns, '--data-dir', dataDir, '--port', '0', '--node-name', 'bench'],
+    [
+      ...(process.env.BENCH_KERNEL_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      CLI,
+      'serve',
+      '--netns',
+      ns,
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--node-name',
+      'bench',
+    ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -183,7 +199,7 @@ async function ctscope(bin, spec) {
           convergedMs = Date.now() - floodEnd;
           break;
         }
-        await sleep(100);
+        await sleep(250);
       }
       const cpu = cpuSeconds(serve.child.pid) - cpu0;
       const rss = peakRssMb(serve.child.pid);
@@ -231,7 +247,7 @@ async function main() {
     rows.push(row);
     console.log(
       `  ${spec.label}: ceiling sent ${c.flood.sent} at ${fmt(c.flood.rate)}/s, kernel ${c.kernel}, NEW ${c.seen} (${c.enobufs} ENOBUFS); ` +
-        `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news}, gaps ${s.gaps}, dumps ${s.dumps}, ` +
+        `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news}, gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps}, ` +
         `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu, 2)} s, ` +
         `${fmt(s.recBytes / s.flood.sent)} B/flow, listener: ${s.listener}`,
     );

@@ -5,7 +5,7 @@ import type { ServeConfig } from './config.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
 import { RecordingWriter } from './recording/recording-writer.js';
 import { DumpScheduler } from './sources/conntrack-dump-source.js';
-import { createConntrackEventsSource } from './sources/conntrack-events-source.js';
+import { type ConntrackEventsSource, createConntrackEventsSource } from './sources/conntrack-events-source.js';
 import { createCountersPoller } from './sources/counters-poller.js';
 import { createNatPoller, type NatPoller } from './sources/nat-poller.js';
 import { NodeCommandError, runNodeCommand } from './sources/node-command.js';
@@ -25,6 +25,7 @@ export class NodeAgent implements Engine {
   private readonly supervisors: Supervisor[] = [];
   private readonly dump: DumpScheduler;
   private readonly nat: NatPoller;
+  private readonly events: ConntrackEventsSource;
   readonly recorder: RecordingWriter | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
@@ -62,8 +63,9 @@ export class NodeAgent implements Engine {
       intervalMs: config.natPollMs,
       now,
     });
+    this.events = createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now });
     this.supervisors.push(
-      createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now }),
+      this.events,
       this.dump.supervisor,
       createSuspectPoller({
         sink,
@@ -162,6 +164,7 @@ export class NodeAgent implements Engine {
 
   extraStats(): Record<string, unknown> {
     return {
+      listener: this.events.priority() ?? null,
       natMode: this.nat.mode() ?? null,
       dump: this.dump.stats(),
       recording: this.recorder?.state() ?? null,

@@ -3,7 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Supervisor } from '../src/sources/supervisor.js';
-import { createSuspectPoller, type SuspectTuple, suspectQueryArgs } from '../src/sources/suspect-poller.js';
+import {
+  createSuspectPoller,
+  type SuspectTuple,
+  suspectLines,
+  suspectQueryArgs,
+} from '../src/sources/suspect-poller.js';
 import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
 const ENTRIES = [
@@ -60,9 +65,11 @@ describe('createSuspectPoller', () => {
     const lone =
       'conntrack -L -p udp --orig-dst 172.20.112.1 --dport 1024 --orig-src 10.42.0.33 --sport 48602 -o extended,id';
     expect(env.calls()).toEqual([group, lone, group, lone]);
+    // The fake lists both entries for every query; only the queried suspects' lines are kept (the lone
+    // suspect's query lists neither of them).
     expect(rec.dumps).toMatchObject([
-      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
-      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
+      { scope: 'poll', lines: ENTRIES },
+      { scope: 'poll', lines: ENTRIES },
     ]);
     expect(poller.state).toMatchObject({ name: 'poll', state: 'stopped', restarts: 0 });
   });
@@ -85,7 +92,8 @@ describe('createSuspectPoller', () => {
     await stopping;
     const dsts = env.calls().map((c) => /--orig-dst (\S+)/.exec(c)?.[1]);
     expect(dsts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.1']);
-    expect(rec.dumps.map((d) => d.lines.length)).toEqual([4, 4, 4]);
+    // One poll per batch; the fake's two entries are none of these suspects, so nothing is passed on.
+    expect(rec.dumps.map((d) => d.lines.length)).toEqual([0, 0, 0]);
   });
 
   it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {
@@ -176,5 +184,33 @@ describe('suspectQueryArgs', () => {
       '-o',
       'extended,id',
     ]);
+  });
+});
+
+describe('suspectLines', () => {
+  const A = ENTRIES[0]!; // 10.42.0.33:59807 → 10.43.0.10:53
+  const B = ENTRIES[1]!; // 10.42.0.33:52001 → 10.43.0.10:53
+  // Same reply-direction src/sport as A's original tuple would be a false match if the reply fields were read.
+  const replyOnly =
+    'ipv4     2 udp      17 28 src=10.42.0.9 dst=10.43.0.10 sport=1111 dport=53 [UNREPLIED] src=10.42.0.33 dst=10.42.0.9 sport=59807 dport=1111 mark=0 use=1 id=1';
+  it.each([
+    { name: 'keeps the suspects only', members: [suspect('10.42.0.33', 52001, '10.43.0.10', 53)], want: [B] },
+    {
+      name: 'keeps every listed suspect',
+      members: [
+        suspect('10.42.0.33', 52001, '10.43.0.10', 53),
+        suspect('10.42.0.33', 59807, '10.43.0.10', 53),
+      ],
+      want: [A, B],
+    },
+    {
+      name: 'matches the original tuple, not the reply',
+      members: [suspect('10.42.0.33', 59807, '10.43.0.10', 53)],
+      want: [A],
+    },
+    { name: 'same address, other port', members: [suspect('10.42.0.33', 5200, '10.43.0.10', 53)], want: [] },
+    { name: 'no members', members: [], want: [] },
+  ])('$name', ({ members, want }) => {
+    expect(suspectLines([A, B, replyOnly, 'garbage', ''], members)).toEqual(want);
   });
 });

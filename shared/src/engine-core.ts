@@ -8,6 +8,7 @@ import type { EngineInput, NodeCounters } from './engine-input.js';
 import { FlowStore, type FlowStoreOptions } from './flow-store.js';
 import { MarkerLog } from './marker-log.js';
 import type { NatSnapshot } from './nat-types.js';
+import type { EventLossReason } from './recording-format.js';
 import type {
   CountersView,
   DeltaMessage,
@@ -57,14 +58,16 @@ export class EngineCore implements EngineInput {
     this.store.ingestEventLine(line, at);
   }
 
-  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void {
+  onEventLoss(reason: EventLossReason, detail: string, at: number): void {
     this.store.advance(at);
     this.lossCount++;
     this.lossChanged = true;
     const text =
       reason === 'enobufs'
         ? 'event loss (ENOBUFS): state unknown until the next full dump'
-        : `event source restarted: ${detail}`;
+        : reason === 'backlog'
+          ? `event loss (ctscope fell behind): ${detail}`
+          : `event source restarted: ${detail}`;
     this.markerLog.add({ t: at, kind: 'gap', reason, text });
     this.onLoss?.();
   }

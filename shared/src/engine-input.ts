@@ -1,6 +1,7 @@
 /** The inputs a node's sources feed the engine; live sources and recordings make the same calls. */
 import type { NatSnapshot } from './nat-types.js';
 import type { SourceState } from './protocol.js';
+import type { EventLossReason } from './recording-format.js';
 
 /** Counters read from the node. */
 export interface NodeCounters {
@@ -18,8 +19,8 @@ export interface NodeCounters {
 export interface EngineInput {
   /** One raw line from `conntrack -E` as received (the tail never waits on this). */
   onEventLine(line: string, at: number): void;
-  /** Event loss seen (ENOBUFS on stderr, or the tail restarted): state is unknown until the next full dump. */
-  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void;
+  /** Event loss seen (ENOBUFS, the tail restarted, or ctscope fell behind): state is unknown until the next full dump. */
+  onEventLoss(reason: EventLossReason, detail: string, at: number): void;
   /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
   onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
   /** A new NAT snapshot (every poll; the receiver dedupes by hash). */

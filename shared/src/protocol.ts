@@ -22,6 +22,21 @@ export interface SourceState {
   restarts: number;
   /** When the state last changed, ms. */
   since: number;
+  /** `events` only: the scheduling the `conntrack -E` listener runs under. */
+  priority?: ListenerPriority;
+}
+
+/**
+ * How the `conntrack -E` listener is scheduled. A listener that waits for CPU lets the kernel's netlink buffer
+ * overflow (ENOBUFS), so ctscope runs it under SCHED_FIFO where CAP_SYS_NICE allows, else at the best nice level.
+ */
+export interface ListenerPriority {
+  /** `fifo`: SCHED_FIFO via `chrt -f`; `nice`: a negative nice level; `default`: neither was allowed. */
+  mode: 'fifo' | 'nice' | 'default';
+  /** The FIFO priority or the nice level. */
+  level?: number;
+  /** One line for people, e.g. `SCHED_FIFO 10 (chrt -f 10)`. */
+  text: string;
 }
 
 /** Per-second rates for the timeline. */

@@ -21,6 +21,11 @@ export interface SuspectPollerOptions {
   suspects: () => SuspectTuple[];
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
   maxQueriesPerPoll?: number;
+  /**
+   * The wait before the next poll is at least this many times the last poll's cost (its queries plus the sink's
+   * ingest), so a frontend with a huge table (a flood) is not listed every interval (default 10: ≤ ~10% of the time).
+   */
+  costFactor?: number;
   /** Kill a query that takes longer than this, ms (default 10 s). */
   timeoutMs?: number;
   /** Clock, ms. */
@@ -64,6 +69,24 @@ export function suspectQueryArgs(group: SuspectGroup): string[] {
   return args;
 }
 
+/** The field value after `name=` (first occurrence: the original direction), or undefined. */
+function field(line: string, name: string): string | undefined {
+  const i = line.indexOf(` ${name}=`);
+  if (i < 0) return undefined;
+  const from = i + name.length + 2;
+  const end = line.indexOf(' ', from);
+  return line.slice(from, end < 0 ? undefined : end);
+}
+
+/**
+ * The lines whose original tuple is one of `members`: a group query lists every entry to the frontend, which in a
+ * flood is the whole table, and only the suspects need re-reading.
+ */
+export function suspectLines(lines: readonly string[], members: readonly SuspectTuple[]): string[] {
+  const wanted = new Set(members.map((m) => `${m.src} ${m.sport}`));
+  return lines.filter((l) => wanted.has(`${field(l, 'src')} ${field(l, 'sport')}`));
+}
+
 /** Supervised poller named `poll`; call `start()` on the result. */
 export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const now = opts.now ?? Date.now;
@@ -71,8 +94,19 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const intervalMs = opts.intervalMs ?? (() => 2000);
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
+  const costFactor = opts.costFactor ?? 10;
+  let lastCostMs = 0;
 
   const pollOnce = async (signal: AbortSignal): Promise<void> => {
+    const started = performance.now();
+    try {
+      await queryOnce(signal);
+    } finally {
+      lastCostMs = performance.now() - started;
+    }
+  };
+
+  const queryOnce = async (signal: AbortSignal): Promise<void> => {
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
     let start = cursor === undefined ? 0 : groups.findIndex((g) => g.key > cursor!);
@@ -90,7 +124,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
           timeoutMs: opts.timeoutMs ?? 10_000,
           signal,
         });
-        for (const line of r.lines) lines.push(line);
+        for (const line of suspectLines(r.lines, group.members)) lines.push(line);
       } catch (err) {
         if (signal.aborted) return;
         failures.push((err as Error).message);
@@ -107,7 +141,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
 
   return new Supervisor({
     name: 'poll',
-    run: periodic(pollOnce, intervalMs),
+    run: periodic(pollOnce, () => Math.max(intervalMs(), costFactor * lastCostMs)),
     onState: (s) => opts.sink.onSourceState(s),
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
