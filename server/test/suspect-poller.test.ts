@@ -57,7 +57,13 @@ describe('createSuspectPoller', () => {
     const { rec, sink } = recordingSink(() => {
       if (rec.dumps.length === 2) stopping = poller!.stop();
     });
-    poller = createSuspectPoller({ sink, node: {}, intervalMs: () => 30, suspects: () => suspects });
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 30,
+      suspects: () => suspects,
+      costFactor: 0,
+    });
     poller.start();
     await waitFor(() => expect(stopping).toBeDefined());
     await stopping;
@@ -86,6 +92,7 @@ describe('createSuspectPoller', () => {
       intervalMs: () => 20,
       suspects: () => suspects,
       maxQueriesPerPoll: 2,
+      costFactor: 0,
     });
     poller.start();
     await waitFor(() => expect(stopping).toBeDefined());
@@ -94,6 +101,23 @@ describe('createSuspectPoller', () => {
     expect(dsts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.1']);
     // One poll per batch; the fake's two entries are none of these suspects, so nothing is passed on.
     expect(rec.dumps.map((d) => d.lines.length)).toEqual([0, 0, 0]);
+  });
+
+  it("waits at least costFactor × the last poll's cost between polls", async () => {
+    process.env.FAKE_CT_LIST_DELAY = '0.1';
+    const suspects = [suspect('10.42.0.33', 52001, '10.43.0.10', 53)];
+    const { rec, sink } = recordingSink();
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 10,
+      suspects: () => suspects,
+      costFactor: 5,
+    });
+    poller.start();
+    await waitFor(() => expect(rec.dumps.length).toBe(2), 6000);
+    // Each poll costs ≥ 100 ms (the fake's delay): ≥ 500 ms apart, not 10 ms.
+    expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeGreaterThanOrEqual(5 * 100);
   });
 
   it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {
