@@ -319,7 +319,12 @@ describe('createConntrackEventsSource', () => {
     events.start();
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid()).policy).toBe(1);
-    expect(events.priority()).toEqual({ mode: 'fifo', level: 10, text: 'SCHED_FIFO 10 (chrt -f 10)' });
+    expect(events.priority()).toEqual({
+      mode: 'fifo',
+      level: 10,
+      text: 'SCHED_FIFO 10 (chrt -f 10)',
+      reader: 'SCHED_FIFO 10',
+    });
     expect(rec.states.at(-1)?.priority?.mode).toBe('fifo');
   });
 
@@ -336,7 +341,7 @@ describe('createConntrackEventsSource', () => {
     events.start();
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
-    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20 });
+    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20' });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });
 

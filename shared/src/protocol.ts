@@ -37,6 +37,8 @@ export interface ListenerPriority {
   level?: number;
   /** One line for people, e.g. `SCHED_FIFO 10 (chrt -f 10)`. */
   text: string;
+  /** Scheduling of ctscope's thread that reads the listener's output, e.g. `SCHED_FIFO 10` or `nice -20`. */
+  reader?: string;
 }
 
 /** Per-second rates for the timeline. */

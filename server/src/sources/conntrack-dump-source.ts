@@ -63,11 +63,16 @@ export interface DumpSchedulerOptions {
   minResyncGapMs?: number;
   /**
    * A resync waits at least this many times the last dump's cost (its run time plus the time the sink took to
-   * ingest it) after the previous dump (default 4: a loss storm keeps dumps under about 20% of the time).
+   * ingest it) after the previous dump (default 2: a loss storm keeps dumps under about a third of the time).
    */
   resyncCostFactor?: number;
-  /** Loss that keeps coming doubles the resync gap, up to this (default 30 s, or 20 × the dump's cost if more). */
+  /** Loss that keeps coming doubles the resync gap, up to this (default 30 s, or 10 × the dump's cost if more). */
   maxResyncGapMs?: number;
+  /**
+   * Past the floor, a resync runs once no loss was reported for this long (default 1 s), or at the backed-off gap
+   * if the loss never stops: the dump after a loss burst comes right after the burst, not in the middle of it.
+   */
+  resyncQuietMs?: number;
   /** Kill a dump that takes longer than this, ms (default 30 s). */
   timeoutMs?: number;
   /** Clock, ms; must advance like the wall clock (the waits use real timers). */
@@ -112,12 +117,13 @@ export class DumpScheduler {
   readonly #maxCpuShare: number;
   readonly #costFactor: number;
   readonly #maxResyncGapMs: number;
+  readonly #quietMs: number;
   /** Resync dumps in the current storm (0: the next one waits only the floor). */
   #streak = 0;
   #lastResyncEnd: number | undefined;
   #lastIngestMs: number | undefined;
   #coalesced = 0;
-  #pending: { first: string; count: number; since: number } | undefined;
+  #pending: { first: string; count: number; since: number; last: number } | undefined;
   #inFlight = false;
   #lastEnd: number | undefined;
   #lastDurationMs: number | undefined;
@@ -132,7 +138,8 @@ export class DumpScheduler {
     this.#fullIntervalMs = opts.fullIntervalMs ?? 5 * 60_000;
     this.#minGapMs = opts.minResyncGapMs ?? 2000;
     this.#maxCpuShare = opts.maxCpuShare ?? 0.01;
-    this.#costFactor = opts.resyncCostFactor ?? 4;
+    this.#costFactor = opts.resyncCostFactor ?? 2;
+    this.#quietMs = opts.resyncQuietMs ?? 1000;
     this.#maxResyncGapMs = opts.maxResyncGapMs ?? 30_000;
     this.supervisor = new Supervisor({
       name: 'dump',
@@ -156,10 +163,12 @@ export class DumpScheduler {
 
   /** Ask for a full dump because state may be stale (event loss, tail restart). Cheap; coalesced. */
   requestResync(reason: string): void {
+    const at = this.#now();
     if (this.#pending) {
       this.#pending.count++;
+      this.#pending.last = at;
       this.#coalesced++;
-    } else this.#pending = { first: reason, count: 1, since: this.#now() };
+    } else this.#pending = { first: reason, count: 1, since: at, last: at };
     this.#wake?.();
   }
 
@@ -183,17 +192,26 @@ export class DumpScheduler {
     return (this.#lastDurationMs ?? 0) + (this.#lastIngestMs ?? 0);
   }
 
+  #resyncFloor(): number {
+    return Math.max(this.#minGapMs, this.#costFactor * this.#cost());
+  }
+
   #resyncGap(): number {
-    const floor = Math.max(this.#minGapMs, this.#costFactor * this.#cost());
-    const cap = Math.max(this.#maxResyncGapMs, 20 * this.#cost(), floor);
+    const floor = this.#resyncFloor();
+    const cap = Math.max(this.#maxResyncGapMs, 10 * this.#cost(), floor);
     return Math.min(cap, floor * 2 ** this.#streak);
   }
 
   /** ms until the next dump is due (0: now). */
   #delay(): number {
     if (this.#lastEnd === undefined) return 0;
-    const gap = this.#pending ? this.#resyncGap() : this.#interval();
-    return Math.max(0, this.#lastEnd + gap - this.#now());
+    const now = this.#now();
+    const p = this.#pending;
+    if (!p) return Math.max(0, this.#lastEnd + this.#interval() - now);
+    const floorAt = this.#lastEnd + this.#resyncFloor();
+    const backoffAt = this.#lastEnd + this.#resyncGap();
+    const quietAt = p.last + this.#quietMs;
+    return Math.max(0, Math.max(floorAt, Math.min(backoffAt, quietAt)) - now);
   }
 
   #interval(): number {
@@ -202,7 +220,8 @@ export class DumpScheduler {
 
   async #run(signal: AbortSignal, ready: () => void): Promise<void> {
     // Every run dumps first: at start, after stop()/start() (events were missed), and after a failed dump.
-    this.#pending ??= { first: this.#dumps === 0 ? 'start' : 'restart', count: 1, since: this.#now() };
+    const at = this.#now();
+    this.#pending ??= { first: this.#dumps === 0 ? 'start' : 'restart', count: 1, since: at, last: at - this.#quietMs };
     while (!signal.aborted) {
       const delay = this.#delay();
       // Woken early by requestResync; the delay is then recomputed with the resync gap.

@@ -106,6 +106,7 @@ async function tailEvents(
     maxBacklogChars: opts.maxBacklogChars ?? 64 * 1024 * 1024,
     backlog,
     niceChild: !fifo,
+    readerFifo: fifo ? planned.level : undefined,
   };
   const worker = new Worker(WORKER_URL, { workerData });
   const stop = (): void => worker.postMessage({ t: 'stop' } satisfies EventTailCommand);
@@ -134,11 +135,11 @@ async function tailEvents(
 
   const onMessage = (m: EventTailMessage): void => {
     switch (m.t) {
-      case 'spawned':
-        onPriority(
-          fifo ? planned : m.childNice !== undefined ? nicePriority(m.childNice) : defaultPriority(),
-        );
+      case 'spawned': {
+        const p = fifo ? planned : m.childNice !== undefined ? nicePriority(m.childNice) : defaultPriority();
+        onPriority({ ...p, reader: m.reader });
         return;
+      }
       case 'lines':
         try {
           if (sinkError === undefined) {

@@ -13,11 +13,13 @@ export interface EventTailWorkerData {
   backlog: SharedArrayBuffer;
   /** Lower the child's nice level as far as allowed (when SCHED_FIFO is not in force). */
   niceChild: boolean;
+  /** Put this reader thread under SCHED_FIFO at this priority (when the listener runs under it too). */
+  readerFifo?: number;
 }
 
 /** Worker → main. `at` is the receive time (ms, wall clock) of the chunk. */
 export type EventTailMessage =
-  | { t: 'spawned'; pid: number | undefined; childNice?: number; readerNice?: number }
+  | { t: 'spawned'; pid: number | undefined; childNice?: number; reader: string }
   | { t: 'lines'; at: number; lines: string[]; chars: number }
   | { t: 'stderr'; at: number; lines: string[] }
   /** The main thread was too far behind: `lines` lines were dropped between `from` and `at`. */

@@ -25,8 +25,25 @@ function threadId(): number | undefined {
   }
 }
 
-const tid = threadId();
-const readerNice = tid !== undefined ? bestNice(tid) : undefined;
+/**
+ * The reader must keep up with the listener, or the listener blocks on a full pipe: it gets the listener's
+ * SCHED_FIFO when that is in force (it only reads, splits and posts, then sleeps in epoll), else the best nice level.
+ */
+async function prioritiseReader(): Promise<string> {
+  const tid = threadId();
+  if (tid === undefined) return 'default (no thread id)';
+  if (data.readerFifo !== undefined) {
+    const r = await execa('chrt', ['-f', '-p', String(data.readerFifo), String(tid)], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 5000,
+    });
+    if (r.exitCode === 0) return `SCHED_FIFO ${data.readerFifo}`;
+  }
+  const nice = bestNice(tid);
+  return nice === undefined ? 'default' : `nice ${nice}`;
+}
+const reader = await prioritiseReader();
 
 const child = execa(data.file, data.argv, {
   reject: false,
@@ -35,7 +52,7 @@ const child = execa(data.file, data.argv, {
   forceKillAfterDelay: 2000,
 });
 const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
-post({ t: 'spawned', pid: child.pid, childNice, readerNice });
+post({ t: 'spawned', pid: child.pid, childNice, reader });
 
 const out = new LineSplitter({ maxLineLength: data.maxLineLength });
 const err = new LineSplitter({ maxLineLength: 4096 });
