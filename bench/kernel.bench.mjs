@@ -3,7 +3,7 @@
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
 // BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); every namespace is `kbb-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecording } from '../server/dist/recording/recording-reader.js';
@@ -113,7 +113,8 @@ async function recordingCounts(dir) {
 /** The ceiling: the prioritised plain listener alone, to a file. */
 async function ceiling(bin, spec) {
   return withNetns(async (ns) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctscope-bench-ceiling-'));
+    // tmpfs: on this VM's disk, writeback stalls alone made the plain listener lose events.
+    const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ctscope-bench-ceiling-'));
     const file = join(dir, 'events.txt');
     const listener = startListener(ns, file, { prioritised: true });
     try {
@@ -217,12 +218,13 @@ async function ctscope(bin, spec) {
         rss,
         recBytes: dirBytes(dataDir),
         ...rec,
-        listener: s.listener?.text ?? '?',
+        listener: s.listener ? `${s.listener.text}, reader ${s.listener.reader}` : '?',
         dumps: s.dump?.dumps,
       };
     } finally {
       serve.child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.BENCH_KERNEL_KEEP) console.log(`  kept recording: ${dataDir}`);
+      else rmSync(dataDir, { recursive: true, force: true });
     }
   });
 }
