@@ -4,8 +4,8 @@
 import { EngineCore } from '@ctscope/shared';
 import Fastify from 'fastify';
 import WebSocket from 'ws';
-import { buildApp } from '../server/dist/app.js';
-import { coreOnlyEngine } from '../server/dist/engine.js';
+import { coreOnlyEngine } from '../server/dist/engine/engine.js';
+import { buildApp } from '../server/dist/http/app.js';
 import { benchNat } from './bench-nat.mjs';
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 250_000);

@@ -29,6 +29,8 @@ for ws in shared server web; do
   cp "$root/$ws/package.json" "$out/$ws/"
   cp -R "$root/$ws/dist" "$out/$ws/dist"
 done
+# the committed bin entry that loads server/dist/cli.js (npm links it as node_modules/.bin/ctscope)
+cp -R "$root/server/bin" "$out/server/bin"
 
 # Only the server's and shared's dependencies: web's (React, Recharts) are bundled into web/dist by vite.
 # --prefer-offline: the npm cache is warm from the build's own `npm ci`, so this mostly unpacks cached tarballs.

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { AuditLog } from '../src/audit-log.js';
-import { NodeAgent } from '../src/node-agent.js';
+import { NodeAgent } from '../src/engine/node-agent.js';
+import { buildApp } from '../src/http/app.js';
+import { AuditLog } from '../src/http/audit-log.js';
 import { seedScenario, waitFor, withEnv } from './seed-scenario.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -55,11 +55,12 @@ describe('DELETE /api/flows/:id (fake conntrack)', () => {
   it("runs exactly the entry's conntrack -D with the token, and audits it", async () => {
     await waitFor(async () => {
       const r = await app.inject({ method: 'GET', url: '/api/flows/137932478', headers: auth });
-      return r.statusCode === 200 ? true : undefined;
-    }, 5000);
+      // the flow exists from the first dump, before the NAT snapshot that makes it no-dnat (and deletable)
+      return r.statusCode === 200 && r.json().flow.verdict === 'no-dnat' ? true : undefined;
+    }, 10_000);
     expect((await app.inject({ method: 'DELETE', url: '/api/flows/137932478' })).statusCode).toBe(401);
     const r = await app.inject({ method: 'DELETE', url: '/api/flows/137932478', headers: auth });
-    expect(r.statusCode).toBe(200);
+    expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({
       ok: true,
       command: [

@@ -5,9 +5,9 @@ import type { ServerMessage } from '@ctscope/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { buildApp } from '../src/app.js';
-import { NodeAgent } from '../src/node-agent.js';
-import type { WsHub } from '../src/ws-hub.js';
+import { NodeAgent } from '../src/engine/node-agent.js';
+import { buildApp } from '../src/http/app.js';
+import type { WsHub } from '../src/http/ws-hub.js';
 import { SEED, seedScenario, waitFor, withEnv } from './seed-scenario.js';
 
 interface Running {

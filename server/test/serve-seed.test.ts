@@ -1,10 +1,10 @@
 import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { NodeAgent } from '../src/node-agent.js';
-import { loadRecording, ReplayEngine } from '../src/replay-engine.js';
-import { replayRoutes } from '../src/routes/recording-routes.js';
+import { NodeAgent } from '../src/engine/node-agent.js';
+import { loadRecording, ReplayEngine } from '../src/engine/replay-engine.js';
+import { buildApp } from '../src/http/app.js';
+import { replayRoutes } from '../src/http/recording-routes.js';
 import { seedScenario, waitFor, withEnv } from './seed-scenario.js';
 
 describe('ctscope serve on the seed incident (fake node tools)', () => {

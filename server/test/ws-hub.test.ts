@@ -1,9 +1,9 @@
 import { EngineCore, type ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { coreOnlyEngine } from '../src/engine.js';
-import type { WsHub } from '../src/ws-hub.js';
+import { coreOnlyEngine } from '../src/engine/engine.js';
+import { buildApp } from '../src/http/app.js';
+import type { WsHub } from '../src/http/ws-hub.js';
 
 const line = (i: number) =>
   `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${40000 + i} dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=${20000 + i} id=${i}`;

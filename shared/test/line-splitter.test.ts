@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../src/line-splitter.js';
+import { LineSplitter } from '../src/conntrack/line-splitter.js';
 
 const FIXTURE = readFileSync(new URL('./fixtures/seed-incident/events-default.txt', import.meta.url), 'utf8');
 

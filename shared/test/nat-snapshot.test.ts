@@ -7,10 +7,10 @@ import {
   isDiffEmpty,
   makeSnapshot,
   normalizeIp,
-} from '../src/nat-snapshot.js';
-import type { Frontend, FrontendKind } from '../src/nat-types.js';
-import { parseIptablesSave } from '../src/parse-iptables-save.js';
-import { detectNatFormat, parseNatSnapshot } from '../src/parse-nat-snapshot.js';
+} from '../src/nat/nat-snapshot.js';
+import type { Frontend, FrontendKind } from '../src/nat/nat-types.js';
+import { parseIptablesSave } from '../src/nat/parse-iptables-save.js';
+import { detectNatFormat, parseNatSnapshot } from '../src/nat/parse-nat-snapshot.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ParseResult } from '../src/conntrack-types.js';
-import { parseConntrackLine } from '../src/parse-conntrack-line.js';
+import type { ParseResult } from '../src/conntrack/conntrack-types.js';
+import { parseConntrackLine } from '../src/conntrack/parse-conntrack-line.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { FlowRecord, ParseResult } from '../src/conntrack-types.js';
-import { parseConntrackLine } from '../src/parse-conntrack-line.js';
-import { parseConntrackXmlLine } from '../src/parse-conntrack-xml.js';
+import type { FlowRecord, ParseResult } from '../src/conntrack/conntrack-types.js';
+import { parseConntrackLine } from '../src/conntrack/parse-conntrack-line.js';
+import { parseConntrackXmlLine } from '../src/conntrack/parse-conntrack-xml.js';
 
 const FIXTURES = new URL('./fixtures/seed-incident/', import.meta.url);
 

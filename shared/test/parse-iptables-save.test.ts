@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NatSnapshot } from '../src/nat-types.js';
-import { parseIptablesSave } from '../src/parse-iptables-save.js';
+import type { NatSnapshot } from '../src/nat/nat-types.js';
+import { parseIptablesSave } from '../src/nat/parse-iptables-save.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ParseResult, Tuple } from '../src/conntrack-types.js';
-import { LineSplitter } from '../src/line-splitter.js';
-import { parseConntrackLine } from '../src/parse-conntrack-line.js';
-import { parseConntrackXmlLine } from '../src/parse-conntrack-xml.js';
+import type { ParseResult, Tuple } from '../src/conntrack/conntrack-types.js';
+import { LineSplitter } from '../src/conntrack/line-splitter.js';
+import { parseConntrackLine } from '../src/conntrack/parse-conntrack-line.js';
+import { parseConntrackXmlLine } from '../src/conntrack/parse-conntrack-xml.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 

@@ -22,9 +22,7 @@ const child = spawn(process.execPath, [CLI, ...seedServeArgs({ port, dataDir })]
   detached: true,
 });
 console.log(`Seed incident on http://127.0.0.1:${port}/  (wall: http://127.0.0.1:${port}/?kiosk=1)`);
-console.log(
-  `Recording in ${dataDir}; afterwards: node server/dist/cli.js replay ${dataDir} --web-root ${WEB_DIST}`,
-);
+console.log(`Recording in ${dataDir}; afterwards: npx ctscope replay ${dataDir} --web-root ${WEB_DIST}`);
 const stop = () => {
   try {
     process.kill(-child.pid, 'SIGTERM');

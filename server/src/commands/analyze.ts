@@ -1,7 +1,7 @@
 /** `ctscope analyze`: offline verdicts from captured NAT rules, conntrack dumps and events. */
 import { readFile } from 'node:fs/promises';
 import { type AnalyzeResult, analyzeCapture, type NamedText } from '@ctscope/shared';
-import { formatFlowTable } from '../format-flow-table.js';
+import { formatFlowTable } from './format-flow-table.js';
 
 /** Exit codes: 0 no critical flow, 1 a critical flow, 2 usage or input error. */
 export const EXIT_OK = 0;

@@ -1,8 +1,8 @@
 /** `ctscope replay PATH`: serve the API and page from a recording instead of the live node. */
 import { ConfigError, isLoopback } from '../config.js';
-import { loadRecording, ReplayEngine } from '../replay-engine.js';
-import { replayRoutes } from '../routes/recording-routes.js';
-import { startServer } from '../server.js';
+import { loadRecording, ReplayEngine } from '../engine/replay-engine.js';
+import { replayRoutes } from '../http/recording-routes.js';
+import { startServer } from '../http/server.js';
 import type { Io } from './analyze.js';
 
 export interface ReplayOptions {

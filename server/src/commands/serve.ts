@@ -1,11 +1,11 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../audit-log.js';
 import { ConfigError, type ServeConfig, validateConfig } from '../config.js';
-import { NodeAgent } from '../node-agent.js';
-import { recordingRoutes } from '../routes/recording-routes.js';
-import { onShutdown, startServer } from '../server.js';
+import { NodeAgent } from '../engine/node-agent.js';
+import { AuditLog } from '../http/audit-log.js';
+import { recordingRoutes } from '../http/recording-routes.js';
+import { onShutdown, startServer } from '../http/server.js';
 import { formatPreflight, preflightVerdict, runPreflight } from '../sources/preflight.js';
 import type { Io } from './analyze.js';
 

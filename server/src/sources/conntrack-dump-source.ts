@@ -1,5 +1,5 @@
 /** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
-import { NodeCommandError, runNodeCommand } from './node-command.js';
+import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
 
@@ -221,7 +221,12 @@ export class DumpScheduler {
   async #run(signal: AbortSignal, ready: () => void): Promise<void> {
     // Every run dumps first: at start, after stop()/start() (events were missed), and after a failed dump.
     const at = this.#now();
-    this.#pending ??= { first: this.#dumps === 0 ? 'start' : 'restart', count: 1, since: at, last: at - this.#quietMs };
+    this.#pending ??= {
+      first: this.#dumps === 0 ? 'start' : 'restart',
+      count: 1,
+      since: at,
+      last: at - this.#quietMs,
+    };
     while (!signal.aborted) {
       const delay = this.#delay();
       // Woken early by requestResync; the delay is then recomputed with the resync gap.

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ListenerPriority, SourceState } from '@ctscope/shared';
 import { parseConntrackLine } from '@ctscope/shared';
+import { nodeArgv } from '../node/node-command.js';
 import type { EventTailCommand, EventTailMessage, EventTailWorkerData } from './event-tail-messages.js';
 import {
   canUseFifo,
@@ -13,7 +14,6 @@ import {
   nicePriority,
   prioritisedCommand,
 } from './listener-priority.js';
-import { nodeArgv } from './node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
 

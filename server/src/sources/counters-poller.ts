@@ -1,7 +1,7 @@
 /** Polls conntrack's node-wide counters: per-CPU stats (summed), entry count and table size. */
 import { readFile } from 'node:fs/promises';
 import { parseConntrackLine } from '@ctscope/shared';
-import { runNodeCommand } from './node-command.js';
+import { runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, NodeCounters, SourceSink } from './source-types.js';
 import { periodic, Supervisor } from './supervisor.js';
 

@@ -7,7 +7,7 @@ import {
   parseIpvsadm,
   parseNftKubeProxy,
 } from '@ctscope/shared';
-import { NodeCommandError, runNodeCommand } from './node-command.js';
+import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { periodic, Supervisor } from './supervisor.js';
 

@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { NodeCommandError, runNodeCommand } from './node-command.js';
+import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions } from './source-types.js';
 
 /** One check's outcome. `fatal` says whether this check failing stops ctscope (set on passed checks too). */

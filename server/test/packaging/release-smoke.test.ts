@@ -2,55 +2,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, exec, ROOT } from './clean-shell.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'release-build.sh');
 /** `npm ci` of the production dependencies: ~5-15 s with a warm npm cache on the 2-core CI machine, far more without. */
 const BUILD_TIMEOUT_MS = 180_000;
-
-function exec(
-  cmd: string,
-  args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
-) {
-  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} timed out after ${opts.timeoutMs} ms:\n${out}`));
-    }, opts.timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
-/**
- * The environment of a shell outside the repository: no NODE_PATH, no repository node_modules/.bin on PATH, none of
- * `npm run`'s variables that point into the repository (npm's own settings such as its cache or registry stay).
- */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const inRepo =
-    /^(NODE_PATH|INIT_CWD|VITEST.*|npm_package_.*|npm_lifecycle_.*|npm_config_(local_prefix|workspaces?))$/;
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!inRepo.test(k)) env[k] = v;
-  env.PATH = (env.PATH ?? '')
-    .split(delimiter)
-    .filter((d) => !d.startsWith(ROOT))
-    .join(delimiter);
-  return env;
-}
 
 describe('the release tree (scripts/release-build.sh)', () => {
   let tmp: string;
@@ -118,8 +76,10 @@ describe('the release tree (scripts/release-build.sh)', () => {
       'package-lock.json',
     ])
       expect(existsSync(join(out, f)), f).toBe(true);
-    for (const ws of ['shared', 'server', 'web'])
+    for (const ws of ['shared', 'web'])
       expect(readdirSync(join(out, ws)).sort()).toEqual(['dist', 'package.json']);
+    expect(readdirSync(join(out, 'server')).sort()).toEqual(['bin', 'dist', 'package.json']);
+    expect(existsSync(join(out, 'node_modules', '.bin', 'ctscope')), 'node_modules/.bin/ctscope').toBe(true);
     const modules = join(out, 'node_modules');
     expect(existsSync(join(modules, 'fastify'))).toBe(true);
     for (const dev of ['vitest', 'typescript', '@biomejs', 'vite', 'kubernetes-models', 'react'])

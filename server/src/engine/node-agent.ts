@@ -1,0 +1,176 @@
+/** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
+import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
+import { EngineCore, remedyArgs } from '@ctscope/shared';
+import type { ServeConfig } from '../config.js';
+import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
+import { RecordingWriter } from '../recording/recording-writer.js';
+import { DumpScheduler } from '../sources/conntrack-dump-source.js';
+import {
+  type ConntrackEventsSource,
+  createConntrackEventsSource,
+} from '../sources/conntrack-events-source.js';
+import { createCountersPoller } from '../sources/counters-poller.js';
+import { createNatPoller, type NatPoller } from '../sources/nat-poller.js';
+import type { NodeCounters, SourceSink } from '../sources/source-types.js';
+import type { Supervisor } from '../sources/supervisor.js';
+import { createSuspectPoller } from '../sources/suspect-poller.js';
+import type { DeleteResult, Engine, EngineBatch } from './engine.js';
+
+export const CTSCOPE_VERSION = '0.1.0';
+
+/** Live node agent. `start()` launches the sources; `stop()` ends them and closes the recording. */
+export class NodeAgent implements Engine {
+  readonly mode = 'live' as const;
+  readonly node: { name: string; netns?: string };
+  readonly core: EngineCore;
+  readonly allowDelete: boolean;
+  readonly intervals: Engine['intervals'];
+  private readonly supervisors: Supervisor[] = [];
+  private readonly dump: DumpScheduler;
+  private readonly nat: NatPoller;
+  private readonly events: ConntrackEventsSource;
+  readonly recorder: RecordingWriter | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.node = { name: config.nodeName, netns: config.netns };
+    this.allowDelete = config.allowDelete;
+    this.intervals = {
+      suspectPollMs: config.suspectPollMs,
+      natPollMs: config.natPollMs,
+      countersPollMs: config.countersPollMs,
+    };
+    this.core = new EngineCore({ maxFlows: config.maxFlows, unansweredAfterMs: config.unansweredAfterMs });
+    this.recorder = config.record
+      ? new RecordingWriter({
+          dir: config.dataDir,
+          node: config.nodeName,
+          netns: config.netns,
+          writer: CTSCOPE_VERSION,
+          maxAgeMs: config.retentionHours * 3_600_000,
+          maxBytes: config.retentionBytes,
+          now,
+        })
+      : undefined;
+    const sink = this.recordingSink();
+    const nodeOpts = { netns: config.netns };
+    this.dump = new DumpScheduler({ sink, node: nodeOpts, fullIntervalMs: config.fullResyncMs, now });
+    this.core.onLoss = () => this.dump.requestResync('event loss');
+    this.nat = createNatPoller({
+      sink,
+      node: nodeOpts,
+      mode: config.natSource,
+      intervalMs: config.natPollMs,
+      now,
+    });
+    this.events = createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now });
+    this.supervisors.push(
+      this.events,
+      this.dump.supervisor,
+      createSuspectPoller({
+        sink,
+        node: nodeOpts,
+        intervalMs: () => config.suspectPollMs,
+        suspects: () => this.core.store.suspects(),
+      }),
+      this.nat,
+      createCountersPoller({ sink, node: nodeOpts, intervalMs: config.countersPollMs, now }),
+    );
+  }
+
+  /** Every input goes to the engine and, when recording, to disk. The tail calls onEventLine: keep it cheap. */
+  private recordingSink(): SourceSink {
+    const core = this.core;
+    const rec = (r: RecordingRecord) => this.recorder?.append(r);
+    return {
+      onEventLine: (line, at) => {
+        core.onEventLine(line, at);
+        rec({ k: 'line', t: at, src: 'events', line });
+      },
+      onEventLoss: (reason, detail, at) => {
+        core.onEventLoss(reason, detail, at);
+        rec({ k: 'gap', t: at, reason, detail });
+      },
+      onDump: (scope, lines, at, startedAt) => {
+        core.onDump(scope, lines, at, startedAt);
+        if (this.recorder) {
+          const src = scope === 'full' ? 'dump' : 'poll';
+          rec({ k: 'dump', t: startedAt ?? at, phase: 'begin', scope });
+          for (const line of lines) rec({ k: 'line', t: at, src, line });
+          rec({ k: 'dump', t: at, phase: 'end', scope });
+        }
+      },
+      onNat: (snapshot: NatSnapshot, at) => {
+        const fresh = core.onNat(snapshot, at);
+        if (fresh) rec({ k: 'nat', t: at, snapshot: fresh });
+      },
+      onCounters: (c: NodeCounters) => {
+        core.onCounters(c);
+        rec({ k: 'counters', t: c.at, count: c.count, max: c.max, stats: c.stats });
+      },
+      onSourceState: (s) => core.onSourceState(s),
+    };
+  }
+
+  async start(): Promise<void> {
+    const at = this.now();
+    if (this.recorder) {
+      try {
+        await this.recorder.open();
+      } catch (err) {
+        this.core.addGap('recording-paused', `recording unavailable: ${(err as Error).message}`, at);
+      }
+    }
+    this.core.addGap('server-start', 'ctscope started', at);
+    for (const s of this.supervisors) s.start();
+    this.checkpointTimer = setInterval(() => this.checkpoint(), 60_000);
+    this.checkpointTimer.unref();
+  }
+
+  /** Periodic checkpoint of the live table; skipped for huge tables, where full dumps serve instead. */
+  private checkpoint(): void {
+    if (!this.recorder || this.core.store.stats().live > 20_000) return;
+    this.recorder.append({ k: 'checkpoint', t: this.now(), flows: this.core.store.liveRecords() });
+  }
+
+  async stop(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    await Promise.all(this.supervisors.map((s) => s.stop()));
+    await this.recorder?.close();
+  }
+
+  sources() {
+    return this.core.sources();
+  }
+  flush(): EngineBatch {
+    return this.core.flush(this.now());
+  }
+
+  async deleteFlow(report: FlowReport): Promise<DeleteResult> {
+    const found = this.core.store.get(report.id);
+    const args = remedyArgs(found ? found.flow.record : { proto: report.orig.proto, orig: report.orig });
+    const command = ['conntrack', ...args];
+    try {
+      const r = await runNodeCommand('conntrack', args, { netns: this.config.netns, timeoutMs: 10_000 });
+      this.core.markDeleted(report.id, this.now());
+      this.recorder?.append({ k: 'deleted', t: this.now(), id: report.id, argv: command });
+      this.dump.requestResync('entry deleted');
+      return { ok: true, command, message: (r.stderr || r.stdout).trim() || 'deleted' };
+    } catch (err) {
+      const message = err instanceof NodeCommandError ? err.message : String(err);
+      return { ok: false, command, message };
+    }
+  }
+
+  extraStats(): Record<string, unknown> {
+    return {
+      listener: this.events.priority() ?? null,
+      natMode: this.nat.mode() ?? null,
+      dump: this.dump.stats(),
+      recording: this.recorder?.state() ?? null,
+    };
+  }
+}

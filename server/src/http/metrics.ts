@@ -1,0 +1,103 @@
+/** Prometheus exposition (prom-client) computed from the engine at scrape time. */
+import { SEVERITY_OF, VERDICTS } from '@ctscope/shared';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+
+/** Gauges that read the engine on each scrape, so nothing runs between scrapes. */
+export class EngineMetrics {
+  readonly registry = new Registry();
+  private readonly collect: () => void;
+
+  constructor(engine: Engine) {
+    this.collect = buildCollector(engine, this.registry);
+  }
+
+  /** Prometheus text exposition. */
+  async render(): Promise<string> {
+    this.collect();
+    return this.registry.metrics();
+  }
+}
+
+function buildCollector(engine: Engine, registry: Registry): () => void {
+  const eventsTotal = new Gauge({
+    name: 'ctscope_events_total',
+    help: 'conntrack events received, by type (monotonic; exposed as a gauge mirror of the internal counter)',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const flows = new Gauge({
+    name: 'ctscope_flows',
+    help: 'Live tracked UDP flows by verdict and severity',
+    labelNames: ['verdict', 'severity'],
+    registers: [registry],
+  });
+  const eventLoss = new Gauge({
+    name: 'ctscope_event_loss_total',
+    help: 'Event-loss markers (ENOBUFS or event source restarts) since start',
+    registers: [registry],
+  });
+  const tableFill = new Gauge({
+    name: 'ctscope_conntrack_table_fill_ratio',
+    help: 'conntrack count / nf_conntrack_max',
+    registers: [registry],
+  });
+  const tableCount = new Gauge({
+    name: 'ctscope_conntrack_entries',
+    help: 'conntrack -C',
+    registers: [registry],
+  });
+  const stat = new Gauge({
+    name: 'ctscope_conntrack_stat',
+    help: 'conntrack -S counters summed over CPUs (insert_failed, drop, early_drop, clash_resolve, ...)',
+    labelNames: ['counter'],
+    registers: [registry],
+  });
+  const restarts = new Gauge({
+    name: 'ctscope_source_restarts_total',
+    help: 'Restarts of each supervised source',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const up = new Gauge({
+    name: 'ctscope_source_up',
+    help: '1 when the source is running',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const parseErrors = new Gauge({
+    name: 'ctscope_parse_errors_total',
+    help: 'Unparseable conntrack lines',
+    registers: [registry],
+  });
+  const evicted = new Gauge({
+    name: 'ctscope_flows_evicted_total',
+    help: 'Flows dropped by the memory cap',
+    registers: [registry],
+  });
+  const scrapes = new Counter({
+    name: 'ctscope_metrics_scrapes_total',
+    help: 'Scrapes of /metrics',
+    registers: [registry],
+  });
+
+  return () => {
+    const s = engine.core.store.stats();
+    for (const [type, n] of Object.entries(s.events)) eventsTotal.set({ type }, n);
+    flows.reset();
+    for (const verdict of VERDICTS)
+      flows.set({ verdict, severity: SEVERITY_OF[verdict] }, s.byVerdict[verdict]);
+    eventLoss.set(engine.core.eventLoss());
+    const c = engine.core.counters();
+    if (c?.fill !== undefined) tableFill.set(c.fill);
+    if (c?.count !== undefined) tableCount.set(c.count);
+    for (const [k, v] of Object.entries(c?.stats ?? {})) stat.set({ counter: k }, v);
+    for (const src of engine.sources()) {
+      restarts.set({ source: src.name }, src.restarts);
+      up.set({ source: src.name }, src.state === 'running' ? 1 : 0);
+    }
+    parseErrors.set(s.parseErrors);
+    evicted.set(s.evicted);
+    scrapes.inc();
+  };
+}

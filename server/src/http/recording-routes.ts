@@ -1,0 +1,71 @@
+/** Recording list/download, and the replay clock controls (replay mode only). */
+import { createReadStream } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ReplayEngine } from '../engine/replay-engine.js';
+import { listRecordings, resolveRecordingPath } from '../recording/recording-reader.js';
+
+const Name = Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
+
+export function recordingRoutes(dataDir: string | undefined) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/api/recordings', async () => ({
+      dir: dataDir ?? null,
+      recordings: dataDir ? await listRecordings(dataDir).catch(() => []) : [],
+    }));
+    app.get('/api/recordings/:name', { schema: { params: Name } }, async (req, reply) => {
+      if (!dataDir) return reply.code(404).send({ error: 'not found', message: 'recording is off' });
+      let path: string;
+      try {
+        path = resolveRecordingPath(dataDir, (req.params as Static<typeof Name>).name);
+      } catch (err) {
+        return reply.code(400).send({ error: 'bad request', message: (err as Error).message });
+      }
+      const stream = createReadStream(path);
+      const opened = await new Promise<Error | undefined>((resolve) => {
+        stream.once('open', () => resolve(undefined));
+        stream.once('error', resolve);
+      });
+      if (opened) return reply.code(404).send({ error: 'not found', message: 'no such recording' });
+      return reply
+        .header('content-type', 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="${(req.params as Static<typeof Name>).name}"`)
+        .send(stream);
+    });
+  };
+}
+
+const ReplayControl = Type.Object(
+  {
+    action: Type.Union([
+      Type.Literal('play'),
+      Type.Literal('pause'),
+      Type.Literal('seek'),
+      Type.Literal('speed'),
+    ]),
+    t: Type.Optional(Type.Number()),
+    speed: Type.Optional(Type.Number({ minimum: 0.1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export function replayRoutes(engine: ReplayEngine) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/api/replay', async () => engine.clock.state());
+    app.post('/api/replay', { schema: { body: ReplayControl } }, async (req, reply) => {
+      const b = req.body as Static<typeof ReplayControl>;
+      if (b.action === 'play') engine.clock.play();
+      else if (b.action === 'pause') engine.clock.pause();
+      else if (b.action === 'seek') {
+        if (b.t === undefined)
+          return reply.code(400).send({ error: 'bad request', message: 'seek needs t (ms)' });
+        engine.clock.seek(b.t);
+      } else {
+        if (b.speed === undefined)
+          return reply.code(400).send({ error: 'bad request', message: 'speed needs speed' });
+        engine.clock.setSpeed(b.speed);
+      }
+      return engine.clock.state();
+    });
+  };
+}

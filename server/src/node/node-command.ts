@@ -1,0 +1,79 @@
+/** Runs node commands (conntrack, iptables-save, ...) with argument arrays, inside a netns when configured. */
+import { execa, type Options, type ResultPromise } from 'execa';
+import type { NodeCommandOptions } from '../sources/source-types.js';
+
+/** argv for `cmd args…`, wrapped in `ip netns exec NAME` when a namespace is set. Never a shell string. */
+export function nodeArgv(cmd: string, args: readonly string[], opts: NodeCommandOptions): [string, string[]] {
+  return opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, [...args]];
+}
+
+/** Result of a short node command. */
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** ms it took. */
+  durationMs: number;
+}
+
+/** Why a short command failed, in words an operator can act on. */
+export class NodeCommandError extends Error {
+  constructor(
+    message: string,
+    readonly result?: CommandResult,
+  ) {
+    super(message);
+  }
+}
+
+/** Run a short command to completion (buffers output; rejects with a clear NodeCommandError). */
+export async function runNodeCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: NodeCommandOptions & { timeoutMs?: number; maxBuffer?: number; signal?: AbortSignal } = {},
+): Promise<CommandResult> {
+  const [file, argv] = nodeArgv(cmd, args, opts);
+  const started = Date.now();
+  const r = await execa(file, argv, {
+    reject: false,
+    timeout: opts.timeoutMs ?? 30_000,
+    maxBuffer: opts.maxBuffer ?? 512 * 1024 * 1024,
+    stripFinalNewline: false,
+    stdin: 'ignore',
+    cancelSignal: opts.signal,
+  });
+  const result: CommandResult = {
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode ?? -1,
+    durationMs: Date.now() - started,
+  };
+  if (r.failed) {
+    const what = [file, ...argv].join(' ');
+    let why: string;
+    if ((r as { code?: string }).code === 'ENOENT') why = `${file}: command not found`;
+    else if (r.isCanceled) why = 'cancelled (stopping)';
+    else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 30_000} ms`;
+    else if (r.isMaxBuffer) why = 'output too large';
+    else why = firstLine(result.stderr) || `exit code ${result.exitCode}${r.signal ? ` (${r.signal})` : ''}`;
+    throw new NodeCommandError(`${what}: ${why}`, result);
+  }
+  return result;
+}
+
+/** Start a long-running command (e.g. `conntrack -E`); the caller reads its streams. */
+export function spawnNodeCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: NodeCommandOptions,
+  extra: Options = {},
+): ResultPromise {
+  const [file, argv] = nodeArgv(cmd, args, opts);
+  return execa(file, argv, { reject: false, buffer: false, stdin: 'ignore', ...extra });
+}
+
+function firstLine(s: string): string {
+  const t = s.trim();
+  const i = t.indexOf('\n');
+  return i < 0 ? t : t.slice(0, i);
+}

@@ -1,0 +1,192 @@
+/**
+ * The engine state both live and replay share: it consumes source inputs (as an {@link EngineInput}) into the
+ * flow store, markers, counters and source states, and batches changes for clients. Feeding it a recording
+ * reproduces the live run, because the inputs are the same calls.
+ */
+
+import type { Alert } from '../flows/alert.js';
+import type { FlowReport } from '../flows/flow-report.js';
+import { FlowStore, type FlowStoreOptions } from '../flows/flow-store.js';
+import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
+import type { EventLossReason } from '../recording/recording-format.js';
+import { type CountersView, counterJumps, countersView } from './counters-view.js';
+import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
+import { MarkerLog, type TimelineMarker } from './marker-log.js';
+import type { RateBucket } from './rate-timeline.js';
+
+/** Everything that changed since the previous {@link EngineCore.flush}: a delta's body, before per-client filtering. */
+export interface EngineBatch {
+  /** Engine clock, ms (replay: the replay clock). */
+  now: number;
+  /** Flows added or changed (in a delta: those matching the client's filter). */
+  upserts: FlowReport[];
+  /** Flow ids removed (in a delta: also those no longer matching the filter). */
+  removals: string[];
+  /** Completed or updated per-second buckets. */
+  rates: RateBucket[];
+  /** New markers. */
+  markers: TimelineMarker[];
+  /** NAT changes. */
+  nat: NatChange[];
+  /** Current NAT view, when it changed. */
+  natView?: NatView;
+  /** Latest counters, when read. */
+  counters?: CountersView;
+  /** Alerts raised or cleared. */
+  alerts: Alert[];
+  /** Source states that changed. */
+  sources: SourceState[];
+  /** Event-loss count since start, when it changed. */
+  eventLoss?: number;
+  /** The engine's state was rebuilt (replay seek backwards) or overflowed: clients need a full sync. */
+  reset?: boolean;
+}
+
+/** Turn the store's current snapshot into the client view. */
+export function natViewOf(store: FlowStore): NatView | undefined {
+  const v = store.nat[store.nat.length - 1];
+  if (!v) return undefined;
+  return {
+    source: v.snapshot.source,
+    hash: v.snapshot.hash,
+    since: v.since,
+    frontends: v.snapshot.frontends,
+  };
+}
+
+/** Alerts kept for syncs: a flood turns deltas into syncs, and alerts must survive that. */
+export const RECENT_ALERTS = 200;
+
+export class EngineCore implements EngineInput {
+  readonly store: FlowStore;
+  readonly markerLog = new MarkerLog();
+  private readonly sourceStates = new Map<string, SourceState>();
+  private changedSources = new Map<string, SourceState>();
+  private natChanges: NatChange[] = [];
+  private natChanged = false;
+  private latestCounters: CountersView | undefined;
+  private countersChanged = false;
+  private lossCount = 0;
+  private lossChanged = false;
+  private readonly recentAlerts: Alert[] = [];
+  /** Called after event loss: the live agent asks for a full dump. */
+  onLoss?: () => void;
+
+  constructor(storeOptions: Partial<FlowStoreOptions> = {}) {
+    this.store = new FlowStore(storeOptions);
+  }
+
+  onEventLine(line: string, at: number): void {
+    this.store.ingestEventLine(line, at);
+  }
+
+  onEventLoss(reason: EventLossReason, detail: string, at: number): void {
+    this.store.advance(at);
+    this.lossCount++;
+    this.lossChanged = true;
+    const text =
+      reason === 'enobufs'
+        ? 'event loss (ENOBUFS): state unknown until the next full dump'
+        : reason === 'backlog'
+          ? `event loss (ctscope fell behind): ${detail}`
+          : `event source restarted: ${detail}`;
+    this.markerLog.add({ t: at, kind: 'gap', reason, text });
+    this.onLoss?.();
+  }
+
+  /** A marker for the server's own start/stop or recording pauses. */
+  addGap(reason: TimelineMarker['reason'], text: string, at: number): void {
+    this.markerLog.add({ t: at, kind: 'gap', reason, text });
+  }
+
+  onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void {
+    // A flow seen after the dump started may postdate the kernel's walk of its bucket: only older ones retire.
+    this.store.ingestDump(scope, lines, at, startedAt ?? at - 5_000);
+  }
+
+  /** We deleted this entry ourselves: it is gone now, whatever events the kernel does or doesn't send. */
+  markDeleted(id: string, at: number): void {
+    this.store.markGone(id, at);
+  }
+
+  onNat(snapshot: NatSnapshot, at: number): NatSnapshot | undefined {
+    const before = this.store.current?.hash;
+    const change = this.store.setNat(snapshot, at);
+    if (change) {
+      this.natChanges.push(change);
+      this.markerLog.addNatChange(change);
+    }
+    if (this.store.current?.hash !== before) {
+      this.natChanged = true;
+      return this.store.current;
+    }
+    return undefined;
+  }
+
+  onCounters(c: NodeCounters): void {
+    this.store.advance(c.at);
+    const view = countersView(c);
+    for (const m of counterJumps(this.latestCounters, view)) this.markerLog.add(m);
+    this.latestCounters = view;
+    this.countersChanged = true;
+  }
+
+  onSourceState(state: SourceState): void {
+    this.sourceStates.set(state.name, state);
+    this.changedSources.set(state.name, state);
+  }
+
+  sources(): SourceState[] {
+    return [...this.sourceStates.values()];
+  }
+
+  counters(): CountersView | undefined {
+    return this.latestCounters;
+  }
+
+  eventLoss(): number {
+    return this.lossCount;
+  }
+
+  markers(): TimelineMarker[] {
+    return this.markerLog.recent();
+  }
+
+  /** Recent alerts, oldest first (a copy). */
+  alerts(): Alert[] {
+    return [...this.recentAlerts];
+  }
+
+  natView(): NatView | undefined {
+    return natViewOf(this.store);
+  }
+
+  /** Housekeeping plus the batch of changes since the last flush; a flood beyond `maxUpserts` becomes a reset. */
+  flush(now: number, maxUpserts = 5000): EngineBatch {
+    this.store.tick(now);
+    const changes = this.store.takeChanges(maxUpserts);
+    this.recentAlerts.push(...changes.alerts);
+    if (this.recentAlerts.length > RECENT_ALERTS)
+      this.recentAlerts.splice(0, this.recentAlerts.length - RECENT_ALERTS);
+    const batch: EngineBatch = {
+      now: this.store.now,
+      upserts: changes.upserts,
+      removals: changes.removals,
+      rates: this.store.timeline.takeChanged(),
+      markers: this.markerLog.take(),
+      nat: this.natChanges,
+      natView: this.natChanged ? this.natView() : undefined,
+      counters: this.countersChanged ? this.latestCounters : undefined,
+      alerts: changes.alerts,
+      sources: [...this.changedSources.values()],
+      eventLoss: this.lossChanged ? this.lossCount : undefined,
+      reset: changes.overflow || undefined,
+    };
+    this.natChanges = [];
+    this.natChanged = false;
+    this.countersChanged = false;
+    this.changedSources = new Map();
+    this.lossChanged = false;
+    return batch;
+  }
+}

@@ -1,0 +1,539 @@
+/** The live flow table: ingests events, dumps and NAT snapshots, keeps verdicts current, and tracks changes. */
+
+import type { FlowRecord } from '../conntrack/conntrack-types.js';
+import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
+import { RateTimeline } from '../engine/rate-timeline.js';
+import { snapshotAt } from '../nat/nat-history.js';
+import { diffSnapshots, isDiffEmpty } from '../nat/nat-snapshot.js';
+import type { NatChange, NatSnapshot } from '../nat/nat-types.js';
+import { classifyFlow } from '../verdict/classify-flow.js';
+import type { Classification } from '../verdict/verdict-types.js';
+import {
+  countBySeverity,
+  countByVerdict,
+  deleteHelps,
+  SEVERITY_RANK,
+  type Severity,
+  type Verdict,
+} from '../verdict/verdicts.js';
+import type { Alert } from './alert.js';
+import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
+import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
+import { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flow-tracker.js';
+
+export interface FlowStoreOptions {
+  /** Hard cap on tracked flows; beyond it the oldest destroyed, then oldest healthy flows are evicted. */
+  maxFlows: number;
+  /** How long destroyed flows stay visible, ms. */
+  destroyedRetentionMs: number;
+  /** History entries per flow. */
+  maxHistory: number;
+  /** NAT versions kept. */
+  maxNatVersions: number;
+  /** UNREPLIED age that makes a healthy flow `unanswered`, ms. */
+  unansweredAfterMs: number;
+  /** Max suspects handed to the poller. */
+  maxSuspects: number;
+}
+
+export const DEFAULT_STORE_OPTIONS: FlowStoreOptions = {
+  maxFlows: 300_000,
+  destroyedRetentionMs: 120_000,
+  maxHistory: 8,
+  maxNatVersions: 200,
+  unansweredAfterMs: 10_000,
+  maxSuspects: 256,
+};
+
+/** Changes since the last {@link FlowStore.takeChanges}. */
+export interface StoreChanges {
+  upserts: FlowReport[];
+  removals: string[];
+  alerts: Alert[];
+  /** More flows changed than one batch may carry: clients should take a fresh (bounded) sync instead. */
+  overflow: boolean;
+}
+
+/** A NAT version and when it was first seen. */
+export interface NatVersion {
+  snapshot: NatSnapshot;
+  since: number;
+}
+
+/** Counts the store exposes for /api/stats and /metrics. */
+export interface StoreStats {
+  flows: number;
+  live: number;
+  evicted: number;
+  parseErrors: number;
+  lastParseError?: string;
+  events: { NEW: number; UPDATE: number; DESTROY: number };
+  byVerdict: Record<Verdict, number>;
+  bySeverity: Record<Severity, number>;
+}
+
+/** Owns the flows. Pure in-memory; time comes in as arguments so live and replay behave the same. */
+export class FlowStore {
+  readonly options: FlowStoreOptions;
+  private tracker: FlowTracker;
+  /** Destroyed flows in destroy order, for retention without scanning the table. */
+  private readonly destroyedQueue = new Set<string>();
+  /** Canonical copies of addresses, so 250k flows to one VIP share one string. */
+  private readonly interned = new Map<string, string>();
+  private lastHousekeeping = 0;
+  /**
+   * Tracker times are ms since `base`, not since the epoch: small integers are stored inline by V8, epoch ms
+   * are boxed (16 B each, several per flow). Reports convert back.
+   */
+  private base: number | undefined;
+  private dirty = new Set<string>();
+  private removed = new Set<string>();
+  private alerts: Alert[] = [];
+  /** Flows still UNREPLIED and judged ok, in first-seen order, to re-judge as they age into `unanswered`. */
+  private readonly pendingUnanswered = new Set<string>();
+  readonly nat: NatVersion[] = [];
+  readonly natChanges: NatChange[] = [];
+  readonly timeline = new RateTimeline(3600);
+  private evicted = 0;
+  private parseErrors = 0;
+  private lastParseError: string | undefined;
+  private readonly events = { NEW: 0, UPDATE: 0, DESTROY: 0 };
+  now = 0;
+
+  constructor(options: Partial<FlowStoreOptions> = {}) {
+    this.options = { ...DEFAULT_STORE_OPTIONS, ...options };
+    // Our tail prints ids (-o id); full resyncs after event loss cover what the tuple index would catch.
+    this.tracker = new FlowTracker({
+      maxHistory: this.options.maxHistory,
+      indexIdFlowsByTuple: false,
+      // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
+      onRetire: (old) => {
+        this.destroyedQueue.add(old.key);
+        this.touch(old.key);
+      },
+    });
+  }
+
+  /** Current NAT snapshot. */
+  get current(): NatSnapshot | undefined {
+    return this.nat[this.nat.length - 1]?.snapshot;
+  }
+
+  /** One raw `conntrack -E` line. Bad lines are counted, never thrown. */
+  ingestEventLine(line: string, at: number): void {
+    this.advance(at);
+    const r = parseConntrackLine(line);
+    if (r.kind === 'flow') {
+      if (r.event) {
+        this.events[r.event]++;
+        this.timeline.countEvent(at, r.event);
+      }
+      this.observe(r, at);
+    } else if (r.kind === 'error') {
+      this.parseErrors++;
+      this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
+    }
+  }
+
+  /** A `conntrack -L` run. A full dump also retires live flows it no longer lists. */
+  ingestDump(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt = at): void {
+    this.advance(at);
+    const seen = new Set<string>();
+    for (const line of lines) {
+      const r = parseConntrackLine(line);
+      if (r.kind === 'flow') seen.add(this.observe(r, at).key);
+      else if (r.kind === 'error') {
+        this.parseErrors++;
+        this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
+      }
+    }
+    if (scope !== 'full') return;
+    for (const flow of this.tracker.all()) {
+      if (flow.destroyedAt === undefined && !seen.has(flow.key) && flow.lastSeen < this.rel(startedAt)) {
+        this.tracker.markGone(flow.key, this.rel(at));
+      }
+    }
+  }
+
+  /** Retire a live flow now (e.g. we deleted it), without waiting for a DESTROY or a full dump. */
+  markGone(id: string, at: number): void {
+    this.advance(at);
+    const flow = this.tracker.get(id);
+    if (!flow || flow.destroyedAt !== undefined) return;
+    this.tracker.markGone(id, this.rel(at));
+  }
+
+  /** A NAT snapshot; returns the change when its hash differs from the current one. */
+  setNat(snapshot: NatSnapshot, at: number): NatChange | undefined {
+    this.advance(at);
+    const prev = this.current;
+    if (prev && prev.hash === snapshot.hash) return undefined;
+    const stamped: NatSnapshot = { ...snapshot, takenAt: at };
+    this.nat.push({ snapshot: stamped, since: at });
+    if (this.nat.length > this.options.maxNatVersions) this.nat.shift();
+    // Verdicts depend on the rules: re-judge every flow.
+    for (const flow of this.tracker.all()) this.touch(flow.key);
+    if (!prev) return undefined;
+    const diff = diffSnapshots(prev, stamped);
+    if (isDiffEmpty(diff)) return undefined;
+    const change: NatChange = { t: at, from: prev.hash, to: stamped.hash, diff };
+    this.natChanges.push(change);
+    if (this.natChanges.length > this.options.maxNatVersions) this.natChanges.shift();
+    return change;
+  }
+
+  private observe(parsed: FlowRecord, at: number): TrackedFlow {
+    const rec = this.compact(parsed);
+    const before = this.tracker.size;
+    const flow = this.tracker.observe(rec, this.rel(at));
+    if (flow.verdict === undefined) flow.verdict = UNJUDGED;
+    if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
+    if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
+    this.touch(flow.key);
+    return flow;
+  }
+
+  /**
+   * The fields the live table needs, in one small fixed shape with shared address strings: the parser's full
+   * record (26 fields, two 10-field tuples) would cost ~2x the memory at 250k flows. The raw line is recorded.
+   */
+  private compact(r: FlowRecord): FlowRecord {
+    if (this.interned.size > 100_000) this.interned.clear();
+    const out: FlowRecord = {
+      kind: 'flow',
+      event: r.event,
+      proto: r.proto === 'udp' ? 'udp' : r.proto,
+      protonum: r.protonum,
+      timeout: r.timeout,
+      state: r.state,
+      orig: {
+        src: this.canon(r.orig.src),
+        dst: this.canon(r.orig.dst),
+        sport: r.orig.sport,
+        dport: r.orig.dport,
+      },
+      reply: {
+        src: this.canon(r.reply.src),
+        dst: this.canon(r.reply.dst),
+        sport: r.reply.sport,
+        dport: r.reply.dport,
+      },
+      unreplied: r.unreplied,
+      assured: r.assured,
+      zone: r.zone,
+      mark: r.mark,
+      id: r.id,
+    };
+    return out;
+  }
+
+  private canon(s: string): string {
+    const c = this.interned.get(s);
+    if (c !== undefined) return c;
+    this.interned.set(s, s);
+    return s;
+  }
+
+  private touch(key: string): void {
+    this.dirty.add(key);
+  }
+
+  /** Move the clock; retire old destroyed flows and re-judge flows ageing into `unanswered`. */
+  advance(at: number): void {
+    if (at > this.now) this.now = at;
+    this.base ??= at - 1000;
+  }
+
+  /** Absolute ms → tracker time. */
+  private rel(at: number): number {
+    this.base ??= at - 1000;
+    return at - this.base;
+  }
+
+  /** Tracker time → absolute ms. */
+  private abs(t: number): number;
+  private abs(t: number | undefined): number | undefined;
+  private abs(t: number | undefined): number | undefined {
+    return t === undefined ? undefined : t + (this.base ?? 0);
+  }
+
+  /** Housekeeping (retention, ageing into `unanswered`); cheap to call often, works at most once a second. */
+  tick(now: number): void {
+    this.advance(now);
+    if (this.now - this.lastHousekeeping < 1000) return;
+    this.lastHousekeeping = this.now;
+    const limit = this.rel(this.now - this.options.destroyedRetentionMs);
+    for (const key of this.destroyedQueue) {
+      const flow = this.tracker.get(key);
+      if (flow?.destroyedAt !== undefined && flow.destroyedAt >= limit) break;
+      this.destroyedQueue.delete(key);
+      if (flow?.destroyedAt !== undefined) this.drop(key);
+    }
+    const ageLimit = this.rel(this.now - this.options.unansweredAfterMs);
+    // Not in first-seen order (re-judging re-adds keys), so scan it all: once a second, it stays cheap.
+    for (const key of this.pendingUnanswered) {
+      const flow = this.tracker.get(key);
+      if (flow && flow.firstSeen > ageLimit) continue;
+      this.pendingUnanswered.delete(key);
+      if (flow) this.touch(key);
+    }
+  }
+
+  private drop(key: string): void {
+    this.destroyedQueue.delete(key);
+    this.tracker.remove(key);
+    this.pendingUnanswered.delete(key);
+    this.dirty.delete(key);
+    this.judged.delete(key);
+    this.removed.add(key);
+  }
+
+  private evict(): void {
+    // Oldest destroyed first, then the oldest healthy; bad flows are what the tool is for, so they go last.
+    // Evict a slice at a time so a full table does not rescan on every new flow.
+    const target = Math.floor(this.options.maxFlows * 0.99);
+    for (const pass of [isDestroyed, isHealthy, () => true]) {
+      for (const flow of this.tracker.all()) {
+        if (this.tracker.size <= target) return;
+        if (pass(flow)) {
+          this.drop(flow.key);
+          this.evicted++;
+        }
+      }
+    }
+  }
+
+  /** Keys judged since the last takeChanges, to report as upserts. */
+  private judged = new Set<string>();
+
+  /** Re-judge dirty flows now (REST reads call this so they never see a stale or unjudged verdict). */
+  private settle(): void {
+    if (this.dirty.size === 0) return;
+    for (const key of this.dirty) {
+      const flow = this.tracker.get(key);
+      if (!flow) continue;
+      const before = flow.verdict ?? UNJUDGED;
+      const after = this.judge(flow);
+      flow.verdict = after;
+      this.trackAlert(flow, before, after);
+      if (after.verdict !== 'ok' && before.verdict !== after.verdict)
+        this.timeline.countBad(this.now, after.verdict);
+      // Only UNREPLIED service flows can age into `unanswered`.
+      if (
+        flow.destroyedAt === undefined &&
+        flow.record.unreplied &&
+        after.verdict === 'ok' &&
+        after.frontend
+      ) {
+        this.pendingUnanswered.add(key);
+      } else {
+        this.pendingUnanswered.delete(key);
+      }
+      this.judged.add(key);
+    }
+    this.dirty = new Set();
+  }
+
+  /** Re-judge dirty flows and hand back what changed since the last call (at most `limit` upserts). */
+  takeChanges(limit = Number.POSITIVE_INFINITY): StoreChanges {
+    this.settle();
+    const upserts: FlowReport[] = [];
+    const overflow = this.judged.size > limit;
+    if (overflow) this.judged.clear();
+    for (const key of this.judged) {
+      const flow = this.tracker.get(key);
+      if (flow) upserts.push(this.toReport(flow));
+    }
+    this.judged = new Set();
+    const removals = [...this.removed];
+    this.removed = new Set();
+    const alerts = this.alerts;
+    this.alerts = [];
+    return { upserts, removals, alerts, overflow };
+  }
+
+  private judge(flow: TrackedFlow): Classification {
+    const createdSnapshot =
+      flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined;
+    return classifyFlow({
+      flow: flow.record,
+      createdSnapshot,
+      currentSnapshot: this.current,
+      timeouts: flow.history,
+      firstSeen: flow.firstSeen,
+      now: this.rel(this.now),
+      options: { unansweredAfterMs: this.options.unansweredAfterMs },
+    });
+  }
+
+  private natHistory(): NatSnapshot[] {
+    return this.nat.map((v) => v.snapshot);
+  }
+
+  private trackAlert(flow: TrackedFlow, before: Classification, after: Classification): void {
+    const wasCritical = before.severity === 'critical';
+    const isCritical = after.severity === 'critical' && flow.destroyedAt === undefined;
+    if (wasCritical === isCritical) return;
+    this.alerts.push({
+      t: this.now,
+      state: isCritical ? 'raised' : 'cleared',
+      flowId: flow.key,
+      service: after.service ?? before.service,
+      verdict: after.verdict,
+    });
+  }
+
+  private toReport(flow: TrackedFlow): FlowReport {
+    return buildFlowReport(flow, flow.verdict ?? UNJUDGED, { base: this.base ?? 0 });
+  }
+
+  /** All current reports, judged.*/
+  reports(): FlowReport[] {
+    this.settle();
+    const out: FlowReport[] = [];
+    for (const flow of this.tracker.all()) out.push(this.toReport(flow));
+    return out;
+  }
+
+  /**
+   * Flows matching `filter`, worst first, at most `limit`, plus how many matched. Without a filter the ranking
+   * works on cached verdicts and builds reports only for the rows returned (a sync of a 250k table stays cheap).
+   */
+  select(filter: FlowFilter | undefined, limit: number): { flows: FlowReport[]; total: number } {
+    this.settle();
+    if (!isEmptyFilter(filter)) {
+      const all = this.reports().filter((f) => matchesFilter(f, filter));
+      all.sort(compareReports);
+      return { flows: all.slice(0, limit), total: all.length };
+    }
+    // Only non-ok flows need sorting; ok flows are never kept alive, so their order is live before destroyed,
+    // then first seen — and the tracker already iterates in first-seen order. No sort of the whole table.
+    const bad: TrackedFlow[] = [];
+    const okLive: TrackedFlow[] = [];
+    const okGone: TrackedFlow[] = [];
+    for (const f of this.tracker.all()) {
+      if ((f.verdict ?? UNJUDGED).severity !== 'ok') bad.push(f);
+      else if (f.destroyedAt === undefined) {
+        if (okLive.length < limit) okLive.push(f);
+      } else if (okGone.length < limit) okGone.push(f);
+    }
+    bad.sort(compareFlows);
+    const picked = bad.concat(okLive, okGone).slice(0, limit);
+    return { flows: picked.map((f) => this.toReport(f)), total: this.tracker.size };
+  }
+
+  /** One flow by report id, with its lifecycle. */
+  get(id: string): { report: FlowReport; flow: TrackedFlow } | undefined {
+    this.settle();
+    const flow = this.tracker.get(id);
+    return flow ? { report: this.toReport(flow), flow } : undefined;
+  }
+
+  /** A flow's lifecycle with absolute times. */
+  lifecycle(flow: TrackedFlow): FlowHistoryEntry[] {
+    return flow.history.map((h) => ({ ...h, at: this.abs(h.at) }));
+  }
+
+  /** The snapshots in force when a flow was created and now. */
+  natFor(flow: TrackedFlow): { atCreation?: NatSnapshot; current?: NatSnapshot } {
+    return {
+      atCreation:
+        flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined,
+      current: this.current,
+    };
+  }
+
+  /** Entries worth re-reading to see their timeouts reset: bad ones first, then UNREPLIED service flows. */
+  suspects(): Array<{ src: string; dst: string; sport: number; dport: number }> {
+    const bad: TrackedFlow[] = [];
+    const unreplied: TrackedFlow[] = [];
+    for (const f of this.tracker.all()) {
+      if (
+        f.destroyedAt !== undefined ||
+        f.record.orig.sport === undefined ||
+        f.record.orig.dport === undefined
+      )
+        continue;
+      const v = f.verdict ?? UNJUDGED;
+      if (deleteHelps(v.verdict)) bad.push(f);
+      else if (
+        f.record.unreplied &&
+        v.frontend !== undefined &&
+        unreplied.length < this.options.maxSuspects
+      ) {
+        unreplied.push(f);
+      }
+      if (bad.length >= this.options.maxSuspects) break;
+    }
+    return [...bad, ...unreplied].slice(0, this.options.maxSuspects).map((f) => ({
+      src: f.record.orig.src,
+      dst: f.record.orig.dst,
+      sport: f.record.orig.sport!,
+      dport: f.record.orig.dport!,
+    }));
+  }
+
+  /** Live records for a recording checkpoint. */
+  liveRecords(): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (const f of this.tracker.all()) if (f.destroyedAt === undefined) out.push(f.record);
+    return out;
+  }
+
+  stats(): StoreStats {
+    this.settle();
+    const byVerdict = countByVerdict();
+    const bySeverity = countBySeverity();
+    let live = 0;
+    for (const f of this.tracker.all()) {
+      if (f.destroyedAt !== undefined) continue;
+      const v = f.verdict ?? UNJUDGED;
+      live++;
+      byVerdict[v.verdict]++;
+      bySeverity[v.severity]++;
+    }
+    return {
+      flows: this.tracker.size,
+      live,
+      evicted: this.evicted,
+      parseErrors: this.parseErrors,
+      lastParseError: this.lastParseError,
+      events: { ...this.events },
+      byVerdict,
+      bySeverity,
+    };
+  }
+}
+
+/** Placeholder before a flow's first judgement, so the first real verdict counts as a change. */
+const UNJUDGED: Classification = Object.freeze({
+  verdict: 'ok',
+  severity: 'ok',
+  keptAlive: false,
+  createdDuringRuleGap: false,
+  expectedEndpoints: [],
+  badFields: [],
+  reason: '',
+  remedy: null,
+}) as Classification;
+
+/** The same order as compareReports, on tracked flows. */
+function compareFlows(a: TrackedFlow, b: TrackedFlow): number {
+  const va = a.verdict ?? UNJUDGED;
+  const vb = b.verdict ?? UNJUDGED;
+  return (
+    SEVERITY_RANK[va.severity] - SEVERITY_RANK[vb.severity] ||
+    Number(vb.keptAlive) - Number(va.keptAlive) ||
+    Number(a.destroyedAt !== undefined) - Number(b.destroyedAt !== undefined) ||
+    a.firstSeen - b.firstSeen ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  );
+}
+
+function isDestroyed(flow: TrackedFlow): boolean {
+  return flow.destroyedAt !== undefined;
+}
+
+function isHealthy(flow: TrackedFlow): boolean {
+  return (flow.verdict ?? UNJUDGED).severity === 'ok';
+}

@@ -1,0 +1,189 @@
+/** Pure live table of conntrack entries built from events and dumps, with a bounded history per entry. */
+import type { ConntrackEventType, FlowRecord } from '../conntrack/conntrack-types.js';
+import { tupleKey } from '../conntrack/flow-key.js';
+import type { Classification } from '../verdict/verdict-types.js';
+
+/** One lifecycle step of a tracked flow; also a timeout reading for keep-alive detection. */
+export interface FlowHistoryEntry {
+  /** When it was observed (ms). */
+  at: number;
+  /** Event type, or `LIST` for a dump reading. */
+  event: ConntrackEventType | 'LIST';
+  /** Timeout at that moment, if printed. */
+  timeout?: number;
+  /** Whether it was UNREPLIED at that moment. */
+  unreplied: boolean;
+}
+
+/** A flow as tracked over time. */
+export interface TrackedFlow {
+  /** Stable key: the decimal conntrack id when printed, else the tuple key (which contains `|`, so never clashes). */
+  key: string;
+  /** Latest record seen. */
+  record: FlowRecord;
+  /** First observation (ms). */
+  firstSeen: number;
+  /** Latest observation (ms). */
+  lastSeen: number;
+  /** When a NEW event was seen for it (ms); undefined when it predates what we saw. */
+  createdAt?: number;
+  /** When a DESTROY was seen (ms). */
+  destroyedAt?: number;
+  /** Bounded lifecycle history, oldest first; its entries double as timeout readings. */
+  history: FlowHistoryEntry[];
+  /** Latest judgement, cached here by whoever owns the tracker (saves a second map per flow). */
+  verdict?: Classification;
+}
+
+export interface FlowTrackerOptions {
+  /** Max history entries kept per flow (oldest dropped). Default 64. */
+  maxHistory?: number;
+  /**
+   * Index flows that carry a conntrack id by tuple too (default true). The tuple index lets a NEW with a new id
+   * retire a flow whose DESTROY was missed; a live table fed by `-o id` output can turn it off to save memory
+   * and rely on full resyncs after event loss instead.
+   */
+  indexIdFlowsByTuple?: boolean;
+  /** Called when a live flow is retired without a DESTROY (replaced by a new entry, or marked gone). */
+  onRetire?: (flow: TrackedFlow) => void;
+}
+
+/** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
+export class FlowTracker {
+  private readonly byKey = new Map<string, TrackedFlow>();
+  /**
+   * The newest flow per conntrack id. The kernel derives ids from the entry's address and tuple, so an entry
+   * deleted and re-created at once often gets the same id: a destroyed flow must not swallow its successor.
+   */
+  private readonly byId = new Map<number, TrackedFlow>();
+  /** Live flows by original tuple; destroyed flows leave it so a reused tuple starts a new flow. */
+  private readonly byTuple = new Map<string, TrackedFlow>();
+  private readonly maxHistory: number;
+  private readonly indexIdFlows: boolean;
+  private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
+
+  constructor(options: FlowTrackerOptions = {}) {
+    this.maxHistory = options.maxHistory ?? 64;
+    this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
+    this.onRetire = options.onRetire;
+  }
+
+  /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
+  observe(rec: FlowRecord, at: number): TrackedFlow {
+    const tk = tupleKey(rec);
+    const { flow: match, superseded } = this.match(rec, tk);
+    if (superseded) this.supersede(superseded, at);
+    let flow = match;
+    if (!flow) {
+      const key = this.uniqueKey(
+        rec.id !== undefined ? String(rec.id) : tk,
+        rec.id !== undefined ? '-' : '#',
+      );
+      flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [] };
+      this.byKey.set(key, flow);
+    }
+    if (rec.id !== undefined) this.byId.set(rec.id, flow);
+    this.apply(flow, rec, at, tk);
+    return flow;
+  }
+
+  /** The tracked flow a record belongs to, without changing anything; `superseded` is a live flow it replaces. */
+  find(rec: FlowRecord): TrackedFlow | undefined {
+    return this.match(rec, tupleKey(rec)).flow;
+  }
+
+  private match(rec: FlowRecord, tk: string): { flow?: TrackedFlow; superseded?: TrackedFlow } {
+    const byId = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
+    if (byId) {
+      // A destroyed flow only takes a late DESTROY; anything else with its id is a new entry that reused it.
+      if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return {};
+      // A second NEW for a live flow means its DESTROY was missed.
+      if (rec.event === 'NEW' && byId.createdAt !== undefined) return { superseded: byId };
+      return { flow: byId };
+    }
+    const holder = this.byTuple.get(tk);
+    if (!holder) return {};
+    const sameEntry =
+      (rec.id === undefined || holder.record.id === undefined || holder.record.id === rec.id) &&
+      !(rec.event === 'NEW' && holder.createdAt !== undefined);
+    return sameEntry ? { flow: holder } : { superseded: holder };
+  }
+
+  /** A new entry took this tuple, so the old one is gone even though we missed its DESTROY. */
+  private supersede(old: TrackedFlow, at: number): void {
+    old.destroyedAt = at;
+    this.onRetire?.(old);
+    const otk = tupleKey(old.record);
+    if (this.byTuple.get(otk) === old) this.byTuple.delete(otk);
+  }
+
+  /** `base`, or `base<sep>N` when a previous flow (e.g. a destroyed one with a reused id) holds it. */
+  private uniqueKey(base: string, sep: string): string {
+    if (!this.byKey.has(base)) return base;
+    let n = 2;
+    while (this.byKey.has(`${base}${sep}${n}`)) n++;
+    return `${base}${sep}${n}`;
+  }
+
+  private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string): void {
+    const prev = flow.record;
+    // DESTROY lines may lack the timeout and flags; keep what we knew.
+    flow.record =
+      rec.event === 'DESTROY'
+        ? { ...rec, timeout: rec.timeout ?? prev.timeout, id: rec.id ?? prev.id }
+        : { ...rec, id: rec.id ?? prev.id };
+    flow.lastSeen = Math.max(flow.lastSeen, at);
+    if (rec.event === 'NEW') flow.createdAt = at;
+    if (rec.event === 'DESTROY') {
+      flow.destroyedAt = at;
+      if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
+    } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
+      this.byTuple.set(tk, flow);
+    }
+    const entry: FlowHistoryEntry = { at, event: rec.event ?? 'LIST', unreplied: rec.unreplied };
+    if (rec.timeout !== undefined) entry.timeout = rec.timeout;
+    flow.history = appendBounded(flow.history, entry, this.maxHistory);
+  }
+
+  /** Forget a flow entirely (eviction, retention). */
+  remove(key: string): void {
+    const flow = this.byKey.get(key);
+    if (!flow) return;
+    this.byKey.delete(key);
+    const tk = tupleKey(flow.record);
+    if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
+    if (flow.record.id !== undefined && this.byId.get(flow.record.id) === flow)
+      this.byId.delete(flow.record.id);
+  }
+
+  /** Mark a live flow gone without a DESTROY event (e.g. absent from a full dump). */
+  markGone(key: string, at: number): void {
+    const flow = this.byKey.get(key);
+    if (!flow || flow.destroyedAt !== undefined) return;
+    this.supersede(flow, at);
+  }
+
+  /** Flow by key. */
+  get(key: string): TrackedFlow | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** All flows ever seen (live and destroyed), in first-seen order. */
+  all(): IterableIterator<TrackedFlow> {
+    return this.byKey.values();
+  }
+
+  /** Number of flows held. */
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+/** A new exact-size array: `push` would reserve ~17 slots per flow, which adds up over 250k flows. */
+function appendBounded<T>(list: T[], item: T, max: number): T[] {
+  const start = list.length >= max ? list.length - max + 1 : 0;
+  const out = new Array<T>(list.length - start + 1);
+  for (let i = start; i < list.length; i++) out[i - start] = list[i]!;
+  out[out.length - 1] = item;
+  return out;
+}

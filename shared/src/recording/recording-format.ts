@@ -1,0 +1,148 @@
+/**
+ * The on-disk recording format (NDJSON, one record per line), shared so the browser can replay a file.
+ * Every line is a JSON object with `t` (receive time, ms since the epoch) and `k` (kind).
+ */
+import type { FlowRecord } from '../conntrack/conntrack-types.js';
+import type { NatSnapshot } from '../nat/nat-types.js';
+
+/** Bumped when a record's meaning changes; readers reject newer majors. */
+export const RECORDING_FORMAT_VERSION = 1;
+
+/** First line of every segment file. */
+export interface RecHeader {
+  k: 'header';
+  t: number;
+  /** Format version. */
+  v: number;
+  /** Node name. */
+  node: string;
+  /** Network namespace, when ctscope watched one. */
+  netns?: string;
+  /** ctscope version that wrote it. */
+  writer: string;
+}
+
+/** One raw line from `conntrack -E` (or a dump line when `src` is `dump`/`poll`). */
+export interface RecLine {
+  k: 'line';
+  t: number;
+  /** Which source printed it: `events`, `dump` (full -L), `poll` (targeted -L of suspects). */
+  src: 'events' | 'dump' | 'poll';
+  /** The raw line, unparsed, so a newer parser can re-read old recordings. */
+  line: string;
+}
+
+/** Start/end of a full or targeted dump, so a replay knows which entries were absent. */
+export interface RecDump {
+  k: 'dump';
+  t: number;
+  /** `begin` or `end` of a `-L` run. */
+  phase: 'begin' | 'end';
+  /** `full` or `poll`. */
+  scope: 'full' | 'poll';
+}
+
+/** A NAT snapshot version (written when the hash changes). */
+export interface RecNat {
+  k: 'nat';
+  t: number;
+  snapshot: NatSnapshot;
+}
+
+/** Node counters (`conntrack -S` totals, `-C`, `nf_conntrack_max`). */
+export interface RecCounters {
+  k: 'counters';
+  t: number;
+  /** Entries in the table. */
+  count?: number;
+  /** nf_conntrack_max. */
+  max?: number;
+  /** Per-counter sums over CPUs (insert_failed, drop, early_drop, clash_resolve, ...). */
+  stats: Record<string, number>;
+}
+
+/**
+ * Event loss: `enobufs` (the kernel dropped events on the netlink socket), `source-restart` (the tail exited and
+ * was restarted), `backlog` (ctscope fell behind the tail by more than its bounded buffer and dropped lines).
+ */
+export type EventLossReason = 'enobufs' | 'source-restart' | 'backlog';
+
+/** Why the recorded stream has a hole or a boundary. */
+export type GapReason =
+  | EventLossReason
+  | 'server-start'
+  | 'server-stop'
+  | 'recording-paused'
+  | 'recording-resumed';
+
+/** A gap marker: state is unknown from here until the next full dump. */
+export interface RecGap {
+  k: 'gap';
+  t: number;
+  reason: GapReason;
+  /** Free text, e.g. the source's last error. */
+  detail?: string;
+  /** Records lost in the hole that this `recording-resumed` gap closes. */
+  dropped?: number;
+}
+
+/** Periodic checkpoint of the live table, so a replay can start mid-file. */
+export interface RecCheckpoint {
+  k: 'checkpoint';
+  t: number;
+  /** Every live flow's latest parsed record at this moment. */
+  flows: FlowRecord[];
+}
+
+/** ctscope deleted this entry (DELETE /api/flows/:id): it is gone from here on, events or not. */
+export interface RecDeleted {
+  k: 'deleted';
+  t: number;
+  /** Flow id as served by the API. */
+  id: string;
+  /** The exact argv that was run. */
+  argv: string[];
+}
+
+/** Any recording line. */
+export type RecordingRecord =
+  | RecHeader
+  | RecLine
+  | RecDump
+  | RecNat
+  | RecCounters
+  | RecGap
+  | RecCheckpoint
+  | RecDeleted;
+
+/** A recording line that could not be read. */
+export interface RecordingLineError {
+  error: string;
+}
+
+/** Parse one NDJSON line; never throws (a truncated last line after a crash is an error result, not a crash). */
+export function parseRecordingLine(line: string): RecordingRecord | RecordingLineError {
+  if (line.trim() === '') return { error: 'empty line' };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'not JSON (truncated line?)' };
+  }
+  if (typeof value !== 'object' || value === null) return { error: 'not an object' };
+  const rec = value as { k?: unknown; t?: unknown };
+  if (typeof rec.t !== 'number') return { error: 'missing time `t`' };
+  switch (rec.k) {
+    case 'header':
+    case 'line':
+    case 'dump':
+    case 'nat':
+    case 'counters':
+    case 'gap':
+    case 'checkpoint':
+    case 'deleted':
+      return value as RecordingRecord;
+    default:
+      return { error: `unknown kind ${JSON.stringify(rec.k)}` };
+  }
+}

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FlowStore, type NatSnapshot, parseIptablesSave } from '../src/index.js';
+import { FIXTURES } from './fixtures.js';
+
+const SEED = join(FIXTURES, 'seed-incident');
+const nat = (f: string): NatSnapshot => parseIptablesSave(readFileSync(join(SEED, f), 'utf8'));
+const after = nat('nat-after.txt');
+const during = nat('nat-during.txt');
+
+const NO_DNAT =
+  '[1795689891.869716]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978 id=137932478';
+const HEALTHY = (sport: number, id: number) =>
+  `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
+const DESTROY = (sport: number, id: number) =>
+  `[1795689891.854440]\t[DESTROY] ipv4     2 udp      17 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 src=172.20.112.199 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
+const LIST = (timeout: number) =>
+  `ipv4     2 udp      17 ${timeout} src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=10.43.0.10 dst=172.20.112.199 sport=53 dport=20978 mark=0 use=1 id=137932478`;
+
+describe('FlowStore', () => {
+  it('raises an alert when a flow turns critical and clears it when the rules say otherwise', () => {
+    const s = new FlowStore();
+    s.setNat(after, 1000);
+    s.ingestEventLine(NO_DNAT, 1000);
+    const first = s.takeChanges();
+    expect(first.upserts.map((f) => [f.id, f.verdict])).toEqual([['137932478', 'no-dnat']]);
+    expect(first.alerts).toMatchObject([{ state: 'raised', flowId: '137932478', verdict: 'no-dnat' }]);
+    // The service's rules vanish: the entry is now "no endpoints", a warning, so the critical alert clears.
+    const change = s.setNat(during, 2000);
+    expect(change?.diff.removedFrontends.map((f) => f.key)).toEqual(['udp|10.43.0.10|53']);
+    const second = s.takeChanges();
+    expect(second.upserts[0]).toMatchObject({ verdict: 'no-endpoints', severity: 'warning' });
+    expect(second.alerts).toMatchObject([{ state: 'cleared', flowId: '137932478' }]);
+  });
+
+  it('sees a kept-alive entry from targeted polls two seconds apart', () => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    s.ingestDump('poll', [LIST(29)], 2000);
+    expect(s.get('137932478')?.report.keptAlive).toBe(false);
+    s.ingestDump('poll', [LIST(29)], 4000);
+    expect(s.get('137932478')?.report).toMatchObject({ keptAlive: true, timeoutResets: 1 });
+  });
+
+  it('retires live flows missing from a full dump, keeps destroyed flows for the retention, then forgets them', () => {
+    const s = new FlowStore({ destroyedRetentionMs: 10_000 });
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(1111, 1), 0);
+    s.ingestEventLine(HEALTHY(2222, 2), 0);
+    s.ingestEventLine(DESTROY(2222, 2), 1000);
+    s.ingestDump('full', [], 20_000, 15_000);
+    expect(s.get('1')?.report.destroyedAt).toBe(20_000);
+    s.takeChanges();
+    s.tick(12_000 + 1000);
+    expect(s.get('2')).toBeUndefined();
+    expect(s.takeChanges().removals).toEqual(['2']);
+    s.tick(40_000);
+    expect(s.stats().flows).toBe(0);
+  });
+
+  it('caps memory: evicts destroyed, then healthy flows, keeps bad ones, and counts what it dropped', () => {
+    const s = new FlowStore({ maxFlows: 100 });
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    s.takeChanges();
+    for (let i = 1; i <= 150; i++) {
+      s.ingestEventLine(HEALTHY(1000 + i, i), i);
+      s.takeChanges();
+    }
+    const st = s.stats();
+    expect(st.flows).toBeLessThanOrEqual(100);
+    expect(st.evicted).toBe(151 - st.flows);
+    // The oldest healthy flows went first.
+    expect(s.get('1')).toBeUndefined();
+    expect(s.get('150')).toBeDefined();
+    expect(s.get('137932478')?.report.verdict).toBe('no-dnat');
+  });
+
+  it('counts unparseable lines and keeps the last reason', () => {
+    const s = new FlowStore();
+    s.ingestEventLine('garbage', 0);
+    s.ingestEventLine(NO_DNAT.slice(0, 60), 0);
+    expect(s.stats()).toMatchObject({ parseErrors: 2 });
+    expect(s.stats().lastParseError).toMatch(/truncated|unexpected|missing|bad/);
+  });
+
+  it('turns an UNREPLIED flow to a live endpoint into "unanswered" as it ages, without new events', () => {
+    const s = new FlowStore({ unansweredAfterMs: 5000 });
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(3333, 3), 0);
+    expect(s.takeChanges().upserts[0]?.verdict).toBe('ok');
+    s.tick(6000);
+    expect(s.takeChanges().upserts[0]).toMatchObject({ id: '3', verdict: 'unanswered', severity: 'warning' });
+  });
+});
+
+describe('FlowStore.select', () => {
+  it('returns bad flows worst first, then healthy live flows oldest first, then destroyed ones', () => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(1001, 1), 0);
+    s.ingestEventLine(HEALTHY(1002, 2), 10);
+    s.ingestEventLine(DESTROY(1001, 1), 20);
+    s.ingestEventLine(NO_DNAT, 30);
+    s.ingestDump('poll', [LIST(29)], 2030);
+    s.ingestDump('poll', [LIST(29)], 4030);
+    s.ingestEventLine(HEALTHY(1003, 3), 4040);
+    const { flows, total } = s.select(undefined, 10);
+    expect(total).toBe(4);
+    expect(flows.map((f) => f.id)).toEqual(['137932478', '2', '3', '1']);
+    expect(s.select(undefined, 2).flows.map((f) => f.id)).toEqual(['137932478', '2']);
+    // With a filter the same order holds.
+    expect(s.select({ verdict: ['ok'] }, 10).flows.map((f) => f.id)).toEqual(['2', '3', '1']);
+  });
+});
+
+describe('FlowStore with a missed DESTROY', () => {
+  it('re-sends a flow replaced by a NEW with its id as gone, and retires it later', () => {
+    const s = new FlowStore({ destroyedRetentionMs: 10_000 });
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    expect(s.takeChanges().upserts.map((f) => f.id)).toEqual(['137932478']);
+    // The DESTROY was lost (ENOBUFS); the kernel re-created the entry with the same id.
+    s.ingestEventLine(NO_DNAT, 5000);
+    const changes = s.takeChanges();
+    const old = changes.upserts.find((f) => f.id === '137932478');
+    expect(old?.destroyedAt).toBe(5000);
+    expect(changes.alerts).toContainEqual(expect.objectContaining({ state: 'cleared', flowId: '137932478' }));
+    s.tick(5000 + 11_000);
+    expect(s.takeChanges().removals).toContain('137932478');
+  });
+});
