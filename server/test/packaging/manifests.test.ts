@@ -158,14 +158,14 @@ describe('the DaemonSet', () => {
     expect(container.args).toEqual(['serve']);
   });
 
-  it('keeps root with only NET_ADMIN and NET_RAW, no escalation, a read-only root filesystem', () => {
+  it('keeps root with only NET_ADMIN, NET_RAW and SYS_NICE, no escalation, a read-only root filesystem', () => {
     expect(container.securityContext).toEqual({
       runAsUser: 0,
       runAsNonRoot: false,
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'SYS_NICE'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(pod.hostPID).toBeUndefined();
@@ -282,6 +282,7 @@ describe('deploy/README.md', () => {
       'port-forward',
       'NET_ADMIN',
       'NET_RAW',
+      'SYS_NICE',
     ])
       expect(readme).toContain(s);
     for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md)/g))
