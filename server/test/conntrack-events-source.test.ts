@@ -25,7 +25,6 @@ let _savedEnv: NodeJS.ProcessEnv;
 let stateDir: string;
 let source: Supervisor | undefined;
 
-
 beforeEach(() => {
   env = fakeConntrackEnv('ctscope-events-');
   _savedEnv = env.saved;
@@ -263,23 +262,26 @@ describe('createConntrackEventsSource', () => {
       fifo: true,
       ip: 'ip netns exec ct-test chrt -f 10 conntrack -E -p udp -o timestamp,extended,id -b 65536',
     },
-  ])('wraps the command in `ip netns exec NAME` when a namespace is set (fifo: $fifo)', async ({ fifo, ip }) => {
-    Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test other' });
-    const { rec, sink } = recordingSink();
-    source = createConntrackEventsSource({
-      sink,
-      node: { netns: 'ct-test' },
-      bufferBytes: 65536,
-      canUseFifo: async () => fifo,
-    });
-    source.start();
-    await waitFor(() => expect(rec.lines.length).toBe(48));
-    expect(env.calls()).toEqual([ip, 'conntrack -E -p udp -o timestamp,extended,id -b 65536']);
-    // `ip netns exec` execs conntrack, so stopping kills the real tail.
-    const pid = childPid();
-    await stopWithin(source, 5000);
-    expect(() => process.kill(pid, 0)).toThrow();
-  });
+  ])(
+    'wraps the command in `ip netns exec NAME` when a namespace is set (fifo: $fifo)',
+    async ({ fifo, ip }) => {
+      Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test other' });
+      const { rec, sink } = recordingSink();
+      source = createConntrackEventsSource({
+        sink,
+        node: { netns: 'ct-test' },
+        bufferBytes: 65536,
+        canUseFifo: async () => fifo,
+      });
+      source.start();
+      await waitFor(() => expect(rec.lines.length).toBe(48));
+      expect(env.calls()).toEqual([ip, 'conntrack -E -p udp -o timestamp,extended,id -b 65536']);
+      // `ip netns exec` execs conntrack, so stopping kills the real tail.
+      const pid = childPid();
+      await stopWithin(source, 5000);
+      expect(() => process.kill(pid, 0)).toThrow();
+    },
+  );
 
   it('reports a missing namespace through the failed state', async () => {
     Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test' });

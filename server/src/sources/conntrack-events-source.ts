@@ -78,6 +78,9 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
       opts.sink.onEventLoss('source-restart', `restart ${attempt}: ${lastError ?? 'exited'}`, now()),
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
+    // `running` means subscribed: conntrack's `-b` NOTICE (or a first line) says so. On a loaded node the worker
+    // and conntrack can take well over a second to start, and events sent before that are not seen.
+    readyAfterMs: 15_000,
     now,
   });
   return Object.assign(supervisor, { priority: () => priority });

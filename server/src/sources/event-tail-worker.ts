@@ -43,8 +43,6 @@ async function prioritiseReader(): Promise<string> {
   const nice = bestNice(tid);
   return nice === undefined ? 'default' : `nice ${nice}`;
 }
-const reader = await prioritiseReader();
-
 const child = execa(data.file, data.argv, {
   reject: false,
   buffer: false,
@@ -52,7 +50,7 @@ const child = execa(data.file, data.argv, {
   forceKillAfterDelay: 2000,
 });
 const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
-post({ t: 'spawned', pid: child.pid, childNice, reader });
+prioritiseReader().then((reader) => post({ t: 'spawned', pid: child.pid, childNice, reader }));
 
 const out = new LineSplitter({ maxLineLength: data.maxLineLength });
 const err = new LineSplitter({ maxLineLength: 4096 });

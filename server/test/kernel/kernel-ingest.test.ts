@@ -29,7 +29,8 @@ const skip =
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Stats {
-  flows: { live: number };
+  flows: { live: number; events: { NEW: number } };
+  eventLoss: number;
   sources: Array<{ name: string; state: string }>;
   dump?: { dumps: number };
   listener?: { mode: string };
@@ -89,6 +90,13 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
     const toolNew = await untilStable(() => countNewInFile(toolFile), { everyMs: 300, maxMs: 20_000 });
     await tool.stop();
 
+    // On a loaded machine ctscope's main thread may lag the worker that reads the listener (the backlog is
+    // buffered, not lost): wait until what it ingested stops growing.
+    await untilStable(() => stats().then((s) => s.flows.events.NEW), {
+      everyMs: 500,
+      stableReads: 5,
+      maxMs: 60_000,
+    });
     // Converges: the live table reaches the kernel's entry count (compared until equal; bounded, not timed).
     let live = -1;
     let kernel = -2;
@@ -112,5 +120,5 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
     // The plain listener saw the flood (a sanity bound on the reference), and ctscope saw as much.
     expect(toolNew).toBeGreaterThanOrEqual(6000 * 0.95);
     expect(recorded / toolNew).toBeGreaterThanOrEqual(0.99);
-  }, 120_000);
+  }, 180_000);
 });
