@@ -321,6 +321,7 @@ describe('createConntrackEventsSource', () => {
     events.start();
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid()).policy).toBe(1);
+    await waitFor(() => expect(events.priority()).toBeDefined());
     expect(events.priority()).toEqual({
       mode: 'fifo',
       level: 10,
@@ -343,6 +344,7 @@ describe('createConntrackEventsSource', () => {
     events.start();
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
+    await waitFor(() => expect(events.priority()).toBeDefined());
     expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20' });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });
