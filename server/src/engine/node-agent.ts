@@ -145,8 +145,8 @@ export class NodeAgent implements Engine {
   sources() {
     return this.core.sources();
   }
-  flush(): EngineBatch {
-    return this.core.flush(this.now());
+  flush(maxUpserts?: number): EngineBatch {
+    return this.core.flush(this.now(), maxUpserts);
   }
 
   async deleteFlow(report: FlowReport): Promise<DeleteResult> {
