@@ -23,7 +23,7 @@ export interface ConntrackEventsSourceOptions {
   node: NodeCommandOptions;
   /** Netlink receive buffer for `-b`, bytes: the main defence against ENOBUFS under a flood. */
   bufferBytes: number;
-  /** Clock, ms. */
+  /** Clock, ms, for restarts and states (event lines are stamped with the wall clock by the reader thread). */
   now?: () => number;
   /** First restart backoff, ms (default 500). */
   minBackoffMs?: number;
@@ -65,7 +65,7 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
   const supervisor: Supervisor = new Supervisor({
     name: 'events',
     run: (signal, ready) =>
-      tailEvents(opts, now, signal, ready, (p) => {
+      tailEvents(opts, signal, ready, (p) => {
         const changed = p.text !== priority?.text;
         priority = p;
         // Usually known before the run is ready, so the `running` state carries it; else tell it now.
@@ -89,7 +89,6 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
 /** One run of the tail: resolves when stopped, rejects when the process ends on its own; ready() once it works. */
 async function tailEvents(
   opts: ConntrackEventsSourceOptions,
-  now: () => number,
   signal: AbortSignal,
   ready: () => void,
   onPriority: (p: ListenerPriority) => void,
