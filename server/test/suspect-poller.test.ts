@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Supervisor } from '../src/sources/supervisor.js';
 import {
+  BIG_LISTING_LINES,
   createSuspectPoller,
   type SuspectTuple,
   suspectLines,
@@ -103,8 +104,14 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps.map((d) => d.lines.length)).toEqual([0, 0, 0]);
   });
 
-  it("waits at least costFactor × the last poll's cost between polls", async () => {
-    process.env.FAKE_CT_LIST_DELAY = '0.1';
+  it.each([
+    { name: 'a big listing', entries: BIG_LISTING_LINES + 1, spaced: true },
+    { name: 'a small listing', entries: 2, spaced: false },
+  ])('after $name, waits costFactor × the poll cost: $spaced', async ({ entries, spaced }) => {
+    const many = join(stateDir, 'many.txt');
+    const line = (i: number) => ENTRIES[1]!.replace('sport=52001', `sport=${1024 + (i % 60000)}`);
+    writeFileSync(many, `${Array.from({ length: entries }, (_, i) => line(i)).join('\n')}\n`);
+    Object.assign(process.env, { FAKE_CT_LIST: many, FAKE_CT_LIST_DELAY: '0.1' });
     const suspects = [suspect('10.42.0.33', 52001, '10.43.0.10', 53)];
     const { rec, sink } = recordingSink();
     poller = createSuspectPoller({
@@ -115,9 +122,11 @@ describe('createSuspectPoller', () => {
       costFactor: 5,
     });
     poller.start();
-    await waitFor(() => expect(rec.dumps.length).toBe(2), 6000);
-    // Each poll costs ≥ 100 ms (the fake's delay): ≥ 500 ms apart, not 10 ms.
-    expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeGreaterThanOrEqual(5 * 100);
+    await waitFor(() => expect(rec.dumps.length).toBe(2), 10_000);
+    const gap = rec.dumps[1]!.at - rec.dumps[0]!.at;
+    // Each poll costs ≥ 100 ms (the fake's delay): ≥ 500 ms apart when spaced, else the 10 ms interval.
+    if (spaced) expect(gap).toBeGreaterThanOrEqual(5 * 100);
+    else expect(gap).toBeLessThan(5 * 100);
   });
 
   it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {

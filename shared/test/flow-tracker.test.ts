@@ -106,6 +106,15 @@ describe('FlowTracker', () => {
       kept: [0, 1000],
     },
     {
+      name: 'a timeout that stays put is kept (a reset in the making)',
+      readings: [
+        [0, 29],
+        [500, 29],
+        [1000, 29],
+      ],
+      kept: [0, 500, 1000],
+    },
+    {
       name: 'a changed UNREPLIED state is kept',
       readings: [
         [0, 29, 1],

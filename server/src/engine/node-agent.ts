@@ -10,6 +10,7 @@ import {
   createConntrackEventsSource,
 } from '../sources/conntrack-events-source.js';
 import { createCountersPoller } from '../sources/counters-poller.js';
+import { canUseFifo } from '../sources/listener-priority.js';
 import { createNatPoller, type NatPoller } from '../sources/nat-poller.js';
 import type { NodeCounters, SourceSink } from '../sources/source-types.js';
 import type { Supervisor } from '../sources/supervisor.js';
@@ -116,6 +117,8 @@ export class NodeAgent implements Engine {
   }
 
   async start(): Promise<void> {
+    // Probe SCHED_FIFO while the recorder opens, so the event tail starts without waiting for it.
+    void canUseFifo();
     const at = this.now();
     if (this.recorder) {
       try {

@@ -4,10 +4,13 @@
  * stop reading netlink and lose events. Lines go to the main thread in batches; the backlog is bounded and
  * accounted, and lines beyond it are dropped and reported (the main thread marks a gap and resyncs).
  */
+// node:child_process rather than execa here: a fresh worker must start the tail fast (events sent before it
+// subscribes are never seen), and loading execa into a new isolate took seconds on a loaded node. Argument
+// arrays only, never a shell.
+import { execFile, spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineSplitter } from '@ctscope/shared';
-import { execa } from 'execa';
 import type { EventTailCommand, EventTailMessage, EventTailWorkerData } from './event-tail-messages.js';
 import { bestNice } from './listener-priority.js';
 
@@ -33,21 +36,24 @@ async function prioritiseReader(): Promise<string> {
   const tid = threadId();
   if (tid === undefined) return 'default (no thread id)';
   if (data.readerFifo !== undefined) {
-    const r = await execa('chrt', ['-f', '-p', String(data.readerFifo), String(tid)], {
-      reject: false,
-      stdin: 'ignore',
-      timeout: 5000,
-    });
-    if (r.exitCode === 0) return `SCHED_FIFO ${data.readerFifo}`;
+    const ok = await new Promise<boolean>((resolve) =>
+      execFile('chrt', ['-f', '-p', String(data.readerFifo), String(tid)], { timeout: 5000 }, (err) =>
+        resolve(!err),
+      ),
+    );
+    if (ok) return `SCHED_FIFO ${data.readerFifo}`;
   }
   const nice = bestNice(tid);
   return nice === undefined ? 'default' : `nice ${nice}`;
 }
-const child = execa(data.file, data.argv, {
-  reject: false,
-  buffer: false,
-  stdin: 'ignore',
-  forceKillAfterDelay: 2000,
+const child = spawn(data.file, data.argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+let spawnError: NodeJS.ErrnoException | undefined;
+const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  child.once('error', (err) => {
+    spawnError = err;
+    resolve({ code: null, signal: null });
+  });
+  child.once('close', (code, signal) => resolve({ code, signal }));
 });
 const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
 prioritiseReader().then((reader) => post({ t: 'spawned', pid: child.pid, childNice, reader }));
@@ -93,21 +99,23 @@ child.stderr?.on('data', (chunk: string) => {
 });
 
 port.on('message', (m: EventTailCommand) => {
-  if (m.t === 'stop') child.kill('SIGTERM');
+  if (m.t !== 'stop') return;
+  child.kill('SIGTERM');
+  // A child that ignores SIGTERM is killed for good after 2 s.
+  setTimeout(() => child.kill('SIGKILL'), 2000).unref();
 });
 
-const r = await child;
+const r = await ended;
 const at = Date.now();
 deliver(out.flush(), at);
 reportDropped(at);
 const rest = err.flush();
 if (rest.length) post({ t: 'stderr', at, lines: rest });
-const failed = r as { code?: string; originalMessage?: string; shortMessage?: string };
 post({
   t: 'exit',
-  exitCode: r.exitCode,
+  exitCode: r.code ?? undefined,
   signal: r.signal ?? undefined,
-  code: failed.code,
-  message: r.exitCode === undefined && !r.signal ? failed.originalMessage || failed.shortMessage : undefined,
+  code: spawnError?.code,
+  message: spawnError?.message,
 });
 port.close();

@@ -15,14 +15,23 @@ const NICE_LEVELS = [-20, -15, -10, -5, -1];
 /** Shown when the listener runs at default priority. */
 export const NOT_PRIORITISED = 'listener not prioritised: expect event loss above a few thousand flows/s';
 
-/** Whether `chrt -f PRIO` works here (CAP_SYS_NICE, an RT budget in this cgroup, and `chrt` installed). */
-export async function canUseFifo(): Promise<boolean> {
-  const r = await execa('chrt', ['-f', String(LISTENER_FIFO_PRIORITY), 'true'], {
+const fifoProbes = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether `chrt -f PRIO` works here (CAP_SYS_NICE, an RT budget in this cgroup, and `chrt` installed). Probed
+ * once per PATH: none of it changes while ctscope runs, and a restart of the tail must not wait for a probe.
+ */
+export function canUseFifo(): Promise<boolean> {
+  const key = process.env.PATH ?? '';
+  const cached = fifoProbes.get(key);
+  if (cached) return cached;
+  const probe = execa('chrt', ['-f', String(LISTENER_FIFO_PRIORITY), 'true'], {
     reject: false,
     stdin: 'ignore',
     timeout: 5000,
-  });
-  return r.exitCode === 0;
+  }).then((r) => r.exitCode === 0);
+  fifoProbes.set(key, probe);
+  return probe;
 }
 
 export function fifoPriority(): ListenerPriority {

@@ -22,8 +22,9 @@ export interface SuspectPollerOptions {
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
   maxQueriesPerPoll?: number;
   /**
-   * The wait before the next poll is at least this many times the last poll's cost (its queries plus the sink's
-   * ingest), so a frontend with a huge table (a flood) is not listed every interval (default 10: ≤ ~10% of the time).
+   * After a poll that listed more than {@link BIG_LISTING_LINES} lines, the wait before the next one is at least
+   * this many times its cost (queries plus the sink's ingest), so a frontend with a huge table (a flood) is not
+   * listed every interval (default 4: ≤ ~20% of the time).
    */
   costFactor?: number;
   /** Kill a query that takes longer than this, ms (default 10 s). */
@@ -87,6 +88,9 @@ export function suspectLines(lines: readonly string[], members: readonly Suspect
   return lines.filter((l) => wanted.has(`${field(l, 'src')} ${field(l, 'sport')}`));
 }
 
+/** A poll that listed more lines than this (a flood to a suspect frontend) spaces the next one by its cost. */
+export const BIG_LISTING_LINES = 10_000;
+
 /** Supervised poller named `poll`; call `start()` on the result. */
 export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const now = opts.now ?? Date.now;
@@ -94,15 +98,19 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const intervalMs = opts.intervalMs ?? (() => 2000);
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
-  const costFactor = opts.costFactor ?? 10;
+  const costFactor = opts.costFactor ?? 4;
   let lastCostMs = 0;
 
+  // Lines the last poll's queries listed (before keeping only the suspects'): a flood makes this the whole table.
+  let listed = 0;
   const pollOnce = async (signal: AbortSignal): Promise<void> => {
     const started = performance.now();
+    listed = 0;
     try {
       await queryOnce(signal);
     } finally {
-      lastCostMs = performance.now() - started;
+      // Only big listings back off: small polls keep the configured interval, which kept-alive timing relies on.
+      lastCostMs = listed > BIG_LISTING_LINES ? performance.now() - started : 0;
     }
   };
 
@@ -124,6 +132,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
           timeoutMs: opts.timeoutMs ?? 10_000,
           signal,
         });
+        listed += r.lines.length;
         for (const line of suspectLines(r.lines, group.members)) lines.push(line);
       } catch (err) {
         if (signal.aborted) return;

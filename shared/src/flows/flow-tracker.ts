@@ -194,6 +194,9 @@ function isExpectedReading(history: readonly FlowHistoryEntry[], rec: FlowRecord
   if (!last || last.event === 'DESTROY' || last.timeout === undefined || rec.timeout === undefined)
     return false;
   if (last.unreplied !== rec.unreplied) return false;
+  // Only a reading that visibly counted down: a timeout that stayed put may be a reset in the making, and
+  // keep-alive detection must see it exactly as before.
+  if (rec.timeout >= last.timeout) return false;
   const expected = last.timeout - (at - last.at) / 1000;
   return Math.abs(rec.timeout - expected) <= EXPECTED_READING_SLACK_S;
 }
