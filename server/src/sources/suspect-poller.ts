@@ -27,6 +27,8 @@ export interface SuspectPollerOptions {
    * listed every interval (default 4: ≤ ~20% of the time).
    */
   costFactor?: number;
+  /** Listings longer than this count as big (default {@link BIG_LISTING_LINES}). */
+  bigListingLines?: number;
   /** Kill a query that takes longer than this, ms (default 10 s). */
   timeoutMs?: number;
   /** Clock, ms. */
@@ -110,7 +112,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
       await queryOnce(signal);
     } finally {
       // Only big listings back off: small polls keep the configured interval, which kept-alive timing relies on.
-      lastCostMs = listed > BIG_LISTING_LINES ? performance.now() - started : 0;
+      lastCostMs = listed > (opts.bigListingLines ?? BIG_LISTING_LINES) ? performance.now() - started : 0;
     }
   };
 
