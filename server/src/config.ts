@@ -100,6 +100,18 @@ export const WS_LIMITS = {
   maxMessagesPerSecond: 50,
 } as const;
 
+/**
+ * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
+ * kernel, recording on, full dumps included): about 130 MB with a near-empty table and 190 MB more per 100,000
+ * flows. Deployments size their memory limit from it (deploy/daemonset.yaml is checked against it).
+ */
+export const MEASURED_RSS = { baseMb: 130, per100kFlowsMb: 190 } as const;
+
+/** Expected peak RSS, MB, with `maxFlows` tracked flows. */
+export function expectedPeakRssMb(maxFlows: number): number {
+  return MEASURED_RSS.baseMb + (maxFlows / 100_000) * MEASURED_RSS.per100kFlowsMb;
+}
+
 export class ConfigError extends Error {}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

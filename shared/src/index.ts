@@ -17,7 +17,7 @@ export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay, and the messages built from it
 export type { CountersView } from './engine/counters-view.js';
 export { type EngineBatch, EngineCore, natViewOf, RECENT_ALERTS } from './engine/engine-core.js';
-export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
+export type { EngineInput, ListenerPriority, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
   flowCounts,
@@ -71,6 +71,7 @@ export { parseNftKubeProxy } from './nat/parse-nft-kube-proxy.js';
 // recording/: the recording file format and its player
 export type { LoadedRecording } from './recording/loaded-recording.js';
 export {
+  type EventLossReason,
   type GapReason,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,

@@ -63,10 +63,10 @@ export class ReplayEngine implements Engine {
     return replaySources(this.clock.state().start);
   }
 
-  flush(): EngineBatch {
+  flush(maxUpserts?: number): EngineBatch {
     const t = this.clock.time;
     this.advanceTo(t);
-    const batch = this.core.flush(t);
+    const batch = this.core.flush(t, maxUpserts);
     if (this.player.reset) {
       this.player.reset = false;
       return { ...batch, reset: true };

@@ -489,7 +489,9 @@ export class WsHub {
   /** One round: collect a batch from the engine and deliver it. Public for tests. Never throws. */
   tick(): void {
     try {
-      this.deliver(this.engine.flush());
+      // With no client, changed flows are not turned into views: the batch becomes a reset, which only means a
+      // client connecting later (or resuming) gets a sync, as it would anyway.
+      this.deliver(this.engine.flush(this.clients.size === 0 ? 0 : undefined));
     } catch (err) {
       this.noteError(err);
     }

@@ -61,10 +61,15 @@ export interface RecCounters {
   stats: Record<string, number>;
 }
 
+/**
+ * Event loss: `enobufs` (the kernel dropped events on the netlink socket), `source-restart` (the tail exited and
+ * was restarted), `backlog` (ctscope fell behind the tail by more than its bounded buffer and dropped lines).
+ */
+export type EventLossReason = 'enobufs' | 'source-restart' | 'backlog';
+
 /** Why the recorded stream has a hole or a boundary. */
 export type GapReason =
-  | 'enobufs'
-  | 'source-restart'
+  | EventLossReason
   | 'server-start'
   | 'server-stop'
   | 'recording-paused'

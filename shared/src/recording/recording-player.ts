@@ -75,7 +75,7 @@ export class RecordingPlayer {
         core.onCounters({ at: r.t, count: r.count, max: r.max, stats: r.stats });
         return;
       case 'gap':
-        if (r.reason === 'enobufs' || r.reason === 'source-restart')
+        if (r.reason === 'enobufs' || r.reason === 'source-restart' || r.reason === 'backlog')
           core.onEventLoss(r.reason, r.detail ?? '', r.t);
         else core.addGap(r.reason, r.detail ?? r.reason, r.t);
         return;
