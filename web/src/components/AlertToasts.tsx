@@ -3,7 +3,7 @@ import type { Alert } from '@ctscope/shared';
 import { useState } from 'react';
 import { alertKey, alertText, newestAlerts } from '../domain/alert-text.js';
 
-/** Bottom-right toasts of the newest alerts, plus the history list; `onPick` opens the alert's flow. */
+/** Bottom-left toasts of the newest alerts, plus the history list; `onPick` opens the alert's flow. */
 export function AlertToasts({
   alerts,
   max = 3,
@@ -30,7 +30,7 @@ export function AlertToasts({
             className={`toast toast-${a.state}`}
             data-alert-toast
             data-alert-state={a.state}
-            data-flow-id={a.flowId}
+            data-alert-flow={a.flowId}
             role="status"
           >
             <span aria-hidden="true">{a.state === 'raised' ? '✖ ' : '✓ '}</span>
@@ -71,7 +71,7 @@ export function AlertToasts({
       {open && (
         <ol className="alert-history" data-alert-history aria-label="Alert history, newest first">
           {newestAlerts(alerts, alerts.length).map((a) => (
-            <li key={alertKey(a)} data-alert-state={a.state} data-flow-id={a.flowId}>
+            <li key={alertKey(a)} data-alert-state={a.state} data-alert-flow={a.flowId}>
               {alertText(a)} <span className="muted mono">flow {a.flowId}</span>
             </li>
           ))}

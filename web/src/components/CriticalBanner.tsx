@@ -62,7 +62,7 @@ export function CriticalBanner({
         {n > max && <li className="muted">and {n - max} more</li>}
       </ul>
       {latest && (
-        <div className="banner-alert" data-alert-latest data-flow-id={latest.flowId}>
+        <div className="banner-alert" data-alert-latest data-alert-flow={latest.flowId}>
           Latest alert: {alertText(latest)}
         </div>
       )}

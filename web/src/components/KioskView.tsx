@@ -128,7 +128,7 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
         <ul className="kiosk-markers kiosk-alerts" aria-label="Latest alerts" data-kiosk-alerts>
           {state.alerts.length === 0 && <li className="muted">No alerts</li>}
           {newestAlerts(state.alerts, 4).map((a) => (
-            <li key={alertKey(a)} data-alert-state={a.state} data-flow-id={a.flowId}>
+            <li key={alertKey(a)} data-alert-state={a.state} data-alert-flow={a.flowId}>
               <span aria-hidden="true">{a.state === 'raised' ? '✖ ' : '✓ '}</span>
               {alertText(a)}
             </li>

@@ -39,7 +39,7 @@ describe('alerts on the page (seed incident, fake node tools)', () => {
     await page.locator('[data-alert-toast]').first().waitFor({ timeout: 15_000 });
     await page.locator('[data-alert-history-toggle]').click();
     const entry = page
-      .locator(`[data-alert-history] li[data-alert-state="raised"][data-flow-id="${INCIDENT}"]`)
+      .locator(`[data-alert-history] li[data-alert-state="raised"][data-alert-flow="${INCIDENT}"]`)
       .first();
     await entry.waitFor();
     expect(await entry.textContent()).toContain(`flow ${INCIDENT}`);
@@ -49,9 +49,9 @@ describe('alerts on the page (seed incident, fake node tools)', () => {
   it('dismisses toasts but keeps them in the history', async () => {
     await page.getByRole('button', { name: 'Dismiss all' }).click();
     expect(await page.locator('[data-alert-toast]').count()).toBe(0);
-    expect(await page.locator(`[data-alert-history] li[data-flow-id="${INCIDENT}"]`).count()).toBeGreaterThan(
-      0,
-    );
+    expect(
+      await page.locator(`[data-alert-history] li[data-alert-flow="${INCIDENT}"]`).count(),
+    ).toBeGreaterThan(0);
   }, 10_000);
 
   it('shows the latest alerts on the wall display', async () => {
