@@ -3,7 +3,7 @@ import type { Alert } from '@ctscope/shared';
 import { useState } from 'react';
 import { alertKey, alertText, newestAlerts } from '../domain/alert-text.js';
 
-/** Bottom-right toasts of the newest alerts, plus the history list; `onPick` opens the alert's flow. */
+/** Bottom-left toasts of the newest alerts, plus the history list; `onPick` opens the alert's flow. */
 export function AlertToasts({
   alerts,
   max = 3,
