@@ -1,16 +1,22 @@
 /**
  * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline and the latest
  * markers. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
+ * The lightest view: it holds only critical flows (App subscribes it so) and redraws the chart once a second.
  */
 import { useMemo } from 'react';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
+import type { TimeWindow } from '../domain/url-state.js';
+import { useThrottled } from '../hooks/use-throttled.js';
 import { CriticalBanner } from './CriticalBanner.js';
 import { ConnectionBadge } from './Header.js';
 import { MARKER_ICON, Timeline } from './Timeline.js';
 
 const WALL_SPAN_MS = 15 * 60_000;
+const WALL_WINDOW: TimeWindow = { kind: 'follow', spanMs: WALL_SPAN_MS };
+const CHART_MS = 1000;
+const noop = () => {};
 
 function Kpi({
   label,
@@ -40,7 +46,10 @@ function Kpi({
 
 /** The wall display. */
 export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }) {
-  const range = useMemo(() => ({ from: state.now - WALL_SPAN_MS, to: state.now }), [state.now]);
+  const chartNow = useThrottled(state.now, CHART_MS, state.generation);
+  const timeline = useThrottled(state.timeline, CHART_MS, state.generation);
+  const markers = useThrottled(state.markers, CHART_MS, state.generation);
+  const range = useMemo(() => ({ from: chartNow - WALL_SPAN_MS, to: chartNow }), [chartNow]);
   const fill = kpis.tableFill;
   const stale = state.mode !== 'local' && state.connection.status !== 'open';
   return (
@@ -99,16 +108,16 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
       </section>
       <section className="kiosk-bottom">
         <Timeline
-          timeline={state.timeline}
-          markers={state.markers}
+          timeline={timeline}
+          markers={markers}
           range={range}
-          window={{ kind: 'follow', spanMs: WALL_SPAN_MS }}
-          onWindow={() => {}}
+          window={WALL_WINDOW}
+          onWindow={noop}
           compact
           height="100%"
         />
         <ul className="kiosk-markers" aria-label="Latest markers">
-          {state.markers
+          {markers
             .slice(-4)
             .reverse()
             .map((m) => (

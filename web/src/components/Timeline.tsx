@@ -3,7 +3,7 @@
  * drag-to-zoom, an overview strip with a brush, and the 1m/5m/15m/1h/live presets.
  */
 import type { RateBucket, TimelineMarker } from '@ctscope/shared';
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import {
   Area,
   Bar,
@@ -61,8 +61,8 @@ export interface TimelineProps {
   height?: number | string;
 }
 
-/** The timeline panel (compact: the wall variant, no controls). */
-export function Timeline({
+/** The timeline panel (compact: the wall variant, no controls); memoised, so give it stable props. */
+export const Timeline = memo(function Timeline({
   timeline,
   markers,
   range,
@@ -279,7 +279,7 @@ export function Timeline({
       {!compact && <MarkerList markers={shown} />}
     </section>
   );
-}
+});
 
 /** The whole held timeline in a thin strip, with a brush over the window shown above. */
 function Overview({

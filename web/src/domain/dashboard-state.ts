@@ -58,7 +58,15 @@ export interface DashboardState {
   synced: boolean;
   /** Bumped by every sync and reset, so throttled views know the state was replaced rather than updated. */
   generation: number;
+  /**
+   * Held flows in last-update order. Deltas change this map in place (copying 100k entries per delta was a
+   * main-thread cost in a flood); `flowsVersion` counts those changes, and a sync replaces the map.
+   */
   flows: ReadonlyMap<string, FlowReport>;
+  /** The live critical flows among `flows`, kept in step with it, so the banner never scans the table. */
+  critical: ReadonlyMap<string, FlowReport>;
+  /** Bumped whenever `flows` changes (in place or replaced): what views memoise on. */
+  flowsVersion: number;
   /** The server sent fewer flows than matched. */
   truncated: boolean;
   /** Per-second buckets, oldest first. */
@@ -102,6 +110,8 @@ export function initialState(mode: DataMode = 'live'): DashboardState {
     synced: false,
     generation: 0,
     flows: new Map(),
+    critical: new Map(),
+    flowsVersion: 0,
     truncated: false,
     timeline: [],
     markers: [],
