@@ -3,7 +3,7 @@
 // Sampled each second: fps (requestAnimationFrame), long tasks > 200 ms (PerformanceObserver), JS heap (CDP).
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:page`.
 // BENCH_PAGE_RATES=idle,5k and BENCH_PAGE_MODES=page,kiosk narrow the run; BENCH_PAGE_SECONDS sets the flood
-// length (15); BENCH_PAGE_PROFILE=5k writes a CDP CPU profile of the full page at that rate to web/artifacts/ and
+// length (15); BENCH_PAGE_PROFILE=5k (or kiosk:5k) writes a CDP CPU profile at that rate to web/artifacts/ and
 // prints its top functions; BENCH_PAGE_SHOTS=1 saves a screenshot per run there. Namespaces are `pg-<pid>-…`.
 import { spawn } from 'node:child_process';
 import {
@@ -147,8 +147,23 @@ async function untilReady(url) {
 
 /** Runs in the page before its scripts: frame times and long tasks, kept in page memory (bounded). */
 function instrument() {
-  const m = { frames: [], longTasks: [] };
+  const m = { frames: [], longTasks: [], wsBytes: 0, wsMessages: 0, wsLargest: 0, wsTypes: {} };
   window.__pgBench = m;
+  // Count what the server sends (characters of each text frame), to tell payload costs from render costs.
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        const n = typeof e.data === 'string' ? e.data.length : (e.data?.byteLength ?? 0);
+        m.wsBytes += n;
+        m.wsMessages++;
+        m.wsLargest = Math.max(m.wsLargest, n);
+        const t = typeof e.data === 'string' ? /"type":"([a-z-]+)"/.exec(e.data.slice(0, 40))?.[1] : 'binary';
+        m.wsTypes[t] = (m.wsTypes[t] ?? 0) + 1;
+      });
+    }
+  };
   const frame = (t) => {
     if (m.frames.length < 20_000) m.frames.push(t);
     requestAnimationFrame(frame);
@@ -190,7 +205,10 @@ function rendererCpuSeconds(profile) {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('--type=renderer') || !cmd.includes(profile)) continue;
       const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const v = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+      const v = st
+        .slice(st.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       ticks += v[11] + v[12];
     } catch {}
   }
@@ -287,13 +305,16 @@ async function run(bin, mode, spec) {
               await page.goto(`${serve.url}/${mode === 'kiosk' ? '?kiosk=1' : ''}`);
               await page.locator('[data-connection="open"]').first().waitFor({ timeout: 15_000 });
               await sleep(SETTLE_MS);
-              const profiling = PROFILE_AT === spec.label && mode === 'page';
+              const profiling = PROFILE_AT === spec.label || PROFILE_AT === `${mode}:${spec.label}`;
               if (profiling) {
                 await cdp.send('Profiler.enable');
                 await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
                 await cdp.send('Profiler.start');
               }
-              const t0 = await page.evaluate(() => performance.now());
+              const [t0, start0] = await page.evaluate(() => [
+                performance.now(),
+                { bytes: window.__pgBench.wsBytes, messages: window.__pgBench.wsMessages },
+              ]);
               const heap = [];
               const metric = (ms, name) => ms.find((x) => x.name === name)?.value ?? 0;
               const m0 = (await cdp.send('Performance.getMetrics')).metrics;
@@ -332,12 +353,13 @@ async function run(bin, mode, spec) {
               if (profiling) {
                 const { profile } = await cdp.send('Profiler.stop');
                 mkdirSync(ARTIFACTS, { recursive: true });
-                const file = join(ARTIFACTS, `bench-page-${spec.label}.cpuprofile`);
+                const file = join(ARTIFACTS, `bench-${mode}-${spec.label}.cpuprofile`);
                 writeFileSync(file, JSON.stringify(profile));
                 console.log(`  CPU profile (${mode}, ${spec.label}) → ${file}; top self time:`);
                 console.log(await topFunctions(profile));
               }
               const m = await page.evaluate(() => window.__pgBench);
+              const ws0 = start0;
               const fps = fpsPerSecond(m.frames, t0, t1);
               const long = m.longTasks.filter(([t, d]) => t >= t0 && t < t1 && d > LONG_TASK_MS);
               const stats = await (await fetch(`${serve.url}/api/stats`)).json().catch(() => ({}));
@@ -354,6 +376,10 @@ async function run(bin, mode, spec) {
                 busy,
                 script,
                 rendererCpu,
+                wsMB: (m.wsBytes - ws0.bytes) / 1024 / 1024,
+                wsMessages: m.wsMessages - ws0.messages,
+                wsLargestKB: m.wsLargest / 1024,
+                wsTypes: m.wsTypes,
               };
             },
           );
@@ -383,7 +409,8 @@ async function main() {
       console.log(
         `  ${mode} ${spec.label}: sent ${r.sent.sent} at ${fmt(r.sent.rate)}/s, flows live ${fmt(r.live)}; ` +
           `fps ${r.fps.join(' ')}; long tasks ${r.longTasks} (longest ${fmt(r.longestMs)} ms); heap ${fmt(r.heapFirst, 1)} → max ${fmt(r.heapMax, 1)} MB; ` +
-          `main thread busy ${fmt(100 * r.busy)}% (script ${fmt(100 * r.script)}%); renderer CPU ${fmt(100 * r.rendererCpu)}%`,
+          `main thread busy ${fmt(100 * r.busy)}% (script ${fmt(100 * r.script)}%); renderer CPU ${fmt(100 * r.rendererCpu)}%; ` +
+          `received ${fmt(r.wsMB, 1)} MB in ${r.wsMessages} messages (largest ${fmt(r.wsLargestKB)} KB, ${JSON.stringify(r.wsTypes)})`,
       );
     }
   }

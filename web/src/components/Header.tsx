@@ -89,7 +89,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
         <span aria-hidden="true">◎</span> ctscope
       </div>
       <dl className="header-facts">
-        <div>
+        <div className="fact-shrink">
           <dt>Node</dt>
           <dd className="node-name">
             {node?.name ?? '…'}
@@ -106,7 +106,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
             />
           </dd>
         </div>
-        <div>
+        <div className="fact-shrink">
           <dt>Sources</dt>
           <dd className="sources">
             {state.sources.length === 0 && <span className="muted">–</span>}

@@ -7,11 +7,12 @@ import { useMemo } from 'react';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
+import { groupMarkerRuns } from '../domain/marker-groups.js';
 import type { TimeWindow } from '../domain/url-state.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import { CriticalBanner } from './CriticalBanner.js';
 import { ConnectionBadge } from './Header.js';
-import { MARKER_ICON, Timeline } from './Timeline.js';
+import { MARKER_ICON, MarkerRunCount, Timeline } from './Timeline.js';
 
 const WALL_SPAN_MS = 15 * 60_000;
 const WALL_WINDOW: TimeWindow = { kind: 'follow', spanMs: WALL_SPAN_MS };
@@ -50,6 +51,7 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
   const timeline = useThrottled(state.timeline, CHART_MS, state.generation);
   const markers = useThrottled(state.markers, CHART_MS, state.generation);
   const range = useMemo(() => ({ from: chartNow - WALL_SPAN_MS, to: chartNow }), [chartNow]);
+  const latest = useMemo(() => groupMarkerRuns(markers.slice(-200)).slice(-4).reverse(), [markers]);
   const fill = kpis.tableFill;
   const stale = state.mode !== 'local' && state.connection.status !== 'open';
   return (
@@ -87,8 +89,9 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
         />
         <Kpi
           label="Event loss"
-          value={kpis.eventLoss ? `${kpis.eventLoss} gap${kpis.eventLoss === 1 ? '' : 's'}` : 'none'}
+          value={kpis.eventLoss ? formatCount(kpis.eventLoss) : 'none'}
           level={kpis.eventLoss ? 'warn' : 'ok'}
+          hint={kpis.eventLoss ? `gap${kpis.eventLoss === 1 ? '' : 's'} in what was observed` : undefined}
         />
         <Kpi
           label="Table fill"
@@ -117,15 +120,13 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           height="100%"
         />
         <ul className="kiosk-markers" aria-label="Latest markers">
-          {markers
-            .slice(-4)
-            .reverse()
-            .map((m) => (
-              <li key={`${m.t}|${m.kind}|${m.text}`}>
-                <span className="mono">{formatClock(m.t)}</span>{' '}
-                <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
-              </li>
-            ))}
+          {latest.map((g) => (
+            <li key={`${g.t}|${g.kind}|${g.text}`}>
+              <span className="mono">{formatClock(g.t)}</span>{' '}
+              <span aria-hidden="true">{MARKER_ICON[g.kind]}</span> {g.text}
+              {g.count > 1 && <MarkerRunCount group={g} />}
+            </li>
+          ))}
         </ul>
       </section>
     </main>
