@@ -21,7 +21,7 @@ import {
 import type { TimeRange } from '../domain/flow-rows.js';
 import { formatClock, formatCount } from '../domain/format.js';
 import { groupMarkerRuns, groupMarkersByBin, type MarkerGroup } from '../domain/marker-groups.js';
-import { binTimeline, binWidthMs, type ChartPoint } from '../domain/timeline-bins.js';
+import { binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
 import { PRESETS, type TimeWindow } from '../domain/url-state.js';
 
 /** Theme colours per chart series (CSS variables, so light/dark follow). */
@@ -47,6 +47,9 @@ const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   gap: 'gap',
   'counter-jump': 'counter',
 };
+
+/** Marker lines across the chart at most: each needs room for its label. */
+const MARKER_SLOTS = 40;
 
 /** Data, the range to draw, and the window it came from. */
 export interface TimelineProps {
@@ -80,10 +83,11 @@ export const Timeline = memo(function Timeline({
     () => markers.filter((m) => m.t >= range.from && m.t <= range.to),
     [markers, range.from, range.to],
   );
-  // One line per kind and chart bin: a flood's dozens of gaps in a second would otherwise pile up.
+  // One line per kind per 1/40 of the width (labels need that room): a flood's dozens of gaps a second would
+  // otherwise pile up into an unreadable, costly stack.
   const lines = useMemo(
-    () => groupMarkersByBin(inRange, binWidthMs(range.to - range.from, compact ? 120 : 240), 60),
-    [inRange, range.from, range.to, compact],
+    () => groupMarkersByBin(inRange, Math.max(1000, (range.to - range.from) / MARKER_SLOTS), 60),
+    [inRange, range.from, range.to],
   );
   const [drag, setDrag] = useState<{ a: number; b: number } | undefined>();
   const follow = window.kind === 'follow';
