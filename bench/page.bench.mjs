@@ -4,7 +4,8 @@
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:page`.
 // BENCH_PAGE_RATES=idle,5k and BENCH_PAGE_MODES=page,kiosk narrow the run; BENCH_PAGE_SECONDS sets the flood
 // length (15); BENCH_PAGE_PROFILE=5k (or kiosk:5k) writes a CDP CPU profile at that rate to web/artifacts/ and
-// prints its top functions; BENCH_PAGE_SHOTS=1 saves a screenshot per run there. Namespaces are `pg-<pid>-…`.
+// prints its top functions; BENCH_PAGE_SHOTS=1 saves a screenshot per run there; BENCH_PAGE_SOAK_MIN=60 runs
+// the soak instead (the full page at 1k new flows/s, heap after GC each minute). Namespaces are `pg-<pid>-…`.
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
@@ -69,6 +70,8 @@ const pick = (env, all, key) => {
 const RATES = pick('BENCH_PAGE_RATES', ALL_RATES, (r) => r.label);
 const MODES = pick('BENCH_PAGE_MODES', ALL_MODES, (m) => m);
 const PROFILE_AT = process.env.BENCH_PAGE_PROFILE;
+/** Soak: BENCH_PAGE_SOAK_MIN minutes of the full page at 1k new flows/s instead of the table. */
+const SOAK_MIN = Number(process.env.BENCH_PAGE_SOAK_MIN ?? 0);
 const SHOTS = process.env.BENCH_PAGE_SHOTS === '1';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -316,6 +319,8 @@ async function run(bin, mode, spec) {
                 { bytes: window.__pgBench.wsBytes, messages: window.__pgBench.wsMessages },
               ]);
               const heap = [];
+              const gcHeap = [];
+              const secs = spec.seconds ?? SECONDS;
               const metric = (ms, name) => ms.find((x) => x.name === name)?.value ?? 0;
               const m0 = (await cdp.send('Performance.getMetrics')).metrics;
               const w0 = Date.now();
@@ -323,19 +328,25 @@ async function run(bin, mode, spec) {
               let mLast = m0;
               let flooding = true;
               const flood = runFlood(bin, ns, {
-                count: Math.round(spec.rate * SECONDS),
+                count: Math.round(spec.rate * secs),
                 rate: spec.rate,
               }).finally(() => {
                 flooding = false;
               });
               const sampler = (async () => {
                 const start = Date.now();
-                for (let i = 1; flooding || i <= SECONDS; i++) {
+                for (let i = 1; flooding || i <= secs; i++) {
                   await sleep(start + i * 1000 - Date.now());
+                  if (spec.soak && i % 60 === 0) {
+                    // Soak: the heap after a full GC once a minute, so growth is retained memory, not garbage.
+                    await cdp.send('HeapProfiler.collectGarbage');
+                    const after = (await cdp.send('Performance.getMetrics')).metrics;
+                    gcHeap.push([i / 60, metric(after, 'JSHeapUsedSize') / 1024 / 1024]);
+                  }
                   const { metrics } = await cdp.send('Performance.getMetrics');
                   heap.push(metric(metrics, 'JSHeapUsedSize') / 1024 / 1024);
                   mLast = metrics;
-                  if (i >= SECONDS + 5) break;
+                  if (i >= secs + 5) break;
                 }
               })();
               const sent = await flood;
@@ -385,6 +396,7 @@ async function run(bin, mode, spec) {
                 wsMessages: m.wsMessages - ws0.messages,
                 wsLargestKB: m.wsLargest / 1024,
                 wsTypes: m.wsTypes,
+                gcHeap,
               };
             },
           );
@@ -402,6 +414,7 @@ const fmt = (n, d = 0) =>
 async function main() {
   for (const ns of await listNetns('pg-')) await deleteNetns(ns);
   const bin = await compileFlood();
+  if (SOAK_MIN > 0) return soak(bin);
   console.log(
     `bench:page: ${MODES.join(' and ')} at ${RATES.map((r) => r.label).join(', ')} new flows/s, ${SECONDS} s each; ` +
       `Chromium ${CHROMIUM} headless, 1440×900`,
@@ -433,6 +446,20 @@ async function main() {
         `${fmt(r.longestMs)} ms | ${fmt(r.heapMax)} MB | ${fmt(100 * r.rendererCpu)}% | ${fmt(r.wsMB, 1)} MB |`,
     );
   }
+}
+
+/** The soak: heap after GC each minute, growth after the first five minutes (budget ≤ 10 MB over an hour). */
+async function soak(bin) {
+  console.log(`bench:page soak: the full page at 1k new flows/s for ${SOAK_MIN} min`);
+  const r = await run(bin, 'page', { label: 'soak', rate: 1000, seconds: SOAK_MIN * 60, soak: true });
+  console.log(`  heap after GC per minute (MB): ${r.gcHeap.map(([, mb]) => fmt(mb, 1)).join(' ')}`);
+  const after5 = r.gcHeap.filter(([min]) => min >= 5).map(([, mb]) => mb);
+  const growth = after5.length > 1 ? after5[after5.length - 1] - after5[0] : Number.NaN;
+  const spread = after5.length > 1 ? Math.max(...after5) - Math.min(...after5) : Number.NaN;
+  console.log(
+    `  sent ${r.sent.sent} at ${fmt(r.sent.rate)}/s; median fps ${fmt(r.medianFps)}, long tasks > 200 ms ${r.longTasks}; ` +
+      `heap after GC from minute 5 to ${SOAK_MIN}: ${fmt(growth, 1)} MB growth (range ${fmt(spread, 1)} MB); max ${fmt(r.heapMax)} MB before GC`,
+  );
 }
 
 async function teardown() {
