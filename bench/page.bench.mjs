@@ -150,7 +150,8 @@ async function untilReady(url) {
 
 /** Runs in the page before its scripts: frame times and long tasks, kept in page memory (bounded). */
 function instrument() {
-  const m = { frames: [], longTasks: [], wsBytes: 0, wsMessages: 0, wsLargest: 0, wsTypes: {} };
+  // Frames counted per whole second of page time (bounded by the run's length, not by its frames).
+  const m = { frames: {}, longTasks: [], wsBytes: 0, wsMessages: 0, wsLargest: 0, wsTypes: {} };
   window.__pgBench = m;
   // Count what the server sends (characters of each text frame), to tell payload costs from render costs.
   const Native = window.WebSocket;
@@ -168,7 +169,8 @@ function instrument() {
     }
   };
   const frame = (t) => {
-    if (m.frames.length < 20_000) m.frames.push(t);
+    const sec = Math.floor(t / 1000);
+    m.frames[sec] = (m.frames[sec] ?? 0) + 1;
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
@@ -250,10 +252,10 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Frames per whole second of [from, to) in page time. */
+/** Frames in each whole second of page time between `from` and `to` (ms). */
 function fpsPerSecond(frames, from, to) {
   const out = [];
-  for (let s = from; s + 1000 <= to; s += 1000) out.push(frames.filter((t) => t >= s && t < s + 1000).length);
+  for (let s = Math.ceil(from / 1000); s + 1 <= to / 1000; s++) out.push(frames[s] ?? 0);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import type { NatChange } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
-import { initialState } from '../src/domain/dashboard-state.js';
+import { initialState, LIMITS } from '../src/domain/dashboard-state.js';
 import { capFlows, mergeBuckets, reduce, reduceAll } from '../src/domain/flow-reducer.js';
 import { delta, flow, incident, sync } from './support/fixtures.js';
 
@@ -230,5 +230,13 @@ describe('flow reducer', () => {
     capFlows(all, 2, critical);
     expect([...all.keys()]).toEqual(['c2']);
     expect([...critical.keys()]).toEqual(['c2']);
+  });
+
+  it('holds at most the server sync size from a server, and more from a recording replayed here', () => {
+    const many = Array.from({ length: LIMITS.serverFlows + 50 }, (_, i) => flow(`f${i}`));
+    const live = reduce(initialState('live'), sync(1, { flows: many }));
+    expect(live.flows.size).toBeLessThanOrEqual(LIMITS.serverFlows);
+    const local = reduce(initialState('local'), sync(1, { flows: many }));
+    expect(local.flows.size).toBe(many.length);
   });
 });

@@ -21,8 +21,13 @@ export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' |
 
 /** Upper bounds that keep memory flat over hours (design: memory bounded). */
 export const LIMITS = {
-  /** Flows held; beyond it destroyed, then healthy, then the oldest flows are evicted. */
+  /** Flows held of a recording replayed in this browser; beyond it destroyed, then healthy, then the oldest go. */
   flows: 100_000,
+  /**
+   * Flows held from a server (live or its replay), evicted the same way: the server's sync sends at most this
+   * many, and holding more let an hour of 1k new flows/s grow the page to a 100k-row copy of the table.
+   */
+  serverFlows: 20_000,
   /** Per-second buckets held (one hour). */
   buckets: 3600,
   /** Timeline markers held. */

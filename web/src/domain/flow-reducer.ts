@@ -56,6 +56,11 @@ export function reduceAll(state: DashboardState, actions: readonly DashboardActi
   return s;
 }
 
+/** How many flows the page holds in this mode. */
+export function flowLimit(state: DashboardState): number {
+  return state.mode === 'local' ? LIMITS.flows : LIMITS.serverFlows;
+}
+
 function isCritical(f: FlowReport): boolean {
   return f.severity === 'critical' && f.destroyedAt === undefined;
 }
@@ -78,7 +83,7 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     now: m.now,
     synced: true,
     generation: state.generation + 1,
-    flows: capFlows(flows, LIMITS.flows, critical),
+    flows: capFlows(flows, flowLimit(state), critical),
     critical,
     flowsVersion: state.flowsVersion + 1,
     truncated: m.truncated,
@@ -104,7 +109,7 @@ function applyDelta(state: DashboardState, m: DeltaMessage): DashboardState {
       critical.delete(id);
     }
     for (const f of m.upserts) put(flows, critical, f);
-    capFlows(flows, LIMITS.flows, critical);
+    capFlows(flows, flowLimit(state), critical);
     flowsVersion++;
   }
   return {
