@@ -1,4 +1,15 @@
-/** `ctscope serve` configuration: defaults, validation, and the safety rules (loopback unless a token is set). */
+/** The single home of ctscope's defaults and limits: serve and replay options, their minimums, validation and the safety rules. */
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/** The package version, read once from server/package.json (next to src/ and dist/). */
+export const CTSCOPE_VERSION: string = (
+  createRequire(import.meta.url)('../package.json') as { version: string }
+).version;
+
+/** Where the built web page lives relative to the compiled server. */
+export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', 'web', 'dist');
 
 export interface ServeConfig {
   host: string;
@@ -23,7 +34,46 @@ export interface ServeConfig {
   nodeName: string;
 }
 
-export const DEFAULT_PORT = 7474;
+/** Smallest accepted value of each bounded serve option (the CLI and {@link validateConfig} both use these). */
+export const SERVE_MINIMUMS = {
+  suspectPollMs: 200,
+  natPollMs: 200,
+  countersPollMs: 200,
+  fullResyncMs: 10_000,
+  bufferBytes: 65_536,
+  retentionHours: 1,
+  retentionBytes: 1_048_576,
+  maxFlows: 1000,
+} as const satisfies Partial<Record<keyof ServeConfig, number>>;
+
+/** Defaults for every serve option. */
+export function defaultServeConfig(): ServeConfig {
+  return {
+    host: '127.0.0.1',
+    port: 7474,
+    dataDir: '/var/lib/ctscope',
+    allowDelete: false,
+    natSource: 'auto',
+    suspectPollMs: 2000,
+    natPollMs: 1000,
+    countersPollMs: 2000,
+    fullResyncMs: 300_000,
+    bufferBytes: 64 * 1024 * 1024,
+    record: true,
+    retentionHours: 72,
+    retentionBytes: 2 * 1024 * 1024 * 1024,
+    maxFlows: 300_000,
+    unansweredAfterMs: 10_000,
+    webRoot: DEFAULT_WEB_ROOT,
+    nodeName: hostname(),
+  };
+}
+
+/** Defaults of `ctscope replay` (its own port, so it can run beside serve). */
+export const REPLAY_DEFAULTS = { host: '127.0.0.1', port: 7475 } as const;
+
+/** Shortest accepted token. */
+export const MIN_TOKEN_LENGTH = 12;
 
 export class ConfigError extends Error {}
 
@@ -47,16 +97,16 @@ export function validateConfig(c: ServeConfig): void {
       '--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token',
     );
   }
-  if (c.token !== undefined && c.token.length < 12)
-    throw new ConfigError('--token must be at least 12 characters');
+  if (c.token !== undefined && c.token.length < MIN_TOKEN_LENGTH)
+    throw new ConfigError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
   if (c.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(c.netns)) {
     throw new ConfigError(`--netns "${c.netns}" is not a valid namespace name`);
   }
   for (const [k, v, min] of [
-    ['--suspect-poll', c.suspectPollMs, 200],
-    ['--nat-poll', c.natPollMs, 200],
-    ['--counters-poll', c.countersPollMs, 200],
-    ['--full-resync', c.fullResyncMs, 10_000],
+    ['--suspect-poll', c.suspectPollMs, SERVE_MINIMUMS.suspectPollMs],
+    ['--nat-poll', c.natPollMs, SERVE_MINIMUMS.natPollMs],
+    ['--counters-poll', c.countersPollMs, SERVE_MINIMUMS.countersPollMs],
+    ['--full-resync', c.fullResyncMs, SERVE_MINIMUMS.fullResyncMs],
   ] as const) {
     if (!Number.isFinite(v) || v < min) throw new ConfigError(`${k} must be at least ${min} ms, got ${v}`);
   }

@@ -2,8 +2,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
 import { runReplay } from './commands/replay.js';
-import { defaultServeConfig, onShutdown, runServe } from './commands/serve.js';
-import type { ServeConfig } from './config.js';
+import { onShutdown, runServe } from './commands/serve.js';
+import {
+  CTSCOPE_VERSION,
+  defaultServeConfig,
+  SERVE_MINIMUMS as MIN,
+  REPLAY_DEFAULTS,
+  type ServeConfig,
+} from './config.js';
 import { registerLabCommand } from './lab/lab-command.js';
 
 const stdio = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
@@ -28,7 +34,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('ctscope')
     .description('Real-time conntrack incident dashboard: find UDP flows stuck on stale or missing NAT.')
-    .version('0.1.0')
+    .version(CTSCOPE_VERSION)
     .exitOverride()
     .showHelpAfterError();
 
@@ -100,7 +106,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--suspect-poll <ms>',
         `re-read suspect entries every ms (default ${d.suspectPollMs})`,
         'CTSCOPE_SUSPECT_POLL_MS',
-        int('--suspect-poll', 200),
+        int('--suspect-poll', MIN.suspectPollMs),
       ),
     )
     .addOption(
@@ -108,7 +114,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--nat-poll <ms>',
         `NAT snapshot every ms (default ${d.natPollMs})`,
         'CTSCOPE_NAT_POLL_MS',
-        int('--nat-poll', 200),
+        int('--nat-poll', MIN.natPollMs),
       ),
     )
     .addOption(
@@ -116,7 +122,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--counters-poll <ms>',
         `conntrack -S/-C every ms (default ${d.countersPollMs})`,
         'CTSCOPE_COUNTERS_POLL_MS',
-        int('--counters-poll', 200),
+        int('--counters-poll', MIN.countersPollMs),
       ),
     )
     .addOption(
@@ -124,7 +130,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--full-resync <ms>',
         `minimum ms between periodic full dumps; adapts upward to 100x the dump time (default ${d.fullResyncMs})`,
         'CTSCOPE_FULL_RESYNC_MS',
-        int('--full-resync', 10_000),
+        int('--full-resync', MIN.fullResyncMs),
       ),
     )
     .addOption(
@@ -132,7 +138,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--buffer-bytes <n>',
         `netlink receive buffer for conntrack -E -b (default ${d.bufferBytes})`,
         'CTSCOPE_BUFFER_BYTES',
-        int('--buffer-bytes', 65536),
+        int('--buffer-bytes', MIN.bufferBytes),
       ),
     )
     .addOption(opt('--no-record', 'do not record to --data-dir', 'CTSCOPE_NO_RECORD'))
@@ -141,7 +147,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--retention-hours <h>',
         `delete recordings older than this (default ${d.retentionHours})`,
         'CTSCOPE_RETENTION_HOURS',
-        int('--retention-hours', 1),
+        int('--retention-hours', MIN.retentionHours),
       ),
     )
     .addOption(
@@ -149,7 +155,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--retention-bytes <n>',
         `keep recordings under this many bytes (default ${d.retentionBytes})`,
         'CTSCOPE_RETENTION_BYTES',
-        int('--retention-bytes', 1_048_576),
+        int('--retention-bytes', MIN.retentionBytes),
       ),
     )
     .addOption(
@@ -157,7 +163,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--max-flows <n>',
         `memory cap on tracked flows (default ${d.maxFlows})`,
         'CTSCOPE_MAX_FLOWS',
-        int('--max-flows', 1000),
+        int('--max-flows', MIN.maxFlows),
       ),
     )
     .addOption(opt('--node-name <name>', 'name shown in the UI (default: hostname)', 'CTSCOPE_NODE_NAME'))
@@ -194,8 +200,15 @@ export function buildProgram(exit: (code: number) => void): Command {
     .command('replay')
     .description('Serve the dashboard and API from a recording (a segment file or a --data-dir directory).')
     .argument('<path>', 'recording file or directory')
-    .addOption(opt('--host <addr>', 'listen address (default 127.0.0.1)', 'CTSCOPE_HOST'))
-    .addOption(opt('--port <n>', 'listen port (default 7475)', 'CTSCOPE_PORT', int('--port', 0, 65535)))
+    .addOption(opt('--host <addr>', `listen address (default ${REPLAY_DEFAULTS.host})`, 'CTSCOPE_HOST'))
+    .addOption(
+      opt(
+        '--port <n>',
+        `listen port (default ${REPLAY_DEFAULTS.port})`,
+        'CTSCOPE_PORT',
+        int('--port', 0, 65535),
+      ),
+    )
     .addOption(opt('--token <token>', 'bearer token', 'CTSCOPE_TOKEN'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .option('--play', 'start playing from the beginning (default: paused at the end)')
@@ -203,8 +216,8 @@ export function buildProgram(exit: (code: number) => void): Command {
       const r = await runReplay(
         {
           path,
-          host: o.host ?? '127.0.0.1',
-          port: o.port ?? 7475,
+          host: o.host ?? REPLAY_DEFAULTS.host,
+          port: o.port ?? REPLAY_DEFAULTS.port,
           token: o.token,
           webRoot: o.webRoot ?? d.webRoot,
           play: o.play,

@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  compareSegmentNames,
-  listRecordings,
-  type RecordingReadError,
-  readRecording,
-  resolveRecordingPath,
-} from '../src/recording/recording-reader.js';
+import { listRecordings, type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
+import { compareSegmentNames, resolveRecordingPath } from '../src/recording/segment-files.js';
 
 const T0 = Date.UTC(2024, 4, 1, 2, 3, 4);
 const dirs: string[] = [];

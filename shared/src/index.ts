@@ -44,7 +44,6 @@ export {
   DEFAULT_STORE_OPTIONS,
   FlowStore,
   type FlowStoreOptions,
-  type NatVersion,
   type StoreChanges,
   type StoreStats,
 } from './flows/flow-store.js';
@@ -63,6 +62,7 @@ export type {
   NatSourceKind,
   NatView,
 } from './nat/nat-types.js';
+export type { NatVersion } from './nat/nat-versions.js';
 export { parseIptablesSave } from './nat/parse-iptables-save.js';
 export { parseIpvsadm } from './nat/parse-ipvsadm.js';
 export { detectNatFormat, parseNatSnapshot } from './nat/parse-nat-snapshot.js';

@@ -1,7 +1,7 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
 import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import type { ServeConfig } from '../config.js';
+import { CTSCOPE_VERSION, type ServeConfig } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { DumpScheduler } from '../sources/conntrack-dump-source.js';
@@ -12,8 +12,6 @@ import type { NodeCounters, SourceSink } from '../sources/source-types.js';
 import type { Supervisor } from '../sources/supervisor.js';
 import { createSuspectPoller } from '../sources/suspect-poller.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-
-export const CTSCOPE_VERSION = '0.1.0';
 
 /** Live node agent. `start()` launches the sources; `stop()` ends them and closes the recording. */
 export class NodeAgent implements Engine {

@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ReplayEngine } from '../engine/replay-engine.js';
-import { listRecordings, resolveRecordingPath } from '../recording/recording-reader.js';
+import { listRecordings } from '../recording/recording-reader.js';
+import { resolveRecordingPath } from '../recording/segment-files.js';
 
 const Name = Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
 

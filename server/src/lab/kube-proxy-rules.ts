@@ -4,7 +4,7 @@
  * The output is an iptables-restore file in exactly the form `iptables-save -t nat` prints it back (builtin
  * chains first, then the KUBE-* chains sorted, rules in iptables-save's match order), so the rules the lab
  * loads and the snapshots ctscope reads are the same text. It follows kube-proxy's pkg/proxy/iptables layout
- * as captured in the seed incident (design.md §1, captures/seed-incident/nat-before.txt):
+ * as captured in the seed incident (shared/test/fixtures/seed-incident/nat-before.txt):
  *   KUBE-SERVICES -d VIP/32 -p udp --dport P → KUBE-SVC-<hash> → (statistic random) KUBE-SEP-<hash> → DNAT,
  * KUBE-MARK-MASQ / KUBE-POSTROUTING, and the flannel pod-CIDR MASQUERADE. Chain names use kube-proxy's
  * hashes (base32 of sha256, first 16 characters), so a service gets the same chain names as in a cluster.

@@ -1,9 +1,9 @@
 /** `ctscope lab …`: commander wiring for the lab (see docs/lab.md). */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { NodeCommandError } from '../node/node-command.js';
 import { captureLab } from './capture-lab.js';
 import { labReplaceEndpoint, labRestart } from './lab-faults.js';
 import { type LabContext, LabError, type LabStatus, labDown, labStatus, labUp } from './lab-lifecycle.js';
-import { LabCommandError } from './lab-netns.js';
 import { LabPreflightError } from './lab-preflight.js';
 import { DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, type LabState } from './lab-state.js';
 import { labNameProblem, labNamespaces } from './lab-topology.js';
@@ -64,7 +64,7 @@ async function guarded(exit: Exit, action: () => Promise<void>): Promise<void> {
   } catch (err) {
     const e = err as Error;
     const known =
-      err instanceof LabPreflightError || err instanceof LabError || err instanceof LabCommandError;
+      err instanceof LabPreflightError || err instanceof LabError || err instanceof NodeCommandError;
     process.stderr.write(`ctscope lab: ${known ? e.message : (e.stack ?? e.message)}\n`);
     exit(1);
   }

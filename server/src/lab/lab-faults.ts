@@ -1,8 +1,8 @@
 /**
  * The lab's faults.
  *
- * `restart` is the seed incident (design.md §1): kube-proxy removes a service's rules and deletes its conntrack
- * entries while the pod is replaced, and puts the rules back after a gap. Order matters (design.md §2): the
+ * `restart` is the seed incident: kube-proxy removes a service's rules and deletes its conntrack
+ * entries while the pod is replaced, and puts the rules back after a gap. Order matters: the
  * entries are deleted AFTER the rules are gone, so the fixed-port client's next packet, which arrives during
  * the gap, creates a fresh entry with no DNAT (only the pod-CIDR MASQUERADE applies). Its reply tuple's source
  * is the VIP itself; nothing ever answers, and the client's packets keep it alive.

@@ -1,9 +1,14 @@
 /**
- * The lab's kernel-facing commands: ip, iptables-{nft,legacy}-{save,restore}, conntrack and sysctl files.
- * Every command is an argument array run through execa, never a shell string; commands for a namespace run
- * as `ip netns exec NAME cmd …` or `ip -n NAME …`.
+ * The lab's kernel-facing commands: ip, iptables-{nft,legacy}-{save,restore}, conntrack and sysctl files, all
+ * through the node command runner (argument arrays, never a shell string); commands for a namespace run as
+ * `ip netns exec NAME cmd …` or `ip -n NAME …`.
  */
-import { execa } from 'execa';
+import {
+  type CommandResult,
+  NodeCommandError,
+  type RunOptions,
+  runNodeCommand,
+} from '../node/node-command.js';
 
 /** PATH with the sbin directories appended when missing (root tools live there; `sudo` may drop them). */
 export function labPath(path = process.env.PATH ?? ''): string {
@@ -15,52 +20,13 @@ export function labPath(path = process.env.PATH ?? ''): string {
 /** Which iptables implementation the lab's node namespace uses. */
 export type IptablesBackend = 'nft' | 'legacy';
 
-export class LabCommandError extends Error {
-  constructor(
-    message: string,
-    readonly stderr = '',
-    readonly exitCode = -1,
-  ) {
-    super(message);
-  }
-}
-
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-/** Run one command to completion; rejects with the argv and conntrack/ip's own message. */
-export async function run(
+/** Run one command to completion with the sbin directories on PATH; rejects with the argv and the tool's own message. */
+export function run(
   file: string,
   args: readonly string[],
-  opts: { input?: string; timeoutMs?: number; okExitCodes?: readonly number[] } = {},
-): Promise<RunResult> {
-  const r = await execa(file, args, {
-    reject: false,
-    timeout: opts.timeoutMs ?? 20_000,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-    stripFinalNewline: false,
-    env: { PATH: labPath() },
-  });
-  const result = {
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    exitCode: r.exitCode ?? -1,
-  };
-  const missing = (r as { code?: string }).code === 'ENOENT';
-  const acceptable = !r.timedOut && !missing && (opts.okExitCodes ?? [0]).includes(result.exitCode);
-  if (r.failed && !acceptable) {
-    const what = [file, ...args].join(' ');
-    let why: string;
-    if (missing) why = `${file}: command not found`;
-    else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 20_000} ms`;
-    else why = result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`;
-    throw new LabCommandError(`${what}: ${why}`, result.stderr, result.exitCode);
-  }
-  return result;
+  opts: Pick<RunOptions, 'input' | 'timeoutMs' | 'okExitCodes' | 'netns'> = {},
+): Promise<CommandResult> {
+  return runNodeCommand(file, args, { timeoutMs: 20_000, ...opts, env: { PATH: labPath() } });
 }
 
 /** `ip netns exec NAME file args…`. */
@@ -68,13 +34,13 @@ export function runIn(
   netns: string,
   file: string,
   args: readonly string[],
-  opts?: Parameters<typeof run>[2],
-): Promise<RunResult> {
-  return run('ip', ['netns', 'exec', netns, file, ...args], opts);
+  opts: Parameters<typeof run>[2] = {},
+): Promise<CommandResult> {
+  return run(file, args, { ...opts, netns });
 }
 
 /** `ip -n NAME args…`. */
-export function ipIn(netns: string, args: readonly string[]): Promise<RunResult> {
+export function ipIn(netns: string, args: readonly string[]): Promise<CommandResult> {
   return run('ip', ['-n', netns, ...args]);
 }
 
@@ -98,7 +64,7 @@ export async function deleteNetns(netns: string): Promise<void> {
     await run('ip', ['netns', 'delete', netns]);
   } catch (err) {
     if (
-      err instanceof LabCommandError &&
+      err instanceof NodeCommandError &&
       /No such file or directory|Invalid netns name|not found/i.test(err.message)
     )
       return;
@@ -153,7 +119,7 @@ export async function saveNat(netns: string, backend: IptablesBackend): Promise<
 }
 
 /** `conntrack ARGS` in a namespace. `-D` and `-L` that match nothing exit 1: that is not an error here. */
-export async function conntrackIn(netns: string, args: readonly string[]): Promise<RunResult> {
+export async function conntrackIn(netns: string, args: readonly string[]): Promise<CommandResult> {
   return runIn(netns, 'conntrack', args, { okExitCodes: [0, 1] });
 }
 
@@ -162,7 +128,7 @@ export async function deleteEntriesTo(netns: string, ip: string): Promise<number
   const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
   const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
   if (!m && r.exitCode !== 0)
-    throw new LabCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`);
+    throw new NodeCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`, r);
   return m ? Number(m[1]) : 0;
 }
 

@@ -1,6 +1,6 @@
-/** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
+/** Reads recordings written by RecordingWriter: the segment list with times, and streaming records. */
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   LineSplitter,
@@ -9,9 +9,7 @@ import {
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
-
-/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`. */
-export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson$/;
+import { listSegmentNames } from './segment-files.js';
 
 /** Longest record line read; checkpoints of big tables are large, but a line must still fit in a JS string. */
 export const MAX_RECORD_LINE = 256 * 1024 * 1024;
@@ -23,28 +21,6 @@ export interface RecordingReadError {
   line: number;
   /** Segment file the line is in. */
   path: string;
-}
-
-/** Orders segment names chronologically (timestamp, then numeric sequence). */
-export function compareSegmentNames(a: string, b: string): number {
-  const ma = SEGMENT_NAME_RE.exec(a);
-  const mb = SEGMENT_NAME_RE.exec(b);
-  if (!ma || !mb) return a < b ? -1 : a > b ? 1 : 0;
-  if (ma[1] !== mb[1]) return ma[1]! < mb[1]! ? -1 : 1;
-  return Number(ma[2]) - Number(mb[2]);
-}
-
-/** Segment file names in `dir`, oldest first. */
-export async function listSegmentNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => SEGMENT_NAME_RE.test(n)).sort(compareSegmentNames);
-}
-
-/** Joins a segment name onto `dir`; throws on anything that is not a plain segment name (path traversal). */
-export function resolveRecordingPath(dir: string, name: string): string {
-  if (typeof name !== 'string' || !SEGMENT_NAME_RE.test(name))
-    throw new Error(`invalid recording name ${JSON.stringify(name)}`);
-  return join(dir, name);
 }
 
 const HEAD_CHUNK = 64 * 1024;

@@ -87,7 +87,7 @@ export class FlowTracker {
     return flow;
   }
 
-  /** The tracked flow a record belongs to, without changing anything; `superseded` is a live flow it replaces. */
+  /** The tracked flow a record belongs to, without changing anything (undefined when it would start a new one). */
   find(rec: FlowRecord): TrackedFlow | undefined {
     return this.match(rec, tupleKey(rec)).flow;
   }

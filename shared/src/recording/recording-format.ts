@@ -81,7 +81,7 @@ export interface RecGap {
   dropped?: number;
 }
 
-/** Periodic checkpoint of the live table, so a replay can start mid-file. */
+/** Periodic checkpoint of the live table. Replay skips it (it always plays from the start); kept for readers that want a table without replaying. */
 export interface RecCheckpoint {
   k: 'checkpoint';
   t: number;

@@ -1,4 +1,4 @@
-/** Classifies one flow against the NAT snapshot at its creation and the current one (design.md §3). */
+/** Classifies one flow against the NAT snapshot at its creation and the current one into one verdict. */
 
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import { formatEndpoints, formatHostPort } from '../nat/format-endpoint.js';

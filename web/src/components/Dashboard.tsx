@@ -10,6 +10,7 @@ import { PRESETS, type SortState, type TimeWindow, type UrlState } from '../doma
 import { type Shortcut, useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import type { DashboardController } from '../transport/dashboard-controller.js';
+import { AlertToasts } from './AlertToasts.js';
 import { copyText } from './CopyButton.js';
 import { CriticalBanner } from './CriticalBanner.js';
 import { DropZone } from './DropZone.js';
@@ -249,8 +250,10 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
       <CriticalBanner
         critical={kpis.critical}
         services={kpis.criticalServices}
+        alerts={state.alerts}
         onPick={(id) => setUrl({ flow: id, view: 'flows' })}
       />
+      <AlertToasts alerts={state.alerts} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
       <Timeline
         timeline={timeline}
         markers={markers}

@@ -1,9 +1,10 @@
 /**
- * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline and the latest
- * markers. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
+ * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline, the latest markers
+ * and the latest alerts. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
  * The lightest view: it holds only critical flows (App subscribes it so) and redraws the chart once a second.
  */
 import { useMemo } from 'react';
+import { alertKey, alertText, newestAlerts } from '../domain/alert-text.js';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
@@ -75,7 +76,13 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           {state.now ? formatClock(state.now) : 'before'}; reconnecting by itself
         </div>
       )}
-      <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} large max={4} />
+      <CriticalBanner
+        critical={kpis.critical}
+        services={kpis.criticalServices}
+        alerts={state.alerts}
+        large
+        max={4}
+      />
       <section className="kpis" aria-label="Key figures">
         <Kpi
           label="Critical flows now"
@@ -125,6 +132,15 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
               <span className="mono">{formatClock(g.t)}</span>{' '}
               <span aria-hidden="true">{MARKER_ICON[g.kind]}</span> {g.text}
               {g.count > 1 && <MarkerRunCount group={g} />}
+            </li>
+          ))}
+        </ul>
+        <ul className="kiosk-markers kiosk-alerts" aria-label="Latest alerts" data-kiosk-alerts>
+          {state.alerts.length === 0 && <li className="muted">No alerts</li>}
+          {newestAlerts(state.alerts, 4).map((a) => (
+            <li key={alertKey(a)} data-alert-state={a.state} data-flow-id={a.flowId}>
+              <span aria-hidden="true">{a.state === 'raised' ? '✖ ' : '✓ '}</span>
+              {alertText(a)}
             </li>
           ))}
         </ul>

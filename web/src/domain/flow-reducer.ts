@@ -95,6 +95,8 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     prevCounters: undefined,
     eventLoss: m.eventLoss,
     sources: m.sources,
+    // The server's recent alerts: a flood turns deltas into syncs, and alerts must survive that.
+    alerts: capTail(m.alerts, LIMITS.alerts),
     needsResync: false,
   };
 }
