@@ -48,8 +48,8 @@ const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   'counter-jump': 'counter',
 };
 
-/** Marker lines across the chart at most: each needs room for its label. */
-const MARKER_SLOTS = 40;
+/** Marker lines across the chart at most (wall, page): each needs room for a label such as `⌀×30`. */
+const MARKER_SLOTS = { compact: 12, full: 24 } as const;
 
 /** Data, the range to draw, and the window it came from. */
 export interface TimelineProps {
@@ -83,12 +83,12 @@ export const Timeline = memo(function Timeline({
     () => markers.filter((m) => m.t >= range.from && m.t <= range.to),
     [markers, range.from, range.to],
   );
-  // One line per kind per 1/40 of the width (labels need that room): a flood's dozens of gaps a second would
+  // One line per kind per slot of the width (labels need that room): a flood's dozens of gaps a second would
   // otherwise pile up into an unreadable, costly stack.
-  const lines = useMemo(
-    () => groupMarkersByBin(inRange, Math.max(1000, (range.to - range.from) / MARKER_SLOTS), 60),
-    [inRange, range.from, range.to],
-  );
+  const lines = useMemo(() => {
+    const slots = compact ? MARKER_SLOTS.compact : MARKER_SLOTS.full;
+    return groupMarkersByBin(inRange, Math.max(1000, (range.to - range.from) / slots), 60);
+  }, [inRange, range.from, range.to, compact]);
   const [drag, setDrag] = useState<{ a: number; b: number } | undefined>();
   const follow = window.kind === 'follow';
 
