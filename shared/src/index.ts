@@ -93,6 +93,7 @@ export type { BadField, Classification, TimeoutObservation } from './verdict/ver
 export {
   BAD_VERDICTS,
   type BadVerdict,
+  isBadVerdict,
   isSeverity,
   isVerdict,
   SEVERITIES,

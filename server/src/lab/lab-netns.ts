@@ -108,14 +108,19 @@ export function iptablesBinary(
   return `${family === 6 ? 'ip6tables' : 'iptables'}-${backend}-${tool}`;
 }
 
-/** Replace the whole nat table in a namespace with an iptables-restore file, atomically. */
-export async function restoreNat(netns: string, backend: IptablesBackend, rules: string): Promise<void> {
-  await runIn(netns, iptablesBinary(backend, 'restore'), [], { input: rules });
+/** Replace the whole nat table of one family in a namespace with an (ip6)tables-restore file, atomically. */
+export async function restoreNat(
+  netns: string,
+  backend: IptablesBackend,
+  rules: string,
+  family: 4 | 6 = 4,
+): Promise<void> {
+  await runIn(netns, iptablesBinary(backend, 'restore', family), [], { input: rules });
 }
 
-/** `iptables-save -t nat` of the namespace with the backend's own save binary. */
-export async function saveNat(netns: string, backend: IptablesBackend): Promise<string> {
-  return (await runIn(netns, iptablesBinary(backend, 'save'), ['-t', 'nat'])).stdout;
+/** `iptables-save -t nat` (or `ip6tables-save`) of the namespace with the backend's own save binary. */
+export async function saveNat(netns: string, backend: IptablesBackend, family: 4 | 6 = 4): Promise<string> {
+  return (await runIn(netns, iptablesBinary(backend, 'save', family), ['-t', 'nat'])).stdout;
 }
 
 /** `conntrack ARGS` in a namespace. `-D` and `-L` that match nothing exit 1: that is not an error here. */
@@ -132,11 +137,16 @@ export async function deleteEntriesTo(netns: string, ip: string): Promise<number
   return m ? Number(m[1]) : 0;
 }
 
-/** Create a routed /32 veth between the node and a pod namespace (see lab-topology.ts). */
+/**
+ * Create a routed /32 veth between the node and a pod namespace (see lab-topology.ts), plus a routed /128 when
+ * the pod has an IPv6 address. IPv6 addresses skip duplicate address detection (`nodad`): every host-side
+ * veth carries the same gateway address, and DAD would keep each address unusable for a second or two.
+ */
 export async function addRoutedVeth(
   node: string,
-  pod: { netns: string; hostIf: string; ip: string },
+  pod: { netns: string; hostIf: string; ip: string; ip6?: string },
   gateway: string,
+  gateway6?: string,
 ): Promise<void> {
   // Both ends are created straight inside their namespaces, so nothing ever appears in the host's namespace.
   await ipIn(node, ['link', 'add', pod.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns]);
@@ -146,6 +156,11 @@ export async function addRoutedVeth(
   await ipIn(pod.netns, ['addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
   await ipIn(pod.netns, ['link', 'set', 'eth0', 'up']);
   await ipIn(pod.netns, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0', 'onlink']);
+  if (pod.ip6 === undefined || gateway6 === undefined) return;
+  await ipIn(node, ['-6', 'addr', 'add', `${gateway6}/128`, 'dev', pod.hostIf, 'nodad']);
+  await ipIn(node, ['-6', 'route', 'add', `${pod.ip6}/128`, 'dev', pod.hostIf]);
+  await ipIn(pod.netns, ['-6', 'addr', 'add', `${pod.ip6}/128`, 'dev', 'eth0', 'nodad']);
+  await ipIn(pod.netns, ['-6', 'route', 'add', 'default', 'via', gateway6, 'dev', 'eth0', 'onlink']);
 }
 
 /** Move a pod to a new address: add the new one first (removing a device's last address flushes its routes). */
@@ -172,6 +187,7 @@ export async function addUplink(
   cidr: string,
   gateway: string,
   gatewayMac: string,
+  v6?: { cidr: string; gateway: string },
 ): Promise<void> {
   await ipIn(node, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', upstream]);
   await ipIn(upstream, ['link', 'set', 'eth0', 'up']);
@@ -179,4 +195,19 @@ export async function addUplink(
   await ipIn(node, ['link', 'set', 'eth0', 'up']);
   await ipIn(node, ['neigh', 'replace', gateway, 'lladdr', gatewayMac, 'dev', 'eth0', 'nud', 'permanent']);
   await ipIn(node, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0']);
+  if (!v6) return;
+  await ipIn(node, ['-6', 'addr', 'add', v6.cidr, 'dev', 'eth0', 'nodad']);
+  await ipIn(node, [
+    '-6',
+    'neigh',
+    'replace',
+    v6.gateway,
+    'lladdr',
+    gatewayMac,
+    'dev',
+    'eth0',
+    'nud',
+    'permanent',
+  ]);
+  await ipIn(node, ['-6', 'route', 'add', 'default', 'via', v6.gateway, 'dev', 'eth0']);
 }

@@ -11,6 +11,7 @@ import {
   countBySeverity,
   countByVerdict,
   deleteHelps,
+  isBadVerdict,
   SEVERITY_RANK,
   type Severity,
   type Verdict,
@@ -297,7 +298,7 @@ export class FlowStore {
       const after = this.judge(flow);
       flow.verdict = after;
       this.trackAlert(flow, before, after);
-      if (after.verdict !== 'ok' && before.verdict !== after.verdict)
+      if (isBadVerdict(after.verdict) && before.verdict !== after.verdict)
         this.timeline.countBad(this.now, after.verdict);
       // Only UNREPLIED service flows can age into `unanswered`.
       if (

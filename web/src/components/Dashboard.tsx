@@ -72,7 +72,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const markers = useThrottled(state.markers, CHART_MS, gen);
   const chartNow = useThrottled(now, CHART_MS, gen);
   const chartRange = useMemo(() => windowRange(url.window, chartNow), [url.window, chartNow]);
-  const badCount = useMemo(() => rows.filter((r) => r.verdict !== 'ok').length, [rows]);
+  const badCount = useMemo(() => rows.filter((r) => r.severity !== 'ok').length, [rows]);
   const selected = url.flow;
   const selectedReport = selected ? state.flows.get(selected) : undefined;
   const replay = controller.replayControls();

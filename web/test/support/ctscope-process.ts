@@ -117,11 +117,18 @@ async function launch(
   };
 }
 
-/** `ctscope serve` on the seed incident with fake node tools. */
+/** `ctscope serve` on the seed incident with fake node tools; `env` replaces some of the fakes' inputs. */
 export async function startSeedServe(
-  opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {},
+  opts: {
+    port?: number;
+    suspectPollMs?: number;
+    extraArgs?: string[];
+    env?: (dir: string) => Record<string, string>;
+  } = {},
 ): Promise<CtscopeProcess> {
-  const { dir, env } = seedEnv(opts.suspectPollMs);
+  const seeded = seedEnv(opts.suspectPollMs);
+  const dir = seeded.dir;
+  const env = { ...seeded.env, ...(opts.env?.(dir) ?? {}) };
   const port = opts.port ?? (await freePort());
   const dataDir = join(dir, 'data');
   const args = [
