@@ -32,6 +32,8 @@ export interface ServeConfig {
   /** Directory of the built web page, if any. */
   webRoot?: string;
   nodeName: string;
+  /** Extra host names accepted in `Host`/`Origin` without a token (`--allowed-host`); loopback is always allowed. */
+  allowedHosts: string[];
 }
 
 /** Smallest accepted value of each bounded serve option (the CLI and {@link validateConfig} both use these). */
@@ -66,14 +68,37 @@ export function defaultServeConfig(): ServeConfig {
     unansweredAfterMs: 10_000,
     webRoot: DEFAULT_WEB_ROOT,
     nodeName: hostname(),
+    allowedHosts: [],
   };
 }
 
 /** Defaults of `ctscope replay` (its own port, so it can run beside serve). */
 export const REPLAY_DEFAULTS = { host: '127.0.0.1', port: 7475 } as const;
 
-/** Shortest accepted token. */
+/** Shortest token `serve` and `replay` accept. */
 export const MIN_TOKEN_LENGTH = 12;
+
+/** WebSocket admission and per-client bounds (the hub's defaults). */
+export const WS_LIMITS = {
+  /** Connections at once, in total. */
+  maxClients: 256,
+  /** Connections at once from one remote address. */
+  maxClientsPerAddress: 64,
+  /** Bytes queued for one client (ws buffer plus queued sync shares) before it is cut off. */
+  clientBudgetBytes: 4 * 1024 * 1024,
+  /** Rows in the window a sync sends first (worst first); the rest on demand with `range`. */
+  windowRows: 500,
+  /** Largest `range` a client may ask for. */
+  maxRangeRows: 1000,
+  /** Sync/range bytes sent per second across all clients, so a crowd of newcomers is paced. */
+  syncBytesPerSecond: 64 * 1024 * 1024,
+  /** Heartbeat: a ping every this many ms; a client that has not answered the previous one is dropped. */
+  heartbeatMs: 15_000,
+  /** Largest client message. */
+  maxMessageBytes: 16 * 1024,
+  /** Client messages per second before the client is cut off (a ping flood must not starve the server). */
+  maxMessagesPerSecond: 50,
+} as const;
 
 export class ConfigError extends Error {}
 
@@ -81,6 +106,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
+}
+
+/** The token rule shared by `serve` and `replay`. */
+export function checkToken(token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH)
+    throw new ConfigError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
 }
 
 /** Reject unsafe or impossible combinations with a message that says what to change. */
@@ -97,8 +128,11 @@ export function validateConfig(c: ServeConfig): void {
       '--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token',
     );
   }
-  if (c.token !== undefined && c.token.length < MIN_TOKEN_LENGTH)
-    throw new ConfigError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  checkToken(c.token);
+  for (const h of c.allowedHosts) {
+    if (!/^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$/.test(h))
+      throw new ConfigError(`--allowed-host "${h}" is not a host name or address`);
+  }
   if (c.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(c.netns)) {
     throw new ConfigError(`--netns "${c.netns}" is not a valid namespace name`);
   }
@@ -111,3 +145,27 @@ export function validateConfig(c: ServeConfig): void {
     if (!Number.isFinite(v) || v < min) throw new ConfigError(`${k} must be at least ${min} ms, got ${v}`);
   }
 }
+
+/** `/metrics`: per-service series are kept for at most this many services (worst first); the rest sum into `service="other"`. */
+export const METRICS_MAX_SERVICES = 20;
+/** `/metrics`: the `service` label of bad flows that matched no service frontend. */
+export const METRICS_NO_SERVICE = 'none';
+
+/** `ctscope fleet` defaults and limits. */
+export const FLEET_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7480,
+  /** Filled with the node's scrape target: the DaemonSet's hostPort on the node's IP. */
+  nodeUrl: 'http://{instance}/',
+  /** How often the wall asks; the server reads Prometheus at most once per interval whatever the number of walls. */
+  refreshMs: 5000,
+  /** A round of queries slower than this is shown as "slow"; one without an answer in `timeoutMs` as "down". */
+  slowMs: 2000,
+  timeoutMs: 8000,
+  /** Cluster timeline span and number of points. */
+  timelineMinutes: 30,
+  timelinePoints: 180,
+} as const;
+/** At most this many nodes are shown (the worst first); Prometheus answers are refused above 32 MiB. */
+export const FLEET_MAX_NODES = 5000;
+export const FLEET_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;

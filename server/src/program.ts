@@ -1,10 +1,12 @@
 /** The `ctscope` command tree (commander); the bin shell lives in cli.ts. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
+import { registerFleetCommand } from './commands/fleet.js';
 import { runReplay } from './commands/replay.js';
 import { onShutdown, runServe } from './commands/serve.js';
 import {
   CTSCOPE_VERSION,
+  DEFAULT_WEB_ROOT,
   defaultServeConfig,
   SERVE_MINIMUMS as MIN,
   REPLAY_DEFAULTS,
@@ -29,6 +31,14 @@ function opt(flags: string, description: string, env: string, parse?: (v: string
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--allowed-host NAME`, repeatable; `CTSCOPE_ALLOWED_HOSTS` takes a comma-separated list. */
+function hostsOpt(description: string): Option {
+  return new Option('--allowed-host <name>', description)
+    .env('CTSCOPE_ALLOWED_HOSTS')
+    .argParser(collect)
+    .default([]);
+}
 
 /** Build the program; `exit` receives the exit code so tests can run it in-process. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -96,6 +106,9 @@ export function buildProgram(exit: (code: number) => void): Command {
       ),
     )
     .addOption(opt('--allow-delete', 'enable DELETE /api/flows/:id (needs --token)', 'CTSCOPE_ALLOW_DELETE'))
+    .addOption(
+      hostsOpt('host names the page may be reached by without a token, besides loopback (repeatable)'),
+    )
     .addOption(
       opt('--nat-source <mode>', 'auto | iptables | nft | ipvs (default auto)', 'CTSCOPE_NAT_SOURCE').choices(
         ['auto', 'iptables', 'nft', 'ipvs'],
@@ -190,6 +203,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         maxFlows: o.maxFlows ?? d.maxFlows,
         nodeName: o.nodeName ?? d.nodeName,
         webRoot: o.webRoot ?? d.webRoot,
+        allowedHosts: splitHosts(o.allowedHost),
       };
       const r = await runServe(config, stdio, { skipPreflight: Boolean(o.skipPreflight) });
       if (typeof r === 'number') return exit(r);
@@ -209,7 +223,8 @@ export function buildProgram(exit: (code: number) => void): Command {
         int('--port', 0, 65535),
       ),
     )
-    .addOption(opt('--token <token>', 'bearer token', 'CTSCOPE_TOKEN'))
+    .addOption(opt('--token <token>', 'bearer token (>= 12 chars)', 'CTSCOPE_TOKEN'))
+    .addOption(hostsOpt('host names accepted without a token, besides loopback (repeatable)'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .option('--play', 'start playing from the beginning (default: paused at the end)')
     .action(async (path: string, o) => {
@@ -220,6 +235,7 @@ export function buildProgram(exit: (code: number) => void): Command {
           port: o.port ?? REPLAY_DEFAULTS.port,
           token: o.token,
           webRoot: o.webRoot ?? d.webRoot,
+          allowedHosts: splitHosts(o.allowedHost),
           play: o.play,
         },
         stdio,
@@ -229,6 +245,16 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerLabCommand(program, exit);
+  registerFleetCommand(program, exit, DEFAULT_WEB_ROOT);
 
   return program;
+}
+
+/** `--allowed-host a --allowed-host b`, or `CTSCOPE_ALLOWED_HOSTS=a,b`. */
+function splitHosts(v: string[] | string | undefined): string[] {
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return list
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
 }

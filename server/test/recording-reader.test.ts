@@ -46,7 +46,7 @@ describe('listRecordings', () => {
     writeFileSync(join(dir, a), ndjson([header(T0, 'node-a'), line(T0 + 1)]));
     writeFileSync(join(dir, 'README.txt'), 'not a segment\n');
     mkdirSync(join(dir, 'sub'));
-    expect(await listRecordings(dir)).toEqual([
+    expect((await listRecordings(dir)).recordings).toEqual([
       {
         name: a,
         path: join(dir, a),
@@ -86,7 +86,7 @@ describe('listRecordings', () => {
   ])('lastT when the file %s', async (_name, content, lastT) => {
     const dir = tempDir();
     writeFileSync(join(dir, SEG('20240501T020304Z', 0)), content);
-    const [info] = await listRecordings(dir);
+    const [info] = (await listRecordings(dir)).recordings;
     expect(info!.lastT).toBe(lastT);
     expect(info!.bytes).toBe(Buffer.byteLength(content));
   });
@@ -109,7 +109,7 @@ describe('listRecordings', () => {
       w.append(line(t, `flow ${i} ${'z'.repeat(40)}`));
     }
     await w.close();
-    const list = await listRecordings(dir);
+    const list = (await listRecordings(dir)).recordings;
     expect(list.length).toBeGreaterThan(2);
     expect(list.every((s) => s.node === 'n1')).toBe(true);
     expect(list[0]!.firstT).toBe(T0);

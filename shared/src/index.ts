@@ -20,6 +20,7 @@ export { type EngineBatch, EngineCore, natViewOf, RECENT_ALERTS } from './engine
 export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
+  flowCounts,
   flowDetail,
   helloMessage,
   REPLAY_INTERVALS,
@@ -103,16 +104,25 @@ export {
   VERDICTS,
   type Verdict,
 } from './verdict/verdicts.js';
-
+export type {
+  FleetNode,
+  FleetNodeStatus,
+  FleetSnapshot,
+  FleetTimeline,
+  PrometheusState,
+} from './wire/fleet-api.js';
 // wire/: the WebSocket protocol and REST bodies
 export {
   type ClientMessage,
   type DeltaMessage,
   type ErrorMessage,
+  type FlowCounts,
   type HelloMessage,
   type PingMessage,
   type PongMessage,
   PROTOCOL_VERSION,
+  type RangeMessage,
+  type RowsMessage,
   type ServerMessage,
   type SubscribeMessage,
   type SyncMessage,

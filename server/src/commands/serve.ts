@@ -44,6 +44,7 @@ export async function runServe(
     server = await startServer({
       engine: agent,
       token: config.token,
+      allowedHosts: config.allowedHosts,
       audit: new AuditLog(join(config.dataDir, 'audit.log')),
       webRoot: config.webRoot,
       host: config.host,

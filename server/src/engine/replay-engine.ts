@@ -9,13 +9,13 @@ import {
   ReplayClock,
   replaySources,
 } from '@ctscope/shared';
-import { readRecording } from '../recording/recording-reader.js';
+import { type RecordingReadError, readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
 
 /** Read a recording file or directory into memory, oldest first. */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
   const records: RecordingRecord[] = [];
-  const errors: Array<{ error: string; line: number }> = [];
+  const errors: RecordingReadError[] = [];
   let node = 'unknown';
   let netns: string | undefined;
   for await (const r of readRecording(path)) {

@@ -130,11 +130,16 @@ export async function conntrackIn(netns: string, args: readonly string[]): Promi
 
 /** Delete every UDP entry to `ip` (`conntrack -D -p udp --orig-dst IP`); returns how many went. */
 export async function deleteEntriesTo(netns: string, ip: string): Promise<number> {
-  const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
-  const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
-  if (!m && r.exitCode !== 0)
+  // conntrack lists, then deletes one by one: an entry that expires in between fails the whole command with
+  // "such conntrack doesn't exist" (seen on a loaded machine). Another pass deletes the rest.
+  for (let attempt = 1; ; attempt++) {
+    const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
+    const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
+    if (m) return Number(m[1]);
+    if (r.exitCode === 0) return 0;
+    if (attempt < 3 && /doesn't exist/.test(r.stderr)) continue;
     throw new NodeCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`, r);
-  return m ? Number(m[1]) : 0;
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
 /** Reads recordings written by RecordingWriter: the segment list with times, and streaming records. */
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   LineSplitter,
@@ -9,7 +8,7 @@ import {
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
-import { listSegmentNames } from './segment-files.js';
+import { openSegmentNoFollow, type SkippedEntry, scanSegments } from './segment-files.js';
 
 /** Longest record line read; checkpoints of big tables are large, but a line must still fit in a JS string. */
 export const MAX_RECORD_LINE = 256 * 1024 * 1024;
@@ -80,14 +79,20 @@ async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<stri
   if (pendingBytes > 0) yield Buffer.concat(pending).toString('utf8');
 }
 
-/** Lists segment files in `dir` with header info and the last record time, reading only head and tail. */
-export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
+/**
+ * Lists segment files in `dir` with header info and the last record time, reading only head and tail. Entries
+ * that cannot be read (symbolic links, directories, unreadable files) are skipped and reported, never fatal.
+ */
+export async function listRecordings(
+  dir: string,
+): Promise<{ recordings: RecordingInfo[]; skipped: SkippedEntry[] }> {
   const out: RecordingInfo[] = [];
-  for (const name of await listSegmentNames(dir)) {
+  const { names, skipped } = await scanSegments(dir);
+  for (const name of names) {
     const path = join(dir, name);
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, 'r');
+      fh = await openSegmentNoFollow(path);
       const { size } = await fh.stat();
       const info: RecordingInfo = { name, path, bytes: size };
       const first = await readFirstLine(fh, size);
@@ -110,12 +115,18 @@ export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
       out.push(info);
     } catch (err) {
       // Deleted by retention between readdir and open: not a recording any more.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skipped.push({ name, reason: errText(err) });
     } finally {
       await fh?.close();
     }
   }
-  return out;
+  return { recordings: out, skipped };
+}
+
+function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ELOOP') return 'a symbolic link (not followed)';
+  return e.code ? `${e.code}: ${e.message}` : String(err);
 }
 
 async function* readSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
@@ -147,14 +158,24 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
     }
     return true;
   }
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  let fh: FileHandle;
+  try {
+    fh = await openSegmentNoFollow(path);
+  } catch (err) {
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+  const stream = fh.createReadStream({ encoding: 'utf8', highWaterMark: 256 * 1024 });
   try {
     for await (const chunk of stream) {
       if (!(yield* emit(splitter.push(chunk as string)))) return;
     }
     yield* emit(splitter.flush());
+  } catch (err) {
+    // Every replay error names the segment file it came from.
+    throw new Error(`${path}: ${errText(err)}`);
   } finally {
     stream.destroy();
+    await fh.close().catch(() => undefined);
   }
 }
 
@@ -163,7 +184,17 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
  * Unreadable lines (e.g. a line truncated by a crash) become error items; only I/O errors throw.
  */
 export async function* readRecording(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
-  const st = await stat(path);
-  const files = st.isDirectory() ? (await listSegmentNames(path)).map((n) => join(path, n)) : [path];
-  for (const file of files) yield* readSegment(file);
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+  if (!st.isDirectory()) {
+    yield* readSegment(path);
+    return;
+  }
+  const { names, skipped } = await scanSegments(path);
+  for (const s of skipped) yield { error: `skipped: ${s.reason}`, line: 0, path: join(path, s.name) };
+  for (const n of names) yield* readSegment(join(path, n));
 }

@@ -118,7 +118,7 @@ export class RecordingWriter {
   async open(): Promise<void> {
     if (this.#opened) throw new Error('RecordingWriter already opened');
     this.#opened = true;
-    await mkdir(this.#opts.dir, { recursive: true });
+    await mkdir(this.#opts.dir, { recursive: true, mode: 0o700 });
     this.#seq = Math.max(this.#seq, await nextSegmentSeq(this.#opts.dir));
     await this.#run(async () => {
       await this.#createSegment();
@@ -357,7 +357,7 @@ export class RecordingWriter {
       const name = segmentName(t, this.#seq++);
       try {
         // O_APPEND, so writes after a truncate land at the new end.
-        this.#fh = await open(join(this.#opts.dir, name), 'ax');
+        this.#fh = await open(join(this.#opts.dir, name), 'ax', 0o600);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
         throw err;

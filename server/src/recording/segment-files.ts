@@ -1,5 +1,6 @@
 /** The recording's segment files on disk: their names, listing them in order, safe paths, and retention. */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`. */
@@ -23,10 +24,42 @@ export function compareSegmentNames(a: string, b: string): number {
   return Number(ma[2]) - Number(mb[2]);
 }
 
-/** Segment file names in `dir`, oldest first. */
+/** An entry with a segment's name that is not read, and why. */
+export interface SkippedEntry {
+  name: string;
+  reason: string;
+}
+
+/** Segment files in `dir`, oldest first, plus entries with a segment name that are not regular files. */
+export async function scanSegments(dir: string): Promise<{ names: string[]; skipped: SkippedEntry[] }> {
+  const names: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!SEGMENT_NAME_RE.test(e.name)) continue;
+    if (e.isFile()) names.push(e.name);
+    else
+      skipped.push({
+        name: e.name,
+        reason: e.isSymbolicLink() ? 'a symbolic link (not followed)' : 'not a regular file',
+      });
+  }
+  return { names: names.sort(compareSegmentNames), skipped };
+}
+
+/** Segment file names in `dir`, oldest first (regular files only). */
 export async function listSegmentNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => SEGMENT_NAME_RE.test(n)).sort(compareSegmentNames);
+  return (await scanSegments(dir)).names;
+}
+
+/** Opens a segment for reading without following a symbolic link; refuses anything but a regular file. */
+export async function openSegmentNoFollow(path: string): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+  }
+  return fh;
 }
 
 /** The sequence number after the highest one in `dir` (0 when empty), so a restart never reuses a name. */

@@ -1,7 +1,11 @@
 /** Validates deploy/ against the Kubernetes and Prometheus Operator schemas, then checks that the pieces fit together (names, ports, token, capabilities, memory). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PodMonitor, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import type { Option } from 'commander';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -24,6 +28,7 @@ const MODELS: Record<string, Model> = {
   'apps/v1/DaemonSet': DaemonSet as unknown as Model,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor as unknown as Model,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor as unknown as Model,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule as unknown as Model,
 };
 
 /** Throws unless `doc` is a known kind that its schema accepts. */
@@ -42,10 +47,14 @@ function parseYaml(text: string, name: string): Doc[] {
 }
 
 function yamlFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => relative(DEPLOY, join(e.parentPath, e.name)))
-    .sort();
+  return (
+    readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => relative(DEPLOY, join(e.parentPath, e.name)))
+      // Plain Prometheus rule files are no Kubernetes manifests (promtool checks them: test/prometheus/).
+      .filter((f) => !f.startsWith('prometheus/plain/'))
+      .sort()
+  );
 }
 
 const FILES = yamlFiles(DEPLOY);
@@ -76,6 +85,7 @@ describe('deploy/ manifests against the schemas', () => {
       'kustomization.yaml',
       'namespace.yaml',
       'prometheus/podmonitor.yaml',
+      'prometheus/rules.yaml',
       'prometheus/servicemonitor.yaml',
       'secret.example.yaml',
       'service.yaml',
@@ -284,7 +294,13 @@ describe('deploy/README.md', () => {
       'NET_RAW',
     ])
       expect(readme).toContain(s);
-    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md)/g))
-      expect(FILES.map((f) => `deploy/${f}`).concat('deploy/README.md')).toContain(m[0]);
+    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md|json)/g))
+      expect(
+        FILES.map((f) => `deploy/${f}`).concat(
+          'deploy/README.md',
+          'deploy/grafana/ctscope.json',
+          ...readdirSync(join(DEPLOY, 'prometheus', 'plain')).map((f) => `deploy/prometheus/plain/${f}`),
+        ),
+      ).toContain(m[0]);
   });
 });

@@ -1,5 +1,7 @@
 /** Hand-written scanner for one line of `conntrack -E/-L/-S/-C` text output; never throws. */
+
 import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } from './conntrack-types.js';
+import { ipLiteralVersionBytes } from './ip-literal.js';
 
 // The scanner works on char codes and index pairs (no split, no per-token regex): the event
 // stream can reach ~170k lines/s and the parser must stay far ahead of it.
@@ -408,19 +410,10 @@ function valueEnd(b: Uint8Array, a: number, end: number): number {
   return i;
 }
 
-/** A character inet_ntoa/inet_ntop can print: hex digit, `.` or `:`. */
-function isAddrChar(c: number): boolean {
-  return (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-/**
- * End of the address value starting at `a`, or -1 if it is not one. Only its ends are checked: a full
- * per-character check costs ~10% of the parse, and a damaged address cannot match any NAT rule anyway.
- */
+/** End of the address value starting at `a`, or -1 unless it is a strict IPv4/IPv6 literal. */
 function addressEnd(b: Uint8Array, a: number, end: number): number {
   const e = valueEnd(b, a, end);
-  if (e === a || !isAddrChar(b[a]!) || !isAddrChar(b[e - 1]!)) return -1;
-  return e;
+  return ipLiteralVersionBytes(b, a, e) === 0 ? -1 : e;
 }
 
 function badValue(line: string, b: Uint8Array, i: number, end: number): ParseError {

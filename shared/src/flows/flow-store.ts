@@ -67,6 +67,8 @@ export interface StoreStats {
   events: { NEW: number; UPDATE: number; DESTROY: number };
   byVerdict: Record<Verdict, number>;
   bySeverity: Record<Severity, number>;
+  /** Live critical/warning flows per matched service ('' when none matched), for per-service metrics. */
+  badByService: Record<string, { critical: number; warning: number }>;
 }
 
 /** Owns the flows. Pure in-memory; time comes in as arguments so live and replay behave the same. */
@@ -377,12 +379,13 @@ export class FlowStore {
    * Flows matching `filter`, worst first, at most `limit`, plus how many matched. Without a filter the ranking
    * works on cached verdicts and builds reports only for the rows returned (a sync of a 250k table stays cheap).
    */
-  select(filter: FlowFilter | undefined, limit: number): { flows: FlowReport[]; total: number } {
+  select(filter: FlowFilter | undefined, limit: number, offset = 0): { flows: FlowReport[]; total: number } {
     this.settle();
+    const end = offset + limit;
     if (!isEmptyFilter(filter)) {
       const all = this.reports().filter((f) => matchesFilter(f, filter));
       all.sort(compareReports);
-      return { flows: all.slice(0, limit), total: all.length };
+      return { flows: all.slice(offset, end), total: all.length };
     }
     // Only non-ok flows need sorting; ok flows are never kept alive, so their order is live before destroyed,
     // then first seen — and the tracker already iterates in first-seen order. No sort of the whole table.
@@ -392,12 +395,33 @@ export class FlowStore {
     for (const f of this.tracker.all()) {
       if ((f.verdict ?? UNJUDGED).severity !== 'ok') bad.push(f);
       else if (f.destroyedAt === undefined) {
-        if (okLive.length < limit) okLive.push(f);
-      } else if (okGone.length < limit) okGone.push(f);
+        if (okLive.length < end) okLive.push(f);
+      } else if (okGone.length < end) okGone.push(f);
     }
     bad.sort(compareFlows);
-    const picked = bad.concat(okLive, okGone).slice(0, limit);
+    const picked = bad.concat(okLive, okGone).slice(offset, end);
     return { flows: picked.map((f) => this.toReport(f)), total: this.tracker.size };
+  }
+
+  /** How many flows match `filter`; builds reports only when the filter looks beyond verdict and severity. */
+  countMatching(filter: FlowFilter | undefined): number {
+    this.settle();
+    if (isEmptyFilter(filter)) return this.tracker.size;
+    const cheap =
+      filter!.ip === undefined &&
+      filter!.port === undefined &&
+      filter!.service === undefined &&
+      filter!.text === undefined;
+    let n = 0;
+    for (const flow of this.tracker.all()) {
+      if (cheap) {
+        const v = flow.verdict ?? UNJUDGED;
+        if (filter!.verdict?.length && !filter!.verdict.includes(v.verdict)) continue;
+        if (filter!.severity?.length && !filter!.severity.includes(v.severity)) continue;
+        n++;
+      } else if (matchesFilter(this.toReport(flow), filter)) n++;
+    }
+    return n;
   }
 
   /** One flow by report id, with its lifecycle. */
@@ -461,6 +485,7 @@ export class FlowStore {
     this.settle();
     const byVerdict = countByVerdict();
     const bySeverity = countBySeverity();
+    const badByService: Record<string, { critical: number; warning: number }> = {};
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;
@@ -468,6 +493,12 @@ export class FlowStore {
       live++;
       byVerdict[v.verdict]++;
       bySeverity[v.severity]++;
+      if (v.severity !== 'ok') {
+        const key = v.service ?? '';
+        const n = badByService[key] ?? { critical: 0, warning: 0 };
+        n[v.severity]++;
+        badByService[key] = n;
+      }
     }
     return {
       flows: this.tracker.size,
@@ -478,6 +509,7 @@ export class FlowStore {
       events: { ...this.events },
       byVerdict,
       bySeverity,
+      badByService,
     };
   }
 }

@@ -2,6 +2,7 @@
 import type {
   Alert,
   CountersView,
+  FlowCounts,
   FlowReport,
   HelloMessage,
   NatChange,
@@ -64,8 +65,9 @@ export interface DashboardState {
   /** Bumped by every sync and reset, so throttled views know the state was replaced rather than updated. */
   generation: number;
   /**
-   * Held flows in last-update order. Deltas change this map in place (copying 100k entries per delta was a
-   * main-thread cost in a flood); `flowsVersion` counts those changes, and a sync replaces the map.
+   * The window: the worst flows for the filter (the server sends deltas for these only), in last-update order.
+   * Deltas change this map in place (copying 100k entries per delta was a main-thread cost in a flood);
+   * `flowsVersion` counts those changes, and a sync replaces the map.
    */
   flows: ReadonlyMap<string, FlowReport>;
   /** The live critical flows among `flows`, kept in step with it, so the banner never scans the table. */
@@ -74,6 +76,12 @@ export interface DashboardState {
   flowsVersion: number;
   /** The server sent fewer flows than matched. */
   truncated: boolean;
+  /** Flows matching the filter on the server (the window is the first of them). */
+  total: number;
+  /** Counts over the whole table, from the server. */
+  counts?: FlowCounts;
+  /** The last `rows` answer to a range request (rows beyond the window, a snapshot as of its seq). */
+  range?: { id: number; seq: number; offset: number; total: number; flows: readonly FlowReport[] };
   /** Per-second buckets, oldest first. */
   timeline: readonly RateBucket[];
   markers: readonly TimelineMarker[];
@@ -118,6 +126,7 @@ export function initialState(mode: DataMode = 'live'): DashboardState {
     critical: new Map(),
     flowsVersion: 0,
     truncated: false,
+    total: 0,
     timeline: [],
     markers: [],
     natChanges: [],

@@ -28,6 +28,10 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       if (state.seq < 0 || action.seq <= state.seq) return state;
       if (action.seq !== state.seq + 1) return state.needsResync ? state : { ...state, needsResync: true };
       return applyDelta(state, action);
+    case 'rows': {
+      const { type: _type, ...range } = action;
+      return { ...state, range, total: action.total };
+    }
     case 'error':
       return { ...state, lastError: action.message };
     case 'pong':
@@ -87,6 +91,9 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     critical,
     flowsVersion: state.flowsVersion + 1,
     truncated: m.truncated,
+    total: m.total,
+    counts: m.counts,
+    range: undefined,
     timeline: capTail(sortBuckets([...m.timeline]), LIMITS.buckets),
     markers: capTail(m.markers, LIMITS.markers),
     nat: m.nat,
@@ -119,6 +126,9 @@ function applyDelta(state: DashboardState, m: DeltaMessage): DashboardState {
     seq: m.seq,
     now: Math.max(state.now, m.now),
     flowsVersion,
+    total: m.total ?? state.total,
+    truncated: (m.total ?? state.total) > state.flows.size,
+    counts: m.counts ?? state.counts,
     timeline: m.rates.length > 0 ? mergeBuckets(state.timeline, m.rates) : state.timeline,
     markers: m.markers.length > 0 ? capTail([...state.markers, ...m.markers], LIMITS.markers) : state.markers,
     natChanges: m.nat.length > 0 ? mergeNatChanges(m.nat, state.natChanges) : state.natChanges,

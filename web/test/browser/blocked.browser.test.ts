@@ -47,7 +47,8 @@ describe('blocked flows on the page (fake node tools, real kube-proxy rules)', (
   it('shows blocked rows in their own colour and chip, not in the critical banner', async () => {
     await page.goto(server.url);
     const blocked = page.locator('[data-flow-id="1001"][data-verdict="blocked"]');
-    await blocked.waitFor({ timeout: 15_000 });
+    // Generous: on a loaded CI machine the first NAT snapshot and batch can take a while.
+    await blocked.waitFor({ timeout: 45_000 });
     expect(await blocked.getAttribute('data-severity')).toBe('ok');
     expect(await blocked.getAttribute('class')).toContain('row-blocked');
     expect(await blocked.locator('.badge').textContent()).toContain('blocked');
@@ -72,17 +73,17 @@ describe('blocked flows on the page (fake node tools, real kube-proxy rules)', (
       { timeout: 5000 },
     );
     await shot(page, 'blocked-filtered');
-  }, 40_000);
+  }, 90_000);
 
   it('the detail names the rule, offers no command and says where to look', async () => {
     await page.goto(`${server.url}/?flow=1003`);
     const detail = page.locator('[data-blocked]');
-    await detail.waitFor({ timeout: 15_000 });
+    await detail.waitFor({ timeout: 45_000 });
     expect(await page.locator('[data-remedy]').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Delete this entry/ }).count()).toBe(0);
     const reason = (await page.locator('.reason').textContent()) ?? '';
     expect(reason).toContain('source 192.0.2.99 outside loadBalancerSourceRanges');
     expect(reason).toContain('KUBE-FW-OBHEBZQJQXVVFI4L');
     await shot(page, 'blocked-detail');
-  }, 30_000);
+  }, 90_000);
 });

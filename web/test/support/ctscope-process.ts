@@ -144,3 +144,15 @@ export async function startReplay(path: string, opts: { port?: number } = {}): P
   const port = opts.port ?? (await freePort());
   return launch(['replay', path, '--port', String(port), '--web-root', WEB_DIST], {}, port, dir);
 }
+
+/** `ctscope fleet --prometheus URL` serving the built page. */
+export async function startFleet(prometheus: string, extraArgs: string[] = []): Promise<CtscopeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-fleet-'));
+  const port = await freePort();
+  return launch(
+    ['fleet', '--prometheus', prometheus, '--port', String(port), '--web-root', WEB_DIST, ...extraArgs],
+    {},
+    port,
+    dir,
+  );
+}
