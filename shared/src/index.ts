@@ -17,6 +17,7 @@ export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay
 export { type EngineBatch, EngineCore, natViewOf } from './engine/engine-core.js';
 export type { EngineInput, NodeCounters } from './engine/engine-input.js';
+export { RemedyLog } from './engine/remedy-log.js';
 export {
   MAX_REPLAY_SPEED,
   MIN_REPLAY_SPEED,
@@ -66,6 +67,7 @@ export {
   type RecNat,
   type RecordingLineError,
   type RecordingRecord,
+  type RecRemedy,
 } from './recording/recording-format.js';
 export { RecordingPlayer } from './recording/recording-player.js';
 export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';
@@ -83,10 +85,14 @@ export type {
 // wire/: the WebSocket protocol
 export type {
   Alert,
+  AutoRemedyAction,
+  AutoRemedyMode,
+  AutoRemedyResult,
   ClientMessage,
   CountersView,
   DeltaMessage,
   ErrorMessage,
+  FlowAutoRemedyView,
   FlowFilter,
   HelloMessage,
   NatChange,
@@ -100,4 +106,4 @@ export type {
   SyncMessage,
   TimelineMarker,
 } from './wire/protocol.js';
-export { PROTOCOL_VERSION } from './wire/protocol.js';
+export { AUTO_REMEDY_RESULTS, PROTOCOL_VERSION } from './wire/protocol.js';

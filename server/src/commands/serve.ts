@@ -1,7 +1,7 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type ServeConfig, validateConfig } from '../config.js';
+import { AUTO_REMEDY_DEFAULTS, ConfigError, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
 import { AuditLog } from '../http/audit-log.js';
 import { recordingRoutes } from '../http/recording-routes.js';
@@ -41,14 +41,15 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
-  const agent = new NodeAgent(config);
+  const audit = new AuditLog(join(config.dataDir, 'audit.log'));
+  const agent = new NodeAgent(config, Date.now, audit);
   await agent.start();
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
       engine: agent,
       token: config.token,
-      audit: new AuditLog(join(config.dataDir, 'audit.log')),
+      audit,
       webRoot: config.webRoot,
       host: config.host,
       port: config.port,
@@ -60,6 +61,10 @@ export async function runServe(
     return 1;
   }
   io.err(`ctscope serve: listening on ${server.url}${config.netns ? ` (netns ${config.netns})` : ''}\n`);
+  if (config.autoRemedy.mode !== 'off')
+    io.err(
+      `ctscope serve: auto-remedy is ${config.autoRemedy.mode === 'on' ? 'ON: confirmed stuck entries are deleted without asking' : 'in DRY-RUN: would-be deletes are only logged'} (audit: ${join(config.dataDir, 'audit.log')})\n`,
+    );
   const stop = async () => {
     await server.app.close();
     await agent.stop();
@@ -87,6 +92,7 @@ export function defaultServeConfig(): ServeConfig {
     unansweredAfterMs: 10_000,
     webRoot: DEFAULT_WEB_ROOT,
     nodeName: hostname(),
+    autoRemedy: { ...AUTO_REMEDY_DEFAULTS },
   };
 }
 

@@ -1,5 +1,5 @@
 /** What the HTTP/WebSocket layer needs from a data engine; the live agent and the replayer both provide it. */
-import type { EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
+import type { AutoRemedyMode, EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
 
 export { type EngineBatch, natViewOf } from '@ctscope/shared';
 
@@ -21,6 +21,8 @@ export interface Engine {
   readonly intervals: { suspectPollMs: number; natPollMs: number; countersPollMs: number };
   /** Whether deletion is enabled (it also needs a token). */
   readonly allowDelete: boolean;
+  /** Whether ctscope deletes confirmed stuck entries by itself (`off` for replays). */
+  readonly autoRemedy: AutoRemedyMode;
   /** Source states (a replay reports itself instead of the recorded node's sources). */
   sources(): SourceState[];
   /** Collect changes; called by the hub about 10 times a second. */
@@ -39,6 +41,7 @@ export function coreOnlyEngine(core: EngineCore, name = 'test'): Engine {
     core,
     intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
     allowDelete: false,
+    autoRemedy: 'off',
     sources: () => core.sources(),
     flush: () => core.flush(Date.now()),
     deleteFlow: async () => ({ ok: false, command: [], message: 'no node behind this engine' }),

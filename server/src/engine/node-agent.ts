@@ -1,9 +1,12 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
-import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
+import type { AutoRemedyMode, FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import type { ServeConfig } from '../config.js';
+import { autoRemedySettleMs, type ServeConfig } from '../config.js';
+import { type AuditLog, autoRemedyAuditEntry } from '../http/audit-log.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
+import { AutoRemedy } from '../remedy/auto-remedy.js';
+import { recheckEntry } from '../remedy/recheck-entry.js';
 import { DumpScheduler } from '../sources/conntrack-dump-source.js';
 import { createConntrackEventsSource } from '../sources/conntrack-events-source.js';
 import { createCountersPoller } from '../sources/counters-poller.js';
@@ -27,10 +30,14 @@ export class NodeAgent implements Engine {
   private readonly nat: NatPoller;
   readonly recorder: RecordingWriter | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  readonly autoRemedy: AutoRemedyMode;
+  private readonly remedy: AutoRemedy | undefined;
+  private remedyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: ServeConfig,
     private readonly now: () => number = Date.now,
+    audit?: AuditLog,
   ) {
     this.node = { name: config.nodeName, netns: config.netns };
     this.allowDelete = config.allowDelete;
@@ -74,6 +81,24 @@ export class NodeAgent implements Engine {
       this.nat,
       createCountersPoller({ sink, node: nodeOpts, intervalMs: config.countersPollMs, now }),
     );
+    this.autoRemedy = config.autoRemedy.mode;
+    this.remedy =
+      config.autoRemedy.mode === 'off'
+        ? undefined
+        : new AutoRemedy({
+            core: this.core,
+            config: config.autoRemedy,
+            settleMs: autoRemedySettleMs(config),
+            now,
+            recheck: (flow) => recheckEntry(flow.record, nodeOpts),
+            deleteFlow: (report) => this.deleteFlow(report),
+            audit: async (a) => {
+              const err = await audit?.write(autoRemedyAuditEntry(a));
+              if (err) process.stderr.write(`ctscope: audit log write failed: ${err.message}\n`);
+            },
+            record: (a) => this.recorder?.append({ k: 'remedy', t: a.t, action: a }),
+            natRunning: () => this.core.sources().find((s) => s.name === 'nat')?.state === 'running',
+          });
   }
 
   /** Every input goes to the engine and, when recording, to disk. The tail calls onEventLine: keep it cheap. */
@@ -123,6 +148,13 @@ export class NodeAgent implements Engine {
     for (const s of this.supervisors) s.start();
     this.checkpointTimer = setInterval(() => this.checkpoint(), 60_000);
     this.checkpointTimer.unref();
+    if (this.remedy) {
+      const remedy = this.remedy;
+      this.remedyTimer = setInterval(() => {
+        remedy.tick().catch((err: Error) => process.stderr.write(`ctscope: auto-remedy: ${err.message}\n`));
+      }, this.config.autoRemedy.tickMs);
+      this.remedyTimer.unref();
+    }
   }
 
   /** Periodic checkpoint of the live table; skipped for huge tables, where full dumps serve instead. */
@@ -133,6 +165,7 @@ export class NodeAgent implements Engine {
 
   async stop(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.remedyTimer) clearInterval(this.remedyTimer);
     await Promise.all(this.supervisors.map((s) => s.stop()));
     await this.recorder?.close();
   }
@@ -165,6 +198,7 @@ export class NodeAgent implements Engine {
       natMode: this.nat.mode() ?? null,
       dump: this.dump.stats(),
       recording: this.recorder?.state() ?? null,
+      autoRemedy: this.remedy?.status() ?? { mode: 'off' },
     };
   }
 }

@@ -41,6 +41,7 @@ export async function loadRecording(path: string): Promise<LoadedRecording> {
 export class ReplayEngine implements Engine {
   readonly mode = 'replay' as const;
   readonly allowDelete = false;
+  readonly autoRemedy = 'off' as const;
   readonly node: { name: string; netns?: string };
   readonly intervals = { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 };
   readonly clock: ReplayClock;

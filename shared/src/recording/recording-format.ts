@@ -4,6 +4,7 @@
  */
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
+import type { AutoRemedyAction } from '../wire/protocol.js';
 
 /** Bumped when a record's meaning changes; readers reject newer majors. */
 export const RECORDING_FORMAT_VERSION = 1;
@@ -99,6 +100,13 @@ export interface RecDeleted {
   argv: string[];
 }
 
+/** An auto-remedy action or decision (the delete itself is also a `deleted` record). */
+export interface RecRemedy {
+  k: 'remedy';
+  t: number;
+  action: AutoRemedyAction;
+}
+
 /** Any recording line. */
 export type RecordingRecord =
   | RecHeader
@@ -108,7 +116,8 @@ export type RecordingRecord =
   | RecCounters
   | RecGap
   | RecCheckpoint
-  | RecDeleted;
+  | RecDeleted
+  | RecRemedy;
 
 /** A recording line that could not be read. */
 export interface RecordingLineError {
@@ -136,6 +145,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
     case 'gap':
     case 'checkpoint':
     case 'deleted':
+    case 'remedy':
       return value as RecordingRecord;
     default:
       return { error: `unknown kind ${JSON.stringify(rec.k)}` };

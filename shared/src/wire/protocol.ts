@@ -38,12 +38,14 @@ export interface RateBucket {
 export interface TimelineMarker {
   /** When, ms. */
   t: number;
-  /** Kind: a NAT change, a gap in what was observed, or a counter jump. */
-  kind: 'nat-change' | 'gap' | 'counter-jump';
+  /** Kind: a NAT change, a gap in what was observed, a counter jump, or an auto-remedy action. */
+  kind: 'nat-change' | 'gap' | 'counter-jump' | 'auto-remedy';
   /** Short label, e.g. `kube-system/kube-dns:dns endpoints removed`. */
   text: string;
   /** For gaps: why. */
   reason?: GapReason;
+  /** For auto-remedy markers: the flow acted on. */
+  flowId?: string;
 }
 
 /** Table fill and conntrack statistics. */
@@ -96,6 +98,70 @@ export interface Alert {
   service?: string;
   /** Verdict that raised it. */
   verdict: Verdict;
+  /** `flow` (a flow turned critical; the default) or `auto-remedy-breaker` (deleting did not help). */
+  kind?: 'flow' | 'auto-remedy-breaker';
+  /** For breaker alerts: what happened, in words. */
+  text?: string;
+}
+
+/** `ctscope serve --auto-remedy`: off, on, or on without deleting (`--auto-remedy-dry-run`). */
+export type AutoRemedyMode = 'off' | 'on' | 'dry-run';
+
+/**
+ * What auto-remedy did, or decided not to do, for one flow: `deleted`; `would-delete` (dry-run); `failed` (the
+ * delete command failed); `rate-limited`; `breaker-open` (the tuple keeps coming back stuck); `changed` (the
+ * kernel's entry was no longer the one judged when re-checked just before deleting).
+ */
+export type AutoRemedyResult =
+  | 'deleted'
+  | 'would-delete'
+  | 'failed'
+  | 'rate-limited'
+  | 'breaker-open'
+  | 'changed';
+
+/** Every result, for counters and metrics. */
+export const AUTO_REMEDY_RESULTS: readonly AutoRemedyResult[] = [
+  'deleted',
+  'would-delete',
+  'failed',
+  'rate-limited',
+  'breaker-open',
+  'changed',
+];
+
+/** One auto-remedy action or decision (recorded, audited, streamed as a marker, kept per flow). */
+export interface AutoRemedyAction {
+  /** When, ms. */
+  t: number;
+  /** Flow id acted on. */
+  flowId: string;
+  /** What happened. */
+  result: AutoRemedyResult;
+  /** The entry's original tuple. */
+  orig: { proto: string; src: string; dst: string; sport?: number; dport?: number };
+  /** Its verdict when judged. */
+  verdict: Verdict;
+  /** Its service, if any. */
+  service?: string;
+  /** Why, in words. */
+  reason: string;
+  /** The delete argv that was run (deleted, failed) or would have been (would-delete). */
+  argv?: string[];
+}
+
+/** GET /api/flows/:id `autoRemedy`: what auto-remedy did to this flow and which entry took its tuple after. */
+export interface FlowAutoRemedyView {
+  /** Actions and decisions for this flow, oldest first. */
+  actions: AutoRemedyAction[];
+  /** The entry the client's next packet created with the same tuple after a delete, if seen. */
+  successor: {
+    id: string;
+    verdict: Verdict;
+    severity: Severity;
+    createdAt?: number;
+    firstSeen: number;
+  } | null;
 }
 
 /** Server-side filter a client subscribes with; every field narrows. */
@@ -127,6 +193,8 @@ export interface HelloMessage {
   node: { name: string; netns?: string };
   /** Whether DELETE /api/flows/:id is enabled (it also needs a token). */
   allowDelete: boolean;
+  /** Whether ctscope deletes confirmed stuck entries by itself (absent from older servers: off). */
+  autoRemedy?: AutoRemedyMode;
   /** Poll intervals in ms, so the client can state detection bounds. */
   intervals: { suspectPollMs: number; natPollMs: number; countersPollMs: number };
   /** Source states. */
