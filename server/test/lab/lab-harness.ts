@@ -107,6 +107,8 @@ export interface StartLabOptions {
   name?: string;
   /** `--state-dir`; default a fresh temp dir. */
   stateRoot?: string;
+  /** ctscope serve's auto-remedy: `on` (--auto-remedy) or `dry-run`; default off. */
+  autoRemedy?: 'off' | 'on' | 'dry-run';
 }
 
 /** A fresh temp directory for a lab's `--state-dir`. */
@@ -149,6 +151,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<LabHandle> {
   const args = ['up', '--iptables', opts.backend ?? 'nft'];
   if (opts.suspectPollMs !== undefined) args.push('--suspect-poll', String(opts.suspectPollMs));
   if (opts.natPollMs !== undefined) args.push('--nat-poll', String(opts.natPollMs));
+  if (opts.autoRemedy !== undefined) args.push('--auto-remedy', opts.autoRemedy);
   // One retry: under a loaded CI machine a lab client has, rarely, died during `up` without a word in its log
   // (seen once in ~10 runs, legacy backend). The failure is printed, and a second failure still fails the test.
   let root = stateRoot;
