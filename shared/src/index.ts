@@ -15,7 +15,8 @@ export { parseConntrackLine } from './conntrack/parse-conntrack-line.js';
 export { parseConntrackOutputLine } from './conntrack/parse-conntrack-output.js';
 export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay
-export { type EngineBatch, EngineCore, natViewOf } from './engine/engine-core.js';
+export { flowAutoRemedyView } from './engine/auto-remedy-view.js';
+export { type EngineBatch, EngineCore, natViewOf, remedyMarkerText } from './engine/engine-core.js';
 export type { EngineInput, NodeCounters } from './engine/engine-input.js';
 export { RemedyLog } from './engine/remedy-log.js';
 export {

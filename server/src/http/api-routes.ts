@@ -1,9 +1,7 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
 import {
-  type EngineCore,
-  type FlowAutoRemedyView,
   type FlowFilter,
-  type FlowReport,
+  flowAutoRemedyView,
   remedyArgs,
   type Severity,
   type Verdict,
@@ -106,7 +104,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       timeouts: history.filter((h) => h.timeout !== undefined && h.event !== 'DESTROY'),
       nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
       remedy: found.report.remedy,
-      autoRemedy: autoRemedyView(engine.core, found.report),
+      autoRemedy: flowAutoRemedyView(engine.core, found.report),
     };
   });
 
@@ -179,26 +177,6 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       ...engine.extraStats(),
     };
   });
-}
-
-/** What auto-remedy did to a flow, and the entry its client's next packet created after a delete. */
-export function autoRemedyView(core: EngineCore, flow: FlowReport): FlowAutoRemedyView | null {
-  const actions = core.remedyLog.forFlow(flow.id);
-  if (actions.length === 0) return null;
-  const deleted = actions.find((a) => a.result === 'deleted');
-  const next = deleted ? core.store.successorOf(flow.orig, deleted.t) : undefined;
-  return {
-    actions,
-    successor: next
-      ? {
-          id: next.id,
-          verdict: next.verdict,
-          severity: next.severity,
-          createdAt: next.createdAt,
-          firstSeen: next.firstSeen,
-        }
-      : null,
-  };
 }
 
 /** Health: 200 while at least the event source or a replay works; 503 when every source failed. */

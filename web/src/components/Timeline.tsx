@@ -39,12 +39,14 @@ export const MARKER_ICON: Record<TimelineMarker['kind'], string> = {
   'nat-change': '⇄',
   gap: '⌀',
   'counter-jump': '▲',
+  'auto-remedy': '✂',
 };
 
 const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   'nat-change': 'NAT',
   gap: 'gap',
   'counter-jump': 'counter',
+  'auto-remedy': 'auto-remedy',
 };
 
 /** Data, the range to draw, and the window it came from. */
@@ -257,7 +259,9 @@ export function Timeline({
                     ? 'var(--c-nat)'
                     : m.kind === 'gap'
                       ? 'var(--c-gap)'
-                      : 'var(--c-jump)'
+                      : m.kind === 'auto-remedy'
+                        ? 'var(--c-remedy)'
+                        : 'var(--c-jump)'
                 }
                 strokeDasharray={m.kind === 'gap' ? '4 3' : undefined}
                 strokeWidth={compact ? 3 : 1.5}

@@ -1,5 +1,11 @@
 /** The flow detail as GET /api/flows/:id returns it (and as the in-browser replayer builds it). */
-import type { FlowHistoryEntry, FlowReport, Frontend, TimeoutObservation } from '@ctscope/shared';
+import type {
+  FlowAutoRemedyView,
+  FlowHistoryEntry,
+  FlowReport,
+  Frontend,
+  TimeoutObservation,
+} from '@ctscope/shared';
 
 /** The rules for a flow's frontend in one snapshot; `frontend` null when that snapshot had none for it. */
 export interface NatAt {
@@ -16,4 +22,6 @@ export interface FlowDetail {
   timeouts?: TimeoutObservation[];
   nat: { atCreation: NatAt | null; current: NatAt | null };
   remedy: string | null;
+  /** What `--auto-remedy` did to this flow (absent from older servers, null when nothing). */
+  autoRemedy?: FlowAutoRemedyView | null;
 }

@@ -13,6 +13,7 @@ import {
   type EngineCore,
   type FlowReport,
   type FlowStoreOptions,
+  flowAutoRemedyView,
   type HelloMessage,
   type NatChange,
   type NatSnapshot,
@@ -128,6 +129,7 @@ export class RecordingReplayer {
       instance: 'local',
       node: { name: this.node, netns: this.rec.netns },
       allowDelete: false,
+      autoRemedy: 'off',
       intervals: { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 },
       sources: this.sources(),
     };
@@ -202,6 +204,7 @@ export class RecordingReplayer {
       history: this.core.store.lifecycle(flow),
       nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
       remedy: report.remedy,
+      autoRemedy: flowAutoRemedyView(this.core, report),
     };
   }
 
