@@ -14,18 +14,46 @@ export { LineSplitter, type LineSplitterOptions } from './conntrack/line-splitte
 export { parseConntrackLine } from './conntrack/parse-conntrack-line.js';
 export { parseConntrackOutputLine } from './conntrack/parse-conntrack-output.js';
 export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
-// engine/: one engine for live, server replay and browser replay
-export { flowAutoRemedyView } from './engine/auto-remedy-view.js';
-export { type EngineBatch, EngineCore, natViewOf, remedyMarkerText } from './engine/engine-core.js';
-export type { EngineInput, NodeCounters } from './engine/engine-input.js';
-export { RemedyLog } from './engine/remedy-log.js';
+// engine/: one engine for live, server replay and browser replay, and the messages built from it
+export type { CountersView } from './engine/counters-view.js';
+export {
+  type EngineBatch,
+  EngineCore,
+  natViewOf,
+  RECENT_ALERTS,
+  remedyMarkerText,
+} from './engine/engine-core.js';
+export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
+export {
+  deltaMessage,
+  flowAutoRemedyView,
+  flowDetail,
+  helloMessage,
+  REPLAY_INTERVALS,
+  replaySources,
+  SYNC_NAT_CHANGES,
+  type SyncParams,
+  syncMessage,
+} from './engine/engine-views.js';
+export type { TimelineMarker } from './engine/marker-log.js';
+export type { RateBucket } from './engine/rate-timeline.js';
+export {
+  AUTO_REMEDY_RESULTS,
+  type AutoRemedyAction,
+  type AutoRemedyMode,
+  type AutoRemedyResult,
+  type FlowAutoRemedyView,
+  RemedyLog,
+} from './engine/remedy-log.js';
 export {
   MAX_REPLAY_SPEED,
   MIN_REPLAY_SPEED,
   ReplayClock,
   type ReplayClockState,
 } from './engine/replay-clock.js';
-export { isEmptyFilter, matchesFilter, parseFlowFilter } from './flows/flow-filter.js';
+// flows/: the live table of flows
+export type { Alert } from './flows/alert.js';
+export { type FlowFilter, isEmptyFilter, matchesFilter, parseFlowFilter } from './flows/flow-filter.js';
 export { compareReports, type FlowReport, reportFlow } from './flows/flow-report.js';
 export {
   DEFAULT_STORE_OPTIONS,
@@ -35,25 +63,27 @@ export {
   type StoreChanges,
   type StoreStats,
 } from './flows/flow-store.js';
-// flows/: the live table of flows
 export { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flows/flow-tracker.js';
+// nat/: kube-proxy NAT rules as one model
 export { formatEndpoints, formatHostPort } from './nat/format-endpoint.js';
 export { describeNatChange, type NatChangeLine } from './nat/nat-change-text.js';
 export { makeSnapshot } from './nat/nat-snapshot.js';
-// nat/: kube-proxy NAT rules as one model
 export type {
   Endpoint,
   Frontend,
   FrontendKind,
+  NatChange,
   NatDiff,
   NatSnapshot,
   NatSourceKind,
+  NatView,
 } from './nat/nat-types.js';
 export { parseIptablesSave } from './nat/parse-iptables-save.js';
 export { parseIpvsadm } from './nat/parse-ipvsadm.js';
 export { detectNatFormat, parseNatSnapshot } from './nat/parse-nat-snapshot.js';
 export { parseNftKubeProxy } from './nat/parse-nft-kube-proxy.js';
 // recording/: the recording file format and its player
+export type { LoadedRecording } from './recording/loaded-recording.js';
 export {
   type GapReason,
   parseRecordingLine,
@@ -71,40 +101,35 @@ export {
   type RecRemedy,
 } from './recording/recording-format.js';
 export { RecordingPlayer } from './recording/recording-player.js';
+// verdict/: the verdict vocabulary and judging a flow against the rules
 export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';
 export { type ClassifyOptions, classifyFlow, DEFAULT_UNANSWERED_AFTER_MS } from './verdict/classify-flow.js';
 export { countTimeoutResets, DEFAULT_RESET_TOLERANCE_S, isKeptAlive } from './verdict/detect-keep-alive.js';
-// verdict/: judging a flow against the rules
-export type {
-  BadField,
-  Classification,
-  Severity,
-  TimeoutObservation,
-  Verdict,
-} from './verdict/verdict-types.js';
+export type { BadField, Classification, TimeoutObservation } from './verdict/verdict-types.js';
+export {
+  BAD_VERDICTS,
+  type BadVerdict,
+  isSeverity,
+  isVerdict,
+  SEVERITIES,
+  SEVERITY_OF,
+  SEVERITY_RANK,
+  type Severity,
+  VERDICTS,
+  type Verdict,
+} from './verdict/verdicts.js';
 
-// wire/: the WebSocket protocol
-export type {
-  Alert,
-  AutoRemedyAction,
-  AutoRemedyMode,
-  AutoRemedyResult,
-  ClientMessage,
-  CountersView,
-  DeltaMessage,
-  ErrorMessage,
-  FlowAutoRemedyView,
-  FlowFilter,
-  HelloMessage,
-  NatChange,
-  NatView,
-  PingMessage,
-  PongMessage,
-  RateBucket,
-  ServerMessage,
-  SourceState,
-  SubscribeMessage,
-  SyncMessage,
-  TimelineMarker,
+// wire/: the WebSocket protocol and REST bodies
+export {
+  type ClientMessage,
+  type DeltaMessage,
+  type ErrorMessage,
+  type HelloMessage,
+  type PingMessage,
+  type PongMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type SubscribeMessage,
+  type SyncMessage,
 } from './wire/protocol.js';
-export { AUTO_REMEDY_RESULTS, PROTOCOL_VERSION } from './wire/protocol.js';
+export type { FlowDetail, NatAt, RecordingInfo } from './wire/rest-types.js';

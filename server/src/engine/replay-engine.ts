@@ -2,21 +2,15 @@
 import {
   type EngineCore,
   type FlowReport,
+  type LoadedRecording,
+  REPLAY_INTERVALS,
   RecordingPlayer,
   type RecordingRecord,
   ReplayClock,
+  replaySources,
 } from '@ctscope/shared';
 import { readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-
-/** A loaded recording. */
-export interface LoadedRecording {
-  records: RecordingRecord[];
-  /** Lines that could not be read (e.g. a truncated last line after a crash). */
-  errors: Array<{ error: string; line: number }>;
-  node: string;
-  netns?: string;
-}
 
 /** Read a recording file or directory into memory, oldest first. */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
@@ -35,7 +29,8 @@ export async function loadRecording(path: string): Promise<LoadedRecording> {
     }
   }
   records.sort((a, b) => a.t - b.t);
-  return { records, errors, node, netns };
+  const start = records[0]?.t ?? 0;
+  return { records, errors, node, netns, start, end: records[records.length - 1]?.t ?? start };
 }
 
 export class ReplayEngine implements Engine {
@@ -43,7 +38,7 @@ export class ReplayEngine implements Engine {
   readonly allowDelete = false;
   readonly autoRemedy = 'off' as const;
   readonly node: { name: string; netns?: string };
-  readonly intervals = { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 };
+  readonly intervals = REPLAY_INTERVALS;
   readonly clock: ReplayClock;
   private readonly player: RecordingPlayer;
 
@@ -52,9 +47,7 @@ export class ReplayEngine implements Engine {
     clockNow?: () => number,
   ) {
     this.node = { name: rec.node, netns: rec.netns };
-    const start = rec.records[0]?.t ?? 0;
-    const end = rec.records[rec.records.length - 1]?.t ?? start;
-    this.clock = new ReplayClock(start, end, clockNow);
+    this.clock = new ReplayClock(rec.start, rec.end, clockNow);
     this.player = new RecordingPlayer(rec.records);
   }
 
@@ -68,7 +61,7 @@ export class ReplayEngine implements Engine {
   }
 
   sources() {
-    return [{ name: 'replay', state: 'running' as const, restarts: 0, since: this.clock.state().start }];
+    return replaySources(this.clock.state().start);
   }
 
   flush(): EngineBatch {

@@ -1,11 +1,5 @@
 /** REST API: flows, one flow's lifecycle, NAT history, stats, and the guarded delete. */
-import {
-  type FlowFilter,
-  flowAutoRemedyView,
-  remedyArgs,
-  type Severity,
-  type Verdict,
-} from '@ctscope/shared';
+import { flowDetail, parseFlowFilter, remedyArgs, SEVERITIES, VERDICTS } from '@ctscope/shared';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
@@ -14,19 +8,20 @@ import type { AuditLog } from './audit-log.js';
 import { requestToken, tokenMatches } from './auth.js';
 import type { WsHub } from './ws-hub.js';
 
-const Verdicts = Type.Union(
-  ['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered'].map((v) => Type.Literal(v)),
-);
-const Severities = Type.Union(['critical', 'warning', 'ok'].map((v) => Type.Literal(v)));
-
 /** Query string of GET /api/flows (also accepted by /ws). Lists are comma-separated. */
 export const FlowQuery = Type.Object(
   {
     verdict: Type.Optional(
-      Type.String({ pattern: '^[a-z-]+(,[a-z-]+)*$', description: 'comma-separated verdicts' }),
+      Type.String({
+        pattern: '^[a-z-]+(,[a-z-]+)*$',
+        description: `comma-separated: ${VERDICTS.join(', ')}`,
+      }),
     ),
     severity: Type.Optional(
-      Type.String({ pattern: '^[a-z]+(,[a-z]+)*$', description: 'comma-separated severities' }),
+      Type.String({
+        pattern: '^[a-z]+(,[a-z]+)*$',
+        description: `comma-separated: ${SEVERITIES.join(', ')}`,
+      }),
     ),
     ip: Type.Optional(Type.String({ maxLength: 64 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
@@ -41,22 +36,10 @@ export type FlowQueryT = Static<typeof FlowQuery>;
 
 const ID = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z|:.#_-]{1,200}$' }) });
 
-/** Build a FlowFilter from query parameters, rejecting unknown verdict/severity names. */
-export function filterFromQuery(q: FlowQueryT): FlowFilter {
-  const verdicts = q.verdict?.split(',') as Verdict[] | undefined;
-  const severities = q.severity?.split(',') as Severity[] | undefined;
-  for (const v of verdicts ?? [])
-    if (!Verdicts.anyOf.some((l) => l.const === v)) throw new Error(`unknown verdict "${v}"`);
-  for (const s of severities ?? [])
-    if (!Severities.anyOf.some((l) => l.const === s)) throw new Error(`unknown severity "${s}"`);
-  return {
-    verdict: verdicts,
-    severity: severities,
-    ip: q.ip,
-    port: q.port,
-    service: q.service,
-    text: q.text,
-  };
+/** The filter fields of a flow query, checked by the one filter validator. */
+export function filterOfQuery(q: FlowQueryT): ReturnType<typeof parseFlowFilter> {
+  const { verdict, severity, ip, port, service, text } = q;
+  return parseFlowFilter({ verdict, severity, ip, port, service, text });
 }
 
 export interface ApiDeps {
@@ -72,40 +55,18 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
 
   app.get('/api/flows', { schema: { querystring: FlowQuery } }, async (req, reply) => {
     const q = req.query as FlowQueryT;
-    let filter: FlowFilter;
-    try {
-      filter = filterFromQuery(q);
-    } catch (err) {
-      return reply.code(400).send({ error: 'bad request', message: (err as Error).message });
-    }
+    const filter = filterOfQuery(q);
+    if ('error' in filter) return reply.code(400).send({ error: 'bad request', message: filter.error });
     const { flows, total } = engine.core.store.select(filter, q.limit ?? 1000);
     return { total, truncated: total > flows.length, flows };
   });
 
   app.get('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {
     const { id } = req.params as Static<typeof ID>;
-    const found = engine.core.store.get(id);
-    if (!found)
+    const detail = flowDetail(engine.core, id);
+    if (!detail)
       return reply.code(404).send({ error: 'not found', message: `no flow ${id} (it may have expired)` });
-    const nat = engine.core.store.natFor(found.flow);
-    const frontendKey = found.report.frontend;
-    const pick = (s: typeof nat.current) =>
-      s
-        ? {
-            hash: s.hash,
-            takenAt: s.takenAt,
-            frontend: s.frontends.find((f) => f.key === frontendKey) ?? null,
-          }
-        : null;
-    const history = engine.core.store.lifecycle(found.flow);
-    return {
-      flow: found.report,
-      history,
-      timeouts: history.filter((h) => h.timeout !== undefined && h.event !== 'DESTROY'),
-      nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
-      remedy: found.report.remedy,
-      autoRemedy: flowAutoRemedyView(engine.core, found.report),
-    };
+    return detail;
   });
 
   app.delete('/api/flows/:id', { schema: { params: ID } }, async (req, reply) => {

@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
-import { apiRoutes, FlowQuery, type FlowQueryT, filterFromQuery, healthRoute } from './api-routes.js';
+import { apiRoutes, FlowQuery, type FlowQueryT, filterOfQuery, healthRoute } from './api-routes.js';
 import type { AuditLog } from './audit-log.js';
 import { requireToken } from './auth.js';
 import { EngineMetrics } from './metrics.js';
@@ -45,11 +45,9 @@ export async function buildApp(app: FastifyInstance, opts: AppOptions): Promise<
         return;
       }
       const q = req.query as FlowQueryT & { resume?: number; instance?: string };
-      let filter: ReturnType<typeof filterFromQuery>;
-      try {
-        filter = filterFromQuery(q);
-      } catch (err) {
-        socket.send(JSON.stringify({ type: 'error', message: (err as Error).message }));
+      const filter = filterOfQuery(q);
+      if ('error' in filter) {
+        socket.send(JSON.stringify({ type: 'error', message: filter.error }));
         socket.close(1008, 'bad filter');
         return;
       }

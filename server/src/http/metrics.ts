@@ -1,4 +1,5 @@
 /** Prometheus exposition (prom-client) computed from the engine at scrape time. */
+import { SEVERITY_OF, VERDICTS } from '@ctscope/shared';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 
@@ -90,15 +91,8 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     const s = engine.core.store.stats();
     for (const [type, n] of Object.entries(s.events)) eventsTotal.set({ type }, n);
     flows.reset();
-    for (const [verdict, n] of Object.entries(s.byVerdict)) {
-      const severity =
-        verdict === 'no-dnat' || verdict === 'stale-endpoint'
-          ? 'critical'
-          : verdict === 'ok'
-            ? 'ok'
-            : 'warning';
-      flows.set({ verdict, severity }, n);
-    }
+    for (const verdict of VERDICTS)
+      flows.set({ verdict, severity: SEVERITY_OF[verdict] }, s.byVerdict[verdict]);
     eventLoss.set(engine.core.eventLoss());
     const c = engine.core.counters();
     if (c?.fill !== undefined) tableFill.set(c.fill);

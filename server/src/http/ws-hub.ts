@@ -5,17 +5,15 @@
 
 import { randomUUID } from 'node:crypto';
 import {
-  type Alert,
   type ClientMessage,
-  type DeltaMessage,
+  deltaMessage,
   type FlowFilter,
-  type FlowReport,
   type HelloMessage,
-  matchesFilter,
-  PROTOCOL_VERSION,
+  helloMessage,
   parseFlowFilter,
   type ServerMessage,
   type SyncMessage,
+  syncMessage,
 } from '@ctscope/shared';
 import type { WebSocket } from 'ws';
 import type { Engine, EngineBatch } from '../engine/engine.js';
@@ -67,7 +65,6 @@ export class WsHub {
   private readonly history: Array<{ seq: number; batch: EngineBatch }> = [];
   /** Flow upserts held in `history`; bounded too, since one batch can carry thousands. */
   private historyUpserts = 0;
-  private readonly recentAlerts: Alert[] = [];
   private errors = 0;
   private lastError: string | undefined;
   private seq = 0;
@@ -116,7 +113,7 @@ export class WsHub {
     this.send(client, this.hello());
     if (opts.resumeFrom !== undefined && opts.instance === this.instance && this.canResume(opts.resumeFrom)) {
       for (const h of this.history)
-        if (h.seq > opts.resumeFrom) this.send(client, this.delta(client, h.seq, h.batch));
+        if (h.seq > opts.resumeFrom) this.send(client, deltaMessage(h.seq, h.batch, client.filter));
       client.seq = this.seq;
       client.needsSync = false;
     } else {
@@ -177,9 +174,7 @@ export class WsHub {
   }
 
   private hello(): HelloMessage {
-    return {
-      type: 'hello',
-      version: PROTOCOL_VERSION,
+    return helloMessage({
       mode: this.engine.mode,
       instance: this.instance,
       node: this.engine.node,
@@ -187,27 +182,17 @@ export class WsHub {
       autoRemedy: this.engine.autoRemedy,
       intervals: this.engine.intervals,
       sources: this.engine.sources(),
-    };
+    });
   }
 
   /** Full state for one filter. */
   syncMessage(filter: FlowFilter | undefined): SyncMessage {
-    const { flows, total } = this.engine.core.store.select(filter, this.options.syncFlowLimit);
-    return {
-      type: 'sync',
+    return syncMessage(this.engine.core, {
       seq: this.seq,
-      now: this.engine.core.store.now,
-      flows,
-      truncated: total > flows.length,
-      timeline: this.engine.core.store.timeline.recent(),
-      markers: this.engine.core.markers(),
-      nat: this.engine.core.natView(),
-      natChanges: this.engine.core.store.natChanges.slice(-200),
-      counters: this.engine.core.counters(),
-      eventLoss: this.engine.core.eventLoss(),
+      filter,
+      flowLimit: this.options.syncFlowLimit,
       sources: this.engine.sources(),
-      alerts: [...this.recentAlerts],
-    };
+    });
   }
 
   private sendSync(client: Client): void {
@@ -218,30 +203,6 @@ export class WsHub {
     this.send(client, this.syncMessage(client.filter));
     client.seq = this.seq;
     client.needsSync = false;
-  }
-
-  private delta(client: Client, seq: number, b: EngineBatch): DeltaMessage {
-    const upserts: FlowReport[] = [];
-    const removals = [...b.removals];
-    for (const f of b.upserts) {
-      if (matchesFilter(f, client.filter)) upserts.push(f);
-      else removals.push(f.id);
-    }
-    return {
-      type: 'delta',
-      seq,
-      now: b.now,
-      upserts,
-      removals,
-      rates: b.rates,
-      markers: b.markers,
-      nat: b.nat,
-      natView: b.natView,
-      counters: b.counters,
-      alerts: b.alerts,
-      sources: b.sources,
-      eventLoss: b.eventLoss,
-    };
   }
 
   /** Full syncs owed to clients (after a reset or falling behind) go out at most once a second. */
@@ -276,8 +237,6 @@ export class WsHub {
   }
 
   private deliver(batch: EngineBatch): void {
-    for (const a of batch.alerts) this.recentAlerts.push(a);
-    if (this.recentAlerts.length > 200) this.recentAlerts.splice(0, this.recentAlerts.length - 200);
     let fresh = false;
     if (batch.reset) {
       // History no longer describes the state: nobody can resume across this point.
@@ -307,7 +266,7 @@ export class WsHub {
         this.resyncs++;
         continue;
       }
-      this.send(c, this.delta(c, this.seq, batch));
+      this.send(c, deltaMessage(this.seq, batch, c.filter));
       c.seq = this.seq;
     }
   }

@@ -6,6 +6,7 @@ import {
   LineSplitter,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
+  type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
 
@@ -22,19 +23,6 @@ export interface RecordingReadError {
   line: number;
   /** Segment file the line is in. */
   path: string;
-}
-
-/** One segment file as listed by {@link listRecordings}. */
-export interface RecordingInfo {
-  name: string;
-  path: string;
-  bytes: number;
-  /** Time of the first record (the header). */
-  firstT?: number;
-  /** Time of the last complete, parseable record. */
-  lastT?: number;
-  /** Node name from the header. */
-  node?: string;
 }
 
 /** Orders segment names chronologically (timestamp, then numeric sequence). */

@@ -1,7 +1,7 @@
 /** Turns raw node counters into the client view and detects jumps worth a timeline marker. */
 
-import type { CountersView, TimelineMarker } from '../wire/protocol.js';
 import type { NodeCounters } from './engine-input.js';
+import type { TimelineMarker } from './marker-log.js';
 
 /** Counters whose growth means packets were dropped or entries failed to insert. */
 const WATCHED = ['insert_failed', 'drop', 'early_drop'] as const;
@@ -23,4 +23,18 @@ export function counterJumps(prev: CountersView | undefined, next: CountersView)
     }
   }
   return out;
+}
+
+/** Table fill and conntrack statistics. */
+export interface CountersView {
+  /** When read, ms. */
+  at: number;
+  /** Entries in the kernel table. */
+  count?: number;
+  /** nf_conntrack_max. */
+  max?: number;
+  /** count / max, 0..1. */
+  fill?: number;
+  /** Sums over CPUs from `conntrack -S`. */
+  stats: Record<string, number>;
 }

@@ -4,25 +4,40 @@
  * reproduces the live run, because the inputs are the same calls.
  */
 
+import type { Alert } from '../flows/alert.js';
+import type { FlowReport } from '../flows/flow-report.js';
 import { FlowStore, type FlowStoreOptions } from '../flows/flow-store.js';
-import type { NatSnapshot } from '../nat/nat-types.js';
-import type {
-  Alert,
-  AutoRemedyAction,
-  CountersView,
-  DeltaMessage,
-  NatChange,
-  NatView,
-  SourceState,
-  TimelineMarker,
-} from '../wire/protocol.js';
-import { counterJumps, countersView } from './counters-view.js';
-import type { EngineInput, NodeCounters } from './engine-input.js';
-import { MarkerLog } from './marker-log.js';
-import { RemedyLog } from './remedy-log.js';
+import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
+import { type CountersView, counterJumps, countersView } from './counters-view.js';
+import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
+import { MarkerLog, type TimelineMarker } from './marker-log.js';
+import type { RateBucket } from './rate-timeline.js';
+import { type AutoRemedyAction, RemedyLog } from './remedy-log.js';
 
 /** Everything that changed since the previous {@link EngineCore.flush}: a delta's body, before per-client filtering. */
-export interface EngineBatch extends Omit<DeltaMessage, 'type' | 'seq'> {
+export interface EngineBatch {
+  /** Engine clock, ms (replay: the replay clock). */
+  now: number;
+  /** Flows added or changed (in a delta: those matching the client's filter). */
+  upserts: FlowReport[];
+  /** Flow ids removed (in a delta: also those no longer matching the filter). */
+  removals: string[];
+  /** Completed or updated per-second buckets. */
+  rates: RateBucket[];
+  /** New markers. */
+  markers: TimelineMarker[];
+  /** NAT changes. */
+  nat: NatChange[];
+  /** Current NAT view, when it changed. */
+  natView?: NatView;
+  /** Latest counters, when read. */
+  counters?: CountersView;
+  /** Alerts raised or cleared. */
+  alerts: Alert[];
+  /** Source states that changed. */
+  sources: SourceState[];
+  /** Event-loss count since start, when it changed. */
+  eventLoss?: number;
   /** The engine's state was rebuilt (replay seek backwards) or overflowed: clients need a full sync. */
   reset?: boolean;
 }
@@ -39,6 +54,9 @@ export function natViewOf(store: FlowStore): NatView | undefined {
   };
 }
 
+/** Alerts kept for syncs: a flood turns deltas into syncs, and alerts must survive that. */
+export const RECENT_ALERTS = 200;
+
 export class EngineCore implements EngineInput {
   readonly store: FlowStore;
   readonly markerLog = new MarkerLog();
@@ -52,6 +70,7 @@ export class EngineCore implements EngineInput {
   private countersChanged = false;
   private lossCount = 0;
   private lossChanged = false;
+  private readonly recentAlerts: Alert[] = [];
   /** Called after event loss: the live agent asks for a full dump. */
   onLoss?: () => void;
 
@@ -153,6 +172,11 @@ export class EngineCore implements EngineInput {
     return this.markerLog.recent();
   }
 
+  /** Recent alerts, oldest first (a copy). */
+  alerts(): Alert[] {
+    return [...this.recentAlerts];
+  }
+
   natView(): NatView | undefined {
     return natViewOf(this.store);
   }
@@ -161,6 +185,10 @@ export class EngineCore implements EngineInput {
   flush(now: number, maxUpserts = 5000): EngineBatch {
     this.store.tick(now);
     const changes = this.store.takeChanges(maxUpserts);
+    const alerts = this.remedyAlerts.length ? [...changes.alerts, ...this.remedyAlerts] : changes.alerts;
+    this.recentAlerts.push(...alerts);
+    if (this.recentAlerts.length > RECENT_ALERTS)
+      this.recentAlerts.splice(0, this.recentAlerts.length - RECENT_ALERTS);
     const batch: EngineBatch = {
       now: this.store.now,
       upserts: changes.upserts,
@@ -170,7 +198,7 @@ export class EngineCore implements EngineInput {
       nat: this.natChanges,
       natView: this.natChanged ? this.natView() : undefined,
       counters: this.countersChanged ? this.latestCounters : undefined,
-      alerts: this.remedyAlerts.length ? [...changes.alerts, ...this.remedyAlerts] : changes.alerts,
+      alerts,
       sources: [...this.changedSources.values()],
       eventLoss: this.lossChanged ? this.lossCount : undefined,
       reset: changes.overflow || undefined,

@@ -1,6 +1,5 @@
 /** The inputs a node's sources feed the engine; live sources and recordings make the same calls. */
 import type { NatSnapshot } from '../nat/nat-types.js';
-import type { SourceState } from '../wire/protocol.js';
 
 /** Counters read from the node. */
 export interface NodeCounters {
@@ -28,4 +27,18 @@ export interface EngineInput {
   onCounters(counters: NodeCounters): void;
   /** A source changed state. */
   onSourceState(state: SourceState): void;
+}
+
+/** A supervised node source's state. */
+export interface SourceState {
+  /** Source name: `events`, `dump`, `poll`, `nat`, `counters`. */
+  name: string;
+  /** Lifecycle state. */
+  state: 'starting' | 'running' | 'failed' | 'stopped' | 'disabled';
+  /** Last error message, if any. */
+  lastError?: string;
+  /** Restarts so far. */
+  restarts: number;
+  /** When the state last changed, ms. */
+  since: number;
 }

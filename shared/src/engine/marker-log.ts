@@ -1,6 +1,7 @@
 /** Bounded list of timeline markers plus the ones not yet sent to clients. */
 import { describeNatChange } from '../nat/nat-change-text.js';
-import type { NatChange, TimelineMarker } from '../wire/protocol.js';
+import type { NatChange } from '../nat/nat-types.js';
+import type { GapReason } from '../recording/recording-format.js';
 
 export class MarkerLog {
   private readonly all: TimelineMarker[] = [];
@@ -29,4 +30,18 @@ export class MarkerLog {
     this.pending = [];
     return out;
   }
+}
+
+/** Something to mark on the timeline. */
+export interface TimelineMarker {
+  /** When, ms. */
+  t: number;
+  /** Kind: a NAT change, a gap in what was observed, a counter jump, or an auto-remedy action. */
+  kind: 'nat-change' | 'gap' | 'counter-jump' | 'auto-remedy';
+  /** Short label, e.g. `kube-system/kube-dns:dns endpoints removed`. */
+  text: string;
+  /** For gaps: why. */
+  reason?: GapReason;
+  /** For auto-remedy markers: the flow acted on. */
+  flowId?: string;
 }

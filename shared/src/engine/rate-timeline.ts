@@ -1,7 +1,6 @@
 /** Per-second event and bad-flow counts in a bounded ring, for the timeline. */
 import type { ConntrackEventType } from '../conntrack/conntrack-types.js';
-import type { Verdict } from '../verdict/verdict-types.js';
-import type { RateBucket } from '../wire/protocol.js';
+import type { Verdict } from '../verdict/verdicts.js';
 
 /** Keeps the last `capacity` seconds. */
 export class RateTimeline {
@@ -53,4 +52,14 @@ export class RateTimeline {
 
 function copy(b: RateBucket): RateBucket {
   return { t: b.t, events: { ...b.events }, bad: { ...b.bad } };
+}
+
+/** Per-second rates for the timeline. */
+export interface RateBucket {
+  /** Second start, ms since the epoch. */
+  t: number;
+  /** Events by type in that second. */
+  events: { NEW: number; UPDATE: number; DESTROY: number };
+  /** Flows that turned bad in that second, by verdict. */
+  bad: Partial<Record<Exclude<Verdict, 'ok'>, number>>;
 }

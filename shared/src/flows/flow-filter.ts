@@ -1,7 +1,30 @@
-/** Matches flow reports against a {@link FlowFilter}: used server-side per client and by the REST API. */
+/** What a client may filter flows by, the one check of a filter from outside, and matching reports against it. */
 
-import type { FlowFilter } from '../wire/protocol.js';
+import {
+  isSeverity,
+  isVerdict,
+  SEVERITIES,
+  type Severity,
+  VERDICTS,
+  type Verdict,
+} from '../verdict/verdicts.js';
 import type { FlowReport } from './flow-report.js';
+
+/** Server-side filter a client subscribes with; every field narrows. */
+export interface FlowFilter {
+  /** Only these verdicts. */
+  verdict?: Verdict[];
+  /** Only these severities. */
+  severity?: Severity[];
+  /** Any tuple address equals this. */
+  ip?: string;
+  /** Any tuple port equals this. */
+  port?: number;
+  /** Service name contains this. */
+  service?: string;
+  /** Free text over tuples, service, verdict and reason. */
+  text?: string;
+}
 
 /** True when every set field of the filter matches. */
 export function matchesFilter(f: FlowReport, filter: FlowFilter | undefined): boolean {
@@ -44,32 +67,39 @@ export function isEmptyFilter(filter: FlowFilter | undefined): boolean {
   );
 }
 
-const VERDICTS = new Set(['ok', 'no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered']);
-const SEVERITIES = new Set(['critical', 'warning', 'ok']);
+/** Most entries a list field may hold: a bound on hostile input, above the number of verdicts. */
+const MAX_LIST = 8;
+/** Longest string field. */
+const MAX_TEXT = 256;
 
-/** Check a filter that came from outside (a WebSocket `subscribe`): the filter, or why it is not one. */
+/**
+ * The one check of a filter from outside: a WebSocket `subscribe` (lists as arrays) or a query string (lists
+ * comma-separated). Returns the filter, or why it is not one.
+ */
 export function parseFlowFilter(value: unknown): FlowFilter | { error: string } {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) return { error: 'filter must be an object' };
-  const v = value as Record<string, unknown>;
   const out: FlowFilter = {};
-  for (const [k, x] of Object.entries(v)) {
+  for (const [k, x] of Object.entries(value)) {
     if (x === undefined) continue;
     switch (k) {
-      case 'verdict':
+      case 'verdict': {
+        const list = parseList(x, k, isVerdict, VERDICTS);
+        if ('error' in list) return list;
+        out.verdict = list.ok;
+        break;
+      }
       case 'severity': {
-        const allowed = k === 'verdict' ? VERDICTS : SEVERITIES;
-        if (!Array.isArray(x) || x.length > 8 || !x.every((e) => typeof e === 'string' && allowed.has(e))) {
-          return { error: `filter.${k} must be a list of ${[...allowed].join(', ')}` };
-        }
-        (out as Record<string, unknown>)[k] = x;
+        const list = parseList(x, k, isSeverity, SEVERITIES);
+        if ('error' in list) return list;
+        out.severity = list.ok;
         break;
       }
       case 'ip':
       case 'service':
       case 'text':
-        if (typeof x !== 'string' || x.length > 256)
-          return { error: `filter.${k} must be a string of at most 256 characters` };
+        if (typeof x !== 'string' || x.length > MAX_TEXT)
+          return { error: `filter.${k} must be a string of at most ${MAX_TEXT} characters` };
         out[k] = x;
         break;
       case 'port':
@@ -82,4 +112,19 @@ export function parseFlowFilter(value: unknown): FlowFilter | { error: string } 
     }
   }
   return out;
+}
+
+/** A list given as an array or as one comma-separated string, every entry one of `allowed`. */
+function parseList<T extends string>(
+  x: unknown,
+  field: string,
+  is: (e: unknown) => e is T,
+  allowed: readonly T[],
+): { ok: T[] } | { error: string } {
+  const list: unknown = typeof x === 'string' ? x.split(',') : x;
+  const expected = `filter.${field} must be a list of ${allowed.join(', ')}`;
+  if (!Array.isArray(list) || list.length > MAX_LIST) return { error: expected };
+  const bad = list.find((e) => !is(e));
+  if (bad !== undefined) return { error: `unknown ${field} ${JSON.stringify(bad)}: ${expected}` };
+  return { ok: list as T[] };
 }

@@ -3,7 +3,8 @@ import { snapshotAt } from '../nat/nat-history.js';
 import type { Endpoint, NatSnapshot } from '../nat/nat-types.js';
 import { type ClassifyOptions, classifyFlow } from '../verdict/classify-flow.js';
 import { countTimeoutResets } from '../verdict/detect-keep-alive.js';
-import type { BadField, Classification, Severity, Verdict } from '../verdict/verdict-types.js';
+import type { BadField, Classification } from '../verdict/verdict-types.js';
+import { SEVERITY_RANK, type Severity, type Verdict } from '../verdict/verdicts.js';
 import type { TrackedFlow } from './flow-tracker.js';
 
 /** One flow with its verdict. */
@@ -14,7 +15,7 @@ export interface FlowReport {
   orig: { src: string; dst: string; sport?: number; dport?: number; proto: string };
   /** Reply direction. */
   reply: { src: string; dst: string; sport?: number; dport?: number };
-  /** Verdict from design.md §3. */
+  /** What is wrong with it. */
   verdict: Verdict;
   /** Severity of the verdict. */
   severity: Severity;
@@ -51,8 +52,6 @@ export interface FlowReport {
   /** When its DESTROY event was seen, ms; absent while live. */
   destroyedAt?: number;
 }
-
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, ok: 2 };
 
 /** Worst first: severity, then kept-alive, then live before destroyed, then oldest first. */
 export function compareReports(a: FlowReport, b: FlowReport): number {

@@ -5,11 +5,19 @@ import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
 import { snapshotAt } from '../nat/nat-history.js';
 import { diffSnapshots, isDiffEmpty } from '../nat/nat-snapshot.js';
-import type { NatSnapshot } from '../nat/nat-types.js';
+import type { NatChange, NatSnapshot } from '../nat/nat-types.js';
 import { classifyFlow } from '../verdict/classify-flow.js';
-import type { Classification, Verdict } from '../verdict/verdict-types.js';
-import type { Alert, FlowFilter, NatChange } from '../wire/protocol.js';
-import { isEmptyFilter, matchesFilter } from './flow-filter.js';
+import type { Classification } from '../verdict/verdict-types.js';
+import {
+  countBySeverity,
+  countByVerdict,
+  deleteHelps,
+  SEVERITY_RANK,
+  type Severity,
+  type Verdict,
+} from '../verdict/verdicts.js';
+import type { Alert } from './alert.js';
+import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
 import { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flow-tracker.js';
 
@@ -61,10 +69,8 @@ export interface StoreStats {
   lastParseError?: string;
   events: { NEW: number; UPDATE: number; DESTROY: number };
   byVerdict: Record<Verdict, number>;
-  bySeverity: Record<string, number>;
+  bySeverity: Record<Severity, number>;
 }
-
-const BAD: ReadonlySet<Verdict> = new Set(['no-dnat', 'stale-endpoint', 'no-endpoints']);
 
 /** Owns the flows. Pure in-memory; time comes in as arguments so live and replay behave the same. */
 export class FlowStore {
@@ -482,7 +488,7 @@ export class FlowStore {
       )
         continue;
       const v = f.verdict ?? UNJUDGED;
-      if (BAD.has(v.verdict)) bad.push(f);
+      if (deleteHelps(v.verdict)) bad.push(f);
       else if (
         f.record.unreplied &&
         v.frontend !== undefined &&
@@ -509,21 +515,15 @@ export class FlowStore {
 
   stats(): StoreStats {
     this.settle();
-    const byVerdict: Record<Verdict, number> = {
-      ok: 0,
-      'no-dnat': 0,
-      'stale-endpoint': 0,
-      'no-endpoints': 0,
-      unanswered: 0,
-    };
-    const bySeverity: Record<string, number> = { critical: 0, warning: 0, ok: 0 };
+    const byVerdict = countByVerdict();
+    const bySeverity = countBySeverity();
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;
       const v = f.verdict ?? UNJUDGED;
       live++;
       byVerdict[v.verdict]++;
-      bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
+      bySeverity[v.severity]++;
     }
     return {
       flows: this.tracker.size,
@@ -550,14 +550,12 @@ const UNJUDGED: Classification = Object.freeze({
   remedy: null,
 }) as Classification;
 
-const RANK: Record<string, number> = { critical: 0, warning: 1, ok: 2 };
-
 /** The same order as compareReports, on tracked flows. */
 function compareFlows(a: TrackedFlow, b: TrackedFlow): number {
   const va = a.verdict ?? UNJUDGED;
   const vb = b.verdict ?? UNJUDGED;
   return (
-    RANK[va.severity]! - RANK[vb.severity]! ||
+    SEVERITY_RANK[va.severity] - SEVERITY_RANK[vb.severity] ||
     Number(vb.keptAlive) - Number(va.keptAlive) ||
     Number(a.destroyedAt !== undefined) - Number(b.destroyedAt !== undefined) ||
     a.firstSeen - b.firstSeen ||

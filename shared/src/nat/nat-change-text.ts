@@ -1,8 +1,7 @@
 /** Names what a NAT change did to each service: timeline markers and the services view's history share it. */
 
-import type { NatChange } from '../wire/protocol.js';
 import { formatEndpoints, formatHostPort } from './format-endpoint.js';
-import type { Frontend } from './nat-types.js';
+import type { Frontend, NatChange } from './nat-types.js';
 
 /** One service's part of a NAT change. */
 export interface NatChangeLine {

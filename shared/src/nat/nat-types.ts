@@ -62,3 +62,27 @@ export interface NatDiff {
     removedEndpoints: Endpoint[];
   }>;
 }
+
+/** The NAT snapshot as clients see it. */
+export interface NatView {
+  /** Rule source. */
+  source: NatSourceKind;
+  /** Content hash. */
+  hash: string;
+  /** When this version was first seen, ms. */
+  since: number;
+  /** Frontends and their endpoints. */
+  frontends: Frontend[];
+}
+
+/** A change between two NAT versions. */
+export interface NatChange {
+  /** When it was seen, ms. */
+  t: number;
+  /** Hash before. */
+  from: string;
+  /** Hash after. */
+  to: string;
+  /** What changed. */
+  diff: NatDiff;
+}

@@ -3,8 +3,8 @@
  * Every line is a JSON object with `t` (receive time, ms since the epoch) and `k` (kind).
  */
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
+import type { AutoRemedyAction } from '../engine/remedy-log.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
-import type { AutoRemedyAction } from '../wire/protocol.js';
 
 /** Bumped when a record's meaning changes; readers reject newer majors. */
 export const RECORDING_FORMAT_VERSION = 1;

@@ -1,6 +1,6 @@
-/** Builds the exact `conntrack -D` command that deletes one entry and nothing else (design.md §3). */
+/** Builds the exact `conntrack -D` command that deletes one entry and nothing else. */
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
-import type { Verdict } from './verdict-types.js';
+import { deleteHelps, type Verdict } from './verdicts.js';
 
 /** Argument vector (without the `conntrack` binary) that deletes exactly this entry. */
 export function remedyArgs(flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): string[] {
@@ -31,7 +31,5 @@ export function buildRemedyIfUseful(
   verdict: Verdict,
   flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>,
 ): string | null {
-  return verdict === 'no-dnat' || verdict === 'stale-endpoint' || verdict === 'no-endpoints'
-    ? remedyCommand(flow)
-    : null;
+  return deleteHelps(verdict) ? remedyCommand(flow) : null;
 }

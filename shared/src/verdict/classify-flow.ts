@@ -6,7 +6,8 @@ import { findFrontend } from '../nat/nat-snapshot.js';
 import type { Endpoint, Frontend, NatSnapshot } from '../nat/nat-types.js';
 import { buildRemedyIfUseful } from './build-remedy.js';
 import { isKeptAlive } from './detect-keep-alive.js';
-import type { BadField, Classification, Severity, TimeoutObservation, Verdict } from './verdict-types.js';
+import type { BadField, Classification, TimeoutObservation } from './verdict-types.js';
+import { SEVERITY_OF, type Verdict } from './verdicts.js';
 
 /** Tunables for {@link classifyFlow}. */
 export interface ClassifyOptions {
@@ -43,14 +44,6 @@ const NO_FIELDS: readonly BadField[] = Object.freeze([]);
 const BOTH_FIELDS: readonly BadField[] = Object.freeze(['reply.src', 'reply.sport'] as BadField[]);
 const PORT_FIELD: readonly BadField[] = Object.freeze(['reply.sport'] as BadField[]);
 
-const SEVERITY: Record<Verdict, Severity> = {
-  ok: 'ok',
-  'no-dnat': 'critical',
-  'stale-endpoint': 'critical',
-  'no-endpoints': 'warning',
-  unanswered: 'warning',
-};
-
 /** Every result is built here so all Classification objects share one shape (this runs per event). */
 function result(
   verdict: Verdict,
@@ -65,7 +58,7 @@ function result(
 ): Classification {
   return {
     verdict,
-    severity: SEVERITY[verdict],
+    severity: SEVERITY_OF[verdict],
     keptAlive,
     createdDuringRuleGap,
     service: label,

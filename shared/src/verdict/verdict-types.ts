@@ -1,11 +1,6 @@
-/** Types for classifying one conntrack flow against the node's NAT snapshots (design.md §3). */
+/** Types for classifying one conntrack flow against the node's NAT snapshots. */
 import type { Endpoint } from '../nat/nat-types.js';
-
-/** What is wrong with a flow, from design.md §3. */
-export type Verdict = 'ok' | 'no-dnat' | 'stale-endpoint' | 'no-endpoints' | 'unanswered';
-
-/** How urgent a verdict is. */
-export type Severity = 'critical' | 'warning' | 'ok';
+import type { Severity, Verdict } from './verdicts.js';
 
 /** A reply-tuple field that is wrong, for highlighting. */
 export type BadField = 'reply.src' | 'reply.sport';

@@ -1,13 +1,8 @@
 /** One flow: explanation, remedy (copy), delete (when allowed, confirmed), NAT at creation and now, lifecycle. */
-import {
-  type FlowAutoRemedyView,
-  type FlowReport,
-  type Frontend,
-  formatEndpoints,
-  formatHostPort,
-} from '@ctscope/shared';
+
+import type { FlowDetail as Detail, FlowAutoRemedyView, NatAt } from '@ctscope/shared';
+import { type FlowReport, type Frontend, formatEndpoints, formatHostPort } from '@ctscope/shared';
 import { useEffect, useMemo, useState } from 'react';
-import type { FlowDetail as Detail, NatAt } from '../domain/flow-detail.js';
 import { flowAgeMs, formatClock, formatDateTime, formatDuration, formatExpiry } from '../domain/format.js';
 import { lifecycleLines, lifecycleText } from '../domain/lifecycle.js';
 import type { DeleteOutcome } from '../transport/dashboard-controller.js';

@@ -1,9 +1,8 @@
 /** Filter controls for the flow table: verdicts, severities, service, address, port, free text. */
 import type { FlowFilter, Severity, Verdict } from '@ctscope/shared';
-import { isEmptyFilter } from '@ctscope/shared';
+import { isEmptyFilter, SEVERITIES, VERDICTS } from '@ctscope/shared';
 import { forwardRef } from 'react';
 import { SEVERITY_LABEL, VERDICT_LABEL } from '../domain/format.js';
-import { SEVERITIES, VERDICTS } from '../domain/url-state.js';
 
 /** Filter state plus the counts shown beside the controls. */
 export interface FlowFiltersProps {

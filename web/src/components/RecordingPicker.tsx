@@ -1,7 +1,8 @@
 /** Lists the server's recordings to replay in the browser, and opens a local file. */
+
+import type { RecordingInfo } from '@ctscope/shared';
 import { useEffect, useRef, useState } from 'react';
 import { formatCount, formatDateTime, formatDuration } from '../domain/format.js';
-import type { RecordingInfo } from '../transport/api-client.js';
 
 /** Where recordings come from and what to do with the chosen one. */
 export interface RecordingPickerProps {

@@ -2,7 +2,7 @@
  * Events/s stacked by type and bad flows by verdict (recharts), with NAT-change, gap and counter-jump markers,
  * drag-to-zoom, an overview strip with a brush, and the 1m/5m/15m/1h/live presets.
  */
-import type { RateBucket, TimelineMarker } from '@ctscope/shared';
+import { BAD_VERDICTS, type RateBucket, type TimelineMarker } from '@ctscope/shared';
 import { useMemo, useState } from 'react';
 import {
   Area,
@@ -20,7 +20,7 @@ import {
 } from 'recharts';
 import type { TimeRange } from '../domain/flow-rows.js';
 import { formatClock, formatCount } from '../domain/format.js';
-import { BAD_VERDICTS, binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
+import { binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
 import { PRESETS, type TimeWindow } from '../domain/url-state.js';
 
 /** Theme colours per chart series (CSS variables, so light/dark follow). */

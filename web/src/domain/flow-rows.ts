@@ -1,5 +1,11 @@
 /** Turns the held flows into the table's rows: filter (the server's own matcher), time window, then sort. */
-import { compareReports, type FlowFilter, type FlowReport, matchesFilter } from '@ctscope/shared';
+import {
+  compareReports,
+  type FlowFilter,
+  type FlowReport,
+  matchesFilter,
+  SEVERITY_RANK,
+} from '@ctscope/shared';
 import { expiresInS, flowAgeMs, formatOrig, formatReply } from './format.js';
 import type { SortState } from './url-state.js';
 
@@ -13,8 +19,6 @@ export interface TimeRange {
 export function aliveIn(f: FlowReport, r: TimeRange): boolean {
   return (f.createdAt ?? f.firstSeen) <= r.to && (f.destroyedAt ?? Number.POSITIVE_INFINITY) >= r.from;
 }
-
-const SEVERITY_RANK = { critical: 0, warning: 1, ok: 2 } as const;
 
 function comparator(sort: SortState, now: number): (a: FlowReport, b: FlowReport) => number {
   const by = (key: (f: FlowReport) => number | string) => (a: FlowReport, b: FlowReport) => {

@@ -1,16 +1,10 @@
 /** Reads a recording (NDJSON, docs in shared/src/recording/recording-format.ts) into time-ordered records, in the browser. */
-import { parseRecordingLine, RECORDING_FORMAT_VERSION, type RecordingRecord } from '@ctscope/shared';
-
-/** A recording in memory, oldest record first. */
-export interface LoadedRecording {
-  records: RecordingRecord[];
-  /** Lines that could not be read (a truncated last line after a crash is expected). */
-  errors: Array<{ line: number; error: string }>;
-  node: string;
-  netns?: string;
-  start: number;
-  end: number;
-}
+import {
+  type LoadedRecording,
+  parseRecordingLine,
+  RECORDING_FORMAT_VERSION,
+  type RecordingRecord,
+} from '@ctscope/shared';
 
 /** Parse a whole recording. Throws only when nothing in it is a record, or its format is newer than ours. */
 export function parseRecordingText(text: string, maxErrors = 100): LoadedRecording {

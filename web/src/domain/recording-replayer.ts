@@ -11,21 +11,24 @@ import {
   type DeltaMessage,
   type EngineBatch,
   type EngineCore,
+  type FlowDetail,
   type FlowReport,
   type FlowStoreOptions,
-  flowAutoRemedyView,
+  flowDetail,
   type HelloMessage,
+  helloMessage,
+  type LoadedRecording,
   type NatChange,
-  type NatSnapshot,
   type NatView,
-  PROTOCOL_VERSION,
   type RateBucket,
+  REPLAY_INTERVALS,
   RecordingPlayer,
+  replaySources,
+  type SourceState,
   type SyncMessage,
+  syncMessage,
   type TimelineMarker,
 } from '@ctscope/shared';
-import type { FlowDetail, NatAt } from './flow-detail.js';
-import type { LoadedRecording } from './recording-file.js';
 
 /** The engine's store bounds plus the sync size. */
 export interface ReplayerOptions extends FlowStoreOptions {
@@ -120,43 +123,27 @@ export class RecordingReplayer {
     return rebuilt || batch.reset === true;
   }
 
-  /** The hello a server would send for this recording. */
+  /** The hello a server would send for this recording (`instance` names this page's replay). */
   hello(): HelloMessage {
-    return {
-      type: 'hello',
-      version: PROTOCOL_VERSION,
+    return helloMessage({
       mode: 'replay',
       instance: 'local',
       node: { name: this.node, netns: this.rec.netns },
       allowDelete: false,
       autoRemedy: 'off',
-      intervals: { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 },
+      intervals: REPLAY_INTERVALS,
       sources: this.sources(),
-    };
+    });
   }
 
-  private sources() {
-    return [{ name: 'recording', state: 'running' as const, restarts: 0, since: this.start }];
+  private sources(): SourceState[] {
+    return replaySources(this.start);
   }
 
-  /** Full state at the applied time; clears the change feed. */
+  /** Full state at the applied time, as the server's sync; clears the change feed. */
   sync(seq: number): SyncMessage {
-    const { flows, total } = this.core.store.select(undefined, this.options.syncFlowLimit);
     this.feed = new Feed();
-    return {
-      type: 'sync',
-      seq,
-      now: this.now,
-      flows,
-      truncated: total > flows.length,
-      timeline: this.core.store.timeline.recent(),
-      markers: this.core.markers(),
-      nat: this.core.natView(),
-      natChanges: [...this.core.store.natChanges],
-      counters: this.core.counters(),
-      eventLoss: this.core.eventLoss(),
-      sources: this.sources(),
-    };
+    return syncMessage(this.core, { seq, flowLimit: this.options.syncFlowLimit, sources: this.sources() });
   }
 
   /** Changes since the last sync/delta. */
@@ -185,27 +172,9 @@ export class RecordingReplayer {
     return [...this.core.store.natChanges];
   }
 
-  /** One flow's lifecycle and rules, shaped like GET /api/flows/:id. */
+  /** One flow's lifecycle and rules, as GET /api/flows/:id answers. */
   detail(id: string): FlowDetail | undefined {
-    const found = this.core.store.get(id);
-    if (!found) return undefined;
-    const { flow, report } = found;
-    const nat = this.core.store.natFor(flow);
-    const pick = (s: NatSnapshot | undefined): NatAt | null =>
-      s
-        ? {
-            hash: s.hash,
-            takenAt: s.takenAt,
-            frontend: s.frontends.find((f) => f.key === report.frontend) ?? null,
-          }
-        : null;
-    return {
-      flow: report,
-      history: this.core.store.lifecycle(flow),
-      nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
-      remedy: report.remedy,
-      autoRemedy: flowAutoRemedyView(this.core, report),
-    };
+    return flowDetail(this.core, id);
   }
 
   /** Every flow report held at the applied time (unsorted). */

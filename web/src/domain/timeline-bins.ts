@@ -1,27 +1,11 @@
 /** Downsamples per-second buckets into at most N chart points, so a one-hour window stays cheap to draw. */
-import type { RateBucket, Verdict } from '@ctscope/shared';
+import { BAD_VERDICTS, type BadVerdict, type RateBucket } from '@ctscope/shared';
 
-/** Verdicts counted as bad on the timeline. */
-export type BadVerdict = Exclude<Verdict, 'ok'>;
-/** Their drawing order. */
-export const BAD_VERDICTS: readonly BadVerdict[] = [
-  'no-dnat',
-  'stale-endpoint',
-  'no-endpoints',
-  'unanswered',
-];
-
-/** One chart point: averages per second over the bin for events, totals for bad flows. */
-export interface ChartPoint {
-  t: number;
-  NEW: number;
-  UPDATE: number;
-  DESTROY: number;
-  'no-dnat': number;
-  'stale-endpoint': number;
-  'no-endpoints': number;
-  unanswered: number;
-}
+/** One chart point: averages per second over the bin for events, totals for bad flows (per bad verdict). */
+export type ChartPoint = { t: number; NEW: number; UPDATE: number; DESTROY: number } & Record<
+  BadVerdict,
+  number
+>;
 
 /** Bin width (a whole number of seconds) that keeps `spanMs` under `maxPoints`. */
 export function binWidthMs(spanMs: number, maxPoints: number): number {
@@ -41,16 +25,8 @@ export function binTimeline(
   const n = Math.min(maxPoints + 2, Math.floor((to - start) / width) + 1);
   const points: ChartPoint[] = [];
   for (let i = 0; i < n; i++) {
-    points.push({
-      t: start + i * width,
-      NEW: 0,
-      UPDATE: 0,
-      DESTROY: 0,
-      'no-dnat': 0,
-      'stale-endpoint': 0,
-      'no-endpoints': 0,
-      unanswered: 0,
-    });
+    const bad = Object.fromEntries(BAD_VERDICTS.map((v) => [v, 0])) as Record<BadVerdict, number>;
+    points.push({ t: start + i * width, NEW: 0, UPDATE: 0, DESTROY: 0, ...bad });
   }
   const perSecond = 1000 / width;
   for (const b of buckets) {

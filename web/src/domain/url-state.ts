@@ -2,7 +2,7 @@
  * The view state a shared link carries: filters, time window, sort, view, theme, kiosk, selection and replay
  * position. Parsing is lenient (bad values fall back to defaults); unknown parameters such as `token` are kept.
  */
-import type { FlowFilter, Severity, Verdict } from '@ctscope/shared';
+import { type FlowFilter, SEVERITIES, VERDICTS } from '@ctscope/shared';
 
 /** Main area content. */
 export type View = 'flows' | 'services';
@@ -47,10 +47,6 @@ export const PRESETS: ReadonlyArray<{ label: string; spanMs: number }> = [
 /** Default window: 15 minutes. */
 export const DEFAULT_SPAN_MS = 900_000;
 
-/** Verdicts in filter-chip order. */
-export const VERDICTS: readonly Verdict[] = ['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered', 'ok'];
-/** Severities in filter-chip order. */
-export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'ok'];
 const SORT_KEYS: readonly SortKey[] = [
   'worst',
   'orig',

@@ -11,16 +11,6 @@ export class ApiError extends Error {
   }
 }
 
-/** One entry of GET /api/recordings. */
-export interface RecordingInfo {
-  name: string;
-  path: string;
-  bytes: number;
-  firstT?: number;
-  lastT?: number;
-  node?: string;
-}
-
 /** Typed fetch wrapper with the token. */
 export class ApiClient {
   /** `origin` like `http://127.0.0.1:7474`; `token` from the page's own URL. */

@@ -2,12 +2,11 @@
  * Wires the data sources to the store, with no React: the live (or server-replay) WebSocket, or a recording
  * replayed in the browser. Components call its methods; they never touch sockets or timers.
  */
-import type { FlowFilter } from '@ctscope/shared';
+import type { FlowDetail, FlowFilter, RecordingInfo } from '@ctscope/shared';
 import { isEmptyFilter } from '@ctscope/shared';
-import type { FlowDetail } from '../domain/flow-detail.js';
 import { parseRecordingText } from '../domain/recording-file.js';
 import { filterToQuery } from '../domain/url-state.js';
-import { type ApiClient, ApiError, type RecordingInfo } from './api-client.js';
+import { type ApiClient, ApiError } from './api-client.js';
 import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
 import { DashboardStore } from './dashboard-store.js';
 import { LocalReplay } from './local-replay.js';

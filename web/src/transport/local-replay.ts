@@ -1,8 +1,6 @@
 /** Plays a recording in the browser: a local clock drives the {@link RecordingReplayer}, which feeds the store. */
-import { ReplayClock } from '@ctscope/shared';
+import { type FlowDetail, type LoadedRecording, ReplayClock } from '@ctscope/shared';
 import { LIMITS } from '../domain/dashboard-state.js';
-import type { FlowDetail } from '../domain/flow-detail.js';
-import type { LoadedRecording } from '../domain/recording-file.js';
 import { RecordingReplayer } from '../domain/recording-replayer.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';

@@ -63,6 +63,7 @@ export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage
     natChanges: [],
     eventLoss: 0,
     sources: [],
+    alerts: [],
     ...patch,
   };
 }
