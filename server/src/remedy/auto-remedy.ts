@@ -45,7 +45,9 @@ export interface AutoRemedyDeps {
   natRunning: () => boolean;
 }
 
-const FINAL: ReadonlySet<AutoRemedyResult> = new Set(['deleted', 'failed', 'would-delete', 'changed']);
+const FINAL: ReadonlySet<AutoRemedyResult> = new Set(['deleted', 'failed', 'would-delete']);
+/** After a re-check that could not read the entry, wait this long before trying that flow again. */
+const RECHECK_RETRY_MS = 5000;
 
 /** Candidates looked at per tick: stuck entries are few; a flood of them is what the rate limits are for. */
 const MAX_CANDIDATES = 1000;
@@ -55,6 +57,8 @@ export class AutoRemedy {
   private readonly breaker: TupleBreaker;
   /** The last decision reported per flow, so a standing decision is reported once. */
   private readonly reported = new Map<string, AutoRemedyResult>();
+  /** Flows whose re-check showed another entry (final), or could not read it (until the time given). */
+  private readonly changed = new Map<string, number>();
   private busy = false;
 
   constructor(private readonly deps: AutoRemedyDeps) {
@@ -86,6 +90,7 @@ export class AutoRemedy {
       if (this.reported.size > 4 * MAX_CANDIDATES) {
         const live = new Set(candidates.map((c) => c.report.id));
         for (const id of this.reported.keys()) if (!live.has(id)) this.reported.delete(id);
+        for (const id of this.changed.keys()) if (!live.has(id)) this.changed.delete(id);
       }
     } finally {
       this.busy = false;
@@ -98,6 +103,7 @@ export class AutoRemedy {
     const last = this.reported.get(report.id);
     if (last !== undefined && FINAL.has(last)) return;
     const now = this.deps.now();
+    if ((this.changed.get(report.id) ?? Number.NEGATIVE_INFINITY) > now) return;
     const current = core.store.current;
     const nat = {
       endpoints: current?.frontends.find((f) => f.key === report.frontend)?.endpoints.length ?? 0,
@@ -123,6 +129,7 @@ export class AutoRemedy {
     }
     const again = await this.deps.recheck(flow);
     if (!again.same) {
+      this.changed.set(report.id, again.retry ? now + RECHECK_RETRY_MS : Number.POSITIVE_INFINITY);
       await this.report(report, 'changed', `not deleted: ${again.why}`, undefined, this.deps.now());
       return;
     }

@@ -3,8 +3,11 @@ import { type FlowRecord, parseConntrackLine } from '@ctscope/shared';
 import { runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions } from '../sources/source-types.js';
 
-/** `same`: the kernel still holds the entry that was judged. Otherwise why not, in words. */
-export type RecheckResult = { same: true } | { same: false; why: string };
+/**
+ * `same`: the kernel still holds the entry that was judged. Otherwise why not, in words; `retry` when the entry
+ * could not be read (a failed command), so the answer may differ later.
+ */
+export type RecheckResult = { same: true } | { same: false; why: string; retry?: boolean };
 
 /** `conntrack -L` argv (without the binary) that lists exactly the entries with this original tuple. */
 export function recheckArgs(rec: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): string[] {
@@ -51,6 +54,6 @@ export async function recheckEntry(judged: FlowRecord, node: NodeCommandOptions)
     const r = await runNodeCommand('conntrack', recheckArgs(judged), { ...node, timeoutMs: 5000 });
     return compareListing(judged, r.stdout);
   } catch (err) {
-    return { same: false, why: `could not re-read the entry: ${(err as Error).message}` };
+    return { same: false, why: `could not re-read the entry: ${(err as Error).message}`, retry: true };
   }
 }

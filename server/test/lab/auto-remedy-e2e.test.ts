@@ -31,6 +31,7 @@ import {
   labCli,
   labSkipReason,
   newStateRoot,
+  randomFreePort,
   startLab,
   stopLab,
   waitFor,
@@ -70,6 +71,7 @@ function useLab(autoRemedy: 'on' | 'dry-run'): () => LabHandle {
       suspectPollMs: SUSPECT_POLL_MS,
       natPollMs: NAT_POLL_MS,
       autoRemedy,
+      port: await randomFreePort(),
     });
   }, 60_000);
   afterAll(async () => {

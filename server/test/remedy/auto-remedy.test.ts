@@ -38,6 +38,7 @@ class Harness {
   readonly audited: AutoRemedyAction[] = [];
   readonly recorded: AutoRemedyAction[] = [];
   recheckResult: RecheckResult = { same: true };
+  rechecks = 0;
   natRunning = true;
   readonly remedy: AutoRemedy;
 
@@ -48,7 +49,10 @@ class Harness {
       config: { ...AUTO_REMEDY_DEFAULTS, mode: 'on', ...config },
       settleMs: 1000,
       now: () => this.t,
-      recheck: async (_f: TrackedFlow) => this.recheckResult,
+      recheck: async (_f: TrackedFlow) => {
+        this.rechecks++;
+        return this.recheckResult;
+      },
       deleteFlow: async (r: FlowReport) => {
         this.deleted.push(r.id);
         this.core.markDeleted(r.id, this.t);
@@ -91,6 +95,7 @@ describe('AutoRemedy (fake clock, real engine core)', () => {
     setup: (h: Harness) => void;
     deleted: string[];
     audited: string[];
+    rechecks?: number;
   }>([
     {
       name: 'deletes a kept-alive no-dnat entry once the rules have settled',
@@ -119,11 +124,12 @@ describe('AutoRemedy (fake clock, real engine core)', () => {
       audited: [],
     },
     {
-      name: 'the kernel entry was re-created since it was judged: not deleted, reported as changed',
+      name: 'the kernel entry was re-created since it was judged: not deleted, reported as changed, never re-read',
       setup: (h) => {
         h.stick(52001, 11);
         h.recheckResult = { same: false, why: 'the tuple was re-created (kernel id 12, judged 11)' };
       },
+      rechecks: 1,
       deleted: [],
       audited: ['11:changed'],
     },
@@ -156,7 +162,7 @@ describe('AutoRemedy (fake clock, real engine core)', () => {
       deleted: ['11'],
       audited: ['11:deleted', '12:rate-limited'],
     },
-  ])('$name', async ({ config, snapshot, setup, deleted, audited }) => {
+  ])('$name', async ({ config, snapshot, setup, deleted, audited, rechecks }) => {
     const h = new Harness(config, snapshot);
     setup(h);
     await h.ticks(20);
@@ -166,6 +172,20 @@ describe('AutoRemedy (fake clock, real engine core)', () => {
     expect(h.recorded.map((a) => `${a.flowId}:${a.result}`)).toEqual(audited);
     const totals = h.core.remedyLog.totals();
     expect(Object.values(totals).reduce((a, b) => a + b, 0)).toBe(audited.length);
+    if (rechecks !== undefined) expect(h.rechecks).toBe(rechecks);
+  });
+
+  it('a re-check that could not read the entry is retried after a pause; one that saw another entry is not', async () => {
+    const h = new Harness();
+    h.stick(52001, 11);
+    h.stick(52002, 12);
+    h.recheckResult = { same: false, why: 'could not re-read the entry: timed out', retry: true };
+    await h.ticks(8); // 2 s: one re-check per flow, then the pause
+    expect(h.rechecks).toBe(2);
+    h.recheckResult = { same: true };
+    await h.ticks(16); // past the 5 s pause: both re-checked again, and deleted
+    expect(h.deleted).toEqual(['11', '12']);
+    expect(h.results()).toEqual(['11:changed', '12:changed', '11:deleted', '12:deleted']);
   });
 
   it('waits for the snapshot to settle after a NAT change', async () => {
