@@ -48,14 +48,20 @@ describe.skipIf(skip !== undefined)(`auto-remedy in the browser${skip ? ` (skipp
     const consoleLines: string[] = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     try {
-      await page.locator('[data-connection="open"]').waitFor({ timeout: 15_000 });
+      await page.locator('[data-connection="open"]').waitFor({ timeout: 30_000 });
     } catch (err) {
-      await shot(page, 'auto-remedy-not-connected', true);
-      const header = await page.locator('header').textContent().catch(() => '(no header)');
+      await shot(page, 'auto-remedy-not-connected', true).catch(() => undefined);
+      const header = await page
+        .locator('header')
+        .textContent()
+        .catch(() => '(no header)');
       throw new Error(`${(err as Error).message}\nheader: ${header}\nconsole: ${consoleLines.join('; ')}`);
     }
     expect(await page.locator('[data-auto-remedy="on"]').textContent()).toContain('ON');
 
+    const t0 = Date.now();
+    const step = (what: string) => console.log(`auto-remedy browser: ${what} at +${Date.now() - t0} ms`);
+    const auditFile = join(l.stateRoot, l.name, 'data', 'audit.log');
     await labCli(l.name, l.stateRoot, ['restart', '--gap', '3']);
     // Bound (server/test/lab/auto-remedy-e2e.test.ts): deleted ≤ 8 s after the rules return; 25 s for a loaded CI machine.
     try {
@@ -64,24 +70,28 @@ describe.skipIf(skip !== undefined)(`auto-remedy in the browser${skip ? ` (skipp
         .filter({ hasText: `auto-remedy deleted ${monitor.src}:${monitor.sport}` })
         .waitFor({ timeout: 25_000 });
     } catch (err) {
-      await shot(page, 'auto-remedy-no-marker', true);
+      await shot(page, 'auto-remedy-no-marker', true).catch(() => undefined);
       const markers = await page.locator('.markers, .marker-empty').allTextContents();
-      const audit = await readFile(join(l.stateRoot, l.name, 'data', 'audit.log'), 'utf8').catch(() => '');
+      const audit = await readFile(auditFile, 'utf8').catch(() => '');
       throw new Error(`${(err as Error).message}\nmarkers on the page: ${markers}\naudit: ${audit}`);
     }
-    const deleted = await waitFor(
-      'the monitor flow deleted by auto-remedy',
+    step('marker shown');
+    // The flow auto-remedy deleted, from its audit line (an earlier entry of the tuple may be gone too).
+    const deletedId = await waitFor(
+      'the audit line of the delete',
       async () =>
-        (await apiFlows(l)).find(
-          (f) =>
-            f.orig.src === monitor.src &&
-            f.orig.sport === monitor.sport &&
-            f.orig.dst === dns.vip &&
-            f.destroyedAt !== undefined &&
-            f.verdict === 'no-dnat',
-        ),
+        (await readFile(auditFile, 'utf8'))
+          .split('\n')
+          .filter((x) => x.includes('"auto-remedy"'))
+          .map(
+            (x) => JSON.parse(x) as { result: string; flowId: string; orig: { src: string; sport: number } },
+          )
+          .find((a) => a.result === 'deleted' && a.orig.src === monitor.src && a.orig.sport === monitor.sport)
+          ?.flowId,
       5_000,
     );
+    const deleted = (await apiFlows(l)).find((f) => f.id === deletedId)!;
+    expect(deleted.destroyedAt).toBeDefined();
     // The client's next query (≤ 1 s) creates the successor; open the detail once it exists.
     await waitFor(
       'a new monitor entry after the delete',
@@ -96,8 +106,10 @@ describe.skipIf(skip !== undefined)(`auto-remedy in the browser${skip ? ` (skipp
       5_000,
     );
     await page.goto(`${l.url}/?token=${l.token}&flow=${deleted.id}`);
+    step('successor seen, opening the detail');
     const section = page.locator('[data-auto-remedy-flow]');
-    await section.waitFor({ timeout: 10_000 });
+    await section.waitFor({ timeout: 20_000 });
+    step('detail shown');
     const text = (await section.locator('p').first().textContent()) ?? '';
     expect(text).toMatch(
       /^Deleted automatically at \d\d:\d\d:\d\d; the client's next packet created entry \S+ at \d\d:\d\d:\d\d, which is ok\.$/,
