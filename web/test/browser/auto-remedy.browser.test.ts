@@ -118,5 +118,5 @@ describe.skipIf(skip !== undefined)(`auto-remedy in the browser${skip ? ` (skipp
     expect(await page.locator('.raw-lines').textContent()).toMatch(/\[AUTO\] +auto-remedy deleted/);
     await shot(page, 'auto-remedy-detail');
     await page.close();
-  }, 90_000);
+  }, 180_000);
 });
