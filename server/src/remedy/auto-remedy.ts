@@ -15,7 +15,14 @@ import {
 import type { AutoRemedyConfig } from '../config.js';
 import type { DeleteResult } from '../engine/engine.js';
 import type { RecheckResult } from './recheck-entry.js';
-import { eligibility, RateLimits, REMEDIABLE_VERDICTS, TupleBreaker, tupleOf } from './remedy-policy.js';
+import {
+  eligibility,
+  type NatContext,
+  RateLimits,
+  REMEDIABLE_VERDICTS,
+  TupleBreaker,
+  tupleOf,
+} from './remedy-policy.js';
 
 /** Live state for /api/stats. */
 export interface AutoRemedyStatus {
@@ -99,18 +106,13 @@ export class AutoRemedy {
 
   private async consider(report: FlowReport, flow: TrackedFlow): Promise<void> {
     const { core, config, settleMs } = this.deps;
-    // A delete, a failed delete, a dry-run decision or a changed entry is final for this flow id.
+    // A delete, a failed delete or a dry-run decision is final for this flow id; so is a re-check that saw
+    // another entry (a re-check that could not read the kernel is retried after a pause).
     const last = this.reported.get(report.id);
     if (last !== undefined && FINAL.has(last)) return;
     const now = this.deps.now();
     if ((this.changed.get(report.id) ?? Number.NEGATIVE_INFINITY) > now) return;
-    const current = core.store.current;
-    const nat = {
-      endpoints: current?.frontends.find((f) => f.key === report.frontend)?.endpoints.length ?? 0,
-      snapshotSince: core.store.nat[core.store.nat.length - 1]?.since,
-      natSourceRunning: this.deps.natRunning(),
-    };
-    const e = eligibility(report, nat, now, settleMs);
+    const e = eligibility(report, this.natContext(report), now, settleMs);
     if (!e.eligible) return;
     const service = report.service ?? report.frontend ?? report.orig.dst;
     const tuple = tupleOf(report.orig);
@@ -133,23 +135,39 @@ export class AutoRemedy {
       await this.report(report, 'changed', `not deleted: ${again.why}`, undefined, this.deps.now());
       return;
     }
-    // The store may have moved on while the kernel was read (a DESTROY, a new verdict): judge again.
+    // The store may have moved on while the kernel was read (a DESTROY, a new verdict, new rules): judge again.
     const fresh = core.store.get(report.id);
-    if (!fresh || !eligibility(fresh.report, nat, this.deps.now(), settleMs).eligible) return;
+    if (
+      !fresh ||
+      !eligibility(fresh.report, this.natContext(fresh.report), this.deps.now(), settleMs).eligible
+    )
+      return;
     this.limits.record(service, now);
     if (config.mode === 'dry-run') {
       await this.report(report, 'would-delete', `dry-run: ${report.reason}`, argv, this.deps.now());
       return;
     }
+    // Stamped before the command runs: the client's next packet (the successor) may arrive while it does.
+    const at = this.deps.now();
     const r = await this.deps.deleteFlow(fresh.report);
-    this.breaker.recordDelete(tuple, this.deps.now());
+    this.breaker.recordDelete(tuple, at);
     await this.report(
       report,
       r.ok ? 'deleted' : 'failed',
       r.ok ? report.reason : `${r.message} (not retried for this entry)`,
       r.command,
-      this.deps.now(),
+      at,
     );
+  }
+
+  /** The current snapshot as eligibility sees it, for this flow's frontend. */
+  private natContext(report: FlowReport): NatContext {
+    const { store } = this.deps.core;
+    return {
+      endpoints: store.current?.frontends.find((f) => f.key === report.frontend)?.endpoints.length ?? 0,
+      snapshotSince: store.nat[store.nat.length - 1]?.since,
+      natSourceRunning: this.deps.natRunning(),
+    };
   }
 
   private async report(
