@@ -68,7 +68,8 @@ describe.skipIf(skip !== undefined)(`auto-remedy in the browser${skip ? ` (skipp
       await page
         .locator('.marker-auto-remedy')
         .filter({ hasText: `auto-remedy deleted ${monitor.src}:${monitor.sport}` })
-        .waitFor({ timeout: 25_000 });
+        // Attached, not visible: the marker list may sit below the fold of a busy page.
+        .waitFor({ state: 'attached', timeout: 25_000 });
     } catch (err) {
       await shot(page, 'auto-remedy-no-marker', true).catch(() => undefined);
       const markers = await page.locator('.markers, .marker-empty').allTextContents();
