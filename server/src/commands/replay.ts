@@ -1,5 +1,5 @@
 /** `ctscope replay PATH`: serve the API and page from a recording instead of the live node. */
-import { ConfigError, isLoopback } from '../config.js';
+import { ConfigError, checkToken, isLoopback } from '../config.js';
 import { loadRecording, ReplayEngine } from '../engine/replay-engine.js';
 import { replayRoutes } from '../http/recording-routes.js';
 import { startServer } from '../http/server.js';
@@ -10,6 +10,8 @@ export interface ReplayOptions {
   host: string;
   port: number;
   token?: string;
+  /** Host names accepted without a token besides loopback. */
+  allowedHosts?: string[];
   webRoot?: string;
   /** Start playing immediately (default: paused at the end, showing the final state). */
   play?: boolean;
@@ -25,6 +27,12 @@ export async function runReplay(
     );
     return 2;
   }
+  try {
+    checkToken(opts.token);
+  } catch (err) {
+    io.err(`ctscope replay: ${(err as Error).message}\n`);
+    return 2;
+  }
   let rec: Awaited<ReturnType<typeof loadRecording>>;
   try {
     rec = await loadRecording(opts.path);
@@ -37,7 +45,9 @@ export async function runReplay(
     return 2;
   }
   for (const e of rec.errors.slice(0, 10))
-    io.err(`ctscope replay: ${opts.path}: line ${e.line}: ${e.error} (skipped)\n`);
+    io.err(`ctscope replay: ${e.path}: line ${e.line}: ${e.error} (skipped)\n`);
+  if (rec.errors.length > 10)
+    io.err(`ctscope replay: ${rec.errors.length - 10} more unreadable lines skipped\n`);
   const engine = new ReplayEngine(rec);
   if (opts.play) {
     engine.clock.seek(engine.clock.state().start);
@@ -48,6 +58,7 @@ export async function runReplay(
   const server = await startServer({
     engine,
     token: opts.token,
+    allowedHosts: opts.allowedHosts,
     webRoot: opts.webRoot,
     host: opts.host,
     port: opts.port,

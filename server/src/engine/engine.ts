@@ -1,6 +1,8 @@
 /** What the HTTP/WebSocket layer needs from a data engine; the live agent and the replayer both provide it. */
 import type { AutoRemedyMode, EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
 
+import { PerFlowLock } from './per-flow-lock.js';
+
 export { type EngineBatch, natViewOf } from '@ctscope/shared';
 
 /** Result of deleting one entry. */
@@ -25,10 +27,15 @@ export interface Engine {
   readonly autoRemedy: AutoRemedyMode;
   /** Source states (a replay reports itself instead of the recorded node's sources). */
   sources(): SourceState[];
-  /** Collect changes; called by the hub about 10 times a second. */
-  flush(): EngineBatch;
+  /**
+   * Collect changes; called by the hub about 10 times a second. More than `maxUpserts` changed flows make the
+   * batch a reset instead (clients take a sync); 0 when nobody listens, so no flow views are built for nobody.
+   */
+  flush(maxUpserts?: number): EngineBatch;
   /** Delete one entry with its exact `conntrack -D`; only when allowDelete. */
   deleteFlow(report: FlowReport): Promise<DeleteResult>;
+  /** Serializes deletes per flow; the DELETE route and auto-remedy both take it. */
+  readonly deleteLock: PerFlowLock;
   /** Extra state for /api/stats (recording, dump scheduler, replay clock...). */
   extraStats(): Record<string, unknown>;
 }
@@ -43,8 +50,9 @@ export function coreOnlyEngine(core: EngineCore, name = 'test'): Engine {
     allowDelete: false,
     autoRemedy: 'off',
     sources: () => core.sources(),
-    flush: () => core.flush(Date.now()),
+    flush: (maxUpserts) => core.flush(Date.now(), maxUpserts),
     deleteFlow: async () => ({ ok: false, command: [], message: 'no node behind this engine' }),
+    deleteLock: new PerFlowLock(),
     extraStats: () => ({}),
   };
 }

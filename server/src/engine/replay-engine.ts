@@ -9,13 +9,14 @@ import {
   ReplayClock,
   replaySources,
 } from '@ctscope/shared';
-import { readRecording } from '../recording/recording-reader.js';
+import { type RecordingReadError, readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
+import { PerFlowLock } from './per-flow-lock.js';
 
 /** Read a recording file or directory into memory, oldest first. */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
   const records: RecordingRecord[] = [];
-  const errors: Array<{ error: string; line: number }> = [];
+  const errors: RecordingReadError[] = [];
   let node = 'unknown';
   let netns: string | undefined;
   for await (const r of readRecording(path)) {
@@ -37,6 +38,7 @@ export class ReplayEngine implements Engine {
   readonly mode = 'replay' as const;
   readonly allowDelete = false;
   readonly autoRemedy = 'off' as const;
+  readonly deleteLock = new PerFlowLock();
   readonly node: { name: string; netns?: string };
   readonly intervals = REPLAY_INTERVALS;
   readonly clock: ReplayClock;
@@ -64,10 +66,10 @@ export class ReplayEngine implements Engine {
     return replaySources(this.clock.state().start);
   }
 
-  flush(): EngineBatch {
+  flush(maxUpserts?: number): EngineBatch {
     const t = this.clock.time;
     this.advanceTo(t);
-    const batch = this.core.flush(t);
+    const batch = this.core.flush(t, maxUpserts);
     if (this.player.reset) {
       this.player.reset = false;
       return { ...batch, reset: true };

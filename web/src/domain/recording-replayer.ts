@@ -133,6 +133,7 @@ export class RecordingReplayer {
       autoRemedy: 'off',
       intervals: REPLAY_INTERVALS,
       sources: this.sources(),
+      window: { rows: this.options.syncFlowLimit, maxRange: this.options.syncFlowLimit },
     });
   }
 
