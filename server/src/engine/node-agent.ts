@@ -97,8 +97,15 @@ export class NodeAgent implements Engine {
             settleMs: autoRemedySettleMs(config),
             now,
             recheck: (flow) => recheckEntry(flow.record, nodeOpts),
-            // Through the DELETE route's per-flow lock: never two deletes of one tuple at once.
-            deleteFlow: (report) => this.deleteLock.run(report.id, () => this.deleteFlow(report)),
+            // Through the DELETE route's per-flow lock: never two deletes of one tuple at once, and an entry a
+            // request deleted meanwhile is not deleted again (its tuple may belong to a new entry by now).
+            deleteFlow: (report) =>
+              this.deleteLock.run(report.id, async () => {
+                const found = this.core.store.get(report.id);
+                if (!found || found.flow.destroyedAt !== undefined)
+                  return { ok: false, command: [], message: 'already gone (deleted meanwhile)' };
+                return this.deleteFlow(found.report);
+              }),
             audit: async (a) => {
               const err = await audit?.write(autoRemedyAuditEntry(a));
               if (err) process.stderr.write(`ctscope: audit log write failed: ${err.message}\n`);

@@ -134,7 +134,9 @@ async function kernelIds(lab: LabHandle, c: LabClientInfo, vip: string): Promise
   const r = await execa(
     'ip',
     [
-      ...['netns', 'exec', lab.node, 'conntrack', '-L', '-p', 'udp', '--orig-src', c.src],
+      ...['netns', 'exec', lab.node, 'conntrack', '-L', '-p', 'udp'],
+      ...(c.family === 6 ? ['-f', 'ipv6'] : []),
+      ...['--orig-src', c.src],
       ...['--sport', String(c.sport), '--orig-dst', vip, '-o', 'id'],
     ],
     { reject: false, env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } },
@@ -193,8 +195,11 @@ describe.skipIf(skip)('auto-remedy on the lab (nft)', () => {
       monitors.map((c) => `${c.src}:${c.sport}`).sort(),
     );
     for (const l of deleted) {
+      // The dual-stack lab's IPv6 monitor talks to the IPv6 ClusterIP; its remedy carries -f ipv6.
+      const c = monitors.find((m) => m.src === l.orig?.src && m.sport === l.orig?.sport)!;
       expect(l.argv).toEqual([
-        ...['conntrack', '-D', '-p', 'udp', '--orig-src', l.orig!.src, '--orig-dst', dns.vip],
+        ...['conntrack', '-D', '-p', 'udp', ...(c.family === 6 ? ['-f', 'ipv6'] : [])],
+        ...['--orig-src', l.orig!.src, '--orig-dst', c.vip],
         ...['--sport', String(l.orig!.sport), '--dport', String(dns.port)],
       ]);
     }
@@ -285,9 +290,9 @@ describe.skipIf(skip)('auto-remedy on the lab (nft)', () => {
     ]);
     // The monitors keep sending into the gap: each has a kept-alive entry the whole time.
     await new Promise((res) => setTimeout(res, 2 * SUSPECT_POLL_MS + 2 * NAT_POLL_MS + 1000));
-    const idsBefore = await Promise.all(fixed('dns').map((c) => kernelIds(lab(), c, dns.vip)));
+    const idsBefore = await Promise.all(fixed('dns').map((c) => kernelIds(lab(), c, c.vip)));
     await new Promise((res) => setTimeout(res, 2 * SUSPECT_POLL_MS + 1000));
-    const idsAfter = await Promise.all(fixed('dns').map((c) => kernelIds(lab(), c, dns.vip)));
+    const idsAfter = await Promise.all(fixed('dns').map((c) => kernelIds(lab(), c, c.vip)));
     for (const ids of idsBefore) expect(ids.length).toBe(1);
     expect(idsAfter).toEqual(idsBefore);
     expect(auto(await audit(lab())).slice(before)).toEqual([]);
@@ -311,12 +316,12 @@ describe.skipIf(skip)('auto-remedy dry-run on the lab (nft)', () => {
     for (const c of monitors) {
       await waitFor(
         `${c.key}: would-delete logged`,
-        async () => auto(await audit(lab())).find((l) => of(c, dns.vip)(l) && l.result === 'would-delete'),
+        async () => auto(await audit(lab())).find((l) => of(c, c.vip)(l) && l.result === 'would-delete'),
         RECOVERY_BOUND_MS + 2000,
         250,
       );
     }
-    const idsAt = await Promise.all(monitors.map((c) => kernelIds(lab(), c, dns.vip)));
+    const idsAt = await Promise.all(monitors.map((c) => kernelIds(lab(), c, c.vip)));
     await new Promise((res) => setTimeout(res, 3000));
     const lines = auto(await audit(lab()));
     expect(lines.filter((l) => l.result === 'deleted' || l.result === 'failed')).toEqual([]);
@@ -326,7 +331,7 @@ describe.skipIf(skip)('auto-remedy dry-run on the lab (nft)', () => {
     );
     for (const l of would) expect(l.argv?.slice(0, 2)).toEqual(['conntrack', '-D']);
     // The kernel entries are the same ones, and the monitors are still failing.
-    expect(await Promise.all(monitors.map((c) => kernelIds(lab(), c, dns.vip)))).toEqual(idsAt);
+    expect(await Promise.all(monitors.map((c) => kernelIds(lab(), c, c.vip)))).toEqual(idsAt);
     const lastWould = Math.max(...would.map((l) => Date.parse(l.t)));
     for (const c of monitors) {
       const latest = (await clientLog(c)).filter((l) => l.at > lastWould);
