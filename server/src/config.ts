@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { AutoRemedyMode } from '@ctscope/shared';
 
 /** The package version, read once from server/package.json (next to src/ and dist/). */
 export const CTSCOPE_VERSION: string = (
@@ -10,6 +11,37 @@ export const CTSCOPE_VERSION: string = (
 
 /** Where the built web page lives relative to the compiled server. */
 export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', 'web', 'dist');
+
+/** `--auto-remedy…`: whether ctscope deletes confirmed stuck entries by itself, and its guard rails. */
+export interface AutoRemedyConfig {
+  mode: AutoRemedyMode;
+  /** The NAT snapshot must have been unchanged this long; default 2 × `natPollMs` (never race a kube-proxy sync). */
+  settleMs?: number;
+  /** Deletes per minute on the node. */
+  nodePerMinute: number;
+  /** Deletes per minute per service. */
+  servicePerMinute: number;
+  /** The same tuple back stuck this many times within `breakerWindowMs` opens its breaker: no more deletes. */
+  breakerThreshold: number;
+  breakerWindowMs: number;
+  /** How often candidates are looked at. */
+  tickMs: number;
+}
+
+/** Auto-remedy defaults: off; at most 30 deletes a minute per node and 10 per service; breaker at 3 in 10 min. */
+export const AUTO_REMEDY_DEFAULTS: AutoRemedyConfig = {
+  mode: 'off',
+  nodePerMinute: 30,
+  servicePerMinute: 10,
+  breakerThreshold: 3,
+  breakerWindowMs: 600_000,
+  tickMs: 250,
+};
+
+/** The settle time in force: the configured one, or two NAT polls. */
+export function autoRemedySettleMs(c: Pick<ServeConfig, 'autoRemedy' | 'natPollMs'>): number {
+  return c.autoRemedy.settleMs ?? 2 * c.natPollMs;
+}
 
 export interface ServeConfig {
   host: string;
@@ -32,6 +64,7 @@ export interface ServeConfig {
   /** Directory of the built web page, if any. */
   webRoot?: string;
   nodeName: string;
+  autoRemedy: AutoRemedyConfig;
   /** Extra host names accepted in `Host`/`Origin` without a token (`--allowed-host`); loopback is always allowed. */
   allowedHosts: string[];
 }
@@ -69,6 +102,7 @@ export function defaultServeConfig(): ServeConfig {
     webRoot: DEFAULT_WEB_ROOT,
     nodeName: hostname(),
     allowedHosts: [],
+    autoRemedy: { ...AUTO_REMEDY_DEFAULTS },
   };
 }
 
@@ -139,6 +173,22 @@ export function validateConfig(c: ServeConfig): void {
     throw new ConfigError(
       '--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token',
     );
+  }
+  if (c.autoRemedy.mode === 'on' && !c.allowDelete) {
+    throw new ConfigError(
+      '--auto-remedy needs --allow-delete (and so --token): it deletes entries; --auto-remedy-dry-run alone only logs what it would delete',
+    );
+  }
+  const ar = c.autoRemedy;
+  for (const [k, v, min] of [
+    ['--auto-remedy-node-rate', ar.nodePerMinute, 1],
+    ['--auto-remedy-service-rate', ar.servicePerMinute, 1],
+    ['--auto-remedy-breaker', ar.breakerThreshold, 1],
+    ['--auto-remedy-breaker-window', ar.breakerWindowMs, 1000],
+    ['--auto-remedy-settle', ar.settleMs ?? 0, 0],
+  ] as const) {
+    if (!Number.isInteger(v) || v < min)
+      throw new ConfigError(`${k} must be an integer of at least ${min}, got ${v}`);
   }
   checkToken(c.token);
   for (const h of c.allowedHosts) {

@@ -182,6 +182,60 @@ export function buildProgram(exit: (code: number) => void): Command {
     .addOption(opt('--node-name <name>', 'name shown in the UI (default: hostname)', 'CTSCOPE_NODE_NAME'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .addOption(opt('--skip-preflight', 'start without the preflight checks', 'CTSCOPE_SKIP_PREFLIGHT'))
+    .addOption(
+      opt(
+        '--auto-remedy',
+        'delete confirmed stuck entries (no-dnat/stale-endpoint, kept alive) by itself; needs --allow-delete',
+        'CTSCOPE_AUTO_REMEDY',
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-dry-run',
+        'auto-remedy without deleting: audit and mark every would-be delete',
+        'CTSCOPE_AUTO_REMEDY_DRY_RUN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-settle <ms>',
+        `NAT snapshot unchanged this long before acting (default 2 x --nat-poll)`,
+        'CTSCOPE_AUTO_REMEDY_SETTLE_MS',
+        int('--auto-remedy-settle', 0),
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-node-rate <n>',
+        `deletes per minute on the node (default ${d.autoRemedy.nodePerMinute})`,
+        'CTSCOPE_AUTO_REMEDY_NODE_RATE',
+        int('--auto-remedy-node-rate', 1),
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-service-rate <n>',
+        `deletes per minute per service (default ${d.autoRemedy.servicePerMinute})`,
+        'CTSCOPE_AUTO_REMEDY_SERVICE_RATE',
+        int('--auto-remedy-service-rate', 1),
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-breaker <n>',
+        `stop deleting a tuple that came back stuck n times within the window (default ${d.autoRemedy.breakerThreshold})`,
+        'CTSCOPE_AUTO_REMEDY_BREAKER',
+        int('--auto-remedy-breaker', 1),
+      ),
+    )
+    .addOption(
+      opt(
+        '--auto-remedy-breaker-window <ms>',
+        `breaker window (default ${d.autoRemedy.breakerWindowMs})`,
+        'CTSCOPE_AUTO_REMEDY_BREAKER_WINDOW_MS',
+        int('--auto-remedy-breaker-window', 1000),
+      ),
+    )
     .action(async (o) => {
       const config: ServeConfig = {
         ...d,
@@ -203,6 +257,15 @@ export function buildProgram(exit: (code: number) => void): Command {
         maxFlows: o.maxFlows ?? d.maxFlows,
         nodeName: o.nodeName ?? d.nodeName,
         webRoot: o.webRoot ?? d.webRoot,
+        autoRemedy: {
+          ...d.autoRemedy,
+          mode: o.autoRemedyDryRun ? 'dry-run' : o.autoRemedy ? 'on' : 'off',
+          settleMs: o.autoRemedySettle,
+          nodePerMinute: o.autoRemedyNodeRate ?? d.autoRemedy.nodePerMinute,
+          servicePerMinute: o.autoRemedyServiceRate ?? d.autoRemedy.servicePerMinute,
+          breakerThreshold: o.autoRemedyBreaker ?? d.autoRemedy.breakerThreshold,
+          breakerWindowMs: o.autoRemedyBreakerWindow ?? d.autoRemedy.breakerWindowMs,
+        },
         allowedHosts: splitHosts(o.allowedHost),
       };
       const r = await runServe(config, stdio, { skipPreflight: Boolean(o.skipPreflight) });

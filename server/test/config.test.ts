@@ -22,6 +22,33 @@ describe('validateConfig (safe by default)', () => {
       error: /--suspect-poll must be at least 200 ms/,
     },
     { name: 'bad port', patch: { port: 70000 }, error: /--port must be 0-65535/ },
+    {
+      name: 'auto-remedy without --allow-delete',
+      patch: { token: 'a-long-enough-token', autoRemedy: { ...base.autoRemedy, mode: 'on' } },
+      error: /--auto-remedy needs --allow-delete/,
+    },
+    {
+      name: 'auto-remedy with --allow-delete and a token',
+      patch: {
+        token: 'a-long-enough-token',
+        allowDelete: true,
+        autoRemedy: { ...base.autoRemedy, mode: 'on' },
+      },
+    },
+    {
+      name: 'auto-remedy dry-run alone (it deletes nothing)',
+      patch: { autoRemedy: { ...base.autoRemedy, mode: 'dry-run' } },
+    },
+    {
+      name: 'auto-remedy breaker of 0',
+      patch: { autoRemedy: { ...base.autoRemedy, mode: 'dry-run', breakerThreshold: 0 } },
+      error: /--auto-remedy-breaker must be an integer of at least 1/,
+    },
+    {
+      name: 'auto-remedy negative settle time',
+      patch: { autoRemedy: { ...base.autoRemedy, settleMs: -1 } },
+      error: /--auto-remedy-settle must be an integer of at least 0/,
+    },
   ])('$name', ({ patch, error }) => {
     const run = () => validateConfig({ ...base, ...patch });
     if (error) expect(run).toThrow(error);

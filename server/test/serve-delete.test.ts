@@ -93,9 +93,13 @@ describe('DELETE /api/flows/:id (fake conntrack)', () => {
   });
 
   it('refuses to delete a healthy flow (409) and an unknown one (404)', async () => {
-    const healthy = (
-      await app.inject({ method: 'GET', url: '/api/flows?verdict=ok&limit=1', headers: auth })
-    ).json().flows[0];
+    // Healthy flows come from the event tail, which may start after the first dump on a loaded machine.
+    const healthy: { id: string } = await waitFor(
+      async () =>
+        (await app.inject({ method: 'GET', url: '/api/flows?verdict=ok&limit=1', headers: auth })).json()
+          .flows[0],
+      10_000,
+    );
     expect(
       (await app.inject({ method: 'DELETE', url: `/api/flows/${healthy.id}`, headers: auth })).statusCode,
     ).toBe(409);

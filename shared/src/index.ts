@@ -16,10 +16,17 @@ export { parseConntrackOutputLine } from './conntrack/parse-conntrack-output.js'
 export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay, and the messages built from it
 export type { CountersView } from './engine/counters-view.js';
-export { type EngineBatch, EngineCore, natViewOf, RECENT_ALERTS } from './engine/engine-core.js';
+export {
+  type EngineBatch,
+  EngineCore,
+  natViewOf,
+  RECENT_ALERTS,
+  remedyMarkerText,
+} from './engine/engine-core.js';
 export type { EngineInput, ListenerPriority, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
+  flowAutoRemedyView,
   flowCounts,
   flowDetail,
   helloMessage,
@@ -31,6 +38,14 @@ export {
 } from './engine/engine-views.js';
 export type { TimelineMarker } from './engine/marker-log.js';
 export type { RateBucket } from './engine/rate-timeline.js';
+export {
+  AUTO_REMEDY_RESULTS,
+  type AutoRemedyAction,
+  type AutoRemedyMode,
+  type AutoRemedyResult,
+  type FlowAutoRemedyView,
+  RemedyLog,
+} from './engine/remedy-log.js';
 export {
   MAX_REPLAY_SPEED,
   MIN_REPLAY_SPEED,
@@ -85,6 +100,7 @@ export {
   type RecNat,
   type RecordingLineError,
   type RecordingRecord,
+  type RecRemedy,
 } from './recording/recording-format.js';
 export { RecordingPlayer } from './recording/recording-player.js';
 // verdict/: the verdict vocabulary and judging a flow against the rules

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { lifecycleLines, lifecycleText } from '../src/domain/lifecycle.js';
 import { parseRecordingText } from '../src/domain/recording-file.js';
 import { RecordingReplayer } from '../src/domain/recording-replayer.js';
 import { SEED_TIMES, seedRecordingText } from './support/seed-recording.js';
@@ -95,5 +96,51 @@ describe('in-browser recording classifier (seed incident)', () => {
     expect(r.reports().some((f) => f.orig.sport === 50836)).toBe(false);
     expect(() => parseRecordingText('garbage\n{"k":"line"}\n')).toThrow(/no records/);
     expect(() => parseRecordingText('{"k":"header","t":1,"v":9,"node":"n","writer":"w"}\n')).toThrow(/newer/);
+  });
+
+  it("replays auto-remedy: the marker, the flow's actions and lifecycle, and the ok successor", () => {
+    const t = rec.end + 1000;
+    const orig = { proto: 'udp', src: '10.42.0.33', dst: '10.43.0.10', sport: 52001, dport: 53 };
+    const argv = ['conntrack', '-D', '-p', 'udp', '--orig-src', '10.42.0.33'];
+    const extra = [
+      { k: 'deleted', t, id: INCIDENT_ID, argv },
+      {
+        k: 'remedy',
+        t,
+        action: {
+          t,
+          flowId: INCIDENT_ID,
+          result: 'deleted',
+          orig,
+          verdict: 'no-dnat',
+          service: 'kube-system/kube-dns:dns',
+          reason: 'stuck',
+          argv,
+        },
+      },
+      {
+        k: 'line',
+        t: t + 400,
+        src: 'events',
+        line: '    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=52001 dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=52001 id=555',
+      },
+    ];
+    const withRemedy = parseRecordingText(
+      `${seedRecordingText()}${extra.map((r) => JSON.stringify(r)).join('\n')}\n`,
+    );
+    expect(withRemedy.errors).toEqual([]);
+    const r = new RecordingReplayer(withRemedy);
+    r.advanceTo(withRemedy.end);
+    const marker = r.sync(0).markers.find((m) => m.kind === 'auto-remedy');
+    expect(marker).toMatchObject({ flowId: INCIDENT_ID });
+    expect(marker?.text).toBe(
+      'auto-remedy deleted 10.42.0.33:52001 → 10.43.0.10:53 (kube-system/kube-dns:dns)',
+    );
+    const detail = r.detail(INCIDENT_ID);
+    expect(detail?.flow.destroyedAt).toBe(t);
+    expect(detail?.autoRemedy?.actions.map((a) => a.result)).toEqual(['deleted']);
+    expect(detail?.autoRemedy?.successor).toMatchObject({ id: '555', verdict: 'ok' });
+    const text = lifecycleText(lifecycleLines(detail!.history), detail?.autoRemedy?.actions);
+    expect(text[text.length - 1]).toMatch(/\[AUTO\] +auto-remedy deleted 10\.42\.0\.33:52001/);
   });
 });

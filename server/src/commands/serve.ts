@@ -37,7 +37,8 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
-  const agent = new NodeAgent(config);
+  const audit = new AuditLog(join(config.dataDir, 'audit.log'));
+  const agent = new NodeAgent(config, Date.now, audit);
   await agent.start();
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -45,7 +46,7 @@ export async function runServe(
       engine: agent,
       token: config.token,
       allowedHosts: config.allowedHosts,
-      audit: new AuditLog(join(config.dataDir, 'audit.log')),
+      audit,
       webRoot: config.webRoot,
       host: config.host,
       port: config.port,
@@ -57,6 +58,10 @@ export async function runServe(
     return 1;
   }
   io.err(`ctscope serve: listening on ${server.url}${config.netns ? ` (netns ${config.netns})` : ''}\n`);
+  if (config.autoRemedy.mode !== 'off')
+    io.err(
+      `ctscope serve: auto-remedy is ${config.autoRemedy.mode === 'on' ? 'ON: confirmed stuck entries are deleted without asking' : 'in DRY-RUN: would-be deletes are only logged'} (audit: ${join(config.dataDir, 'audit.log')})\n`,
+    );
   const stop = async () => {
     await server.app.close();
     await agent.stop();

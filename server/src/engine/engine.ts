@@ -1,5 +1,7 @@
 /** What the HTTP/WebSocket layer needs from a data engine; the live agent and the replayer both provide it. */
-import type { EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
+import type { AutoRemedyMode, EngineBatch, EngineCore, FlowReport, SourceState } from '@ctscope/shared';
+
+import { PerFlowLock } from './per-flow-lock.js';
 
 export { type EngineBatch, natViewOf } from '@ctscope/shared';
 
@@ -21,6 +23,8 @@ export interface Engine {
   readonly intervals: { suspectPollMs: number; natPollMs: number; countersPollMs: number };
   /** Whether deletion is enabled (it also needs a token). */
   readonly allowDelete: boolean;
+  /** Whether ctscope deletes confirmed stuck entries by itself (`off` for replays). */
+  readonly autoRemedy: AutoRemedyMode;
   /** Source states (a replay reports itself instead of the recorded node's sources). */
   sources(): SourceState[];
   /**
@@ -30,6 +34,8 @@ export interface Engine {
   flush(maxUpserts?: number): EngineBatch;
   /** Delete one entry with its exact `conntrack -D`; only when allowDelete. */
   deleteFlow(report: FlowReport): Promise<DeleteResult>;
+  /** Serializes deletes per flow; the DELETE route and auto-remedy both take it. */
+  readonly deleteLock: PerFlowLock;
   /** Extra state for /api/stats (recording, dump scheduler, replay clock...). */
   extraStats(): Record<string, unknown>;
 }
@@ -42,9 +48,11 @@ export function coreOnlyEngine(core: EngineCore, name = 'test'): Engine {
     core,
     intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
     allowDelete: false,
+    autoRemedy: 'off',
     sources: () => core.sources(),
     flush: (maxUpserts) => core.flush(Date.now(), maxUpserts),
     deleteFlow: async () => ({ ok: false, command: [], message: 'no node behind this engine' }),
+    deleteLock: new PerFlowLock(),
     extraStats: () => ({}),
   };
 }

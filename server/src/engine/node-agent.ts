@@ -1,9 +1,12 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
-import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
+import type { AutoRemedyMode, FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import { CTSCOPE_VERSION, type ServeConfig } from '../config.js';
+import { autoRemedySettleMs, CTSCOPE_VERSION, type ServeConfig } from '../config.js';
+import { type AuditLog, autoRemedyAuditEntry } from '../http/audit-log.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
+import { AutoRemedy } from '../remedy/auto-remedy.js';
+import { recheckEntry } from '../remedy/recheck-entry.js';
 import { DumpScheduler } from '../sources/conntrack-dump-source.js';
 import {
   type ConntrackEventsSource,
@@ -16,6 +19,7 @@ import type { NodeCounters, SourceSink } from '../sources/source-types.js';
 import type { Supervisor } from '../sources/supervisor.js';
 import { createSuspectPoller } from '../sources/suspect-poller.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
+import { PerFlowLock } from './per-flow-lock.js';
 
 /** Live node agent. `start()` launches the sources; `stop()` ends them and closes the recording. */
 export class NodeAgent implements Engine {
@@ -30,10 +34,15 @@ export class NodeAgent implements Engine {
   private readonly events: ConntrackEventsSource;
   readonly recorder: RecordingWriter | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  readonly autoRemedy: AutoRemedyMode;
+  readonly deleteLock = new PerFlowLock();
+  private readonly remedy: AutoRemedy | undefined;
+  private remedyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: ServeConfig,
     private readonly now: () => number = Date.now,
+    audit?: AuditLog,
   ) {
     this.node = { name: config.nodeName, netns: config.netns };
     this.allowDelete = config.allowDelete;
@@ -78,6 +87,32 @@ export class NodeAgent implements Engine {
       this.nat,
       createCountersPoller({ sink, node: nodeOpts, intervalMs: config.countersPollMs, now }),
     );
+    this.autoRemedy = config.autoRemedy.mode;
+    this.remedy =
+      config.autoRemedy.mode === 'off'
+        ? undefined
+        : new AutoRemedy({
+            core: this.core,
+            config: config.autoRemedy,
+            settleMs: autoRemedySettleMs(config),
+            now,
+            recheck: (flow) => recheckEntry(flow.record, nodeOpts),
+            // Through the DELETE route's per-flow lock: never two deletes of one tuple at once, and an entry a
+            // request deleted meanwhile is not deleted again (its tuple may belong to a new entry by now).
+            deleteFlow: (report) =>
+              this.deleteLock.run(report.id, async () => {
+                const found = this.core.store.get(report.id);
+                if (!found || found.flow.destroyedAt !== undefined)
+                  return { ok: false, command: [], message: 'already gone (deleted meanwhile)' };
+                return this.deleteFlow(found.report);
+              }),
+            audit: async (a) => {
+              const err = await audit?.write(autoRemedyAuditEntry(a));
+              if (err) process.stderr.write(`ctscope: audit log write failed: ${err.message}\n`);
+            },
+            record: (a) => this.recorder?.append({ k: 'remedy', t: a.t, action: a }),
+            natRunning: () => this.core.sources().find((s) => s.name === 'nat')?.state === 'running',
+          });
   }
 
   /** Every input goes to the engine and, when recording, to disk. The tail calls onEventLine: keep it cheap. */
@@ -129,6 +164,13 @@ export class NodeAgent implements Engine {
     for (const s of this.supervisors) s.start();
     this.checkpointTimer = setInterval(() => this.checkpoint(), 60_000);
     this.checkpointTimer.unref();
+    if (this.remedy) {
+      const remedy = this.remedy;
+      this.remedyTimer = setInterval(() => {
+        remedy.tick().catch((err: Error) => process.stderr.write(`ctscope: auto-remedy: ${err.message}\n`));
+      }, this.config.autoRemedy.tickMs);
+      this.remedyTimer.unref();
+    }
   }
 
   /** Periodic checkpoint of the live table; skipped for huge tables, where full dumps serve instead. */
@@ -139,6 +181,7 @@ export class NodeAgent implements Engine {
 
   async stop(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.remedyTimer) clearInterval(this.remedyTimer);
     await Promise.all(this.supervisors.map((s) => s.stop()));
     await this.recorder?.close();
   }
@@ -172,6 +215,7 @@ export class NodeAgent implements Engine {
       natMode: this.nat.mode() ?? null,
       dump: this.dump.stats(),
       recording: this.recorder?.state() ?? null,
+      autoRemedy: this.remedy?.status() ?? { mode: 'off' },
     };
   }
 }

@@ -11,6 +11,7 @@ import {
 } from '@ctscope/shared';
 import { type RecordingReadError, readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
+import { PerFlowLock } from './per-flow-lock.js';
 
 /** Read a recording file or directory into memory, oldest first. */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
@@ -36,6 +37,8 @@ export async function loadRecording(path: string): Promise<LoadedRecording> {
 export class ReplayEngine implements Engine {
   readonly mode = 'replay' as const;
   readonly allowDelete = false;
+  readonly autoRemedy = 'off' as const;
+  readonly deleteLock = new PerFlowLock();
   readonly node: { name: string; netns?: string };
   readonly intervals = REPLAY_INTERVALS;
   readonly clock: ReplayClock;

@@ -104,9 +104,8 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
     },
   );
 
-  // Deletes of one flow run one at a time: a second request sees the first one's outcome (the entry is gone),
-  // so it cannot remove a new entry that reused the tuple in between.
-  const deleting = new Map<string, Promise<void>>();
+  // Deletes of one flow run one at a time (engine.deleteLock): a second request sees the first one's outcome
+  // (the entry is gone), so it cannot remove a new entry that reused the tuple in between.
   const ranArgv = new WeakMap<object, string[]>();
 
   app.delete(
@@ -134,15 +133,8 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
       if (!deps.token || !tokenMatches(deps.token, requestToken(req))) {
         return reply.code(401).send({ error: 'unauthorized', message: 'deleting needs the token' });
       }
-      const before = deleting.get(id);
-      let release!: () => void;
-      const mine = new Promise<void>((r) => {
-        release = r;
-      });
-      const chain = (before ?? Promise.resolve()).then(() => mine);
-      deleting.set(id, chain);
-      try {
-        await before;
+      // The same per-flow lock auto-remedy takes: a request and an automatic delete never race on one tuple.
+      return engine.deleteLock.run(id, async () => {
         const found = engine.core.store.get(id);
         if (!found) return reply.code(404).send({ error: 'not found', message: `no flow ${id}` });
         if (found.flow.destroyedAt !== undefined) {
@@ -162,10 +154,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
         return reply
           .code(result.ok ? 200 : 502)
           .send({ ...result, expected: ['conntrack', ...remedyArgs(found.flow.record)] });
-      } finally {
-        release();
-        if (deleting.get(id) === chain) deleting.delete(id);
-      }
+      });
     },
   );
 

@@ -1,8 +1,13 @@
-/** Append-only audit log of every delete attempt (who, when, which flow, outcome, why), one JSON object per line. */
+/**
+ * Append-only audit log of every delete attempt (who, when, which flow, outcome, why) and of every auto-remedy
+ * action or decision not to act (with its reason), one JSON object per line.
+ */
 import { appendFile, chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { AutoRemedyAction } from '@ctscope/shared';
 
-export interface AuditEntry {
+/** A DELETE /api/flows/:id attempt. */
+export interface DeleteAuditEntry {
   /** When, ISO 8601. */
   t: string;
   action: 'delete';
@@ -22,6 +27,38 @@ export interface AuditEntry {
   message: string;
   /** The exact argv run, when one ran. */
   argv?: string[];
+}
+
+/** What `--auto-remedy` did or decided for one flow; `client` is always `auto-remedy`. */
+export interface AutoRemedyAuditEntry {
+  t: string;
+  action: 'auto-remedy';
+  client: 'auto-remedy';
+  flowId: string;
+  result: AutoRemedyAction['result'];
+  reason: string;
+  orig: AutoRemedyAction['orig'];
+  verdict: AutoRemedyAction['verdict'];
+  service?: string;
+  argv?: string[];
+}
+
+export type AuditEntry = DeleteAuditEntry | AutoRemedyAuditEntry;
+
+/** The audit line for an auto-remedy action. */
+export function autoRemedyAuditEntry(a: AutoRemedyAction): AutoRemedyAuditEntry {
+  return {
+    t: new Date(a.t).toISOString(),
+    action: 'auto-remedy',
+    client: 'auto-remedy',
+    flowId: a.flowId,
+    result: a.result,
+    reason: a.reason,
+    orig: a.orig,
+    verdict: a.verdict,
+    service: a.service,
+    argv: a.argv,
+  };
 }
 
 export class AuditLog {

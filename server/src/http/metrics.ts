@@ -82,6 +82,12 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     help: 'Flows dropped by the memory cap',
     registers: [registry],
   });
+  const autoRemedy = new Gauge({
+    name: 'ctscope_auto_remedy_total',
+    help: 'Auto-remedy actions and decisions by result: deleted, would-delete (dry-run), failed, rate-limited, breaker-open, changed (monotonic; gauge mirror)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const scrapes = new Counter({
     name: 'ctscope_metrics_scrapes_total',
     help: 'Scrapes of /metrics',
@@ -109,6 +115,7 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     }
     parseErrors.set(s.parseErrors);
     evicted.set(s.evicted);
+    for (const [result, n] of Object.entries(engine.core.remedyLog.totals())) autoRemedy.set({ result }, n);
     scrapes.inc();
   };
 }

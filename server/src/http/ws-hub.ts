@@ -362,6 +362,7 @@ export class WsHub {
       instance: this.instance,
       node: this.engine.node,
       allowDelete: this.engine.allowDelete,
+      autoRemedy: this.engine.autoRemedy,
       intervals: this.engine.intervals,
       sources: this.engine.sources(),
       window: { rows: this.options.windowRows, maxRange: this.options.maxRangeRows },

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { NodeCommandError } from '../node/node-command.js';
 import { captureLab } from './capture-lab.js';
 import { joinHostPort } from './kube-proxy-rules.js';
-import { labReplaceEndpoint, labRestart } from './lab-faults.js';
+import { labBypassDnat, labReplaceEndpoint, labRestart } from './lab-faults.js';
 import { type LabContext, LabError, type LabStatus, labDown, labStatus, labUp } from './lab-lifecycle.js';
 import { LabPreflightError } from './lab-preflight.js';
 import { DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, type LabState } from './lab-state.js';
@@ -209,6 +209,11 @@ export function registerLabCommand(program: Command, exit: Exit): void {
         .argParser(number('--nat-poll', 200, 60_000, true)),
     )
     .option('--no-serve', 'do not start ctscope serve')
+    .addOption(
+      new Option('--auto-remedy <mode>', 'ctscope serve --auto-remedy (on) or --auto-remedy-dry-run')
+        .choices(['off', 'on', 'dry-run'])
+        .default('off'),
+    )
     .action(
       (
         o: CommonOpts & {
@@ -217,6 +222,7 @@ export function registerLabCommand(program: Command, exit: Exit): void {
           suspectPoll: number;
           natPoll: number;
           serve: boolean;
+          autoRemedy: 'off' | 'on' | 'dry-run';
         },
       ) =>
         guarded(exit, async () => {
@@ -227,6 +233,7 @@ export function registerLabCommand(program: Command, exit: Exit): void {
             port: o.port,
             suspectPollMs: o.suspectPoll,
             natPollMs: o.natPoll,
+            autoRemedy: o.autoRemedy,
           });
           const summary = upSummary(state, notes);
           print(o.json, summary, humanUp(summary));
@@ -243,14 +250,36 @@ export function registerLabCommand(program: Command, exit: Exit): void {
         .default(3)
         .argParser(number('--gap', 0, 600, false)),
     )
-    .action((o: CommonOpts & { service: string; gap: number }) =>
+    .option(
+      '--no-restore',
+      'leave the rules removed (the service has no endpoints); restart again to restore',
+    )
+    .action((o: CommonOpts & { service: string; gap: number; restore: boolean }) =>
       guarded(exit, async () => {
-        const r = await labRestart(context(o), { service: o.service, gapS: o.gap });
+        const r = await labRestart(context(o), { service: o.service, gapS: o.gap, restore: o.restore });
         print(
           o.json,
           r,
-          `restart ${r.service}${r.vip6 ? ' (IPv4 and IPv6)' : ''}: rules removed ${iso(r.rulesRemovedAt)}, ${r.entriesDeleted} entries deleted ${iso(r.entriesDeletedAt)}, rules restored ${iso(r.rulesRestoredAt)}\n` +
-            'fixed-port clients that sent during the gap are now stuck on an entry with no DNAT (no-dnat, kept alive)',
+          r.rulesRestoredAt === null
+            ? `restart ${r.service}${r.vip6 ? ' (IPv4 and IPv6)' : ''}: rules removed ${iso(r.rulesRemovedAt)}, ${r.entriesDeleted} entries deleted ${iso(r.entriesDeletedAt)}, rules left removed`
+            : `restart ${r.service}${r.vip6 ? ' (IPv4 and IPv6)' : ''}: rules removed ${iso(r.rulesRemovedAt)}, ${r.entriesDeleted} entries deleted ${iso(r.entriesDeletedAt)}, rules restored ${iso(r.rulesRestoredAt)}\n` +
+                'fixed-port clients that sent during the gap are now stuck on an entry with no DNAT (no-dnat, kept alive)',
+        );
+      }),
+    );
+
+  withCommon(lab.command('bypass-dnat'))
+    .description(
+      "A fault deleting cannot fix: the service's fixed-port clients skip DNAT, and their entries are deleted.",
+    )
+    .option('--service <key>', 'service whose fixed-port clients skip DNAT (dns or echo)', 'dns')
+    .action((o: CommonOpts & { service: string }) =>
+      guarded(exit, async () => {
+        const r = await labBypassDnat(context(o), { service: o.service });
+        print(
+          o.json,
+          r,
+          `bypass-dnat ${r.service}: ${r.clients.map((c) => `${c.client} (${joinHostPort(c.src, c.sport)})`).join(', ')} skip DNAT now; every entry they create is no-dnat again`,
         );
       }),
     );

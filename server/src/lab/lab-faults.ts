@@ -51,12 +51,15 @@ export interface RestartResult {
   rulesRemovedAt: number;
   entriesDeleted: number;
   entriesDeletedAt: number;
-  rulesRestoredAt: number;
+  /** When the rules came back; null with `restore: false` (they stay away). */
+  rulesRestoredAt: number | null;
 }
 
 export interface RestartOptions {
   service: string;
   gapS: number;
+  /** Put the rules back after the gap (default true). false: the service keeps no rules (no endpoints). */
+  restore?: boolean;
   /** Called inside the gap, after the entries were deleted (the capture takes its `nat-during` dump here). */
   duringGap?: () => Promise<void>;
 }
@@ -70,6 +73,7 @@ export async function labRestart(ctx: LabContext, opts: RestartOptions): Promise
   let rulesRemovedAt = 0;
   let entriesDeleted = 0;
   let entriesDeletedAt = 0;
+  let ok = false;
   try {
     await applyLabRules(state);
     rulesRemovedAt = Date.now();
@@ -84,16 +88,22 @@ export async function labRestart(ctx: LabContext, opts: RestartOptions): Promise
     entriesDeletedAt = Date.now();
     await opts.duringGap?.();
     await sleep(Math.max(0, rulesRemovedAt + opts.gapS * 1000 - Date.now()));
+    ok = true;
   } finally {
-    // Whatever happened, the rules come back.
-    state.servicesWithoutRules = state.servicesWithoutRules.filter((k) => k !== svc.key);
-    await applyLabRules(state);
+    // Whatever happened, the rules come back, unless they were asked to stay away and nothing failed.
+    if (!ok || opts.restore !== false) {
+      state.servicesWithoutRules = state.servicesWithoutRules.filter((k) => k !== svc.key);
+      await applyLabRules(state);
+    }
   }
-  const rulesRestoredAt = Date.now();
-  ctx.say(`${spn(svc)}: rules restored after ${((rulesRestoredAt - rulesRemovedAt) / 1000).toFixed(1)} s`);
+  const restored = opts.restore !== false;
+  const rulesRestoredAt = restored ? Date.now() : null;
+  if (rulesRestoredAt !== null)
+    ctx.say(`${spn(svc)}: rules restored after ${((rulesRestoredAt - rulesRemovedAt) / 1000).toFixed(1)} s`);
+  else ctx.say(`${spn(svc)}: rules left removed (--no-restore); \`lab restart\` again puts them back`);
   noteHistory(
     state,
-    `restart ${svc.key}: gap ${opts.gapS} s, ${entriesDeleted} entries deleted`,
+    `restart ${svc.key}: gap ${restored ? `${opts.gapS} s` : 'open (no restore)'}, ${entriesDeleted} entries deleted`,
     new Date(rulesRemovedAt),
   );
   await writeState(ctx.stateDir, state);
@@ -108,6 +118,55 @@ export async function labRestart(ctx: LabContext, opts: RestartOptions): Promise
     entriesDeletedAt,
     rulesRestoredAt,
   };
+}
+
+export interface BypassDnatResult {
+  fault: 'bypass-dnat';
+  service: string;
+  vip: string;
+  /** The fixed-port clients whose packets now skip DNAT, and how many of their entries were deleted. */
+  clients: Array<{ client: string; src: string; sport: number }>;
+  entriesDeleted: number;
+  appliedAt: number;
+}
+
+/**
+ * A fault that deleting cannot fix: the fixed-port clients' packets skip the service's DNAT (a rule ahead of
+ * kube-proxy's), and their entries are deleted so that the next packet creates an un-NATed one. The service's
+ * rules stay in place, so ctscope judges those entries `no-dnat`; every re-created entry is stuck again.
+ */
+export async function labBypassDnat(ctx: LabContext, opts: { service: string }): Promise<BypassDnatResult> {
+  const state = await requireState(ctx);
+  const svc = findService(state.topology, opts.service);
+  state.dnatBypass = [...new Set([...(state.dnatBypass ?? []), svc.key])];
+  await applyLabRules(state);
+  const appliedAt = Date.now();
+  const clients: BypassDnatResult['clients'] = [];
+  let entriesDeleted = 0;
+  for (const c of state.topology.clients) {
+    if (c.service !== svc.key || c.mode !== 'fixed' || c.sport === undefined) continue;
+    // Each client over its own family (a dual-stack service's IPv6 clients skip DNAT in ip6tables).
+    const { src, vip } = clientEndpoints(state.topology, c);
+    clients.push({ client: c.key, src, sport: c.sport });
+    const r = await conntrackIn(state.topology.node, [
+      '-D',
+      '-p',
+      'udp',
+      '--orig-src',
+      src,
+      '--sport',
+      String(c.sport),
+      '--orig-dst',
+      vip,
+    ]);
+    entriesDeleted += Number(/(\d+) flow entries have been deleted/.exec(r.stderr)?.[1] ?? 0);
+  }
+  ctx.say(
+    `${spn(svc)}: ${clients.map((c) => `${c.src}:${c.sport}`).join(', ')} now skip DNAT; ${entriesDeleted} entries deleted`,
+  );
+  noteHistory(state, `bypass-dnat ${svc.key}: ${clients.length} fixed-port clients skip DNAT`);
+  await writeState(ctx.stateDir, state);
+  return { fault: 'bypass-dnat', service: spn(svc), vip: svc.clusterIp, clients, entriesDeleted, appliedAt };
 }
 
 /** A fixed-port client and the endpoint its conntrack entry is DNATed to. */

@@ -60,6 +60,8 @@ export interface UpOptions extends LabContext {
   port: number;
   suspectPollMs: number;
   natPollMs: number;
+  /** ctscope serve's auto-remedy mode (default off). */
+  autoRemedy?: 'off' | 'on' | 'dry-run';
 }
 
 export class LabError extends Error {}
@@ -175,6 +177,7 @@ async function build(state: LabState, opts: UpOptions): Promise<string[]> {
       port: opts.port,
       suspectPollMs: opts.suspectPollMs,
       natPollMs: opts.natPollMs,
+      autoRemedy: opts.autoRemedy,
       onSpawned: async (serve) => {
         state.serve = serve;
         await writeState(opts.stateDir, state);

@@ -31,6 +31,8 @@ export interface StartServeOptions {
   port: number;
   suspectPollMs: number;
   natPollMs: number;
+  /** Start serve with `--auto-remedy` (`on`) or `--auto-remedy-dry-run`. */
+  autoRemedy?: 'off' | 'on' | 'dry-run';
   /** How long to wait for /healthz. */
   readyTimeoutMs?: number;
   /** Called as soon as the process exists (before it is ready), so its pid can be recorded for `lab down`. */
@@ -104,6 +106,8 @@ export async function startServe(opts: StartServeOptions): Promise<LabServe> {
     '--retention-bytes',
     String(64 * 1024 * 1024),
   ];
+  if (opts.autoRemedy === 'on') argv.push('--auto-remedy');
+  if (opts.autoRemedy === 'dry-run') argv.push('--auto-remedy-dry-run');
   // The token goes through the environment, not argv: /proc/PID/cmdline is world-readable.
   const env = { ...process.env, PATH: `${binDir}:${labPath()}`, CTSCOPE_TOKEN: token };
   const pid = await spawnDetached(argv, log, env);
@@ -118,6 +122,7 @@ export async function startServe(opts: StartServeOptions): Promise<LabServe> {
     binDir,
     suspectPollMs: opts.suspectPollMs,
     natPollMs: opts.natPollMs,
+    autoRemedy: opts.autoRemedy ?? 'off',
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   while (Date.now() < deadline) {

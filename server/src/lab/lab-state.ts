@@ -34,6 +34,8 @@ export interface LabServe {
   binDir: string;
   suspectPollMs: number;
   natPollMs: number;
+  /** `ctscope serve --auto-remedy` (`on`) or `--auto-remedy-dry-run`; absent in older state files: off. */
+  autoRemedy?: 'off' | 'on' | 'dry-run';
 }
 
 /** One thing that happened to the lab, for `lab status` and post-mortems. */
@@ -54,6 +56,8 @@ export interface LabState {
   podIps: Record<string, string>;
   /** Services whose rules are currently removed (a `lab restart` in progress or interrupted). */
   servicesWithoutRules: string[];
+  /** Services whose fixed-port clients' packets skip DNAT (`lab bypass-dnat`): deleting their entries cannot help. */
+  dnatBypass?: string[];
   processes: LabProcess[];
   serve?: LabServe;
   history: LabHistoryEntry[];

@@ -92,8 +92,11 @@ describe('every DELETE attempt is audited', () => {
   it('refusals by the token hook, validation, lookup and verdict are all written', async () => {
     running = await start(true);
     const { app } = running;
-    const healthy = (await app.inject({ url: '/api/flows?verdict=ok&limit=1', headers: auth })).json()
-      .flows[0];
+    // Healthy flows come from the event tail, which may start after the first dump on a loaded machine.
+    const healthy: { id: string } = await waitFor(
+      async () => (await app.inject({ url: '/api/flows?verdict=ok&limit=1', headers: auth })).json().flows[0],
+      10_000,
+    );
     const attempts: Array<{
       url: string;
       headers: Record<string, string>;

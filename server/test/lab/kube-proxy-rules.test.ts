@@ -186,6 +186,33 @@ describe("the lab's rules", () => {
     expect(text).not.toContain('KUBE-SVC-TCOU7JCQXEZGVUNU');
   });
 
+  it.each([
+    {
+      name: 'IPv4: the two fixed-port IPv4 clients skip DNAT',
+      family: 4 as const,
+      bypass: [
+        '-A PREROUTING -s 10.42.0.33/32 -d 10.43.0.10/32 -p udp -m comment --comment "ctscope lab bypass-dnat" -m udp --sport 52001 --dport 53 -j RETURN',
+        '-A PREROUTING -s 10.42.0.34/32 -d 10.43.0.10/32 -p udp -m comment --comment "ctscope lab bypass-dnat" -m udp --sport 52001 --dport 53 -j RETURN',
+      ],
+    },
+    {
+      name: 'IPv6: the IPv6 monitor skips DNAT in ip6tables',
+      family: 6 as const,
+      bypass: [
+        '-A PREROUTING -s fd00:42::33/128 -d fd00:43::a/128 -p udp -m comment --comment "ctscope lab bypass-dnat" -m udp --sport 52001 --dport 53 -j RETURN',
+      ],
+    },
+  ])('put bypass-dnat ahead of the portals jump: $name', ({ family, bypass }) => {
+    const text = labNatRules({ ...state, dnatBypass: ['dns'] }, family);
+    const lines = text.split('\n').filter((l) => l.startsWith('-A PREROUTING'));
+    expect(lines).toEqual([
+      ...bypass,
+      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    ]);
+    // The service's own rules stay: only the bypassed clients skip them.
+    expect(parseIptablesSave(text).frontends.length).toBeGreaterThan(0);
+  });
+
   it('follow a replaced endpoint to its new address', () => {
     const text = labNatRules({ ...state, podIps: { ...state.podIps, 'dns-a': '10.42.0.101' } });
     const dns = parseIptablesSave(text).frontends.find((f) => f.ip === '10.43.0.10')!;

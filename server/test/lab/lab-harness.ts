@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { FlowReport } from '@ctscope/shared';
 import { execa } from 'execa';
 import type { IptablesBackend } from '../../src/lab/lab-netns.js';
+import { findFreePort } from '../../src/lab/lab-serve.js';
 import { type ClientLogLine, parseClientLog } from '../../src/lab/udp-wire.js';
 
 export const SERVER_ROOT = join(import.meta.dirname, '..', '..');
@@ -116,11 +117,20 @@ export interface StartLabOptions {
   name?: string;
   /** `--state-dir`; default a fresh temp dir. */
   stateRoot?: string;
+  /** ctscope serve's port; default the first free one from 7474 (labs started at once by others may race for it). */
+  port?: number;
+  /** ctscope serve's auto-remedy: `on` (--auto-remedy) or `dry-run`; default off. */
+  autoRemedy?: 'off' | 'on' | 'dry-run';
 }
 
 /** A fresh temp directory for a lab's `--state-dir`. */
 export function newStateRoot(): string {
   return mkdtempSync(join(tmpdir(), 'ctscope-lab-test-'));
+}
+
+/** A free port at a random place in 20000-39999, so parallel test runs do not all race for 7474. */
+export async function randomFreePort(): Promise<number> {
+  return findFreePort(20_000 + Math.floor(Math.random() * 19_900));
 }
 
 /** A unique lab name for a test run. */
@@ -158,6 +168,8 @@ export async function startLab(opts: StartLabOptions = {}): Promise<LabHandle> {
   const args = ['up', '--iptables', opts.backend ?? 'nft'];
   if (opts.suspectPollMs !== undefined) args.push('--suspect-poll', String(opts.suspectPollMs));
   if (opts.natPollMs !== undefined) args.push('--nat-poll', String(opts.natPollMs));
+  if (opts.autoRemedy !== undefined) args.push('--auto-remedy', opts.autoRemedy);
+  if (opts.port !== undefined) args.push('--port', String(opts.port));
   // One retry: under a loaded CI machine a lab client has, rarely, died during `up` without a word in its log
   // (seen once in ~10 runs, legacy backend). The failure is printed, and a second failure still fails the test.
   let root = stateRoot;

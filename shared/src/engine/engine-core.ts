@@ -13,6 +13,7 @@ import { type CountersView, counterJumps, countersView } from './counters-view.j
 import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
 import { MarkerLog, type TimelineMarker } from './marker-log.js';
 import type { RateBucket } from './rate-timeline.js';
+import { type AutoRemedyAction, RemedyLog } from './remedy-log.js';
 
 /** Everything that changed since the previous {@link EngineCore.flush}: a delta's body, before per-client filtering. */
 export interface EngineBatch {
@@ -60,6 +61,8 @@ export const RECENT_ALERTS = 200;
 export class EngineCore implements EngineInput {
   readonly store: FlowStore;
   readonly markerLog = new MarkerLog();
+  readonly remedyLog = new RemedyLog();
+  private remedyAlerts: Alert[] = [];
   private readonly sourceStates = new Map<string, SourceState>();
   private changedSources = new Map<string, SourceState>();
   private natChanges: NatChange[] = [];
@@ -107,6 +110,26 @@ export class EngineCore implements EngineInput {
   /** We deleted this entry ourselves: it is gone now, whatever events the kernel does or doesn't send. */
   markDeleted(id: string, at: number): void {
     this.store.markGone(id, at);
+  }
+
+  /** An auto-remedy action or decision: kept per flow, marked on the timeline, a breaker raises an alert. */
+  onRemedy(a: AutoRemedyAction): void {
+    this.store.advance(a.t);
+    this.remedyLog.add(a);
+    // Rate-limited and changed decisions stay in the flow's log and the audit log, off the timeline.
+    if (a.result === 'rate-limited' || a.result === 'changed') return;
+    this.markerLog.add({ t: a.t, kind: 'auto-remedy', text: remedyMarkerText(a), flowId: a.flowId });
+    if (a.result === 'breaker-open') {
+      this.remedyAlerts.push({
+        t: a.t,
+        state: 'raised',
+        kind: 'auto-remedy-breaker',
+        flowId: a.flowId,
+        service: a.service,
+        verdict: a.verdict,
+        text: a.reason,
+      });
+    }
   }
 
   onNat(snapshot: NatSnapshot, at: number): NatSnapshot | undefined {
@@ -165,7 +188,8 @@ export class EngineCore implements EngineInput {
   flush(now: number, maxUpserts = 5000): EngineBatch {
     this.store.tick(now);
     const changes = this.store.takeChanges(maxUpserts);
-    this.recentAlerts.push(...changes.alerts);
+    const alerts = this.remedyAlerts.length ? [...changes.alerts, ...this.remedyAlerts] : changes.alerts;
+    this.recentAlerts.push(...alerts);
     if (this.recentAlerts.length > RECENT_ALERTS)
       this.recentAlerts.splice(0, this.recentAlerts.length - RECENT_ALERTS);
     const batch: EngineBatch = {
@@ -177,16 +201,33 @@ export class EngineCore implements EngineInput {
       nat: this.natChanges,
       natView: this.natChanged ? this.natView() : undefined,
       counters: this.countersChanged ? this.latestCounters : undefined,
-      alerts: changes.alerts,
+      alerts,
       sources: [...this.changedSources.values()],
       eventLoss: this.lossChanged ? this.lossCount : undefined,
       reset: changes.overflow || undefined,
     };
     this.natChanges = [];
+    this.remedyAlerts = [];
     this.natChanged = false;
     this.countersChanged = false;
     this.changedSources = new Map();
     this.lossChanged = false;
     return batch;
   }
+}
+
+const REMEDY_WORD: Record<AutoRemedyAction['result'], string> = {
+  deleted: 'deleted',
+  'would-delete': 'would delete (dry-run)',
+  failed: 'failed to delete',
+  'rate-limited': 'rate-limited',
+  'breaker-open': 'breaker open, stopped deleting',
+  changed: 'skipped (entry changed)',
+};
+
+/** `auto-remedy deleted 10.42.0.33:52001 → 10.43.0.10:53 (kube-dns)`. */
+export function remedyMarkerText(a: AutoRemedyAction): string {
+  const o = a.orig;
+  const svc = a.service ? ` (${a.service})` : '';
+  return `auto-remedy ${REMEDY_WORD[a.result]} ${o.src}:${o.sport ?? '*'} → ${o.dst}:${o.dport ?? '*'}${svc}`;
 }

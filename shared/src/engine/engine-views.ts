@@ -15,6 +15,7 @@ import {
 import type { FlowDetail, NatAt } from '../wire/rest-types.js';
 import type { EngineBatch, EngineCore } from './engine-core.js';
 import type { SourceState } from './engine-input.js';
+import type { FlowAutoRemedyView } from './remedy-log.js';
 
 /** NAT changes in one sync (the newest); the REST API has them all. */
 export const SYNC_NAT_CHANGES = 200;
@@ -116,6 +117,27 @@ export function flowDetail(core: EngineCore, id: string): FlowDetail | undefined
     timeouts: history.filter((h) => h.timeout !== undefined && h.event !== 'DESTROY'),
     nat: { atCreation: pick(nat.atCreation), current: pick(nat.current) },
     remedy: report.remedy,
+    autoRemedy: flowAutoRemedyView(core, report),
+  };
+}
+
+/** What auto-remedy did to a flow and the entry that took its tuple after a delete; null when it never acted. */
+export function flowAutoRemedyView(core: EngineCore, flow: FlowReport): FlowAutoRemedyView | null {
+  const actions = core.remedyLog.forFlow(flow.id);
+  if (actions.length === 0) return null;
+  const deleted = actions.find((a) => a.result === 'deleted');
+  const next = deleted ? core.store.successorOf(flow.orig, deleted.t) : undefined;
+  return {
+    actions,
+    successor: next
+      ? {
+          id: next.id,
+          verdict: next.verdict,
+          severity: next.severity,
+          createdAt: next.createdAt,
+          firstSeen: next.firstSeen,
+        }
+      : null,
   };
 }
 

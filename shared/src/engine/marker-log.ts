@@ -36,10 +36,12 @@ export class MarkerLog {
 export interface TimelineMarker {
   /** When, ms. */
   t: number;
-  /** Kind: a NAT change, a gap in what was observed, or a counter jump. */
-  kind: 'nat-change' | 'gap' | 'counter-jump';
+  /** Kind: a NAT change, a gap in what was observed, a counter jump, or an auto-remedy action. */
+  kind: 'nat-change' | 'gap' | 'counter-jump' | 'auto-remedy';
   /** Short label, e.g. `kube-system/kube-dns:dns endpoints removed`. */
   text: string;
   /** For gaps: why. */
   reason?: GapReason;
+  /** For auto-remedy markers: the flow acted on. */
+  flowId?: string;
 }

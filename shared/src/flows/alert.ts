@@ -1,4 +1,4 @@
-/** An alert: a live flow turned critical, or stopped being critical. */
+/** An alert: a live flow turned critical, or stopped being critical; or auto-remedy's breaker opened. */
 import type { Verdict } from '../verdict/verdicts.js';
 
 /** A critical flow appeared (or an alert cleared). */
@@ -13,4 +13,8 @@ export interface Alert {
   service?: string;
   /** Verdict that raised it. */
   verdict: Verdict;
+  /** `flow` (a flow turned critical; the default) or `auto-remedy-breaker` (deleting did not help). */
+  kind?: 'flow' | 'auto-remedy-breaker';
+  /** For breaker alerts: what happened, in words. */
+  text?: string;
 }

@@ -431,6 +431,39 @@ export class FlowStore {
     return flow ? { report: this.toReport(flow), flow } : undefined;
   }
 
+  /** Live flows whose verdict is in `verdicts` (reports built only for those), at most `limit`. */
+  liveWithVerdict(
+    verdicts: ReadonlySet<Verdict>,
+    limit: number,
+  ): Array<{ report: FlowReport; flow: TrackedFlow }> {
+    this.settle();
+    const out: Array<{ report: FlowReport; flow: TrackedFlow }> = [];
+    for (const f of this.tracker.all()) {
+      if (f.destroyedAt !== undefined || !verdicts.has((f.verdict ?? UNJUDGED).verdict)) continue;
+      out.push({ report: this.toReport(f), flow: f });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * The first entry with this original tuple seen at or after `after` (ms): after a delete, the one the
+   * client's next packet created. A scan of the table, for one flow's detail.
+   */
+  successorOf(orig: FlowReport['orig'], after: number): FlowReport | undefined {
+    this.settle();
+    const from = this.rel(after);
+    let best: TrackedFlow | undefined;
+    for (const f of this.tracker.all()) {
+      const o = f.record.orig;
+      if (o.src !== orig.src || o.dst !== orig.dst || o.sport !== orig.sport || o.dport !== orig.dport)
+        continue;
+      if (f.record.proto !== orig.proto || (f.createdAt ?? f.firstSeen) < from) continue;
+      if (!best || (f.createdAt ?? f.firstSeen) < (best.createdAt ?? best.firstSeen)) best = f;
+    }
+    return best ? this.toReport(best) : undefined;
+  }
+
   /** A flow's lifecycle with absolute times. */
   lifecycle(flow: TrackedFlow): FlowHistoryEntry[] {
     return flow.history.map((h) => ({ ...h, at: this.abs(h.at) }));

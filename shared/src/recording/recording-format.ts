@@ -3,6 +3,7 @@
  * Every line is a JSON object with `t` (receive time, ms since the epoch) and `k` (kind).
  */
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
+import type { AutoRemedyAction } from '../engine/remedy-log.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
 
 /** Bumped when a record's meaning changes; readers reject newer majors. */
@@ -104,6 +105,13 @@ export interface RecDeleted {
   argv: string[];
 }
 
+/** An auto-remedy action or decision (the delete itself is also a `deleted` record). */
+export interface RecRemedy {
+  k: 'remedy';
+  t: number;
+  action: AutoRemedyAction;
+}
+
 /** Any recording line. */
 export type RecordingRecord =
   | RecHeader
@@ -113,7 +121,8 @@ export type RecordingRecord =
   | RecCounters
   | RecGap
   | RecCheckpoint
-  | RecDeleted;
+  | RecDeleted
+  | RecRemedy;
 
 /** A recording line that could not be read. */
 export interface RecordingLineError {
@@ -141,6 +150,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
     case 'gap':
     case 'checkpoint':
     case 'deleted':
+    case 'remedy':
       return value as RecordingRecord;
     default:
       return { error: `unknown kind ${JSON.stringify(rec.k)}` };

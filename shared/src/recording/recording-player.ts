@@ -82,6 +82,9 @@ export class RecordingPlayer {
       case 'deleted':
         core.markDeleted(r.id, r.t);
         return;
+      case 'remedy':
+        core.onRemedy(r.action);
+        return;
       case 'checkpoint':
       case 'header':
         return;

@@ -8,6 +8,7 @@ import type { EngineBatch } from '../engine/engine-core.js';
 import type { SourceState } from '../engine/engine-input.js';
 import type { TimelineMarker } from '../engine/marker-log.js';
 import type { RateBucket } from '../engine/rate-timeline.js';
+import type { AutoRemedyMode } from '../engine/remedy-log.js';
 import type { Alert } from '../flows/alert.js';
 import type { FlowFilter } from '../flows/flow-filter.js';
 import type { FlowReport } from '../flows/flow-report.js';
@@ -46,6 +47,8 @@ export interface HelloMessage {
   node: { name: string; netns?: string };
   /** Whether DELETE /api/flows/:id is enabled (it also needs a token). */
   allowDelete: boolean;
+  /** Whether ctscope deletes confirmed stuck entries by itself (absent from older servers: off). */
+  autoRemedy?: AutoRemedyMode;
   /** Poll intervals in ms, so the client can state detection bounds. */
   intervals: { suspectPollMs: number; natPollMs: number; countersPollMs: number };
   /** Source states. */

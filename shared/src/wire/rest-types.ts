@@ -1,5 +1,6 @@
 /** Bodies of the REST answers the server sends and the page reads (one definition for both). */
 
+import type { FlowAutoRemedyView } from '../engine/remedy-log.js';
 import type { FlowReport } from '../flows/flow-report.js';
 import type { FlowHistoryEntry } from '../flows/flow-tracker.js';
 import type { Frontend } from '../nat/nat-types.js';
@@ -20,6 +21,8 @@ export interface FlowDetail {
   timeouts: FlowHistoryEntry[];
   nat: { atCreation: NatAt | null; current: NatAt | null };
   remedy: string | null;
+  /** What `--auto-remedy` did to this flow, or null (absent from older servers). */
+  autoRemedy?: FlowAutoRemedyView | null;
 }
 
 /** One entry of GET /api/recordings: a segment file. */

@@ -1,6 +1,6 @@
 /** One flow: explanation, remedy (copy), delete (when allowed, confirmed), NAT at creation and now, lifecycle. */
 
-import type { FlowDetail as Detail, NatAt } from '@ctscope/shared';
+import type { FlowDetail as Detail, FlowAutoRemedyView, NatAt } from '@ctscope/shared';
 import { type FlowReport, type Frontend, formatEndpoints, formatHostPort } from '@ctscope/shared';
 import { useEffect, useMemo, useState } from 'react';
 import {
@@ -11,7 +11,7 @@ import {
   formatExpiry,
   formatFrontendKey,
 } from '../domain/format.js';
-import { formatLifecycleLine, lifecycleLines } from '../domain/lifecycle.js';
+import { lifecycleLines, lifecycleText } from '../domain/lifecycle.js';
 import type { DeleteOutcome } from '../transport/dashboard-controller.js';
 import { CommandText } from './CommandText.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -165,6 +165,7 @@ export function FlowDetail({
               </p>
             )}
           </section>
+          {detail?.autoRemedy && <AutoRemedySection view={detail.autoRemedy} />}
           <section aria-label="NAT rules" className="nat-compare">
             <h3 className="sub-title">
               NAT rules for {f.frontend ? (f.service ?? f.frontend) : 'this destination'}
@@ -187,7 +188,7 @@ export function FlowDetail({
             {detail ? (
               <>
                 <LifecycleChart lines={lines} now={f.destroyedAt ?? now} />
-                <pre className="raw-lines">{lines.map((l) => formatLifecycleLine(l)).join('\n')}</pre>
+                <pre className="raw-lines">{lifecycleText(lines, detail.autoRemedy?.actions).join('\n')}</pre>
                 <p className="muted small">
                   N/U/D: NEW/UPDATE/DESTROY events; dots: timeout readings from dumps and polls; circled: the
                   timeout was reset (a client refreshed the entry; UDP refreshes emit no event).
@@ -221,6 +222,41 @@ export function FlowDetail({
         </ConfirmDialog>
       )}
     </aside>
+  );
+}
+
+const RESULT_TEXT: Record<FlowAutoRemedyView['actions'][number]['result'], string> = {
+  deleted: 'deleted automatically',
+  'would-delete': 'would have been deleted (dry-run)',
+  failed: 'automatic delete failed',
+  'rate-limited': 'not deleted yet: rate limit',
+  'breaker-open': 'not deleted: breaker open',
+  changed: 'not deleted: the entry changed before the delete',
+};
+
+/** What auto-remedy did to this flow, and the entry the client's next packet created after a delete. */
+function AutoRemedySection({ view }: { view: FlowAutoRemedyView }) {
+  const deleted = view.actions.find((a) => a.result === 'deleted');
+  const next = view.successor;
+  return (
+    <section aria-label="Auto-remedy" className="auto-remedy" data-auto-remedy-flow="">
+      <h3 className="sub-title">Auto-remedy</h3>
+      {deleted && (
+        <p className={next?.severity === 'ok' ? 'ok-text' : undefined} data-successor={next?.id ?? ''}>
+          Deleted automatically at {formatClock(deleted.t)}
+          {next
+            ? `; the client's next packet created entry ${next.id} at ${formatClock(next.createdAt ?? next.firstSeen)}, which is ${next.verdict}.`
+            : '; no new entry with this tuple seen yet.'}
+        </p>
+      )}
+      <ul className="auto-remedy-actions">
+        {view.actions.map((a) => (
+          <li key={`${a.t}|${a.result}`}>
+            <span className="mono">{formatClock(a.t)}</span> {RESULT_TEXT[a.result]}: {a.reason}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

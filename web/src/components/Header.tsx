@@ -143,6 +143,23 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
             ))}
           </dd>
         </div>
+        {state.hello?.autoRemedy && state.hello.autoRemedy !== 'off' && (
+          <div>
+            <dt>Auto-remedy</dt>
+            <dd
+              className={state.hello.autoRemedy === 'on' ? 'crit-text' : 'warn-text'}
+              data-auto-remedy={state.hello.autoRemedy}
+              title={
+                state.hello.autoRemedy === 'on'
+                  ? 'ctscope deletes confirmed stuck entries (no-dnat/stale-endpoint, kept alive) by itself; every action is audited and marked'
+                  : 'dry-run: ctscope logs and marks every entry it would delete, and deletes nothing'
+              }
+            >
+              <span aria-hidden="true">✂ </span>
+              {state.hello.autoRemedy === 'on' ? 'ON' : 'dry-run'}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Event loss</dt>
           <dd className={loss > 0 ? 'warn-text' : undefined} data-event-loss={loss}>

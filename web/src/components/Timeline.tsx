@@ -40,12 +40,14 @@ export const MARKER_ICON: Record<TimelineMarker['kind'], string> = {
   'nat-change': '⇄',
   gap: '⌀',
   'counter-jump': '▲',
+  'auto-remedy': '✂',
 };
 
 const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   'nat-change': 'NAT',
   gap: 'gap',
   'counter-jump': 'counter',
+  'auto-remedy': 'auto-remedy',
 };
 
 /** Marker lines across the chart at most (wall, page): each needs room for a label such as `⌀×30`. */
@@ -268,7 +270,9 @@ export const Timeline = memo(function Timeline({
                     ? 'var(--c-nat)'
                     : g.kind === 'gap'
                       ? 'var(--c-gap)'
-                      : 'var(--c-jump)'
+                      : m.kind === 'auto-remedy'
+                        ? 'var(--c-remedy)'
+                        : 'var(--c-jump)'
                 }
                 strokeDasharray={g.kind === 'gap' ? '4 3' : undefined}
                 strokeWidth={compact ? 3 : 1.5}

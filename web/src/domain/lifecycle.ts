@@ -1,5 +1,11 @@
 /** Merges a flow's history and timeout readings into lifecycle lines, marking every observed timeout reset. */
-import { DEFAULT_RESET_TOLERANCE_S, type FlowHistoryEntry, type TimeoutObservation } from '@ctscope/shared';
+import {
+  type AutoRemedyAction,
+  DEFAULT_RESET_TOLERANCE_S,
+  type FlowHistoryEntry,
+  remedyMarkerText,
+  type TimeoutObservation,
+} from '@ctscope/shared';
 import { formatClockMs } from './format.js';
 
 /** One lifecycle line of a flow. */
@@ -54,4 +60,18 @@ export function formatLifecycleLine(l: LifecycleLine): string {
   if (l.unreplied) parts.push('[UNREPLIED]');
   if (l.reset) parts.push(`↻ timeout reset (would be ${l.reset.expected}s, read ${l.reset.seen}s)`);
   return parts.join(' ');
+}
+
+/** The lifecycle as text, with auto-remedy actions interleaved at their times. */
+export function lifecycleText(
+  lines: readonly LifecycleLine[],
+  actions: readonly AutoRemedyAction[] = [],
+): string[] {
+  const rows: Array<{ at: number; text: string }> = lines.map((l) => ({
+    at: l.at,
+    text: formatLifecycleLine(l),
+  }));
+  for (const a of actions)
+    rows.push({ at: a.t, text: `${formatClockMs(a.t)} [AUTO]    ${remedyMarkerText(a)}` });
+  return rows.sort((x, y) => x.at - y.at).map((r) => r.text);
 }

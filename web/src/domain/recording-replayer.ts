@@ -130,6 +130,7 @@ export class RecordingReplayer {
       instance: 'local',
       node: { name: this.node, netns: this.rec.netns },
       allowDelete: false,
+      autoRemedy: 'off',
       intervals: REPLAY_INTERVALS,
       sources: this.sources(),
       window: { rows: this.options.syncFlowLimit, maxRange: this.options.syncFlowLimit },
