@@ -16,7 +16,13 @@ export { parseConntrackOutputLine } from './conntrack/parse-conntrack-output.js'
 export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay, and the messages built from it
 export type { CountersView } from './engine/counters-view.js';
-export { type EngineBatch, EngineCore, natViewOf, RECENT_ALERTS } from './engine/engine-core.js';
+export {
+  type EngineBatch,
+  EngineCore,
+  type EngineCoreState,
+  natViewOf,
+  RECENT_ALERTS,
+} from './engine/engine-core.js';
 export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
@@ -44,11 +50,17 @@ export {
   DEFAULT_STORE_OPTIONS,
   FlowStore,
   type FlowStoreOptions,
+  type FlowStoreState,
   type NatVersion,
   type StoreChanges,
   type StoreStats,
 } from './flows/flow-store.js';
-export { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flows/flow-tracker.js';
+export {
+  type FlowHistoryEntry,
+  FlowTracker,
+  type FlowTrackerState,
+  type TrackedFlow,
+} from './flows/flow-tracker.js';
 // nat/: kube-proxy NAT rules as one model
 export { formatEndpoints, formatHostPort } from './nat/format-endpoint.js';
 export { describeNatChange, type NatChangeLine } from './nat/nat-change-text.js';
@@ -83,8 +95,9 @@ export {
   type RecNat,
   type RecordingLineError,
   type RecordingRecord,
+  type RecState,
 } from './recording/recording-format.js';
-export { RecordingPlayer } from './recording/recording-player.js';
+export { type PlayerState, RecordingPlayer } from './recording/recording-player.js';
 // verdict/: the verdict vocabulary and judging a flow against the rules
 export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';
 export { type ClassifyOptions, classifyFlow, DEFAULT_UNANSWERED_AFTER_MS } from './verdict/classify-flow.js';

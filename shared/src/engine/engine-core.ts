@@ -6,7 +6,7 @@
 
 import type { Alert } from '../flows/alert.js';
 import type { FlowReport } from '../flows/flow-report.js';
-import { FlowStore, type FlowStoreOptions } from '../flows/flow-store.js';
+import { FlowStore, type FlowStoreOptions, type FlowStoreState } from '../flows/flow-store.js';
 import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
 import { type CountersView, counterJumps, countersView } from './counters-view.js';
 import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
@@ -158,6 +158,33 @@ export class EngineCore implements EngineInput {
     return natViewOf(this.store);
   }
 
+  /**
+   * Everything a client could see, as plain data (JSON-safe): a replay checkpoint. Changes not yet flushed are
+   * left out, since a restored core is always followed by a full sync.
+   */
+  exportState(): EngineCoreState {
+    return {
+      store: this.store.exportState(),
+      markers: this.markerLog.exportState(),
+      sources: this.sources(),
+      counters: this.latestCounters ?? null,
+      lossCount: this.lossCount,
+      recentAlerts: [...this.recentAlerts],
+    };
+  }
+
+  /** A core in the state of a checkpoint (taken over, not copied). */
+  static fromState(state: EngineCoreState, storeOptions: Partial<FlowStoreOptions> = {}): EngineCore {
+    const core = new EngineCore(storeOptions);
+    core.store.importState(state.store);
+    core.markerLog.importState(state.markers);
+    for (const s of state.sources) core.sourceStates.set(s.name, s);
+    core.latestCounters = state.counters ?? undefined;
+    core.lossCount = state.lossCount;
+    core.recentAlerts.push(...state.recentAlerts);
+    return core;
+  }
+
   /** Housekeeping plus the batch of changes since the last flush; a flood beyond `maxUpserts` becomes a reset. */
   flush(now: number, maxUpserts = 5000): EngineBatch {
     this.store.tick(now);
@@ -186,4 +213,14 @@ export class EngineCore implements EngineInput {
     this.lossChanged = false;
     return batch;
   }
+}
+
+/** An {@link EngineCore} as plain data: what a replay checkpoint holds. */
+export interface EngineCoreState {
+  store: FlowStoreState;
+  markers: TimelineMarker[];
+  sources: SourceState[];
+  counters: CountersView | null;
+  lossCount: number;
+  recentAlerts: Alert[];
 }

@@ -44,6 +44,16 @@ export class RateTimeline {
     return out;
   }
 
+  /** Held buckets for a checkpoint (copies); what changed since the last take is not kept: a restore resyncs. */
+  exportState(): RateBucket[] {
+    return this.buckets.map(copy);
+  }
+
+  importState(buckets: RateBucket[]): void {
+    this.buckets.splice(0, this.buckets.length, ...buckets.map(copy));
+    this.changed = new Set();
+  }
+
   /** The last `seconds` buckets (copies). */
   recent(seconds = this.capacity): RateBucket[] {
     return this.buckets.slice(-seconds).map(copy);

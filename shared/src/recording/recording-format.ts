@@ -4,6 +4,7 @@
  */
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
+import type { PlayerState } from './recording-player.js';
 
 /** Bumped when a record's meaning changes; readers reject newer majors. */
 export const RECORDING_FORMAT_VERSION = 1;
@@ -89,6 +90,16 @@ export interface RecCheckpoint {
   flows: FlowRecord[];
 }
 
+/**
+ * The whole replay state at `t` (flows with their verdicts and history, NAT versions, markers, counters): the
+ * first record of a slice exported from a longer recording, so the slice replays exactly as the original did.
+ */
+export interface RecState {
+  k: 'state';
+  t: number;
+  state: PlayerState;
+}
+
 /** ctscope deleted this entry (DELETE /api/flows/:id): it is gone from here on, events or not. */
 export interface RecDeleted {
   k: 'deleted';
@@ -108,6 +119,7 @@ export type RecordingRecord =
   | RecCounters
   | RecGap
   | RecCheckpoint
+  | RecState
   | RecDeleted;
 
 /** A recording line that could not be read. */
@@ -135,6 +147,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
     case 'counters':
     case 'gap':
     case 'checkpoint':
+    case 'state':
     case 'deleted':
       return value as RecordingRecord;
     default:
