@@ -129,4 +129,10 @@ export {
   type SubscribeMessage,
   type SyncMessage,
 } from './wire/protocol.js';
-export type { FlowDetail, NatAt, RecordingInfo } from './wire/rest-types.js';
+export type {
+  FlowDetail,
+  MinuteDensity,
+  NatAt,
+  RecordingInfo,
+  RecordingOutline,
+} from './wire/rest-types.js';

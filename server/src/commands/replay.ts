@@ -1,6 +1,6 @@
 /** `ctscope replay PATH`: serve the API and page from a recording instead of the live node. */
 import { ConfigError, isLoopback } from '../config.js';
-import { loadRecording, ReplayEngine } from '../engine/replay-engine.js';
+import { ReplayEngine } from '../engine/replay-engine.js';
 import { replayRoutes } from '../http/recording-routes.js';
 import { startServer } from '../http/server.js';
 import type { Io } from './analyze.js';
@@ -25,26 +25,29 @@ export async function runReplay(
     );
     return 2;
   }
-  let rec: Awaited<ReturnType<typeof loadRecording>>;
+  let engine: ReplayEngine;
   try {
-    rec = await loadRecording(opts.path);
+    engine = await ReplayEngine.open(opts.path, (n) =>
+      io.err(`ctscope replay: indexing ${opts.path}: ${n} records\n`),
+    );
   } catch (err) {
     io.err(`ctscope replay: cannot read ${opts.path}: ${(err as Error).message}\n`);
     return 2;
   }
-  if (rec.records.length === 0) {
+  const idx = engine.recording.index;
+  if (idx.records === 0) {
     io.err(`ctscope replay: ${opts.path} holds no records\n`);
     return 2;
   }
-  for (const e of rec.errors.slice(0, 10))
-    io.err(`ctscope replay: ${opts.path}: line ${e.line}: ${e.error} (skipped)\n`);
-  const engine = new ReplayEngine(rec);
+  for (const e of idx.errors.slice(0, 10))
+    io.err(`ctscope replay: ${e.segment}: line ${e.line}: ${e.error} (skipped)\n`);
   if (opts.play) {
     engine.clock.seek(engine.clock.state().start);
     engine.clock.play();
   } else {
     engine.clock.seek(engine.clock.state().end);
   }
+  engine.advanceTo(engine.clock.time);
   const server = await startServer({
     engine,
     token: opts.token,
@@ -53,6 +56,8 @@ export async function runReplay(
     port: opts.port,
     extraRoutes: replayRoutes(engine),
   });
-  io.err(`ctscope replay: ${rec.records.length} records from ${opts.path}, serving on ${server.url}\n`);
+  io.err(
+    `ctscope replay: ${idx.records} records from ${opts.path} (index: ${idx.checkpoints.length} checkpoints in ${engine.recording.source.indexDir}), serving on ${server.url}\n`,
+  );
   return { stop: () => server.app.close(), url: server.url, engine };
 }

@@ -1,17 +1,16 @@
 /** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
-import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { segmentLines } from './segment-lines.js';
 import {
-  LineSplitter,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
 
-/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`. */
-export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson$/;
+/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`, or `.ndjson.gz` when compressed. */
+export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson(?:\.gz)?$/;
 
 /** Longest record line read; checkpoints of big tables are large, but a line must still fit in a JS string. */
 export const MAX_RECORD_LINE = 256 * 1024 * 1024;
@@ -143,42 +142,25 @@ export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
 }
 
 async function* readSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
-  const splitter = new LineSplitter({ maxLineLength: MAX_RECORD_LINE });
-  let lineNo = 0;
-  let overlong = 0;
-  function* emit(lines: string[]): Generator<RecordingRecord | RecordingReadError, boolean> {
-    // LineSplitter drops overlong lines; report each as an error in place of the missing line.
-    while (splitter.overlongLines > overlong) {
-      overlong++;
-      lineNo++;
-      yield { error: 'line too long', line: lineNo, path };
+  for await (const l of segmentLines(path)) {
+    if (l.overlong) {
+      yield { error: 'line too long', line: l.lineNo, path };
+      continue;
     }
-    for (const line of lines) {
-      lineNo++;
-      const rec = parseRecordingLine(line);
-      if ('error' in rec) {
-        yield { error: rec.error, line: lineNo, path };
-      } else if (rec.k === 'header' && Math.trunc(rec.v) > RECORDING_FORMAT_VERSION) {
-        yield {
-          error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`,
-          line: lineNo,
-          path,
-        };
-        return false;
-      } else {
-        yield rec;
-      }
+    if (l.text.trim() === '') continue;
+    const rec = parseRecordingLine(l.text);
+    if ('error' in rec) {
+      yield { error: rec.error, line: l.lineNo, path };
+    } else if (rec.k === 'header' && Math.trunc(rec.v) > RECORDING_FORMAT_VERSION) {
+      yield {
+        error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`,
+        line: l.lineNo,
+        path,
+      };
+      return;
+    } else {
+      yield rec;
     }
-    return true;
-  }
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
-  try {
-    for await (const chunk of stream) {
-      if (!(yield* emit(splitter.push(chunk as string)))) return;
-    }
-    yield* emit(splitter.flush());
-  } finally {
-    stream.destroy();
   }
 }
 

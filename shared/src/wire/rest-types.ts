@@ -34,3 +34,31 @@ export interface RecordingInfo {
   /** Node name from the header. */
   node?: string;
 }
+
+/** One minute of a recording, from its index: what the replay scrubber's density strip draws. */
+export interface MinuteDensity {
+  /** Minute start, ms since the epoch. */
+  t: number;
+  /** Live bad flows at the end of that minute. */
+  bad: number;
+  /** Flows that turned bad during it. */
+  newBad: number;
+  /** Gaps (event loss, restarts, server stops) recorded during it. */
+  gaps: number;
+  /** conntrack events during it. */
+  events: number;
+}
+
+/** GET /api/replay/index: a whole recording's outline, read from its index without loading it. */
+export interface RecordingOutline {
+  start: number;
+  end: number;
+  records: number;
+  /** Replay checkpoints the index holds. */
+  checkpoints: number;
+  minutes: MinuteDensity[];
+  /** When the NAT rules changed. */
+  natChanges: number[];
+  /** When the first flow turned bad, or null. */
+  firstBad: number | null;
+}
