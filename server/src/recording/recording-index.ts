@@ -278,7 +278,7 @@ export async function loadOrBuildIndex(
   // Old checkpoint files beyond the kept ones are overwritten or left unused; names are unique per record count.
   let read = 0;
   let lastCpRecords = idx.checkpoints.at(-1)?.records ?? 0;
-  let lastCpT = idx.checkpoints.at(-1)?.t ?? Number.NEGATIVE_INFINITY;
+  let lastCpT = idx.checkpoints.at(-1)?.t ?? Number.NaN;
   let minute: MinuteDensity | undefined = resume?.minute ? { ...resume.minute } : undefined;
   const closeMinute = (): void => {
     if (!minute) return;
@@ -317,6 +317,7 @@ export async function loadOrBuildIndex(
     if (!(idx.end >= r.t)) idx.end = r.t;
     idx.records++;
     read++;
+    if (Number.isNaN(lastCpT)) lastCpT = r.t;
     if (read % 100_000 === 0) onProgress?.(read);
     if (idx.records - lastCpRecords >= opts.checkpointRecords || player.applied - lastCpT >= opts.checkpointMs) {
       const file = `cp-${idx.records}.json.gz`;

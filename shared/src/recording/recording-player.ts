@@ -52,13 +52,13 @@ export class RecordingPlayer {
     this.reset = true;
   }
 
-  /** The whole state as plain data, for a checkpoint. */
+  /** The whole state as plain data, for a checkpoint: it shares objects with the player, so serialize it at once. */
   exportState(): PlayerState {
-    return structuredClone({
+    return {
       applied: this.#applied,
       core: this.#core.exportState(),
       pending: [...this.#pending].map(([scope, d]) => ({ scope, lines: d.lines, startedAt: d.startedAt })),
-    });
+    };
   }
 
   /**
