@@ -130,8 +130,16 @@ export {
   type SyncMessage,
 } from './wire/protocol.js';
 export type {
+  BadAtAnswer,
+  BadDuringAnswer,
+  BadInterval,
   FlowDetail,
+  FlowLifecycle,
+  LifecycleAnswer,
+  LifecycleStep,
   MinuteDensity,
+  NatChangesAnswer,
+  TupleQuery,
   NatAt,
   RecordingInfo,
   RecordingOutline,

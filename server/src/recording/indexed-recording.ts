@@ -1,5 +1,5 @@
 /** A recording opened through its index: seek to any time from the nearest checkpoint, then stream forward. */
-import { type RecordingOutline, RecordingPlayer } from '@ctscope/shared';
+import { type RecordingOutline, RecordingPlayer, type RecordingRecord } from '@ctscope/shared';
 import {
   defaultIndexOptions,
   type IndexCheckpoint,
@@ -99,6 +99,8 @@ export class ReplayCursor {
   #done = false;
   /** Unreadable lines met so far. */
   readErrors = 0;
+  /** Raw-line pre-filter (see readFrom); set before the first read. */
+  keep: ((text: string) => boolean) | undefined;
 
   constructor(
     readonly recording: IndexedRecording,
@@ -121,7 +123,7 @@ export class ReplayCursor {
 
   async #peek(): Promise<ReadItem | undefined> {
     if (this.#ahead || this.#done) return this.#ahead;
-    this.#iter ??= readFrom(this.recording.source.files, this.from);
+    this.#iter ??= readFrom(this.recording.source.files, this.from, this.keep);
     const n = await this.#iter.next();
     if (n.done) this.#done = true;
     else this.#ahead = n.value;
@@ -133,7 +135,7 @@ export class ReplayCursor {
    * replay), then mark t reached. `onRecord` sees each record after it was applied. Yields to the event loop
    * every few thousand records.
    */
-  async advanceTo(t: number, onRecord?: (r: ReadItem & { rec: unknown }) => void): Promise<void> {
+  async advanceTo(t: number, onRecord?: (r: RecordingRecord) => void): Promise<void> {
     let n = 0;
     for (;;) {
       const item = await this.#peek();
@@ -146,7 +148,7 @@ export class ReplayCursor {
       if (item.rec.t > t) break;
       this.player.feed(item.rec);
       this.#ahead = undefined;
-      onRecord?.(item);
+      onRecord?.(item.rec);
       if (++n % RECORDS_PER_SLICE === 0) await new Promise((r) => setImmediate(r));
     }
     this.player.reach(t);

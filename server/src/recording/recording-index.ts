@@ -160,10 +160,14 @@ export type ReadItem =
   | { rec: RecordingRecord; next: RecordingPosition }
   | { error: string; segment: string; line: number; next: RecordingPosition };
 
-/** Records from `pos` to the end of the recording, in file order. */
+/**
+ * Records from `pos` to the end of the recording, in file order. `keep`, when given, sees each raw line first
+ * and skips the ones it refuses without parsing them (a cheap pre-filter for following one tuple).
+ */
 export async function* readFrom(
   files: readonly string[],
   pos: RecordingPosition,
+  keep?: (text: string) => boolean,
 ): AsyncGenerator<ReadItem> {
   for (let seg = pos.seg; seg < files.length; seg++) {
     const file = files[seg]!;
@@ -174,7 +178,7 @@ export async function* readFrom(
         yield { error: 'line too long', segment: basename(file), line: l.lineNo, next };
         continue;
       }
-      if (l.text.trim() === '') continue;
+      if (l.text.trim() === '' || (keep && !keep(l.text))) continue;
       const rec = parseRecordingLine(l.text);
       if ('error' in rec) {
         yield { error: rec.error, segment: basename(file), line: l.lineNo, next };
