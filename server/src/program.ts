@@ -55,11 +55,17 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--unanswered-after <seconds>', 'UNREPLIED age that makes a healthy flow "unanswered"', '10')
     .option('--include-destroyed', 'also show flows whose DESTROY was seen')
     .option('--skip-bad-lines', 'report unparseable lines but carry on instead of exiting 2')
-    .option('--recording <dir>', 'answer from a ctscope recording (directory of segments, or one file) instead')
+    .option(
+      '--recording <dir>',
+      'answer from a ctscope recording (directory of segments, or one file) instead',
+    )
     .option('--at <time>', 'with --recording: flows bad at this instant, and NAT changes around it')
     .option('--from <time>', 'with --recording: start of a window (bad flows during it, worst first)')
     .option('--to <time>', 'with --recording: end of the window')
-    .option('--tuple <SRC:SPORT->DST:DPORT>', "with --recording: one tuple's whole lifecycle (any part may be left out)")
+    .option(
+      '--tuple <SRC:SPORT->DST:DPORT>',
+      "with --recording: one tuple's whole lifecycle (any part may be left out)",
+    )
     .option('--nat-window <seconds>', 'with --at: list NAT changes this close to it (default 60)')
     .addHelpText(
       'after',
@@ -81,7 +87,10 @@ export function buildProgram(exit: (code: number) => void): Command {
     .requiredOption('--recording <dir>', 'recording directory of segments, or one file')
     .requiredOption('--from <time>', 'slice start (ISO 8601 or ms since the epoch)')
     .requiredOption('--to <time>', 'slice end')
-    .requiredOption('-o, --output <file>', 'output file (gzip NDJSON; open it with ctscope replay or drop it on the page)')
+    .requiredOption(
+      '-o, --output <file>',
+      'output file (gzip NDJSON; open it with ctscope replay or drop it on the page)',
+    )
     .action(async (opts) => {
       exit(await runExport(opts, stdio, program.version() ?? 'unknown'));
     });

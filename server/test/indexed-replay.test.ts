@@ -110,7 +110,10 @@ describe('indexed replay', () => {
     expect(again.index.build.records).toBe(first.index.build.records);
     const last = s.files.at(-1)!;
     const t = s.end + 5;
-    await appendFile(join(dir, last), `${JSON.stringify({ k: 'gap', t, reason: 'server-stop', detail: 'x' })}\n`);
+    await appendFile(
+      join(dir, last),
+      `${JSON.stringify({ k: 'gap', t, reason: 'server-stop', detail: 'x' })}\n`,
+    );
     const grown = await IndexedRecording.open(dir, opts(join(root, 'cache')));
     expect(grown.index.records).toBe(first.index.records + 1);
     expect(grown.index.build.resumedFrom).not.toBeNull();

@@ -138,9 +138,9 @@ export type {
   LifecycleAnswer,
   LifecycleStep,
   MinuteDensity,
-  NatChangesAnswer,
-  TupleQuery,
   NatAt,
+  NatChangesAnswer,
   RecordingInfo,
   RecordingOutline,
+  TupleQuery,
 } from './wire/rest-types.js';

@@ -29,7 +29,9 @@ const NAT_WINDOW_MS = 60_000;
 
 const iso = (t: number) => new Date(t).toISOString();
 const dur = (ms: number) =>
-  ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  ms < 60_000
+    ? `${(ms / 1000).toFixed(1)}s`
+    : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 
 /** `SRC[:SPORT][->DST[:DPORT]]` (IPv6 in brackets) into a tuple query. */
 export function parseTuple(s: string): TupleQuery | Error {
@@ -57,9 +59,17 @@ function windowTable(a: BadDuringAnswer): string {
     dur(i.durationMs),
     i.flow.id,
   ];
-  const rows = [['SEVERITY', 'VERDICTS', 'KEPT-ALIVE', 'ORIGINAL', 'BAD SINCE', 'UNTIL', 'BAD FOR', 'ID'], ...a.flows.map(row)];
+  const rows = [
+    ['SEVERITY', 'VERDICTS', 'KEPT-ALIVE', 'ORIGINAL', 'BAD SINCE', 'UNTIL', 'BAD FOR', 'ID'],
+    ...a.flows.map(row),
+  ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
   const critical = a.flows.filter((i) => i.flow.severity === 'critical').length;
   lines.push('', `${a.total} bad flows between ${iso(a.from)} and ${iso(a.to)} (${critical} critical)`);
   if (a.total > a.flows.length) lines.push(`(the ${a.flows.length} worst listed)`);
@@ -105,7 +115,12 @@ export async function runAnalyzeRecording(opts: AnalyzeRecordingOptions, io: Io)
     if (t instanceof Error) return usage(t.message);
     times[flag] = t;
   }
-  if (opts.at === undefined && hasWindow && !opts.tuple && (times['--from'] === undefined || times['--to'] === undefined))
+  if (
+    opts.at === undefined &&
+    hasWindow &&
+    !opts.tuple &&
+    (times['--from'] === undefined || times['--to'] === undefined)
+  )
     return usage('--from and --to go together');
   if (times['--from'] !== undefined && times['--to'] !== undefined && times['--to'] < times['--from'])
     return usage('--to is before --from');

@@ -1,6 +1,7 @@
 /** `ctscope export --recording DIR --from T1 --to T2 -o FILE`: a small, replayable slice of a recording for a ticket. */
-import { IndexedRecording } from '../recording/indexed-recording.js';
+
 import { exportSlice } from '../recording/export-slice.js';
+import { IndexedRecording } from '../recording/indexed-recording.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './analyze.js';
 import { parseRecordingTime } from './recording-time.js';
 

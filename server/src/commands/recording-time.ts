@@ -6,6 +6,8 @@ export function parseRecordingTime(flag: string, value: string): number | Error 
   if (/^\d{10,16}$/.test(v)) return Number(v);
   const t = Date.parse(v);
   if (!Number.isFinite(t) || !/^\d{4}-\d{2}-\d{2}/.test(v))
-    return new Error(`${flag} must be an ISO time (2026-11-01T00:05:00Z) or ms since the epoch, got "${value}"`);
+    return new Error(
+      `${flag} must be an ISO time (2026-11-01T00:05:00Z) or ms since the epoch, got "${value}"`,
+    );
   return t;
 }

@@ -1,6 +1,7 @@
 /** `ctscope replay PATH`: serve the API and page from a recording instead of the live node. */
 import { ConfigError, isLoopback } from '../config.js';
 import { ReplayEngine } from '../engine/replay-engine.js';
+import { postmortemRoutes } from '../http/postmortem-routes.js';
 import { replayRoutes } from '../http/recording-routes.js';
 import { startServer } from '../http/server.js';
 import type { Io } from './analyze.js';
@@ -54,7 +55,10 @@ export async function runReplay(
     webRoot: opts.webRoot,
     host: opts.host,
     port: opts.port,
-    extraRoutes: replayRoutes(engine),
+    extraRoutes: async (app) => {
+      await replayRoutes(engine)(app);
+      await postmortemRoutes(engine)(app);
+    },
   });
   io.err(
     `ctscope replay: ${idx.records} records from ${opts.path} (index: ${idx.checkpoints.length} checkpoints in ${engine.recording.source.indexDir}), serving on ${server.url}\n`,

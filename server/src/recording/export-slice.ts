@@ -3,9 +3,10 @@
  * replay state at `from` (a `state` record), then every record up to `to`. It replays exactly as the original
  * did over that window, in `ctscope replay` and in the page (drag and drop).
  */
+
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { RECORDING_FORMAT_VERSION, type RecordingRecord } from '@ctscope/shared';
 import type { IndexedRecording } from './indexed-recording.js';

@@ -35,7 +35,11 @@ function badFlows(p: RecordingPlayer): FlowReport[] {
 }
 
 /** Flows bad at instant t (live, verdict not ok), worst first. */
-export async function badAt(rec: IndexedRecording, t: number, limit = MAX_ANSWER_FLOWS): Promise<BadAtAnswer> {
+export async function badAt(
+  rec: IndexedRecording,
+  t: number,
+  limit = MAX_ANSWER_FLOWS,
+): Promise<BadAtAnswer> {
   const p = await rec.playerAt(t);
   const flows = badFlows(p);
   return { at: t, total: flows.length, flows: flows.slice(0, limit) };

@@ -300,7 +300,8 @@ export async function loadOrBuildIndex(
   for await (const item of readFrom(src.files, pos)) {
     if ('error' in item) {
       idx.readErrors++;
-      if (idx.errors.length < 20) idx.errors.push({ segment: item.segment, line: item.line, error: item.error });
+      if (idx.errors.length < 20)
+        idx.errors.push({ segment: item.segment, line: item.line, error: item.error });
       continue;
     }
     const r = item.rec;
@@ -323,7 +324,10 @@ export async function loadOrBuildIndex(
     read++;
     if (Number.isNaN(lastCpT)) lastCpT = r.t;
     if (read % 100_000 === 0) onProgress?.(read);
-    if (idx.records - lastCpRecords >= opts.checkpointRecords || player.applied - lastCpT >= opts.checkpointMs) {
+    if (
+      idx.records - lastCpRecords >= opts.checkpointRecords ||
+      player.applied - lastCpT >= opts.checkpointMs
+    ) {
       const file = `cp-${idx.records}.json.gz`;
       await writeCheckpoint(src.indexDir, file, player.exportState());
       idx.checkpoints.push({
@@ -339,7 +343,11 @@ export async function loadOrBuildIndex(
   }
   closeMinute();
   if (Number.isNaN(idx.start)) idx.start = idx.end = 0;
-  idx.build = { ms: Math.round(performance.now() - started), records: read, resumedFrom: resume?.records ?? null };
+  idx.build = {
+    ms: Math.round(performance.now() - started),
+    records: read,
+    resumedFrom: resume?.records ?? null,
+  };
   const tmp = join(src.indexDir, `index.json.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify(idx));
   await rename(tmp, join(src.indexDir, 'index.json'));

@@ -1,13 +1,13 @@
 /** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { segmentLines } from './segment-lines.js';
 import {
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
+import { segmentLines } from './segment-lines.js';
 
 /** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`, or `.ndjson.gz` when compressed. */
 export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson(?:\.gz)?$/;

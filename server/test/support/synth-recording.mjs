@@ -1,10 +1,11 @@
 // Writes a synthetic recording quickly (tests and the post-mortem benchmark): DNS flows at a steady rate through
 // a kube-dns ClusterIP, with incidents where the service's rules vanish, so flows created then are no-dnat and
 // kept alive by suspect polls until the "operator" deletes some of them. Deterministic for a given seed.
+
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { parseIptablesSave } from '@ctscope/shared';
 
@@ -75,7 +76,10 @@ export async function writeSyntheticRecording(dir, o = {}) {
       out.end();
       await once(out.file ?? out, 'finish').catch(() => {});
     }
-    const stamp = new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date(t)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const name = `ctscope-${stamp}-${seq++}.ndjson${gzip ? '.gz' : ''}`;
     const file = createWriteStream(join(dir, name));
     if (gzip) {
@@ -185,10 +189,11 @@ export async function writeSyntheticRecording(dir, o = {}) {
         event(at, '[NEW]', id, 30, ep, true);
         live.set(id, { reply: ep, unreplied: true });
         // A few never get an answer (the endpoint is slow or gone): they age into `unanswered`.
-        if (rnd() >= 0.05) later(at + 5 + Math.floor(rnd() * 40), (tt) => {
-          live.get(id).unreplied = false;
-          event(tt, '[UPDATE]', id, 30, ep, false);
-        });
+        if (rnd() >= 0.05)
+          later(at + 5 + Math.floor(rnd() * 40), (tt) => {
+            live.get(id).unreplied = false;
+            event(tt, '[UPDATE]', id, 30, ep, false);
+          });
         later(at + 30_000 + Math.floor(rnd() * 2000), (tt) => {
           event(tt, '[DESTROY]', id, 0, ep, false);
           live.delete(id);
@@ -206,7 +211,12 @@ export async function writeSyntheticRecording(dir, o = {}) {
     if (rel % 2000 === 0 && bad.size > 0) {
       rec({ k: 'dump', t: t - 2, phase: 'begin', scope: 'poll' });
       for (const id of bad)
-        rec({ k: 'line', t: t - 1, src: 'poll', line: `ipv4     2 ${body(id, 29 + (rel % 4000 === 0 ? 1 : 0), '10.43.0.10', true)} mark=0 use=1 id=${id}` });
+        rec({
+          k: 'line',
+          t: t - 1,
+          src: 'poll',
+          line: `ipv4     2 ${body(id, 29 + (rel % 4000 === 0 ? 1 : 0), '10.43.0.10', true)} mark=0 use=1 id=${id}`,
+        });
       rec({ k: 'dump', t, phase: 'end', scope: 'poll' });
     }
     // The operator deletes the bad flows some time after each incident.
@@ -230,7 +240,12 @@ export async function writeSyntheticRecording(dir, o = {}) {
       lastDump = t;
       rec({ k: 'dump', t: t - 5, phase: 'begin', scope: 'full' });
       for (const [id, f] of live)
-        rec({ k: 'line', t: t - 4, src: 'dump', line: `ipv4     2 ${body(id, 20, f.reply, f.unreplied)} mark=0 use=1 id=${id}` });
+        rec({
+          k: 'line',
+          t: t - 4,
+          src: 'dump',
+          line: `ipv4     2 ${body(id, 20, f.reply, f.unreplied)} mark=0 use=1 id=${id}`,
+        });
       rec({ k: 'dump', t, phase: 'end', scope: 'full' });
     }
     await endStep();

@@ -2,6 +2,7 @@
 
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
+import type { RateBucket } from '../engine/rate-timeline.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
 import { snapshotAt } from '../nat/nat-history.js';
 import { diffSnapshots, isDiffEmpty } from '../nat/nat-snapshot.js';
@@ -19,8 +20,12 @@ import {
 import type { Alert } from './alert.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
-import { type FlowHistoryEntry, FlowTracker, type FlowTrackerState, type TrackedFlow } from './flow-tracker.js';
-import type { RateBucket } from '../engine/rate-timeline.js';
+import {
+  type FlowHistoryEntry,
+  FlowTracker,
+  type FlowTrackerState,
+  type TrackedFlow,
+} from './flow-tracker.js';
 
 export interface FlowStoreOptions {
   /** Hard cap on tracked flows; beyond it the oldest destroyed, then oldest healthy flows are evicted. */
