@@ -133,9 +133,9 @@ export async function writeSyntheticRecording(dir, o = {}) {
   const future = new Map();
   const later = (t, fn) => {
     const k = Math.floor(t);
-    let l = future.get(k);
-    if (!l) future.set(k, (l = []));
-    l.push(fn);
+    const l = future.get(k);
+    if (l) l.push(fn);
+    else future.set(k, [fn]);
   };
   const inIncident = (rel) => incidents.some((i) => rel >= i.at && rel < i.at + i.durationMs);
   const live = new Map(); // id -> { reply, unreplied, bad }
