@@ -63,7 +63,7 @@ export function validateConfig(c: ServeConfig): void {
 }
 
 /** Replay index: a checkpoint of the whole engine state at most this many records apart... */
-export const INDEX_CHECKPOINT_RECORDS = 200_000;
+export const INDEX_CHECKPOINT_RECORDS = 100_000;
 /** ...or this much recording time apart, whichever comes first. */
 export const INDEX_CHECKPOINT_MS = 5 * 60_000;
 /** Index directory next to the segments (a cache directory is used when the recording's is read-only). */

@@ -105,8 +105,11 @@ export class ReplayEngine implements Engine {
         const started = performance.now();
         const cp = this.recording.checkpointAtOrBefore(t);
         if (t < this.applied || (cp && cp.records - this.#records >= JUMP_RECORDS)) {
-          const next = await this.recording.cursorNear(t);
+          // Drop the current state before loading the next: only one table is ever held.
           await this.#cursor.close();
+          this.#cursor = this.recording.cursorAtStart();
+          this.#records = 0;
+          const next = await this.recording.cursorNear(t);
           this.#cursor = next;
           this.#records = next.checkpoint?.records ?? 0;
           this.#reset = true;

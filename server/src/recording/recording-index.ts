@@ -5,12 +5,13 @@
  * segments change.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import {
   type MinuteDensity,
   type PlayerState,
@@ -24,7 +25,7 @@ import { listSegmentNames } from './recording-reader.js';
 import { segmentLines } from './segment-lines.js';
 
 /** Bumped when the index or checkpoint layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 
 /** Where reading resumes: a line start in one segment. */
 export interface RecordingPosition {
@@ -138,19 +139,45 @@ async function describeSegments(files: string[]): Promise<IndexedSegment[]> {
   return out;
 }
 
-/** Read a checkpoint's player state (a fresh object: the player takes it over). */
+/**
+ * Read a checkpoint's player state (a fresh object: the player takes it over). The file is gzip NDJSON: the
+ * state with an empty flow list, then one tracked flow per line, so neither side ever holds one giant string.
+ */
 export async function readCheckpoint(src: RecordingSource, cp: IndexCheckpoint): Promise<PlayerState> {
-  const chunks: Buffer[] = [];
-  const gunzip = createReadStream(join(src.indexDir, cp.file)).pipe(createGunzip());
-  for await (const c of gunzip) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as PlayerState;
+  let state: PlayerState | undefined;
+  const flows: PlayerState['core']['store']['tracker']['flows'] = [];
+  for await (const l of segmentLines(join(src.indexDir, cp.file))) {
+    if (l.text === '') continue;
+    if (state === undefined) state = JSON.parse(l.text) as PlayerState;
+    else flows.push(JSON.parse(l.text));
+  }
+  if (!state) throw new Error(`checkpoint ${cp.file} is empty`);
+  state.core.store.tracker.flows = flows;
+  return state;
 }
 
 async function writeCheckpoint(dir: string, file: string, state: PlayerState): Promise<void> {
   const tmp = join(dir, `${file}.tmp`);
   const gz = createGzip({ level: 1 });
   const done = pipeline(gz, createWriteStream(tmp));
-  gz.end(JSON.stringify(state));
+  const flows = state.core.store.tracker.flows;
+  const head = {
+    ...state,
+    core: {
+      ...state.core,
+      store: { ...state.core.store, tracker: { ...state.core.store.tracker, flows: [] } },
+    },
+  };
+  gz.write(`${JSON.stringify(head)}\n`);
+  let batch: string[] = [];
+  for (const f of flows) {
+    batch.push(JSON.stringify(f));
+    if (batch.length >= 2000) {
+      if (!gz.write(`${batch.join('\n')}\n`)) await once(gz, 'drain');
+      batch = [];
+    }
+  }
+  gz.end(batch.length ? `${batch.join('\n')}\n` : '');
   await done;
   await rename(tmp, join(dir, file));
 }
@@ -328,7 +355,7 @@ export async function loadOrBuildIndex(
       idx.records - lastCpRecords >= opts.checkpointRecords ||
       player.applied - lastCpT >= opts.checkpointMs
     ) {
-      const file = `cp-${idx.records}.json.gz`;
+      const file = `cp-${idx.records}.ndjson.gz`;
       await writeCheckpoint(src.indexDir, file, player.exportState());
       idx.checkpoints.push({
         t: player.applied,
