@@ -11,7 +11,11 @@ if (mode === 'index') {
   // Cold: build the index (one streaming pass over everything, checkpoints written as it goes).
   const t0 = performance.now();
   const rec = await IndexedRecording.open(dir);
-  out({ ms: Math.round(performance.now() - t0), records: rec.index.records, checkpoints: rec.index.checkpoints.length });
+  out({
+    ms: Math.round(performance.now() - t0),
+    records: rec.index.records,
+    checkpoints: rec.index.checkpoints.length,
+  });
 } else if (mode === 'replay') {
   // What `ctscope replay DIR` does, paused at the end; then seeks to the given times.
   const t0 = performance.now();

@@ -19,7 +19,9 @@ const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
 const mb = (b) => `${(b / 1024 ** 2).toFixed(0)} MB`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const child = (...args) =>
-  JSON.parse(execFileSync(process.execPath, [CHILD, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+  JSON.parse(
+    execFileSync(process.execPath, [CHILD, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 24 }),
+  );
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
 const dir = join(ROOT, 'recording');
@@ -37,7 +39,9 @@ try {
   );
 
   // Seek targets spread over the whole recording (deterministic), the incident among them.
-  const seekTimes = [0.13, 0.52, 0.07, 0.91, 0.33, 0.71, 0.45].map((f) => Math.round(r.start + f * (r.end - r.start)));
+  const seekTimes = [0.13, 0.52, 0.07, 0.91, 0.33, 0.71, 0.45].map((f) =>
+    Math.round(r.start + f * (r.end - r.start)),
+  );
   seekTimes.push(r.incidentAt + 60_000);
   const rep = child('replay', dir, ...seekTimes);
   const seekMedian = median(rep.seeks);
@@ -52,10 +56,14 @@ try {
   const a0 = performance.now();
   let code = 0;
   try {
-    execFileSync(process.execPath, [CLI, 'analyze', '--recording', dir, '--at', String(r.incidentAt + 60_000), '--json'], {
-      maxBuffer: 1 << 26,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      process.execPath,
+      [CLI, 'analyze', '--recording', dir, '--at', String(r.incidentAt + 60_000), '--json'],
+      {
+        maxBuffer: 1 << 26,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } catch (err) {
     code = err.status;
   }

@@ -44,7 +44,10 @@ export async function writeBigRecording(dir, o = {}) {
       gz.end();
       await once(file, 'finish');
     }
-    const stamp = new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date(t)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const name = `ctscope-${stamp}-${seq++}.ndjson.gz`;
     files.push(name);
     file = createWriteStream(join(dir, name));
@@ -128,7 +131,9 @@ export async function writeBigRecording(dir, o = {}) {
     if (step % 20 === 0 && kept.length) {
       put(`{"k":"dump","t":${t},"phase":"begin","scope":"poll"}\n`);
       for (const k of kept)
-        put(`{"k":"line","t":${t},"src":"poll","line":"ipv4     2 ${body(k, 30 - (step % 40 ? 1 : 0), '10.43.0.10', true)} mark=0 use=1 id=${k}"}\n`);
+        put(
+          `{"k":"line","t":${t},"src":"poll","line":"ipv4     2 ${body(k, 30 - (step % 40 ? 1 : 0), '10.43.0.10', true)} mark=0 use=1 id=${k}"}\n`,
+        );
       put(`{"k":"dump","t":${t},"phase":"end","scope":"poll"}\n`);
     }
     if (t === deleteAt) {
@@ -138,12 +143,17 @@ export async function writeBigRecording(dir, o = {}) {
       }
       kept.length = 0;
     }
-    if (step % 20 === 0) put(`{"k":"counters","t":${t},"count":${live.size},"max":262144,"stats":{"drop":0,"insert_failed":0}}\n`);
+    if (step % 20 === 0)
+      put(
+        `{"k":"counters","t":${t},"count":${live.size},"max":262144,"stats":{"drop":0,"insert_failed":0}}\n`,
+      );
     if (t - lastDump >= dumpEvery) {
       lastDump = t;
       put(`{"k":"dump","t":${t},"phase":"begin","scope":"full"}\n`);
       for (const [fid, reply] of live)
-        put(`{"k":"line","t":${t},"src":"dump","line":"ipv4     2 ${body(fid, 20, reply, reply === '10.43.0.10')} mark=0 use=1 id=${fid}"}\n`);
+        put(
+          `{"k":"line","t":${t},"src":"dump","line":"ipv4     2 ${body(fid, 20, reply, reply === '10.43.0.10')} mark=0 use=1 id=${fid}"}\n`,
+        );
       put(`{"k":"dump","t":${t + 1},"phase":"end","scope":"full"}\n`);
     }
     if (partBytes > 4 << 20) await flushParts();

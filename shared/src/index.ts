@@ -97,6 +97,7 @@ export {
   type RecordingRecord,
   type RecState,
 } from './recording/recording-format.js';
+export { OutlineBuilder } from './recording/recording-outline.js';
 export { type PlayerState, RecordingPlayer } from './recording/recording-player.js';
 // verdict/: the verdict vocabulary and judging a flow against the rules
 export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import {
   type MinuteDensity,
+  OutlineBuilder,
   type PlayerState,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
@@ -245,12 +246,6 @@ function unchangedPrefix(old: IndexedSegment[], now: IndexedSegment[]): number {
   return n;
 }
 
-/** Live bad flows in a player's table (destroyed ones do not count). */
-function liveBad(player: RecordingPlayer): number {
-  const s = player.core.store.stats();
-  return s.live - s.bySeverity.ok;
-}
-
 /**
  * The index of a recording, from the cache when it still matches the segments; otherwise built by streaming
  * from the last checkpoint that is still valid (an old recording, or one still being written, costs one pass
@@ -310,20 +305,7 @@ export async function loadOrBuildIndex(
   let read = 0;
   let lastCpRecords = idx.checkpoints.at(-1)?.records ?? 0;
   let lastCpT = idx.checkpoints.at(-1)?.t ?? Number.NaN;
-  let minute: MinuteDensity | undefined = resume?.minute ? { ...resume.minute } : undefined;
-  const closeMinute = (): void => {
-    if (!minute) return;
-    minute.bad = liveBad(player);
-    for (const b of player.core.store.timeline.recent(120)) {
-      if (b.t < minute.t || b.t >= minute.t + 60_000) continue;
-      let n = 0;
-      for (const v of Object.values(b.bad)) n += v ?? 0;
-      minute.newBad += n;
-      if (n > 0 && idx.firstBad === null) idx.firstBad = b.t;
-    }
-    idx.minutes.push(minute);
-    minute = undefined;
-  };
+  const outline = new OutlineBuilder(resume ? { ...idx, minute: resume.minute } : undefined);
   for await (const item of readFrom(src.files, pos)) {
     if ('error' in item) {
       idx.readErrors++;
@@ -332,19 +314,11 @@ export async function loadOrBuildIndex(
       continue;
     }
     const r = item.rec;
-    const m = Math.floor(r.t / 60_000) * 60_000;
-    if (minute && m > minute.t) closeMinute();
-    minute ??= { t: m, bad: 0, newBad: 0, gaps: 0, events: 0 };
     if (r.k === 'header') {
       idx.node = r.node;
       idx.netns = r.netns;
     }
-    const hashBefore = r.k === 'nat' ? player.core.store.current?.hash : undefined;
-    player.feed(r);
-    if (r.k === 'nat' && hashBefore !== undefined && player.core.store.current?.hash !== hashBefore)
-      idx.natChanges.push(r.t);
-    if (r.k === 'gap') minute.gaps++;
-    else if (r.k === 'line' && r.src === 'events') minute.events++;
+    outline.feed(player, r);
     if (!(idx.start <= r.t)) idx.start = r.t;
     if (!(idx.end >= r.t)) idx.end = r.t;
     idx.records++;
@@ -362,13 +336,16 @@ export async function loadOrBuildIndex(
         pos: item.next,
         records: idx.records,
         file,
-        minute: { ...minute },
+        minute: outline.minute ? { ...outline.minute } : undefined,
       });
       lastCpRecords = idx.records;
       lastCpT = player.applied;
     }
   }
-  closeMinute();
+  outline.closeMinute(player);
+  idx.minutes = outline.minutes;
+  idx.natChanges = outline.natChanges;
+  idx.firstBad = outline.firstBad;
   if (Number.isNaN(idx.start)) idx.start = idx.end = 0;
   idx.build = {
     ms: Math.round(performance.now() - started),

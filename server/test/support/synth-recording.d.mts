@@ -12,6 +12,7 @@ export interface SynthOptions {
   incidents?: Array<{ at: number; durationMs: number; deleteAfterMs: number }>;
   dumpEveryMs?: number;
   gapEveryMs?: number;
+  unansweredShare?: number;
 }
 export interface SynthResult {
   dir: string;

@@ -51,7 +51,8 @@ function body(id, timeout, reply, unreplied) {
 /**
  * Write a recording into `dir` and return what it holds.
  * Options: start (ms), durationMs, rate (new flows/s), gzip, segmentBytes (uncompressed), seed,
- * incidents: [{ at, durationMs, deleteAfterMs }] relative to start, dumpEveryMs (full dumps), gapEveryMs.
+ * incidents: [{ at, durationMs, deleteAfterMs }] relative to start, dumpEveryMs (full dumps), gapEveryMs,
+ * unansweredShare (flows that never get a reply, default 0.05).
  */
 export async function writeSyntheticRecording(dir, o = {}) {
   const start = o.start ?? Date.UTC(2026, 10, 1, 0, 0, 0);
@@ -63,6 +64,7 @@ export async function writeSyntheticRecording(dir, o = {}) {
   const incidents = o.incidents ?? [{ at: 60_000, durationMs: 20_000, deleteAfterMs: 60_000 }];
   const dumpEveryMs = o.dumpEveryMs ?? 300_000;
   const gapEveryMs = o.gapEveryMs ?? 0;
+  const unansweredShare = o.unansweredShare ?? 0.05;
   await mkdir(dir, { recursive: true });
 
   let seq = 0;
@@ -189,7 +191,7 @@ export async function writeSyntheticRecording(dir, o = {}) {
         event(at, '[NEW]', id, 30, ep, true);
         live.set(id, { reply: ep, unreplied: true });
         // A few never get an answer (the endpoint is slow or gone): they age into `unanswered`.
-        if (rnd() >= 0.05)
+        if (rnd() >= unansweredShare)
           later(at + 5 + Math.floor(rnd() * 40), (tt) => {
             live.get(id).unreplied = false;
             event(tt, '[UPDATE]', id, 30, ep, false);

@@ -6,6 +6,8 @@ import type { Verdict } from '../verdict/verdicts.js';
 export class RateTimeline {
   private readonly buckets: RateBucket[] = [];
   private changed = new Set<RateBucket>();
+  /** Flows turned bad since this timeline was made (not checkpointed: callers compare before and after a step). */
+  badCount = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -34,6 +36,7 @@ export class RateTimeline {
   countBad(at: number, verdict: Exclude<Verdict, 'ok'>): void {
     const b = this.bucket(at);
     b.bad[verdict] = (b.bad[verdict] ?? 0) + 1;
+    this.badCount++;
     this.changed.add(b);
   }
 

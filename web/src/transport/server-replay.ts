@@ -1,5 +1,5 @@
 /** Replay controls for `ctscope replay`: the clock runs on the server (POST /api/replay); we poll its state. */
-import type { ReplayClockState } from '@ctscope/shared';
+import type { RecordingOutline, ReplayClockState } from '@ctscope/shared';
 import type { ApiClient } from './api-client.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
@@ -18,6 +18,17 @@ export class ServerReplay implements ReplayControls {
   start(): void {
     this.timer ??= setInterval(() => void this.refresh(), this.pollMs);
     void this.refresh();
+    void this.loadOutline();
+  }
+
+  /** The recording's outline from its index (one request: it does not change while replaying). */
+  private async loadOutline(): Promise<void> {
+    try {
+      const outline = await this.api.get<RecordingOutline>('/api/replay/index');
+      this.store.dispatch({ type: 'replay-outline', outline });
+    } catch {
+      // An older server without the index: the bar works without the strip.
+    }
   }
 
   play(): void {
