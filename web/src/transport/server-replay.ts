@@ -21,13 +21,17 @@ export class ServerReplay implements ReplayControls {
     void this.loadOutline();
   }
 
-  /** The recording's outline from its index (one request: it does not change while replaying). */
-  private async loadOutline(): Promise<void> {
+  /**
+   * The recording's outline from its index (it does not change while replaying). Retried a few times: a busy
+   * server may time out; an older one without the route answers 404 and the bar works without the strip.
+   */
+  private async loadOutline(attempt = 1): Promise<void> {
     try {
       const outline = await this.api.get<RecordingOutline>('/api/replay/index');
       this.store.dispatch({ type: 'replay-outline', outline });
-    } catch {
-      // An older server without the index: the bar works without the strip.
+    } catch (err) {
+      if ((err as { status?: number }).status === 404 || attempt >= 5 || !this.timer) return;
+      setTimeout(() => void this.loadOutline(attempt + 1), 2000 * attempt);
     }
   }
 
