@@ -72,6 +72,7 @@ describe('indexed replay', () => {
         async (times) => {
           // Reference: one replay from the very start, no checkpoint, advanced through the sorted instants.
           const full = rec.cursorAtStart();
+          full.headless = true;
           const expected = new Map<number, ReturnType<typeof view>>();
           for (const t of [...times].sort((a, b) => a - b)) {
             await full.advanceTo(t);

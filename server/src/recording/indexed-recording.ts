@@ -87,6 +87,7 @@ export class IndexedRecording {
   /** The replay state at time t: nearest checkpoint, then every record up to t. */
   async playerAt(t: number): Promise<RecordingPlayer> {
     const c = await this.cursorNear(t);
+    c.headless = true;
     await c.advanceTo(t);
     return c.player;
   }
@@ -99,6 +100,8 @@ export class ReplayCursor {
   #done = false;
   /** Unreadable lines met so far. */
   readErrors = 0;
+  /** No client flushes this cursor's player (a post-mortem question): drop client changes as it goes. */
+  headless = false;
   /** Raw-line pre-filter (see readFrom); set before the first read. */
   keep: ((text: string) => boolean) | undefined;
 
@@ -148,7 +151,8 @@ export class ReplayCursor {
       if (item.rec.t > t) break;
       this.player.feed(item.rec);
       this.#ahead = undefined;
-      onRecord?.(item.rec);
+      if (onRecord) onRecord(item.rec);
+      else if (this.headless) this.player.core.discardPending();
       if (++n % RECORDS_PER_SLICE === 0) await new Promise((r) => setImmediate(r));
     }
     this.player.reach(t);

@@ -319,6 +319,8 @@ export async function loadOrBuildIndex(
       idx.netns = r.netns;
     }
     outline.feed(player, r);
+    // No client reads this player: drop what a flush would send, or it piles up over millions of records.
+    player.core.discardPending();
     if (!(idx.start <= r.t)) idx.start = r.t;
     if (!(idx.end >= r.t)) idx.end = r.t;
     idx.records++;

@@ -158,6 +158,20 @@ export class EngineCore implements EngineInput {
     return natViewOf(this.store);
   }
 
+  /** Drop what a flush would send (keeping alerts in the recent list): for a core that no client reads. */
+  discardPending(): void {
+    const alerts = this.store.discardChanges();
+    if (alerts.length > 0) {
+      this.recentAlerts.push(...alerts);
+      if (this.recentAlerts.length > RECENT_ALERTS)
+        this.recentAlerts.splice(0, this.recentAlerts.length - RECENT_ALERTS);
+    }
+    this.store.timeline.discardChanged();
+    this.markerLog.take();
+    if (this.natChanges.length > 0) this.natChanges = [];
+    if (this.changedSources.size > 0) this.changedSources = new Map();
+  }
+
   /**
    * Everything a client could see, as plain data (JSON-safe): a replay checkpoint. Changes not yet flushed are
    * left out, since a restored core is always followed by a full sync.

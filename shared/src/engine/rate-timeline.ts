@@ -57,6 +57,11 @@ export class RateTimeline {
     this.changed = new Set();
   }
 
+  /** Forget which buckets changed (nobody will send them). */
+  discardChanged(): void {
+    if (this.changed.size > 0) this.changed.clear();
+  }
+
   /** The last `seconds` buckets (copies). */
   recent(seconds = this.capacity): RateBucket[] {
     return this.buckets.slice(-seconds).map(copy);

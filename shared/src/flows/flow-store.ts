@@ -486,6 +486,18 @@ export class FlowStore {
     return out;
   }
 
+  /**
+   * Forget the changes kept for clients, handing back the alerts: a store nobody flushes (an index build, a
+   * post-mortem pass) must not pile up every removed id and alert.
+   */
+  discardChanges(): Alert[] {
+    if (this.judged.size > 0) this.judged.clear();
+    if (this.removed.size > 0) this.removed.clear();
+    const alerts = this.alerts;
+    if (alerts.length > 0) this.alerts = [];
+    return alerts;
+  }
+
   /** Judge what is pending now, so a checkpoint holds no unjudged flows (replay settles at fixed times). */
   settleNow(now: number): void {
     this.tick(now);
