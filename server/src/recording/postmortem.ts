@@ -144,16 +144,12 @@ export async function natChangesAround(
   const to = at + windowMs;
   const times = rec.index.natChanges.filter((t) => t >= from && t <= to);
   const changes: NatChangesAnswer['changes'] = [];
-  // The store keeps the latest changes; read them at each change's own time so none has been pushed out.
-  const seen = new Set<string>();
-  for (const t of times) {
-    if (seen.has(String(t))) continue;
-    const p = await rec.playerAt(t);
-    for (const c of p.core.store.natChanges) {
-      if (c.t < from || c.t > to || seen.has(String(c.t))) continue;
-      seen.add(String(c.t));
-      changes.push({ t: c.t, from: c.from, to: c.to, lines: describeNatChange(c) });
-    }
+  if (times.length > 0) {
+    // One seek, to the last change in the window: the store keeps the latest changes (up to its NAT version cap).
+    const p = await rec.playerAt(times.at(-1)!);
+    for (const c of p.core.store.natChanges)
+      if (c.t >= from && c.t <= to)
+        changes.push({ t: c.t, from: c.from, to: c.to, lines: describeNatChange(c) });
   }
   changes.sort((a, b) => a.t - b.t);
   return { from, to, changes };
