@@ -1,7 +1,7 @@
 // The NAT snapshot both benchmarks classify against: a DNS service with two endpoints, kube-proxy layout.
 import { parseIptablesSave } from '@ctscope/shared';
 
-const NAT_TEXT = `*nat
+export const NAT_TEXT = `*nat
 :KUBE-SERVICES - [0:0]
 :KUBE-SVC-DNS - [0:0]
 :KUBE-SEP-A - [0:0]

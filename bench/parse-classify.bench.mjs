@@ -51,7 +51,7 @@ function makeCorpus(n) {
   return lines;
 }
 
-/** The baseline from design.md: split on whitespace, regex each key=value, first/second src= by position. */
+/** The naive baseline: split on whitespace, regex each key=value, first/second src= by position. */
 function naiveParse(line) {
   const tokens = line.trim().split(/\s+/);
   const out = { orig: {}, reply: {}, flags: [] };

@@ -92,7 +92,7 @@ gc();
 async function throughput(withClient) {
   const { core, engine } = makeEngine(THROUGHPUT_LINES + 10_000);
   const app = Fastify();
-  const hub = await buildApp(app, { engine, hub: { syncFlowLimit: 1000 } });
+  const hub = await buildApp(app, { engine, hub: { windowRows: 1000 } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   hub.start();
   let lastSeq = -1;

@@ -1,4 +1,15 @@
-/** `ctscope serve` configuration: defaults, validation, and the safety rules (loopback unless a token is set). */
+/** The single home of ctscope's defaults and limits: serve and replay options, their minimums, validation and the safety rules. */
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/** The package version, read once from server/package.json (next to src/ and dist/). */
+export const CTSCOPE_VERSION: string = (
+  createRequire(import.meta.url)('../package.json') as { version: string }
+).version;
+
+/** Where the built web page lives relative to the compiled server. */
+export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', 'web', 'dist');
 
 export interface ServeConfig {
   host: string;
@@ -21,9 +32,85 @@ export interface ServeConfig {
   /** Directory of the built web page, if any. */
   webRoot?: string;
   nodeName: string;
+  /** Extra host names accepted in `Host`/`Origin` without a token (`--allowed-host`); loopback is always allowed. */
+  allowedHosts: string[];
 }
 
-export const DEFAULT_PORT = 7474;
+/** Smallest accepted value of each bounded serve option (the CLI and {@link validateConfig} both use these). */
+export const SERVE_MINIMUMS = {
+  suspectPollMs: 200,
+  natPollMs: 200,
+  countersPollMs: 200,
+  fullResyncMs: 10_000,
+  bufferBytes: 65_536,
+  retentionHours: 1,
+  retentionBytes: 1_048_576,
+  maxFlows: 1000,
+} as const satisfies Partial<Record<keyof ServeConfig, number>>;
+
+/** Defaults for every serve option. */
+export function defaultServeConfig(): ServeConfig {
+  return {
+    host: '127.0.0.1',
+    port: 7474,
+    dataDir: '/var/lib/ctscope',
+    allowDelete: false,
+    natSource: 'auto',
+    suspectPollMs: 2000,
+    natPollMs: 1000,
+    countersPollMs: 2000,
+    fullResyncMs: 300_000,
+    bufferBytes: 64 * 1024 * 1024,
+    record: true,
+    retentionHours: 72,
+    retentionBytes: 2 * 1024 * 1024 * 1024,
+    maxFlows: 300_000,
+    unansweredAfterMs: 10_000,
+    webRoot: DEFAULT_WEB_ROOT,
+    nodeName: hostname(),
+    allowedHosts: [],
+  };
+}
+
+/** Defaults of `ctscope replay` (its own port, so it can run beside serve). */
+export const REPLAY_DEFAULTS = { host: '127.0.0.1', port: 7475 } as const;
+
+/** Shortest token `serve` and `replay` accept. */
+export const MIN_TOKEN_LENGTH = 12;
+
+/** WebSocket admission and per-client bounds (the hub's defaults). */
+export const WS_LIMITS = {
+  /** Connections at once, in total. */
+  maxClients: 256,
+  /** Connections at once from one remote address. */
+  maxClientsPerAddress: 64,
+  /** Bytes queued for one client (ws buffer plus queued sync shares) before it is cut off. */
+  clientBudgetBytes: 4 * 1024 * 1024,
+  /** Rows in the window a sync sends first (worst first); the rest on demand with `range`. */
+  windowRows: 500,
+  /** Largest `range` a client may ask for. */
+  maxRangeRows: 1000,
+  /** Sync/range bytes sent per second across all clients, so a crowd of newcomers is paced. */
+  syncBytesPerSecond: 64 * 1024 * 1024,
+  /** Heartbeat: a ping every this many ms; a client that has not answered the previous one is dropped. */
+  heartbeatMs: 15_000,
+  /** Largest client message. */
+  maxMessageBytes: 16 * 1024,
+  /** Client messages per second before the client is cut off (a ping flood must not starve the server). */
+  maxMessagesPerSecond: 50,
+} as const;
+
+/**
+ * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
+ * kernel, recording on, full dumps included): about 130 MB with a near-empty table and 190 MB more per 100,000
+ * flows. Deployments size their memory limit from it (deploy/daemonset.yaml is checked against it).
+ */
+export const MEASURED_RSS = { baseMb: 130, per100kFlowsMb: 190 } as const;
+
+/** Expected peak RSS, MB, with `maxFlows` tracked flows. */
+export function expectedPeakRssMb(maxFlows: number): number {
+  return MEASURED_RSS.baseMb + (maxFlows / 100_000) * MEASURED_RSS.per100kFlowsMb;
+}
 
 export class ConfigError extends Error {}
 
@@ -31,6 +118,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
+}
+
+/** The token rule shared by `serve` and `replay`. */
+export function checkToken(token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH)
+    throw new ConfigError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
 }
 
 /** Reject unsafe or impossible combinations with a message that says what to change. */
@@ -47,16 +140,19 @@ export function validateConfig(c: ServeConfig): void {
       '--allow-delete needs --token (or CTSCOPE_TOKEN): deletes are only accepted with the token',
     );
   }
-  if (c.token !== undefined && c.token.length < 12)
-    throw new ConfigError('--token must be at least 12 characters');
+  checkToken(c.token);
+  for (const h of c.allowedHosts) {
+    if (!/^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$/.test(h))
+      throw new ConfigError(`--allowed-host "${h}" is not a host name or address`);
+  }
   if (c.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(c.netns)) {
     throw new ConfigError(`--netns "${c.netns}" is not a valid namespace name`);
   }
   for (const [k, v, min] of [
-    ['--suspect-poll', c.suspectPollMs, 200],
-    ['--nat-poll', c.natPollMs, 200],
-    ['--counters-poll', c.countersPollMs, 200],
-    ['--full-resync', c.fullResyncMs, 10_000],
+    ['--suspect-poll', c.suspectPollMs, SERVE_MINIMUMS.suspectPollMs],
+    ['--nat-poll', c.natPollMs, SERVE_MINIMUMS.natPollMs],
+    ['--counters-poll', c.countersPollMs, SERVE_MINIMUMS.countersPollMs],
+    ['--full-resync', c.fullResyncMs, SERVE_MINIMUMS.fullResyncMs],
   ] as const) {
     if (!Number.isFinite(v) || v < min) throw new ConfigError(`${k} must be at least ${min} ms, got ${v}`);
   }
@@ -68,3 +164,27 @@ export const INDEX_CHECKPOINT_RECORDS = 100_000;
 export const INDEX_CHECKPOINT_MS = 5 * 60_000;
 /** Index directory next to the segments (a cache directory is used when the recording's is read-only). */
 export const INDEX_DIR_NAME = '.ctscope-index';
+
+/** `/metrics`: per-service series are kept for at most this many services (worst first); the rest sum into `service="other"`. */
+export const METRICS_MAX_SERVICES = 20;
+/** `/metrics`: the `service` label of bad flows that matched no service frontend. */
+export const METRICS_NO_SERVICE = 'none';
+
+/** `ctscope fleet` defaults and limits. */
+export const FLEET_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7480,
+  /** Filled with the node's scrape target: the DaemonSet's hostPort on the node's IP. */
+  nodeUrl: 'http://{instance}/',
+  /** How often the wall asks; the server reads Prometheus at most once per interval whatever the number of walls. */
+  refreshMs: 5000,
+  /** A round of queries slower than this is shown as "slow"; one without an answer in `timeoutMs` as "down". */
+  slowMs: 2000,
+  timeoutMs: 8000,
+  /** Cluster timeline span and number of points. */
+  timelineMinutes: 30,
+  timelinePoints: 180,
+} as const;
+/** At most this many nodes are shown (the worst first); Prometheus answers are refused above 32 MiB. */
+export const FLEET_MAX_NODES = 5000;
+export const FLEET_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;

@@ -3,9 +3,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
 import { runAnalyzeRecording } from './commands/analyze-recording.js';
 import { runExport } from './commands/export.js';
+import { registerFleetCommand } from './commands/fleet.js';
 import { runReplay } from './commands/replay.js';
-import { defaultServeConfig, onShutdown, runServe } from './commands/serve.js';
-import type { ServeConfig } from './config.js';
+import { onShutdown, runServe } from './commands/serve.js';
+import {
+  CTSCOPE_VERSION,
+  DEFAULT_WEB_ROOT,
+  defaultServeConfig,
+  SERVE_MINIMUMS as MIN,
+  REPLAY_DEFAULTS,
+  type ServeConfig,
+} from './config.js';
 import { registerLabCommand } from './lab/lab-command.js';
 
 const stdio = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
@@ -26,11 +34,19 @@ function opt(flags: string, description: string, env: string, parse?: (v: string
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** `--allowed-host NAME`, repeatable; `CTSCOPE_ALLOWED_HOSTS` takes a comma-separated list. */
+function hostsOpt(description: string): Option {
+  return new Option('--allowed-host <name>', description)
+    .env('CTSCOPE_ALLOWED_HOSTS')
+    .argParser(collect)
+    .default([]);
+}
+
 /** Build the program; `exit` receives the exit code so tests can run it in-process. */
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('ctscope')
     .description('Real-time conntrack incident dashboard: find UDP flows stuck on stale or missing NAT.')
-    .version('0.1.0')
+    .version(CTSCOPE_VERSION)
     .exitOverride()
     .showHelpAfterError();
 
@@ -122,6 +138,9 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .addOption(opt('--allow-delete', 'enable DELETE /api/flows/:id (needs --token)', 'CTSCOPE_ALLOW_DELETE'))
     .addOption(
+      hostsOpt('host names the page may be reached by without a token, besides loopback (repeatable)'),
+    )
+    .addOption(
       opt('--nat-source <mode>', 'auto | iptables | nft | ipvs (default auto)', 'CTSCOPE_NAT_SOURCE').choices(
         ['auto', 'iptables', 'nft', 'ipvs'],
       ),
@@ -131,7 +150,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--suspect-poll <ms>',
         `re-read suspect entries every ms (default ${d.suspectPollMs})`,
         'CTSCOPE_SUSPECT_POLL_MS',
-        int('--suspect-poll', 200),
+        int('--suspect-poll', MIN.suspectPollMs),
       ),
     )
     .addOption(
@@ -139,7 +158,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--nat-poll <ms>',
         `NAT snapshot every ms (default ${d.natPollMs})`,
         'CTSCOPE_NAT_POLL_MS',
-        int('--nat-poll', 200),
+        int('--nat-poll', MIN.natPollMs),
       ),
     )
     .addOption(
@@ -147,7 +166,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--counters-poll <ms>',
         `conntrack -S/-C every ms (default ${d.countersPollMs})`,
         'CTSCOPE_COUNTERS_POLL_MS',
-        int('--counters-poll', 200),
+        int('--counters-poll', MIN.countersPollMs),
       ),
     )
     .addOption(
@@ -155,7 +174,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--full-resync <ms>',
         `minimum ms between periodic full dumps; adapts upward to 100x the dump time (default ${d.fullResyncMs})`,
         'CTSCOPE_FULL_RESYNC_MS',
-        int('--full-resync', 10_000),
+        int('--full-resync', MIN.fullResyncMs),
       ),
     )
     .addOption(
@@ -163,7 +182,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--buffer-bytes <n>',
         `netlink receive buffer for conntrack -E -b (default ${d.bufferBytes})`,
         'CTSCOPE_BUFFER_BYTES',
-        int('--buffer-bytes', 65536),
+        int('--buffer-bytes', MIN.bufferBytes),
       ),
     )
     .addOption(opt('--no-record', 'do not record to --data-dir', 'CTSCOPE_NO_RECORD'))
@@ -172,7 +191,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--retention-hours <h>',
         `delete recordings older than this (default ${d.retentionHours})`,
         'CTSCOPE_RETENTION_HOURS',
-        int('--retention-hours', 1),
+        int('--retention-hours', MIN.retentionHours),
       ),
     )
     .addOption(
@@ -180,7 +199,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--retention-bytes <n>',
         `keep recordings under this many bytes (default ${d.retentionBytes})`,
         'CTSCOPE_RETENTION_BYTES',
-        int('--retention-bytes', 1_048_576),
+        int('--retention-bytes', MIN.retentionBytes),
       ),
     )
     .addOption(
@@ -188,7 +207,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '--max-flows <n>',
         `memory cap on tracked flows (default ${d.maxFlows})`,
         'CTSCOPE_MAX_FLOWS',
-        int('--max-flows', 1000),
+        int('--max-flows', MIN.maxFlows),
       ),
     )
     .addOption(opt('--node-name <name>', 'name shown in the UI (default: hostname)', 'CTSCOPE_NODE_NAME'))
@@ -215,6 +234,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         maxFlows: o.maxFlows ?? d.maxFlows,
         nodeName: o.nodeName ?? d.nodeName,
         webRoot: o.webRoot ?? d.webRoot,
+        allowedHosts: splitHosts(o.allowedHost),
       };
       const r = await runServe(config, stdio, { skipPreflight: Boolean(o.skipPreflight) });
       if (typeof r === 'number') return exit(r);
@@ -225,19 +245,28 @@ export function buildProgram(exit: (code: number) => void): Command {
     .command('replay')
     .description('Serve the dashboard and API from a recording (a segment file or a --data-dir directory).')
     .argument('<path>', 'recording file or directory')
-    .addOption(opt('--host <addr>', 'listen address (default 127.0.0.1)', 'CTSCOPE_HOST'))
-    .addOption(opt('--port <n>', 'listen port (default 7475)', 'CTSCOPE_PORT', int('--port', 0, 65535)))
-    .addOption(opt('--token <token>', 'bearer token', 'CTSCOPE_TOKEN'))
+    .addOption(opt('--host <addr>', `listen address (default ${REPLAY_DEFAULTS.host})`, 'CTSCOPE_HOST'))
+    .addOption(
+      opt(
+        '--port <n>',
+        `listen port (default ${REPLAY_DEFAULTS.port})`,
+        'CTSCOPE_PORT',
+        int('--port', 0, 65535),
+      ),
+    )
+    .addOption(opt('--token <token>', 'bearer token (>= 12 chars)', 'CTSCOPE_TOKEN'))
+    .addOption(hostsOpt('host names accepted without a token, besides loopback (repeatable)'))
     .addOption(opt('--web-root <dir>', 'built web page to serve at /', 'CTSCOPE_WEB_ROOT'))
     .option('--play', 'start playing from the beginning (default: paused at the end)')
     .action(async (path: string, o) => {
       const r = await runReplay(
         {
           path,
-          host: o.host ?? '127.0.0.1',
-          port: o.port ?? 7475,
+          host: o.host ?? REPLAY_DEFAULTS.host,
+          port: o.port ?? REPLAY_DEFAULTS.port,
           token: o.token,
           webRoot: o.webRoot ?? d.webRoot,
+          allowedHosts: splitHosts(o.allowedHost),
           play: o.play,
         },
         stdio,
@@ -247,6 +276,16 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerLabCommand(program, exit);
+  registerFleetCommand(program, exit, DEFAULT_WEB_ROOT);
 
   return program;
+}
+
+/** `--allowed-host a --allowed-host b`, or `CTSCOPE_ALLOWED_HOSTS=a,b`. */
+function splitHosts(v: string[] | string | undefined): string[] {
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return list
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
 }

@@ -146,3 +146,39 @@ describe('ctscope analyze (built CLI)', () => {
     );
   });
 });
+
+describe('ctscope analyze: traffic kube-proxy drops on purpose', () => {
+  const NAT = join(ROOT, 'shared', 'test', 'fixtures', 'nat');
+  // Never-DNATed entries to the externalTrafficPolicy Local LB IP 192.0.2.30:7777 (no local endpoint):
+  // one from outside (dropped on purpose) and one from a pod (short-circuited, so really broken).
+  const list = [
+    'ipv4     2 udp      17 29 src=192.0.2.99 dst=192.0.2.30 sport=40000 dport=7777 [UNREPLIED] src=192.0.2.30 dst=192.0.2.99 sport=7777 dport=40000 mark=0 use=1 id=1001',
+    'ipv4     2 udp      17 29 src=10.42.0.33 dst=192.0.2.30 sport=40001 dport=7777 [UNREPLIED] src=192.0.2.30 dst=10.42.0.33 sport=7777 dport=40001 mark=0 use=1 id=1002',
+  ].join('\n');
+
+  it.each([
+    { layout: 'iptables-save', nat: 'iptables-blocked.txt' },
+    { layout: 'nft -j', nat: 'nft-blocked.json' },
+  ])('$layout: blocked with the rule and no fix line; the pod flow stays critical', ({ nat }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctscope-analyze-'));
+    const file = join(dir, 'list.txt');
+    writeFileSync(file, `${list}\n`);
+    const r = ctscope('analyze', '--nat', join(NAT, nat), '--list', file);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^OK\s+blocked\s+no\s+udp 192\.0\.2\.99:40000 -> 192\.0\.2\.30:7777/m);
+    expect(r.out).toMatch(/^CRITICAL\s+no-dnat\s+no\s+udp 10\.42\.0\.33:40001 -> 192\.0\.2\.30:7777/m);
+    const explained = r.out.split('\n').find((l) => l.startsWith('OK blocked id=1001'))!;
+    expect(explained).toContain('externalTrafficPolicy Local and no local endpoint on this node');
+    expect(r.out).not.toContain('fix: conntrack -D -p udp --orig-src 192.0.2.99');
+    expect(r.out).toContain('fix: conntrack -D -p udp --orig-src 10.42.0.33');
+    expect(r.out).toContain('2 flows: 1 critical, 0 warning, 1 ok (1 blocked on purpose)');
+    const json = ctscope('analyze', '--nat', join(NAT, nat), '--list', file, '--json');
+    const blocked = json.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((f) => f.id === '1001');
+    expect(blocked).toMatchObject({ verdict: 'blocked', severity: 'ok', remedy: null });
+  });
+});

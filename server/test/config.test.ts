@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultServeConfig } from '../src/commands/serve.js';
-import { type ServeConfig, validateConfig } from '../src/config.js';
+import { defaultServeConfig, type ServeConfig, validateConfig } from '../src/config.js';
 
 const base = defaultServeConfig();
 

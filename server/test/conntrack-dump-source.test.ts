@@ -94,6 +94,49 @@ describe('DumpScheduler', () => {
     expect(scheduler.stats().dumps).toBe(3);
   });
 
+  it('backs off resyncs in a loss storm, with a floor tied to the cost of a dump', async () => {
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
+    // Ingest costs 40 ms of main-thread time on top of the ≥ 50 ms dump: the floor is 3 × ≥ 90 ms.
+    const { rec, sink } = recordingSink(() => {
+      const until = Date.now() + 40;
+      while (Date.now() < until) {}
+    });
+    scheduler = new DumpScheduler({
+      sink,
+      node: {},
+      fullIntervalMs: 60_000,
+      minResyncGapMs: 10,
+      resyncCostFactor: 3,
+      maxResyncGapMs: 2000,
+    });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const s1 = scheduler.stats();
+    expect(s1.lastIngestMs).toBeGreaterThanOrEqual(39);
+    expect(s1.resyncGapMs).toBe(3 * (s1.lastDurationMs! + s1.lastIngestMs!));
+    // Loss keeps coming: a request every 20 ms for 2.5 s.
+    const storm = setInterval(() => scheduler?.requestResync('enobufs'), 20);
+    await delay(2500);
+    clearInterval(storm);
+    const ends = rec.dumps.map((d) => d.at);
+    const gaps = ends.slice(1).map((t, i) => t - ends[i]!);
+    // About 125 requests (fewer on a busy machine), but only a handful of dumps, spaced ever wider.
+    expect(rec.dumps.length).toBeGreaterThanOrEqual(3);
+    expect(rec.dumps.length).toBeLessThanOrEqual(7);
+    expect(scheduler.stats().coalesced).toBeGreaterThan(60);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(3 * 90);
+    // The storm has doubled the gap at least once beyond the floor.
+    const s2 = scheduler.stats();
+    expect(s2.resyncGapMs).toBeGreaterThanOrEqual(2 * 3 * (s2.lastDurationMs! + s2.lastIngestMs!));
+    // After a quiet spell the next resync waits only the floor again.
+    await waitFor(() => expect(scheduler?.stats().nextInMs).toBeGreaterThan(30_000), 6000);
+    await delay(scheduler.stats().resyncGapMs + 200);
+    scheduler.requestResync('enobufs');
+    const before = rec.dumps.length;
+    await waitFor(() => expect(rec.dumps.length).toBe(before + 1));
+    expect(scheduler.stats().resyncGapMs).toBeLessThan(1000);
+  }, 15_000);
+
   it('plans the next dump 100 × the last dump duration out when that beats fullIntervalMs', async () => {
     // A dump of at least 50 ms puts the adaptive term (≥ 5 s) far above fullIntervalMs.
     Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
@@ -115,7 +158,8 @@ describe('DumpScheduler', () => {
     // fullIntervalMs is tiny, so only the adaptive term (10 × duration here) can space the dumps out.
     scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 5, maxCpuShare: 0.1 });
     scheduler.start();
-    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(3));
+    // Generous: on a loaded machine the fake's dumps take longer, and so do the gaps (10 × each).
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(3), 15_000);
     await scheduler.stop();
     expect(durations.every((d) => d >= 1)).toBe(true);
     for (let i = 0; i + 1 < rec.dumps.length; i++) {

@@ -256,21 +256,32 @@ describe('createConntrackEventsSource', () => {
     expect(second.rec.lines.length).toBeLessThan(48);
   });
 
-  it('wraps the command in `ip netns exec NAME` when a namespace is set', async () => {
-    Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test other' });
-    const { rec, sink } = recordingSink();
-    source = createConntrackEventsSource({ sink, node: { netns: 'ct-test' }, bufferBytes: 65536 });
-    source.start();
-    await waitFor(() => expect(rec.lines.length).toBe(48));
-    expect(env.calls()).toEqual([
-      'ip netns exec ct-test conntrack -E -p udp -o timestamp,extended,id -b 65536',
-      'conntrack -E -p udp -o timestamp,extended,id -b 65536',
-    ]);
-    // `ip netns exec` execs conntrack, so stopping kills the real tail.
-    const pid = childPid();
-    await stopWithin(source, 5000);
-    expect(() => process.kill(pid, 0)).toThrow();
-  });
+  it.each([
+    { fifo: false, ip: 'ip netns exec ct-test conntrack -E -p udp -o timestamp,extended,id -b 65536' },
+    {
+      fifo: true,
+      ip: 'ip netns exec ct-test chrt -f 10 conntrack -E -p udp -o timestamp,extended,id -b 65536',
+    },
+  ])(
+    'wraps the command in `ip netns exec NAME` when a namespace is set (fifo: $fifo)',
+    async ({ fifo, ip }) => {
+      Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test other' });
+      const { rec, sink } = recordingSink();
+      source = createConntrackEventsSource({
+        sink,
+        node: { netns: 'ct-test' },
+        bufferBytes: 65536,
+        canUseFifo: async () => fifo,
+      });
+      source.start();
+      await waitFor(() => expect(rec.lines.length).toBe(48));
+      expect(env.calls()).toEqual([ip, 'conntrack -E -p udp -o timestamp,extended,id -b 65536']);
+      // `ip netns exec` execs conntrack, so stopping kills the real tail.
+      const pid = childPid();
+      await stopWithin(source, 5000);
+      expect(() => process.kill(pid, 0)).toThrow();
+    },
+  );
 
   it('reports a missing namespace through the failed state', async () => {
     Object.assign(process.env, { FAKE_CT_EVENTS: SEED_EVENTS, FAKE_NETNS: 'ct-test' });
@@ -287,6 +298,89 @@ describe('createConntrackEventsSource', () => {
       'conntrack -E exited with code 255: Cannot open network namespace "nope": No such file or directory',
     );
     expect(rec.lines).toEqual([]);
+  });
+
+  // Field 19 of /proc/PID/stat is the nice level, field 41 the scheduling policy (1 = SCHED_FIFO).
+  function schedOf(pid: number): { nice: number; policy: number } {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { nice: Number(f[16]), policy: Number(f[38]) };
+  }
+  const root = process.getuid?.() === 0;
+
+  it.skipIf(!root)('runs the listener under SCHED_FIFO when allowed, and says so in its state', async () => {
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    const events = createConntrackEventsSource({
+      sink,
+      node: {},
+      bufferBytes: 65536,
+      canUseFifo: async () => true,
+    });
+    source = events;
+    events.start();
+    await waitFor(() => expect(rec.lines.length).toBe(48));
+    expect(schedOf(childPid()).policy).toBe(1);
+    await waitFor(() => expect(events.priority()).toBeDefined());
+    expect(events.priority()).toEqual({
+      mode: 'fifo',
+      level: 10,
+      text: 'SCHED_FIFO 10 (chrt -f 10)',
+      reader: 'SCHED_FIFO 10',
+    });
+    expect(rec.states.at(-1)?.priority?.mode).toBe('fifo');
+  });
+
+  it.skipIf(!root)('falls back to the best nice level when SCHED_FIFO is not allowed', async () => {
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    const events = createConntrackEventsSource({
+      sink,
+      node: {},
+      bufferBytes: 65536,
+      canUseFifo: async () => false,
+    });
+    source = events;
+    events.start();
+    await waitFor(() => expect(rec.lines.length).toBe(48));
+    expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
+    await waitFor(() => expect(events.priority()).toBeDefined());
+    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20' });
+    expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
+  });
+
+  it('keeps reading while the main thread is stalled, and drops and reports what exceeds the backlog', async () => {
+    process.env.FAKE_CT_EVENTS = FLOOD;
+    const { rec, sink } = recordingSink();
+    const record = sink.onEventLine;
+    let stalled = false;
+    sink.onEventLine = (line, at) => {
+      if (!stalled) {
+        // A long synchronous stall (as a huge dump or sync would cause): the worker must go on reading.
+        stalled = true;
+        const until = Date.now() + 1500;
+        while (Date.now() < until) {}
+      }
+      record(line, at);
+    };
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, maxBacklogChars: 20_000 });
+    source.start();
+    const dropped = () =>
+      rec.losses.reduce((n, l) => n + Number(/^(\d+) event lines dropped/.exec(l.detail)?.[1] ?? 0), 0);
+    await waitFor(() => expect(rec.lines.length + dropped()).toBe(3000), 8000);
+    expect(rec.losses.length).toBeGreaterThan(0);
+    expect(rec.losses.every((l) => l.reason === 'backlog')).toBe(true);
+    expect(dropped()).toBeGreaterThan(0);
+    // What arrived is unchanged and in order: the flood with holes exactly where the losses were reported.
+    const expected = eventLines(FLOOD);
+    let next = 0;
+    let i = 0;
+    for (const l of rec.losses) {
+      expect(rec.lines.slice(i, l.linesSoFar)).toEqual(expected.slice(next, next + l.linesSoFar - i));
+      next += l.linesSoFar - i + Number(/^(\d+)/.exec(l.detail)?.[1]);
+      i = l.linesSoFar;
+    }
+    expect(rec.lines.slice(i)).toEqual(expected.slice(next));
   });
 
   it('fails the run (and so restarts the tail) when the sink throws', async () => {

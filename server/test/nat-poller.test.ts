@@ -255,6 +255,27 @@ describe('createNatPoller, nft and ipvs modes', () => {
     expect(r.nat[0]!.snapshot.hash).toBe(parseNftKubeProxy(fixture(join(NAT, 'nft-kube-proxy.json'))).hash);
   });
 
+  it('nft: an IPv6-only node (only the ip6 kube-proxy table) gives the IPv6 frontends', async () => {
+    usePath(['nft']);
+    process.env.FAKE_NFT6_JSON = join(NAT, 'nft-kube-proxy-ip6.json');
+    const r = recorder();
+    start({ sink: r.sink, node: {}, mode: 'nft' });
+    await waitFor(() => r.nat.length >= 1, 'a snapshot');
+    const v6 = parseNftKubeProxy(fixture(join(NAT, 'nft-kube-proxy-ip6.json')));
+    expect(r.nat[0]!.snapshot.hash).toBe(v6.hash);
+    expect(r.nat[0]!.snapshot.frontends.some((f) => f.ip === 'fd00:43::a')).toBe(true);
+  });
+
+  it('nft: neither table is a failure that names both', async () => {
+    usePath(['nft']);
+    const r = recorder();
+    start({ sink: r.sink, node: {}, mode: 'nft' });
+    await waitFor(() => r.states.some((st) => st.state === 'failed'), 'a failure');
+    const failed = r.states.find((st) => st.state === 'failed')!;
+    expect(failed.lastError).toMatch(/neither table ip kube-proxy nor table ip6 kube-proxy/);
+    expect(r.nat).toEqual([]);
+  });
+
   it('ipvs: parses ipvsadm -Ln', async () => {
     usePath(['ipvsadm']);
     process.env.FAKE_IPVSADM = join(NAT, 'ipvsadm.txt');
@@ -278,6 +299,15 @@ describe('createNatPoller, auto mode', () => {
       env: () => ({
         FAKE_NFT_JSON: join(NAT, 'nft-kube-proxy.json'),
         FAKE_IPVSADM: join(NAT, 'ipvsadm.txt'),
+      }),
+      tools: ALL_TOOLS,
+      mode: 'nft',
+    },
+    {
+      name: 'nft when only the ip6 kube-proxy table exists (IPv6-only node)',
+      env: () => ({
+        FAKE_NFT6_JSON: join(NAT, 'nft-kube-proxy-ip6.json'),
+        FAKE_IPTABLES_NAT: join(SEED, 'nat-before.txt'),
       }),
       tools: ALL_TOOLS,
       mode: 'nft',

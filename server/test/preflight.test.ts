@@ -56,6 +56,8 @@ function statusFile(capEff: string | undefined, capAmb?: string): string {
 
 interface Scenario {
   name: string;
+  /** Whether SCHED_FIFO is allowed (default yes). */
+  fifo?: boolean;
   uid?: number;
   /** CapEff hex; null: no status file at all. */
   capEff?: string | null;
@@ -85,6 +87,7 @@ const BASE_IDS = [
   'binary:nft',
   'binary:ipvsadm',
   'binary:ip',
+  'listener-priority',
   'nf_conntrack_events',
 ];
 const PKG_HINT = (pkg: string) =>
@@ -92,6 +95,19 @@ const PKG_HINT = (pkg: string) =>
 
 const scenarios: Scenario[] = [
   { name: 'all good as root', verdict: 'ok', failed: {} },
+  {
+    name: 'no SCHED_FIFO (no CAP_SYS_NICE) degrades: the listener is not prioritised',
+    fifo: false,
+    verdict: 'degraded',
+    failed: {
+      'listener-priority': {
+        fatal: false,
+        message:
+          /^listener not prioritised: expect event loss above a few thousand flows\/s \(SCHED_FIFO not allowed/,
+        hint: /capabilities\.add: \[SYS_NICE\]/,
+      },
+    },
+  },
   {
     name: 'nf_conntrack_events=2 (on demand) degrades: pre-existing entries report no DESTROY',
     events: '2\n',
@@ -355,6 +371,7 @@ async function runScenario(s: Scenario): Promise<PreflightCheck[]> {
     natMode: s.natMode ?? 'auto',
     procRoot: proc,
     getuid: () => s.uid ?? 0,
+    canUseFifo: async () => s.fifo ?? true,
   });
 }
 
@@ -385,6 +402,7 @@ describe('runPreflight', () => {
       'binary:nft': true,
       'binary:ipvsadm': false,
       'binary:ip': false,
+      'listener-priority': false,
       nf_conntrack_events: false,
     });
     expect(checks.find((c) => c.id === 'binary:nft')?.message).toBe(

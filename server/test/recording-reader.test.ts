@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  compareSegmentNames,
-  listRecordings,
-  type RecordingReadError,
-  readRecording,
-  resolveRecordingPath,
-} from '../src/recording/recording-reader.js';
+import { listRecordings, type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
+import { compareSegmentNames, resolveRecordingPath } from '../src/recording/segment-files.js';
 
 const T0 = Date.UTC(2024, 4, 1, 2, 3, 4);
 const dirs: string[] = [];
@@ -51,7 +46,7 @@ describe('listRecordings', () => {
     writeFileSync(join(dir, a), ndjson([header(T0, 'node-a'), line(T0 + 1)]));
     writeFileSync(join(dir, 'README.txt'), 'not a segment\n');
     mkdirSync(join(dir, 'sub'));
-    expect(await listRecordings(dir)).toEqual([
+    expect((await listRecordings(dir)).recordings).toEqual([
       {
         name: a,
         path: join(dir, a),
@@ -91,7 +86,7 @@ describe('listRecordings', () => {
   ])('lastT when the file %s', async (_name, content, lastT) => {
     const dir = tempDir();
     writeFileSync(join(dir, SEG('20240501T020304Z', 0)), content);
-    const [info] = await listRecordings(dir);
+    const [info] = (await listRecordings(dir)).recordings;
     expect(info!.lastT).toBe(lastT);
     expect(info!.bytes).toBe(Buffer.byteLength(content));
   });
@@ -114,7 +109,7 @@ describe('listRecordings', () => {
       w.append(line(t, `flow ${i} ${'z'.repeat(40)}`));
     }
     await w.close();
-    const list = await listRecordings(dir);
+    const list = (await listRecordings(dir)).recordings;
     expect(list.length).toBeGreaterThan(2);
     expect(list.every((s) => s.node === 'n1')).toBe(true);
     expect(list[0]!.firstT).toBe(T0);

@@ -13,12 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord, RecGap, RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type RecordingReadError,
-  readRecording,
-  SEGMENT_NAME_RE,
-} from '../src/recording/recording-reader.js';
+import { type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
 import { RecordingWriter, type RecordingWriterOptions } from '../src/recording/recording-writer.js';
+import { SEGMENT_NAME_RE } from '../src/recording/segment-files.js';
 
 const T0 = Date.UTC(2024, 4, 1, 2, 3, 4);
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 /** Test helper: the seed incident as a `ctscope serve` config on the fake node tools (see seed-env.mjs). */
 import { join } from 'node:path';
-import { defaultServeConfig } from '../src/commands/serve.js';
 import type { ServeConfig } from '../src/config.js';
+import { defaultServeConfig } from '../src/config.js';
 import { seedEnv } from './seed-env.mjs';
 
 const HERE = import.meta.dirname;

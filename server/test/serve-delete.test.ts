@@ -86,8 +86,10 @@ describe('DELETE /api/flows/:id (fake conntrack)', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ action: 'delete', flowId: '137932478', ok: true });
+    // The 401 attempt above is audited too.
+    expect(audit).toHaveLength(2);
+    expect(audit[0]).toMatchObject({ action: 'delete', flowId: '137932478', ok: false, status: 401 });
+    expect(audit[1]).toMatchObject({ action: 'delete', flowId: '137932478', ok: true, outcome: 'deleted' });
   });
 
   it('refuses to delete a healthy flow (409) and an unknown one (404)', async () => {

@@ -114,10 +114,10 @@ describe('serve under faults (fake node tools)', () => {
         );
     const file = join(dir, 'events.txt');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    // Syncs carry every flow here, so the reading client can account for all of them.
+    // The window holds every flow here, so the reading client can account for all of them.
     const { app, hub } = await start(
       { FAKE_CT_EVENTS: file },
-      { maxBufferedBytes: 64 * 1024, syncFlowLimit: 200_000 },
+      { clientBudgetBytes: 64 * 1024, windowRows: 200_000 },
     );
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const wsUrl = `${url.replace('http', 'ws')}/ws`;

@@ -84,6 +84,11 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(3);
     expect(r.body).toMatch(/ctscope_events_total\{type="NEW"\} \d+/);
     expect(r.body).toMatch(/ctscope_source_up\{source="events"\} 1/);
+    // Alerts name the service: the critical flows are counted under it, and no label carries a flow.
+    const svc = /ctscope_service_flows\{service="([^"]+)",severity="critical"\} (\d+)/.exec(r.body);
+    expect(svc?.[1]).toContain('kube-dns');
+    expect(Number(svc?.[2])).toBe(Number(m?.[1]));
+    expect(r.body).not.toMatch(/52001|sport|flow_id/);
   });
 
   it('reports NAT history with the rule gap, and stats', async () => {

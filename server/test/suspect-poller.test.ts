@@ -3,7 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Supervisor } from '../src/sources/supervisor.js';
-import { createSuspectPoller, type SuspectTuple, suspectQueryArgs } from '../src/sources/suspect-poller.js';
+import {
+  createSuspectPoller,
+  type SuspectTuple,
+  suspectLines,
+  suspectQueryArgs,
+} from '../src/sources/suspect-poller.js';
 import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
 const ENTRIES = [
@@ -52,7 +57,13 @@ describe('createSuspectPoller', () => {
     const { rec, sink } = recordingSink(() => {
       if (rec.dumps.length === 2) stopping = poller!.stop();
     });
-    poller = createSuspectPoller({ sink, node: {}, intervalMs: () => 30, suspects: () => suspects });
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 30,
+      suspects: () => suspects,
+      costFactor: 0,
+    });
     poller.start();
     await waitFor(() => expect(stopping).toBeDefined());
     await stopping;
@@ -60,9 +71,11 @@ describe('createSuspectPoller', () => {
     const lone =
       'conntrack -L -p udp --orig-dst 172.20.112.1 --dport 1024 --orig-src 10.42.0.33 --sport 48602 -o extended,id';
     expect(env.calls()).toEqual([group, lone, group, lone]);
+    // The fake lists both entries for every query; only the queried suspects' lines are kept (the lone
+    // suspect's query lists neither of them).
     expect(rec.dumps).toMatchObject([
-      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
-      { scope: 'poll', lines: [...ENTRIES, ...ENTRIES] },
+      { scope: 'poll', lines: ENTRIES },
+      { scope: 'poll', lines: ENTRIES },
     ]);
     expect(poller.state).toMatchObject({ name: 'poll', state: 'stopped', restarts: 0 });
   });
@@ -79,13 +92,41 @@ describe('createSuspectPoller', () => {
       intervalMs: () => 20,
       suspects: () => suspects,
       maxQueriesPerPoll: 2,
+      costFactor: 0,
     });
     poller.start();
     await waitFor(() => expect(stopping).toBeDefined());
     await stopping;
     const dsts = env.calls().map((c) => /--orig-dst (\S+)/.exec(c)?.[1]);
     expect(dsts).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.1']);
-    expect(rec.dumps.map((d) => d.lines.length)).toEqual([4, 4, 4]);
+    // One poll per batch; the fake's two entries are none of these suspects, so nothing is passed on.
+    expect(rec.dumps.map((d) => d.lines.length)).toEqual([0, 0, 0]);
+  });
+
+  it.each([
+    { name: 'a big listing', entries: 6, spaced: true },
+    { name: 'a small listing', entries: 5, spaced: false },
+  ])('after $name, waits costFactor × the poll cost: $spaced', async ({ entries, spaced }) => {
+    const many = join(stateDir, 'many.txt');
+    const line = (i: number) => ENTRIES[1]!.replace('sport=52001', `sport=${1024 + (i % 60000)}`);
+    writeFileSync(many, `${Array.from({ length: entries }, (_, i) => line(i)).join('\n')}\n`);
+    Object.assign(process.env, { FAKE_CT_LIST: many, FAKE_CT_LIST_DELAY: '0.1' });
+    const suspects = [suspect('10.42.0.33', 52001, '10.43.0.10', 53)];
+    const { rec, sink } = recordingSink();
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 10,
+      suspects: () => suspects,
+      costFactor: 5,
+      bigListingLines: 5,
+    });
+    poller.start();
+    await waitFor(() => expect(rec.dumps.length).toBe(2), 10_000);
+    const gap = rec.dumps[1]!.at - rec.dumps[0]!.at;
+    // Each poll costs ≥ 100 ms (the fake's delay): ≥ 500 ms apart when spaced, else about the 10 ms interval.
+    if (spaced) expect(gap).toBeGreaterThanOrEqual(5 * 100);
+    else expect(gap).toBeLessThan(5 * 100);
   });
 
   it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {
@@ -176,5 +217,33 @@ describe('suspectQueryArgs', () => {
       '-o',
       'extended,id',
     ]);
+  });
+});
+
+describe('suspectLines', () => {
+  const A = ENTRIES[0]!; // 10.42.0.33:59807 → 10.43.0.10:53
+  const B = ENTRIES[1]!; // 10.42.0.33:52001 → 10.43.0.10:53
+  // Same reply-direction src/sport as A's original tuple would be a false match if the reply fields were read.
+  const replyOnly =
+    'ipv4     2 udp      17 28 src=10.42.0.9 dst=10.43.0.10 sport=1111 dport=53 [UNREPLIED] src=10.42.0.33 dst=10.42.0.9 sport=59807 dport=1111 mark=0 use=1 id=1';
+  it.each([
+    { name: 'keeps the suspects only', members: [suspect('10.42.0.33', 52001, '10.43.0.10', 53)], want: [B] },
+    {
+      name: 'keeps every listed suspect',
+      members: [
+        suspect('10.42.0.33', 52001, '10.43.0.10', 53),
+        suspect('10.42.0.33', 59807, '10.43.0.10', 53),
+      ],
+      want: [A, B],
+    },
+    {
+      name: 'matches the original tuple, not the reply',
+      members: [suspect('10.42.0.33', 59807, '10.43.0.10', 53)],
+      want: [A],
+    },
+    { name: 'same address, other port', members: [suspect('10.42.0.33', 5200, '10.43.0.10', 53)], want: [] },
+    { name: 'no members', members: [], want: [] },
+  ])('$name', ({ members, want }) => {
+    expect(suspectLines([A, B, replyOnly, 'garbage', ''], members)).toEqual(want);
   });
 });

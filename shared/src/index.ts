@@ -23,9 +23,10 @@ export {
   natViewOf,
   RECENT_ALERTS,
 } from './engine/engine-core.js';
-export type { EngineInput, NodeCounters, SourceState } from './engine/engine-input.js';
+export type { EngineInput, ListenerPriority, NodeCounters, SourceState } from './engine/engine-input.js';
 export {
   deltaMessage,
+  flowCounts,
   flowDetail,
   helloMessage,
   REPLAY_INTERVALS,
@@ -51,7 +52,6 @@ export {
   FlowStore,
   type FlowStoreOptions,
   type FlowStoreState,
-  type NatVersion,
   type StoreChanges,
   type StoreStats,
 } from './flows/flow-store.js';
@@ -75,6 +75,7 @@ export type {
   NatSourceKind,
   NatView,
 } from './nat/nat-types.js';
+export type { NatVersion } from './nat/nat-versions.js';
 export { parseIptablesSave } from './nat/parse-iptables-save.js';
 export { parseIpvsadm } from './nat/parse-ipvsadm.js';
 export { detectNatFormat, parseNatSnapshot } from './nat/parse-nat-snapshot.js';
@@ -82,6 +83,7 @@ export { parseNftKubeProxy } from './nat/parse-nft-kube-proxy.js';
 // recording/: the recording file format and its player
 export type { LoadedRecording } from './recording/loaded-recording.js';
 export {
+  type EventLossReason,
   type GapReason,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
@@ -107,6 +109,7 @@ export type { BadField, Classification, TimeoutObservation } from './verdict/ver
 export {
   BAD_VERDICTS,
   type BadVerdict,
+  isBadVerdict,
   isSeverity,
   isVerdict,
   SEVERITIES,
@@ -116,16 +119,25 @@ export {
   VERDICTS,
   type Verdict,
 } from './verdict/verdicts.js';
-
+export type {
+  FleetNode,
+  FleetNodeStatus,
+  FleetSnapshot,
+  FleetTimeline,
+  PrometheusState,
+} from './wire/fleet-api.js';
 // wire/: the WebSocket protocol and REST bodies
 export {
   type ClientMessage,
   type DeltaMessage,
   type ErrorMessage,
+  type FlowCounts,
   type HelloMessage,
   type PingMessage,
   type PongMessage,
   PROTOCOL_VERSION,
+  type RangeMessage,
+  type RowsMessage,
   type ServerMessage,
   type SubscribeMessage,
   type SyncMessage,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FlowRecord, Frontend, NatSnapshot, TimeoutObservation } from '../src/index.js';
+import type { FlowRecord, Frontend, FrontendDrop, NatSnapshot, TimeoutObservation } from '../src/index.js';
 import { classifyFlow } from '../src/index.js';
 
 function fe(
@@ -348,6 +348,110 @@ describe('classifyFlow vs the kube-proxy reconciler', () => {
         expect(r.verdict).toBe('ok');
       }),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('classifyFlow vs the kube-proxy reconciler, with deliberate drops', () => {
+  // Load-balancer frontends that drop some traffic on purpose (source ranges, Local policy with the pod CIDR
+  // short-circuit), and clients inside and outside those ranges.
+  const srcs = fc.constantFrom('10.42.0.33', '203.0.113.5', '198.51.100.7', '192.0.2.99');
+  const dropArb = fc.oneof(
+    fc.constant<FrontendDrop[] | undefined>(undefined),
+    fc
+      .subarray(['203.0.113.0/25', '198.51.100.0/24'])
+      .map((allowed): FrontendDrop[] => [
+        { kind: 'source-ranges', rule: 'nat KUBE-FW-X -j KUBE-MARK-DROP', allowedSources: allowed },
+      ]),
+    fc.constant<FrontendDrop[]>([
+      {
+        kind: 'no-local-endpoints',
+        rule: 'filter KUBE-EXTERNAL-SERVICES "default/lb:p has no local endpoints" -j DROP',
+        exemptSources: ['10.42.0.0/16'],
+      },
+    ]),
+  );
+  const lbArb = fc.record({
+    ip: fc.constantFrom('192.0.2.30', '192.0.2.40'),
+    port: fc.constantFrom(53, 80),
+    endpoints: fc.uniqueArray(fc.tuple(fc.constantFrom('10.42.0.5', '10.42.1.6'), fc.constantFrom(53, 80)), {
+      maxLength: 2,
+      selector: ([i, p]) => `${i}:${p}`,
+    }),
+    drops: dropArb,
+  });
+  const snapshotArb = fc
+    .uniqueArray(lbArb, { minLength: 1, maxLength: 3, selector: (f) => `${f.ip}|${f.port}` })
+    .map((list) =>
+      snap(
+        ...list.map((f) => {
+          const x: Frontend = {
+            ...fe('udp', f.ip, f.port, f.endpoints, 'default/lb:p'),
+            kind: 'load-balancer',
+          };
+          if (f.drops) x.drops = f.drops;
+          return x;
+        }),
+      ),
+    );
+  const flowArb = fc
+    .record({
+      src: srcs,
+      dst: fc.constantFrom('192.0.2.30', '192.0.2.40'),
+      dport: fc.constantFrom(53, 80),
+      rsrc: fc.constantFrom('192.0.2.30', '192.0.2.40', '10.42.0.5', '10.42.1.6', '10.42.0.9'),
+      rsport: fc.constantFrom(53, 80),
+    })
+    .map((r) => flow('udp', [r.src, 40000], [r.dst, r.dport], [r.rsrc, r.rsport]));
+
+  it('every entry the reconciler would delete is flagged critical, or blocked with the rule named', () => {
+    let deleted = 0;
+    let blocked = 0;
+    fc.assert(
+      fc.property(snapshotArb, flowArb, (s, f) => {
+        if (!reconcilerWouldDelete(s, f)) return;
+        deleted++;
+        const r = classifyFlow({ flow: f, currentSnapshot: s });
+        if (r.verdict === 'blocked') {
+          blocked++;
+          const frontend = s.frontends.find((x) => x.key === r.frontend)!;
+          expect(f.reply.src).toBe(f.orig.dst);
+          expect(frontend.drops?.some((d) => r.reason.includes(d.rule))).toBe(true);
+          expect(r.reason).toMatch(
+            /outside loadBalancerSourceRanges|Local and no local endpoint on this node/,
+          );
+          expect(r.severity).toBe('ok');
+          expect(r.remedy).toBeNull();
+        } else {
+          expect(['no-dnat', 'stale-endpoint']).toContain(r.verdict);
+          expect(r.severity).toBe('critical');
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    expect(deleted).toBeGreaterThan(100);
+    expect(blocked).toBeGreaterThan(20);
+  });
+
+  it('blocks only sources the rules really drop: allowed and exempt sources stay critical', () => {
+    fc.assert(
+      fc.property(snapshotArb, flowArb, (s, f) => {
+        const r = classifyFlow({ flow: f, currentSnapshot: s });
+        if (r.verdict !== 'blocked') return;
+        const drops = s.frontends.find((x) => x.key === r.frontend)!.drops!;
+        const src = f.orig.src;
+        const inside = (cidrs: string[] | undefined) =>
+          (cidrs ?? []).some((c) =>
+            c.startsWith('10.42.')
+              ? src.startsWith('10.42.')
+              : src.startsWith(c.split('.').slice(0, 3).join('.')),
+          );
+        const applies = drops.some((d) =>
+          d.kind === 'source-ranges' ? !inside(d.allowedSources) : !inside(d.exemptSources),
+        );
+        expect(applies).toBe(true);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

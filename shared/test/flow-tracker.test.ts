@@ -60,10 +60,76 @@ describe('FlowTracker', () => {
 
   it('bounds the history per flow', () => {
     const t = new FlowTracker({ maxHistory: 4 });
-    for (let i = 0; i < 10; i++) t.observe(rec(LIST_ID), i * 1000);
+    // Every reading 5 s later still shows 29 s: reset each time, so each one is kept.
+    for (let i = 0; i < 10; i++) t.observe(rec(LIST_ID), i * 5000);
     const [f] = [...t.all()];
     expect(f!.history).toHaveLength(4);
-    expect(f!.history[0]!.at).toBe(6000);
+    expect(f!.history[0]!.at).toBe(30_000);
+  });
+
+  const listAt = (timeout: number, unreplied = true) =>
+    rec(LIST_ID.replace(' 29 src=', ` ${timeout} src=`).replace(unreplied ? '' : ' [UNREPLIED]', ''));
+  it.each([
+    {
+      name: 'a countdown adds nothing',
+      readings: [
+        [0, 29],
+        [5000, 24],
+        [10_000, 19],
+      ],
+      kept: [0],
+    },
+    {
+      name: 'truncation noise adds nothing',
+      readings: [
+        [0, 29],
+        [2500, 27],
+        [5000, 25],
+      ],
+      kept: [0],
+    },
+    {
+      name: 'a reset is kept',
+      readings: [
+        [0, 29],
+        [5000, 24],
+        [10_000, 29],
+      ],
+      kept: [0, 10_000],
+    },
+    {
+      name: 'faster than time is kept',
+      readings: [
+        [0, 29],
+        [1000, 20],
+      ],
+      kept: [0, 1000],
+    },
+    {
+      name: 'a timeout that stays put is kept (a reset in the making)',
+      readings: [
+        [0, 29],
+        [500, 29],
+        [1000, 29],
+      ],
+      kept: [0, 500, 1000],
+    },
+    {
+      name: 'a changed UNREPLIED state is kept',
+      readings: [
+        [0, 29, 1],
+        [5000, 24, 0],
+      ],
+      kept: [0, 5000],
+    },
+  ])('records a dump reading only when it says something new: $name', ({ readings, kept }) => {
+    const t = new FlowTracker();
+    for (const [at, timeout, unreplied] of readings) t.observe(listAt(timeout!, unreplied !== 0), at!);
+    const [f] = [...t.all()];
+    expect(f!.history.map((h) => h.at)).toEqual(kept);
+    // The record and lastSeen still follow every reading.
+    expect(f!.lastSeen).toBe(readings.at(-1)![0]);
+    expect(f!.record.timeout).toBe(readings.at(-1)![1]);
   });
 });
 

@@ -271,17 +271,14 @@ describe('parseIptablesSave layouts and edge cases', () => {
       expected: ['tcp|*|30500 nodeport KUBE-SVC-JJJJ -> 10.244.4.4:80'],
     },
     {
-      name: 'filter-only KUBE-PROXY-FIREWALL and iTP=Local DROPs are zero-endpoint frontends',
+      name: 'filter-only KUBE-PROXY-FIREWALL and iTP=Local DROPs are zero-endpoint frontends (the Local DROP is a deliberate drop, not "no endpoints")',
       text: filter(
         '-A KUBE-PROXY-FIREWALL -d 5.6.7.8/32 -p tcp -m comment --comment "ns/lb:p has no endpoints" -m tcp --dport 443 -j DROP',
         '-A KUBE-SERVICES -d 10.96.0.36/32 -p tcp -m comment --comment "ns/svc:p has no local endpoints" -m tcp --dport 80 -j DROP',
         '-A KUBE-PROXY-FIREWALL -d 5.6.7.9/32 -p tcp -m comment --comment "ns/lb:p traffic not accepted by KUBE-FW-X" -m tcp --dport 443 -j DROP',
         '-A KUBE-NODEPORTS -p tcp -m comment --comment "ns/lb:p health check node port" -m tcp --dport 32000 -j ACCEPT',
       ),
-      expected: [
-        'tcp|10.96.0.36|80 cluster-ip ns/svc:p ! -> ',
-        'tcp|5.6.7.8|443 load-balancer ns/lb:p ! -> ',
-      ],
+      expected: ['tcp|10.96.0.36|80 cluster-ip ns/svc:p -> ', 'tcp|5.6.7.8|443 load-balancer ns/lb:p ! -> '],
     },
     {
       name: 'CRLF line endings',
@@ -374,5 +371,56 @@ describe('parseIptablesSave on bad input', () => {
     expect(s.warnings).toHaveLength(101);
     // 5000 unrecognised lines plus "no *nat or *filter table found".
     expect(s.warnings[100]).toMatch(/4901 more warnings/);
+  });
+});
+
+/** `key kind: rule [allowed|exempt]` per deliberate drop. */
+function dropsOf(s: NatSnapshot): string[] {
+  return s.frontends.flatMap((f) =>
+    (f.drops ?? []).map(
+      (d) => `${f.key} ${d.kind}: ${d.rule} [${(d.allowedSources ?? d.exemptSources ?? []).join(' ')}]`,
+    ),
+  );
+}
+
+describe('parseIptablesSave: traffic kube-proxy drops on purpose (real iptables-save output)', () => {
+  it.each([
+    {
+      name: '≥1.28: filter "has no local endpoints" DROPs (LB, NodePort, ITP cluster IP), KUBE-FW + KUBE-PROXY-FIREWALL',
+      file: 'nat/iptables-blocked.txt',
+      drops: [
+        'udp|*|30777 no-local-endpoints: filter KUBE-EXTERNAL-SERVICES "default/game:udp has no local endpoints" -j DROP [10.42.0.0/16]',
+        'udp|10.43.50.50|53 no-local-endpoints: filter KUBE-SERVICES "kube-system/node-local-dns:dns has no local endpoints" -j DROP []',
+        'udp|192.0.2.30|7777 no-local-endpoints: filter KUBE-EXTERNAL-SERVICES "default/game:udp has no local endpoints" -j DROP [10.42.0.0/16]',
+        'udp|192.0.2.40|514 source-ranges: nat KUBE-FW-OBHEBZQJQXVVFI4L, then filter KUBE-PROXY-FIREWALL -j DROP [203.0.113.0/25 198.51.100.0/24]',
+      ],
+    },
+    {
+      name: 'the same node with a local endpoint: only the source ranges remain',
+      file: 'nat/iptables-local-endpoint.txt',
+      drops: [
+        'udp|192.0.2.40|514 source-ranges: nat KUBE-FW-OBHEBZQJQXVVFI4L, then filter KUBE-PROXY-FIREWALL -j DROP [203.0.113.0/25 198.51.100.0/24]',
+      ],
+    },
+    {
+      name: '<1.24: KUBE-FW -> KUBE-MARK-DROP, KUBE-XLB "has no local endpoints" -> KUBE-MARK-DROP; an FW chain without ranges drops nobody',
+      file: 'nat/iptables-pre-1.24.txt',
+      drops: [
+        'udp|192.0.2.30|7777 no-local-endpoints: nat KUBE-XLB-ZU72WU7AOC7JZGGR "default/game:udp has no local endpoints" -j KUBE-MARK-DROP [10.42.0.0/16]',
+        'udp|192.0.2.40|514 source-ranges: nat KUBE-FW-OBHEBZQJQXVVFI4L -j KUBE-MARK-DROP [203.0.113.0/25]',
+      ],
+    },
+  ])('$name', ({ file, drops }) => {
+    const s = parseIptablesSave(fixture(file));
+    expect(s.warnings).toEqual([]);
+    expect(dropsOf(s)).toEqual(drops);
+    // A "no local endpoints" DROP is not "no endpoints": the service's endpoints elsewhere stay listed.
+    expect(s.frontends.find((f) => f.ip === '192.0.2.30')?.noEndpointsRule).toBeUndefined();
+  });
+
+  it('drops change the snapshot hash (a new DROP is a NAT change)', () => {
+    const a = parseIptablesSave(fixture('nat/iptables-blocked.txt'));
+    const b = parseIptablesSave(fixture('nat/iptables-local-endpoint.txt'));
+    expect(a.hash).not.toBe(b.hash);
   });
 });

@@ -208,3 +208,49 @@ describe('parseNftKubeProxy on bad input', () => {
     expect(s.hash).toMatch(/^[0-9a-f]{16}$/);
   });
 });
+
+describe('parseNftKubeProxy: traffic kube-proxy drops on purpose (real nft -j output)', () => {
+  const dropsOf = (s: NatSnapshot) =>
+    s.frontends.flatMap((f) =>
+      (f.drops ?? []).map(
+        (d) => `${f.key} ${d.kind}: ${d.rule} [${(d.allowedSources ?? d.exemptSources ?? []).join(' ')}]`,
+      ),
+    );
+
+  it.each([
+    {
+      name: 'no local endpoint: no-endpoint-services/-nodeports `drop` elements, firewall-ips',
+      file: 'nat/nft-blocked.json',
+      drops: [
+        'udp|*|30777 no-local-endpoints: ip kube-proxy no-endpoint-nodeports element "default/game:udp" : drop [10.42.0.0/16]',
+        'udp|10.43.50.50|53 no-local-endpoints: ip kube-proxy no-endpoint-services element "kube-system/node-local-dns:dns" : drop []',
+        'udp|192.0.2.30|7777 no-local-endpoints: ip kube-proxy no-endpoint-services element "default/game:udp" : drop [10.42.0.0/16]',
+        'udp|192.0.2.40|514 source-ranges: ip kube-proxy firewall-ips -> firewall-4FT32DWL-default/syslog/udp/syslog: ip saddr != { 198.51.100.0/24, 203.0.113.0/25 } drop [198.51.100.0/24 203.0.113.0/25]',
+      ],
+    },
+    {
+      name: 'a local endpoint for the game service: its drops are gone',
+      file: 'nat/nft-local-endpoint.json',
+      drops: [
+        'udp|10.43.50.50|53 no-local-endpoints: ip kube-proxy no-endpoint-services element "kube-system/node-local-dns:dns" : drop []',
+        'udp|192.0.2.40|514 source-ranges: ip kube-proxy firewall-ips -> firewall-4FT32DWL-default/syslog/udp/syslog: ip saddr != { 198.51.100.0/24, 203.0.113.0/25 } drop [198.51.100.0/24 203.0.113.0/25]',
+      ],
+    },
+  ])('$name', ({ file, drops }) => {
+    const s = parseNftKubeProxy(fixture(file));
+    expect(s.warnings).toEqual([]);
+    expect(dropsOf(s)).toEqual(drops);
+  });
+
+  it('`goto reject-chain` is no endpoints, `drop` is no local endpoints', () => {
+    const s = parseNftKubeProxy(fixture('nat/nft-blocked.json'));
+    const game = s.frontends.find((f) => f.ip === '192.0.2.30')!;
+    expect(game.noEndpointsRule).toBeUndefined();
+    expect(game.endpoints).toEqual([{ ip: '10.42.1.30', port: 7777 }]);
+    const empty = parseNftKubeProxy(fixture('nat/nft-kube-proxy.json')).frontends.find(
+      (f) => f.ip === '10.43.99.1',
+    )!;
+    expect(empty).toMatchObject({ noEndpointsRule: true });
+    expect(empty.drops).toBeUndefined();
+  });
+});

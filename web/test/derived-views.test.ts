@@ -1,3 +1,4 @@
+import { VERDICTS } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
 import { initialState } from '../src/domain/dashboard-state.js';
 import { reduce } from '../src/domain/flow-reducer.js';
@@ -124,5 +125,16 @@ describe('service stats', () => {
       total: 2,
     });
     expect(c.size).toBe(1);
+  });
+
+  it('counts blocked flows by verdict but not as bad (kube-proxy drops them on purpose)', () => {
+    const c = countByFrontend([flow('1', { verdict: 'blocked', severity: 'ok' }), incident()]);
+    expect(c.get('udp|10.43.0.10|53')).toMatchObject({ byVerdict: { blocked: 1, 'no-dnat': 1 }, bad: 1 });
+  });
+});
+
+describe('verdict chips', () => {
+  it('offer every verdict of the shared vocabulary, blocked just before ok', () => {
+    expect(VERDICTS).toEqual(['no-dnat', 'stale-endpoint', 'no-endpoints', 'unanswered', 'blocked', 'ok']);
   });
 });

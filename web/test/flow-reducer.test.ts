@@ -10,13 +10,14 @@ describe('flow reducer', () => {
   it('takes node, mode and permissions from hello', () => {
     const s = reduce(initialState(), {
       type: 'hello',
-      version: 1,
+      version: 2,
       mode: 'replay',
       instance: 'run-1',
       node: { name: 'n1' },
       allowDelete: true,
       intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
       sources: [{ name: 'events', state: 'running', restarts: 0, since: 1 }],
+      window: { rows: 500, maxRange: 1000 },
     });
     expect(s.mode).toBe('replay');
     expect(s.hello?.node.name).toBe('n1');
@@ -111,13 +112,14 @@ describe('flow reducer', () => {
     expect(s.recordingName).toBe('a.ndjson');
     s = reduce(s, {
       type: 'hello',
-      version: 1,
+      version: 2,
       mode: 'replay',
       instance: 'run-1',
       node: { name: 'n' },
       allowDelete: false,
       intervals: { suspectPollMs: 0, natPollMs: 0, countersPollMs: 0 },
       sources: [],
+      window: { rows: 500, maxRange: 1000 },
     });
     expect(s.mode).toBe('local');
   });
@@ -149,5 +151,18 @@ describe('flow reducer', () => {
     const capped = capFlows(m, 2);
     expect([...capped.keys()].sort()).toEqual(['c']);
     expect(capFlows(new Map([['x', flow('x')]]), 2).size).toBe(1);
+  });
+
+  it('keeps the server total and counts, and a range answer beside the window', () => {
+    let s = reduce(initialState(), sync(1, { flows: [flow('1')], total: 50_000, truncated: true }));
+    expect(s.total).toBe(50_000);
+    expect(s.truncated).toBe(true);
+    s = reduce(s, delta(2, { total: 50_001 }));
+    expect(s.total).toBe(50_001);
+    s = reduce(s, { type: 'rows', id: 7, seq: 2, offset: 40_000, total: 50_001, flows: [flow('40001')] });
+    expect(s.range?.offset).toBe(40_000);
+    expect(s.range?.flows.map((f) => f.id)).toEqual(['40001']);
+    // Range rows are not window rows: the window keeps only what the server keeps current.
+    expect(s.flows.has('40001')).toBe(false);
   });
 });

@@ -16,7 +16,7 @@ function row(f: FlowReport): string[] {
   ];
 }
 
-/** The table, then one indented reason/remedy block per flow that is not ok. */
+/** The table, then one indented reason/remedy block per flow that is not ok (blocked ones say where to look). */
 export function formatFlowTable(flows: readonly FlowReport[]): string {
   if (flows.length === 0) return 'No flows.\n';
   const rows = [HEADERS, ...flows.map(row)];
@@ -27,17 +27,18 @@ export function formatFlowTable(flows: readonly FlowReport[]): string {
       .join('  ')
       .trimEnd(),
   );
-  const bad = flows.filter((f) => f.severity !== 'ok');
-  if (bad.length > 0) lines.push('');
-  for (const f of bad) {
+  const explained = flows.filter((f) => f.verdict !== 'ok');
+  if (explained.length > 0) lines.push('');
+  for (const f of explained) {
     lines.push(`${f.severity.toUpperCase()} ${f.verdict} id=${f.id}: ${f.reason}`);
     if (f.remedy) lines.push(`  fix: ${f.remedy}`);
   }
   const critical = flows.filter((f) => f.severity === 'critical').length;
   const warning = flows.filter((f) => f.severity === 'warning').length;
+  const blocked = flows.filter((f) => f.verdict === 'blocked').length;
   lines.push(
     '',
-    `${flows.length} flows: ${critical} critical, ${warning} warning, ${flows.length - critical - warning} ok`,
+    `${flows.length} flows: ${critical} critical, ${warning} warning, ${flows.length - critical - warning} ok${blocked > 0 ? ` (${blocked} blocked on purpose)` : ''}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,4 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
@@ -8,9 +7,6 @@ import { recordingRoutes } from '../http/recording-routes.js';
 import { onShutdown, startServer } from '../http/server.js';
 import { formatPreflight, preflightVerdict, runPreflight } from '../sources/preflight.js';
 import type { Io } from './analyze.js';
-
-/** Where the built web page lives relative to the compiled server. */
-export const DEFAULT_WEB_ROOT = join(import.meta.dirname, '..', '..', '..', 'web', 'dist');
 
 /** Start serving; resolves once listening. Returns an exit code on failure. */
 export async function runServe(
@@ -48,6 +44,7 @@ export async function runServe(
     server = await startServer({
       engine: agent,
       token: config.token,
+      allowedHosts: config.allowedHosts,
       audit: new AuditLog(join(config.dataDir, 'audit.log')),
       webRoot: config.webRoot,
       host: config.host,
@@ -65,29 +62,6 @@ export async function runServe(
     await agent.stop();
   };
   return { stop, url: server.url };
-}
-
-/** Defaults for every serve option. */
-export function defaultServeConfig(): ServeConfig {
-  return {
-    host: '127.0.0.1',
-    port: 7474,
-    dataDir: '/var/lib/ctscope',
-    allowDelete: false,
-    natSource: 'auto',
-    suspectPollMs: 2000,
-    natPollMs: 1000,
-    countersPollMs: 2000,
-    fullResyncMs: 300_000,
-    bufferBytes: 64 * 1024 * 1024,
-    record: true,
-    retentionHours: 72,
-    retentionBytes: 2 * 1024 * 1024 * 1024,
-    maxFlows: 300_000,
-    unansweredAfterMs: 10_000,
-    webRoot: DEFAULT_WEB_ROOT,
-    nodeName: hostname(),
-  };
 }
 
 export { onShutdown };

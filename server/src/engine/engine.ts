@@ -23,8 +23,11 @@ export interface Engine {
   readonly allowDelete: boolean;
   /** Source states (a replay reports itself instead of the recorded node's sources). */
   sources(): SourceState[];
-  /** Collect changes; called by the hub about 10 times a second. */
-  flush(): EngineBatch;
+  /**
+   * Collect changes; called by the hub about 10 times a second. More than `maxUpserts` changed flows make the
+   * batch a reset instead (clients take a sync); 0 when nobody listens, so no flow views are built for nobody.
+   */
+  flush(maxUpserts?: number): EngineBatch;
   /** Delete one entry with its exact `conntrack -D`; only when allowDelete. */
   deleteFlow(report: FlowReport): Promise<DeleteResult>;
   /** Extra state for /api/stats (recording, dump scheduler, replay clock...). */
@@ -40,7 +43,7 @@ export function coreOnlyEngine(core: EngineCore, name = 'test'): Engine {
     intervals: { suspectPollMs: 2000, natPollMs: 1000, countersPollMs: 2000 },
     allowDelete: false,
     sources: () => core.sources(),
-    flush: () => core.flush(Date.now()),
+    flush: (maxUpserts) => core.flush(Date.now(), maxUpserts),
     deleteFlow: async () => ({ ok: false, command: [], message: 'no node behind this engine' }),
     extraStats: () => ({}),
   };

@@ -1,19 +1,21 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
 import type { FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import type { ServeConfig } from '../config.js';
+import { CTSCOPE_VERSION, type ServeConfig } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { DumpScheduler } from '../sources/conntrack-dump-source.js';
-import { createConntrackEventsSource } from '../sources/conntrack-events-source.js';
+import {
+  type ConntrackEventsSource,
+  createConntrackEventsSource,
+} from '../sources/conntrack-events-source.js';
 import { createCountersPoller } from '../sources/counters-poller.js';
+import { canUseFifo } from '../sources/listener-priority.js';
 import { createNatPoller, type NatPoller } from '../sources/nat-poller.js';
 import type { NodeCounters, SourceSink } from '../sources/source-types.js';
 import type { Supervisor } from '../sources/supervisor.js';
 import { createSuspectPoller } from '../sources/suspect-poller.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
-
-export const CTSCOPE_VERSION = '0.1.0';
 
 /** Live node agent. `start()` launches the sources; `stop()` ends them and closes the recording. */
 export class NodeAgent implements Engine {
@@ -25,6 +27,7 @@ export class NodeAgent implements Engine {
   private readonly supervisors: Supervisor[] = [];
   private readonly dump: DumpScheduler;
   private readonly nat: NatPoller;
+  private readonly events: ConntrackEventsSource;
   readonly recorder: RecordingWriter | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
@@ -62,8 +65,9 @@ export class NodeAgent implements Engine {
       intervalMs: config.natPollMs,
       now,
     });
+    this.events = createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now });
     this.supervisors.push(
-      createConntrackEventsSource({ sink, node: nodeOpts, bufferBytes: config.bufferBytes, now }),
+      this.events,
       this.dump.supervisor,
       createSuspectPoller({
         sink,
@@ -111,6 +115,8 @@ export class NodeAgent implements Engine {
   }
 
   async start(): Promise<void> {
+    // Probe SCHED_FIFO while the recorder opens, so the event tail starts without waiting for it.
+    void canUseFifo();
     const at = this.now();
     if (this.recorder) {
       try {
@@ -140,8 +146,8 @@ export class NodeAgent implements Engine {
   sources() {
     return this.core.sources();
   }
-  flush(): EngineBatch {
-    return this.core.flush(this.now());
+  flush(maxUpserts?: number): EngineBatch {
+    return this.core.flush(this.now(), maxUpserts);
   }
 
   async deleteFlow(report: FlowReport): Promise<DeleteResult> {
@@ -162,6 +168,7 @@ export class NodeAgent implements Engine {
 
   extraStats(): Record<string, unknown> {
     return {
+      listener: this.events.priority() ?? null,
       natMode: this.nat.mode() ?? null,
       dump: this.dump.stats(),
       recording: this.recorder?.state() ?? null,

@@ -13,7 +13,7 @@ import {
   replaySources,
 } from '@ctscope/shared';
 import { IndexedRecording, type ReplayCursor } from '../recording/indexed-recording.js';
-import { readRecording } from '../recording/recording-reader.js';
+import { type RecordingReadError, readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
 
 /**
@@ -22,7 +22,7 @@ import type { DeleteResult, Engine, EngineBatch } from './engine.js';
  */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
   const records: RecordingRecord[] = [];
-  const errors: Array<{ error: string; line: number }> = [];
+  const errors: RecordingReadError[] = [];
   let node = 'unknown';
   let netns: string | undefined;
   for await (const r of readRecording(path)) {
@@ -92,6 +92,12 @@ export class ReplayEngine implements Engine {
     });
   }
 
+  /** Stop reading the recording (closes the open segment); for shutdown. */
+  async close(): Promise<void> {
+    while (this.#pump) await this.#pump;
+    await this.#cursor.close();
+  }
+
   /** Resolves once the state is at the clock's time (tests, and routes that answer at an instant). */
   async settled(): Promise<void> {
     this.advanceTo(this.clock.time);
@@ -133,10 +139,10 @@ export class ReplayEngine implements Engine {
     return replaySources(this.clock.state().start);
   }
 
-  flush(): EngineBatch {
+  flush(maxUpserts?: number): EngineBatch {
     this.advanceTo(this.clock.time);
     // The store's own time, not the clock's: judging happens at record times only (see RecordingPlayer.feed).
-    const batch = this.core.flush(this.core.store.now);
+    const batch = this.core.flush(this.core.store.now, maxUpserts);
     if (this.#reset || this.#cursor.player.reset) {
       this.#reset = false;
       this.#cursor.player.reset = false;

@@ -1,5 +1,5 @@
 /** Bearer-token check shared by routes: `Authorization: Bearer T` or `?token=T` (for browsers and WebSockets). */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The token the request carries, if any. */
@@ -10,20 +10,20 @@ export function requestToken(req: FastifyRequest): string | undefined {
   return typeof q === 'string' ? q : undefined;
 }
 
-/** Constant-time comparison. */
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time comparison, length included: fixed-size digests are compared, never the strings. */
 export function tokenMatches(expected: string, given: string | undefined): boolean {
   if (given === undefined) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return timingSafeEqual(digest(expected), digest(given));
 }
 
-/** A preHandler that answers 401 unless the token matches (no-op when no token is configured). */
+/** An onRequest hook (before any validation, so a stranger learns nothing about schemas) that answers 401 unless the token matches (no-op when no token is configured). */
 export function requireToken(token: string | undefined) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (token === undefined) return;
     if (!tokenMatches(token, requestToken(req))) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({
+      return reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({
         error: 'unauthorized',
         message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)',
       });

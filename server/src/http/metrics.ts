@@ -1,6 +1,7 @@
 /** Prometheus exposition (prom-client) computed from the engine at scrape time. */
 import { SEVERITY_OF, VERDICTS } from '@ctscope/shared';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { METRICS_MAX_SERVICES, METRICS_NO_SERVICE } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 
 /** Gauges that read the engine on each scrape, so nothing runs between scrapes. */
@@ -30,6 +31,12 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     name: 'ctscope_flows',
     help: 'Live tracked UDP flows by verdict and severity',
     labelNames: ['verdict', 'severity'],
+    registers: [registry],
+  });
+  const serviceFlows = new Gauge({
+    name: 'ctscope_service_flows',
+    help: `Live critical/warning flows by service (worst ${METRICS_MAX_SERVICES} services; the rest sum into service="other"; "${METRICS_NO_SERVICE}" = no service matched)`,
+    labelNames: ['service', 'severity'],
     registers: [registry],
   });
   const eventLoss = new Gauge({
@@ -87,6 +94,10 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     flows.reset();
     for (const verdict of VERDICTS)
       flows.set({ verdict, severity: SEVERITY_OF[verdict] }, s.byVerdict[verdict]);
+    serviceFlows.reset();
+    for (const { service, severity, n } of boundedServiceCounts(s.badByService)) {
+      serviceFlows.set({ service, severity }, n);
+    }
     eventLoss.set(engine.core.eventLoss());
     const c = engine.core.counters();
     if (c?.fill !== undefined) tableFill.set(c.fill);
@@ -100,4 +111,28 @@ function buildCollector(engine: Engine, registry: Registry): () => void {
     evicted.set(s.evicted);
     scrapes.inc();
   };
+}
+
+type ServiceCounts = Record<string, { critical: number; warning: number }>;
+
+/** Per-service bad-flow counts with at most METRICS_MAX_SERVICES services (worst first) plus "other": cardinality stays bounded. */
+export function boundedServiceCounts(
+  byService: ServiceCounts,
+  max = METRICS_MAX_SERVICES,
+): Array<{ service: string; severity: 'critical' | 'warning'; n: number }> {
+  const ranked = Object.entries(byService).sort(
+    ([a, x], [b, y]) => y.critical - x.critical || y.warning - x.warning || a.localeCompare(b),
+  );
+  const kept = ranked.slice(0, max).map(([k, c]) => [k === '' ? METRICS_NO_SERVICE : k, c] as const);
+  const other = { critical: 0, warning: 0 };
+  for (const [, c] of ranked.slice(max)) {
+    other.critical += c.critical;
+    other.warning += c.warning;
+  }
+  const out: Array<{ service: string; severity: 'critical' | 'warning'; n: number }> = [];
+  for (const [service, c] of ranked.length > max ? [...kept, ['other', other] as const] : kept) {
+    if (c.critical > 0) out.push({ service, severity: 'critical', n: c.critical });
+    if (c.warning > 0) out.push({ service, severity: 'warning', n: c.warning });
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 /** Post-mortem questions over a replayed recording: its outline (density strip), bad flows at T or in a window, NAT changes, a tuple's lifecycle. */
-import { type Static, Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ReplayEngine } from '../engine/replay-engine.js';
 import { badAt, badDuring, natChangesAround, tupleLifecycle } from '../recording/postmortem.js';
@@ -45,7 +46,8 @@ const LifecycleQuery = Type.Object(
 export const MAX_CONCURRENT_QUESTIONS = 2;
 
 export function postmortemRoutes(engine: ReplayEngine) {
-  return async (app: FastifyInstance): Promise<void> => {
+  return async (fastify: FastifyInstance): Promise<void> => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const rec = engine.recording;
     let running = 0;
     const bad = (reply: FastifyReply, message: string) =>
@@ -68,7 +70,7 @@ export function postmortemRoutes(engine: ReplayEngine) {
     app.get('/api/replay/index', async () => rec.outline());
 
     app.get('/api/postmortem/bad', { schema: { querystring: BadQuery } }, async (req, reply) => {
-      const q = req.query as Static<typeof BadQuery>;
+      const q = req.query;
       if ((q.at === undefined) === (q.from === undefined && q.to === undefined))
         return bad(reply, 'give at=T, or from=T1&to=T2 (ms)');
       if (q.at !== undefined) return guarded(reply, () => badAt(rec, q.at!, q.limit));
@@ -78,12 +80,12 @@ export function postmortemRoutes(engine: ReplayEngine) {
     });
 
     app.get('/api/postmortem/nat-changes', { schema: { querystring: NatQuery } }, async (req, reply) => {
-      const q = req.query as Static<typeof NatQuery>;
+      const q = req.query;
       return guarded(reply, () => natChangesAround(rec, q.at, q.window ?? 60_000));
     });
 
     app.get('/api/postmortem/lifecycle', { schema: { querystring: LifecycleQuery } }, async (req, reply) => {
-      const q = req.query as Static<typeof LifecycleQuery>;
+      const q = req.query;
       if (q.src === undefined && q.dst === undefined && q.sport === undefined && q.dport === undefined)
         return bad(reply, 'give at least one of src, dst, sport, dport');
       const { src, dst, sport, dport } = q;

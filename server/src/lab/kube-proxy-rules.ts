@@ -4,7 +4,7 @@
  * The output is an iptables-restore file in exactly the form `iptables-save -t nat` prints it back (builtin
  * chains first, then the KUBE-* chains sorted, rules in iptables-save's match order), so the rules the lab
  * loads and the snapshots ctscope reads are the same text. It follows kube-proxy's pkg/proxy/iptables layout
- * as captured in the seed incident (design.md §1, captures/seed-incident/nat-before.txt):
+ * as captured in the seed incident (shared/test/fixtures/seed-incident/nat-before.txt):
  *   KUBE-SERVICES -d VIP/32 -p udp --dport P → KUBE-SVC-<hash> → (statistic random) KUBE-SEP-<hash> → DNAT,
  * KUBE-MARK-MASQ / KUBE-POSTROUTING, and the flannel pod-CIDR MASQUERADE. Chain names use kube-proxy's
  * hashes (base32 of sha256, first 16 characters), so a service gets the same chain names as in a cluster.
@@ -30,6 +30,13 @@ export interface KubeService {
 export interface KubeProxyNatOptions {
   /** Pod network masqueraded when leaving it (flannel's rule), e.g. 10.42.0.0/16. */
   podCidr: string;
+  /** 6 renders the `ip6tables-save -t nat` form (/128 hosts, `[ip]:port` endpoints). Default 4. */
+  family?: 4 | 6;
+}
+
+/** `ip:port`, or `[ip]:port` for IPv6, as kube-proxy's endpoint strings (net.JoinHostPort). */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -67,7 +74,7 @@ export function serviceChainName(spn: string, proto: string): string {
 
 /** kube-proxy's `KUBE-SEP-` chain name (servicePortEndpointChainName). */
 export function endpointChainName(spn: string, proto: string, endpoint: KubeEndpoint): string {
-  return `KUBE-SEP-${hash16(`${spn}${proto}${endpoint.ip}:${endpoint.port}`)}`;
+  return `KUBE-SEP-${hash16(`${spn}${proto}${joinHostPort(endpoint.ip, endpoint.port)}`)}`;
 }
 
 /**
@@ -81,8 +88,12 @@ export function statisticProbability(n: number, i: number): string {
 
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] as const;
 
-/** The nat table for these services, as an iptables-restore file (replaces the whole nat table). */
+/**
+ * The nat table for these services, as an iptables-restore file (replaces the whole nat table). For IPv6 pass
+ * the services' IPv6 ClusterIPs and endpoints (kube-proxy runs one proxier per family with the same chain names).
+ */
 export function renderKubeProxyNat(services: readonly KubeService[], opts: KubeProxyNatOptions): string {
+  const host = opts.family === 6 ? '/128' : '/32';
   const chains = new Map<string, string[]>();
   const rules = (chain: string): string[] => {
     let r = chains.get(chain);
@@ -117,7 +128,7 @@ export function renderKubeProxyNat(services: readonly KubeService[], opts: KubeP
     const p = s.proto;
     const svc = serviceChainName(spn, p);
     rules('KUBE-SERVICES').push(
-      `-d ${s.clusterIp}/32 -p ${p} -m comment --comment "${spn} cluster IP" -m ${p} --dport ${s.port} -j ${svc}`,
+      `-d ${s.clusterIp}${host} -p ${p} -m comment --comment "${spn} cluster IP" -m ${p} --dport ${s.port} -j ${svc}`,
     );
     const svcRules = rules(svc);
     s.endpoints.forEach((e, i) => {
@@ -126,10 +137,11 @@ export function renderKubeProxyNat(services: readonly KubeService[], opts: KubeP
       const stat = last
         ? ''
         : ` -m statistic --mode random --probability ${statisticProbability(s.endpoints.length, i)}`;
-      svcRules.push(`-m comment --comment "${spn} -> ${e.ip}:${e.port}"${stat} -j ${sep}`);
+      const ep = joinHostPort(e.ip, e.port);
+      svcRules.push(`-m comment --comment "${spn} -> ${ep}"${stat} -j ${sep}`);
       rules(sep).push(
-        `-s ${e.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`,
-        `-p ${p} -m comment --comment "${spn}" -m ${p} -j DNAT --to-destination ${e.ip}:${e.port}`,
+        `-s ${e.ip}${host} -m comment --comment "${spn}" -j KUBE-MARK-MASQ`,
+        `-p ${p} -m comment --comment "${spn}" -m ${p} -j DNAT --to-destination ${ep}`,
       );
     });
   }

@@ -1,12 +1,13 @@
 /** `ctscope lab …`: commander wiring for the lab (see docs/lab.md). */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { NodeCommandError } from '../node/node-command.js';
 import { captureLab } from './capture-lab.js';
+import { joinHostPort } from './kube-proxy-rules.js';
 import { labReplaceEndpoint, labRestart } from './lab-faults.js';
 import { type LabContext, LabError, type LabStatus, labDown, labStatus, labUp } from './lab-lifecycle.js';
-import { LabCommandError } from './lab-netns.js';
 import { LabPreflightError } from './lab-preflight.js';
 import { DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, type LabState } from './lab-state.js';
-import { labNameProblem, labNamespaces } from './lab-topology.js';
+import { clientEndpoints, labNameProblem, labNamespaces } from './lab-topology.js';
 
 type Exit = (code: number) => void;
 
@@ -64,7 +65,7 @@ async function guarded(exit: Exit, action: () => Promise<void>): Promise<void> {
   } catch (err) {
     const e = err as Error;
     const known =
-      err instanceof LabPreflightError || err instanceof LabError || err instanceof LabCommandError;
+      err instanceof LabPreflightError || err instanceof LabError || err instanceof NodeCommandError;
     process.stderr.write(`ctscope lab: ${known ? e.message : (e.stack ?? e.message)}\n`);
     exit(1);
   }
@@ -91,17 +92,20 @@ export function upSummary(state: LabState, notes: string[]) {
       key: s.key,
       name: `${s.namespace}/${s.name}:${s.portName}`,
       vip: s.clusterIp,
+      vip6: s.clusterIp6 ?? null,
       port: s.port,
       endpoints: t.pods
         .filter((p) => p.service === s.key)
-        .map((p) => ({ pod: p.key, ip: state.podIps[p.key], port: p.port })),
+        .map((p) => ({ pod: p.key, ip: state.podIps[p.key], ip6: p.ip6 ?? null, port: p.port })),
     })),
     clients: t.clients.map((c) => {
-      const app = t.apps.find((a) => a.key === c.app)!;
+      const ends = clientEndpoints(t, c);
       const proc = state.processes.find((p) => p.key === c.key);
       return {
         key: c.key,
-        src: app.ip,
+        family: ends.family,
+        src: ends.src,
+        vip: ends.vip,
         sport: c.sport ?? null,
         mode: c.mode,
         service: c.service,
@@ -119,9 +123,14 @@ function humanUp(s: ReturnType<typeof upSummary>): string {
     lines.push(
       `  service         ${svc.name}  ${svc.vip}:${svc.port} -> ${svc.endpoints.map((e) => `${e.ip}:${e.port} (${e.pod})`).join(', ')}`,
     );
+    if (svc.vip6)
+      lines.push(
+        `                  ${joinHostPort(svc.vip6, svc.port)} -> ${svc.endpoints.flatMap((e) => (e.ip6 ? [`${joinHostPort(e.ip6, e.port)} (${e.pod})`] : [])).join(', ')}`,
+      );
   }
   for (const c of s.clients) {
-    lines.push(`  client          ${c.key}  ${c.src}:${c.sport ?? 'random'} -> ${c.service}  log ${c.log}`);
+    const from = c.family === 6 ? `[${c.src}]` : c.src;
+    lines.push(`  client          ${c.key}  ${from}:${c.sport ?? 'random'} -> ${c.service}  log ${c.log}`);
   }
   for (const n of s.notes) lines.push(`  note            ${n}`);
   if (s.url && s.token) {
@@ -240,7 +249,7 @@ export function registerLabCommand(program: Command, exit: Exit): void {
         print(
           o.json,
           r,
-          `restart ${r.service}: rules removed ${iso(r.rulesRemovedAt)}, ${r.entriesDeleted} entries deleted ${iso(r.entriesDeletedAt)}, rules restored ${iso(r.rulesRestoredAt)}\n` +
+          `restart ${r.service}${r.vip6 ? ' (IPv4 and IPv6)' : ''}: rules removed ${iso(r.rulesRemovedAt)}, ${r.entriesDeleted} entries deleted ${iso(r.entriesDeletedAt)}, rules restored ${iso(r.rulesRestoredAt)}\n` +
             'fixed-port clients that sent during the gap are now stuck on an entry with no DNAT (no-dnat, kept alive)',
         );
       }),

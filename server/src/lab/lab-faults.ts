@@ -1,8 +1,8 @@
 /**
  * The lab's faults.
  *
- * `restart` is the seed incident (design.md §1): kube-proxy removes a service's rules and deletes its conntrack
- * entries while the pod is replaced, and puts the rules back after a gap. Order matters (design.md §2): the
+ * `restart` is the seed incident: kube-proxy removes a service's rules and deletes its conntrack
+ * entries while the pod is replaced, and puts the rules back after a gap. Order matters: the
  * entries are deleted AFTER the rules are gone, so the fixed-port client's next packet, which arrives during
  * the gap, creates a fresh entry with no DNAT (only the pod-CIDR MASQUERADE applies). Its reply tuple's source
  * is the VIP itself; nothing ever answers, and the client's packets keep it alive.
@@ -18,7 +18,7 @@ import { conntrackIn, deleteEntriesTo, renumberPod } from './lab-netns.js';
 import { labPreflight } from './lab-preflight.js';
 import { applyLabRules } from './lab-rules.js';
 import { type LabState, noteHistory, readState, writeState } from './lab-state.js';
-import { findApp, findPod, findService, type LabService, nextPodIp } from './lab-topology.js';
+import { clientEndpoints, findPod, findService, type LabService, nextPodIp } from './lab-topology.js';
 
 /** The state of a lab that is up, or a LabError saying how to bring it up. */
 export async function requireState(ctx: LabContext): Promise<LabState> {
@@ -35,10 +35,17 @@ function spn(s: LabService): string {
   return `${s.namespace}/${s.name}:${s.portName}`;
 }
 
+/** The service's ClusterIPs, IPv4 first. */
+function vips(s: LabService): string[] {
+  return s.clusterIp6 === undefined ? [s.clusterIp] : [s.clusterIp, s.clusterIp6];
+}
+
 export interface RestartResult {
   fault: 'restart';
   service: string;
   vip: string;
+  /** The IPv6 ClusterIP of a dual-stack service (its ip6tables rules went too). */
+  vip6?: string;
   gapS: number;
   /** ms since the epoch. */
   rulesRemovedAt: number;
@@ -66,10 +73,15 @@ export async function labRestart(ctx: LabContext, opts: RestartOptions): Promise
   try {
     await applyLabRules(state);
     rulesRemovedAt = Date.now();
-    ctx.say(`${spn(svc)}: rules removed (KUBE-SERVICES jump, KUBE-SVC and KUBE-SEP chains)`);
-    entriesDeleted = await deleteEntriesTo(node, svc.clusterIp);
+    ctx.say(
+      `${spn(svc)}: rules removed (KUBE-SERVICES jump, KUBE-SVC and KUBE-SEP chains${svc.clusterIp6 ? ', IPv4 and IPv6' : ''})`,
+    );
+    for (const vip of vips(svc)) {
+      const n = await deleteEntriesTo(node, vip);
+      entriesDeleted += n;
+      ctx.say(`conntrack -D -p udp --orig-dst ${vip}: ${n} entries deleted`);
+    }
     entriesDeletedAt = Date.now();
-    ctx.say(`conntrack -D -p udp --orig-dst ${svc.clusterIp}: ${entriesDeleted} entries deleted`);
     await opts.duringGap?.();
     await sleep(Math.max(0, rulesRemovedAt + opts.gapS * 1000 - Date.now()));
   } finally {
@@ -89,6 +101,7 @@ export async function labRestart(ctx: LabContext, opts: RestartOptions): Promise
     fault: 'restart',
     service: spn(svc),
     vip: svc.clusterIp,
+    ...(svc.clusterIp6 === undefined ? {} : { vip6: svc.clusterIp6 }),
     gapS: opts.gapS,
     rulesRemovedAt,
     entriesDeleted,
@@ -113,7 +126,7 @@ export async function pinnedClients(state: LabState, service: string): Promise<P
   const out: PinnedClient[] = [];
   for (const c of t.clients) {
     if (c.service !== svc.key || c.mode !== 'fixed' || c.sport === undefined) continue;
-    const src = findApp(t, c.app).ip;
+    const { src, vip } = clientEndpoints(t, c);
     const r = await conntrackIn(t.node, [
       '-L',
       '-p',
@@ -123,7 +136,7 @@ export async function pinnedClients(state: LabState, service: string): Promise<P
       '--sport',
       String(c.sport),
       '--orig-dst',
-      svc.clusterIp,
+      vip,
       '--dport',
       String(svc.port),
     ]);

@@ -2,6 +2,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { joinHostPort } from './kube-proxy-rules.js';
 import {
   addNetns,
   addRoutedVeth,
@@ -28,16 +29,20 @@ import {
   writeState,
 } from './lab-state.js';
 import {
+  clientEndpoints,
   findApp,
-  findService,
   type LabTopology,
   labNamespaces,
   labTopology,
   NODE_GATEWAY,
   NODE_GATEWAY_MAC,
+  NODE_GATEWAY6,
   NODE_IP,
+  NODE_IP6,
   NODE_PREFIX,
+  NODE_PREFIX6,
   POD_GATEWAY,
+  POD_GATEWAY6,
 } from './lab-topology.js';
 import { type ClientLogLine, parseClientLog } from './udp-wire.js';
 
@@ -113,10 +118,16 @@ async function build(state: LabState, opts: UpOptions): Promise<string[]> {
   for (const ns of labNamespaces(t)) await addNetns(ns);
 
   await writeSysctl(t.node, 'net/ipv4/ip_forward', '1');
-  await addUplink(t.node, t.upstream, `${NODE_IP}/${NODE_PREFIX}`, NODE_GATEWAY, NODE_GATEWAY_MAC);
-  for (const host of [...t.pods, ...t.apps]) await addRoutedVeth(t.node, host, POD_GATEWAY);
+  await writeSysctl(t.node, 'net/ipv6/conf/all/forwarding', '1');
+  await addUplink(t.node, t.upstream, `${NODE_IP}/${NODE_PREFIX}`, NODE_GATEWAY, NODE_GATEWAY_MAC, {
+    cidr: `${NODE_IP6}/${NODE_PREFIX6}`,
+    gateway: NODE_GATEWAY6,
+  });
+  for (const host of [...t.pods, ...t.apps]) await addRoutedVeth(t.node, host, POD_GATEWAY, POD_GATEWAY6);
 
-  opts.say(`loading kube-proxy-style nat rules with iptables-${state.iptables}-restore`);
+  opts.say(
+    `loading kube-proxy-style nat rules with iptables-${state.iptables}-restore and ip6tables-${state.iptables}-restore`,
+  );
   await applyLabRules(state);
   notes.push(await checkEvents(t.node));
 
@@ -142,11 +153,11 @@ async function build(state: LabState, opts: UpOptions): Promise<string[]> {
   await writeState(opts.stateDir, state);
   for (const c of t.clients) {
     const app = findApp(t, c.app);
-    const svc = findService(t, c.service);
+    const ends = clientEndpoints(t, c);
     const marker = ['--lab', state.name, '--client', c.key];
     const log = join(logs, `${c.key}.log`);
     const argv = ['ip', 'netns', 'exec', app.netns, process.execPath, CLIENT, ...marker];
-    argv.push('--target', `${svc.clusterIp}:${svc.port}`);
+    argv.push('--target', joinHostPort(ends.vip, ends.port));
     if (c.mode === 'fixed') argv.push('--sport', String(c.sport));
     state.processes.push(await started({ key: c.key, role: 'client', netns: app.netns, marker, log }, argv));
   }

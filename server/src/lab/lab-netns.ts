@@ -1,9 +1,14 @@
 /**
- * The lab's kernel-facing commands: ip, iptables-{nft,legacy}-{save,restore}, conntrack and sysctl files.
- * Every command is an argument array run through execa, never a shell string; commands for a namespace run
- * as `ip netns exec NAME cmd …` or `ip -n NAME …`.
+ * The lab's kernel-facing commands: ip, iptables-{nft,legacy}-{save,restore}, conntrack and sysctl files, all
+ * through the node command runner (argument arrays, never a shell string); commands for a namespace run as
+ * `ip netns exec NAME cmd …` or `ip -n NAME …`.
  */
-import { execa } from 'execa';
+import {
+  type CommandResult,
+  NodeCommandError,
+  type RunOptions,
+  runNodeCommand,
+} from '../node/node-command.js';
 
 /** PATH with the sbin directories appended when missing (root tools live there; `sudo` may drop them). */
 export function labPath(path = process.env.PATH ?? ''): string {
@@ -15,52 +20,13 @@ export function labPath(path = process.env.PATH ?? ''): string {
 /** Which iptables implementation the lab's node namespace uses. */
 export type IptablesBackend = 'nft' | 'legacy';
 
-export class LabCommandError extends Error {
-  constructor(
-    message: string,
-    readonly stderr = '',
-    readonly exitCode = -1,
-  ) {
-    super(message);
-  }
-}
-
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-/** Run one command to completion; rejects with the argv and conntrack/ip's own message. */
-export async function run(
+/** Run one command to completion with the sbin directories on PATH; rejects with the argv and the tool's own message. */
+export function run(
   file: string,
   args: readonly string[],
-  opts: { input?: string; timeoutMs?: number; okExitCodes?: readonly number[] } = {},
-): Promise<RunResult> {
-  const r = await execa(file, args, {
-    reject: false,
-    timeout: opts.timeoutMs ?? 20_000,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-    stripFinalNewline: false,
-    env: { PATH: labPath() },
-  });
-  const result = {
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    exitCode: r.exitCode ?? -1,
-  };
-  const missing = (r as { code?: string }).code === 'ENOENT';
-  const acceptable = !r.timedOut && !missing && (opts.okExitCodes ?? [0]).includes(result.exitCode);
-  if (r.failed && !acceptable) {
-    const what = [file, ...args].join(' ');
-    let why: string;
-    if (missing) why = `${file}: command not found`;
-    else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 20_000} ms`;
-    else why = result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`;
-    throw new LabCommandError(`${what}: ${why}`, result.stderr, result.exitCode);
-  }
-  return result;
+  opts: Pick<RunOptions, 'input' | 'timeoutMs' | 'okExitCodes' | 'netns'> = {},
+): Promise<CommandResult> {
+  return runNodeCommand(file, args, { timeoutMs: 20_000, ...opts, env: { PATH: labPath() } });
 }
 
 /** `ip netns exec NAME file args…`. */
@@ -68,13 +34,13 @@ export function runIn(
   netns: string,
   file: string,
   args: readonly string[],
-  opts?: Parameters<typeof run>[2],
-): Promise<RunResult> {
-  return run('ip', ['netns', 'exec', netns, file, ...args], opts);
+  opts: Parameters<typeof run>[2] = {},
+): Promise<CommandResult> {
+  return run(file, args, { ...opts, netns });
 }
 
 /** `ip -n NAME args…`. */
-export function ipIn(netns: string, args: readonly string[]): Promise<RunResult> {
+export function ipIn(netns: string, args: readonly string[]): Promise<CommandResult> {
   return run('ip', ['-n', netns, ...args]);
 }
 
@@ -98,7 +64,7 @@ export async function deleteNetns(netns: string): Promise<void> {
     await run('ip', ['netns', 'delete', netns]);
   } catch (err) {
     if (
-      err instanceof LabCommandError &&
+      err instanceof NodeCommandError &&
       /No such file or directory|Invalid netns name|not found/i.test(err.message)
     )
       return;
@@ -142,35 +108,50 @@ export function iptablesBinary(
   return `${family === 6 ? 'ip6tables' : 'iptables'}-${backend}-${tool}`;
 }
 
-/** Replace the whole nat table in a namespace with an iptables-restore file, atomically. */
-export async function restoreNat(netns: string, backend: IptablesBackend, rules: string): Promise<void> {
-  await runIn(netns, iptablesBinary(backend, 'restore'), [], { input: rules });
+/** Replace the whole nat table of one family in a namespace with an (ip6)tables-restore file, atomically. */
+export async function restoreNat(
+  netns: string,
+  backend: IptablesBackend,
+  rules: string,
+  family: 4 | 6 = 4,
+): Promise<void> {
+  await runIn(netns, iptablesBinary(backend, 'restore', family), [], { input: rules });
 }
 
-/** `iptables-save -t nat` of the namespace with the backend's own save binary. */
-export async function saveNat(netns: string, backend: IptablesBackend): Promise<string> {
-  return (await runIn(netns, iptablesBinary(backend, 'save'), ['-t', 'nat'])).stdout;
+/** `iptables-save -t nat` (or `ip6tables-save`) of the namespace with the backend's own save binary. */
+export async function saveNat(netns: string, backend: IptablesBackend, family: 4 | 6 = 4): Promise<string> {
+  return (await runIn(netns, iptablesBinary(backend, 'save', family), ['-t', 'nat'])).stdout;
 }
 
 /** `conntrack ARGS` in a namespace. `-D` and `-L` that match nothing exit 1: that is not an error here. */
-export async function conntrackIn(netns: string, args: readonly string[]): Promise<RunResult> {
+export async function conntrackIn(netns: string, args: readonly string[]): Promise<CommandResult> {
   return runIn(netns, 'conntrack', args, { okExitCodes: [0, 1] });
 }
 
 /** Delete every UDP entry to `ip` (`conntrack -D -p udp --orig-dst IP`); returns how many went. */
 export async function deleteEntriesTo(netns: string, ip: string): Promise<number> {
-  const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
-  const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
-  if (!m && r.exitCode !== 0)
-    throw new LabCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`);
-  return m ? Number(m[1]) : 0;
+  // conntrack lists, then deletes one by one: an entry that expires in between fails the whole command with
+  // "such conntrack doesn't exist" (seen on a loaded machine). Another pass deletes the rest.
+  for (let attempt = 1; ; attempt++) {
+    const r = await conntrackIn(netns, ['-D', '-p', 'udp', '--orig-dst', ip]);
+    const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
+    if (m) return Number(m[1]);
+    if (r.exitCode === 0) return 0;
+    if (attempt < 3 && /doesn't exist/.test(r.stderr)) continue;
+    throw new NodeCommandError(`conntrack -D -p udp --orig-dst ${ip}: ${r.stderr.trim()}`, r);
+  }
 }
 
-/** Create a routed /32 veth between the node and a pod namespace (see lab-topology.ts). */
+/**
+ * Create a routed /32 veth between the node and a pod namespace (see lab-topology.ts), plus a routed /128 when
+ * the pod has an IPv6 address. IPv6 addresses skip duplicate address detection (`nodad`): every host-side
+ * veth carries the same gateway address, and DAD would keep each address unusable for a second or two.
+ */
 export async function addRoutedVeth(
   node: string,
-  pod: { netns: string; hostIf: string; ip: string },
+  pod: { netns: string; hostIf: string; ip: string; ip6?: string },
   gateway: string,
+  gateway6?: string,
 ): Promise<void> {
   // Both ends are created straight inside their namespaces, so nothing ever appears in the host's namespace.
   await ipIn(node, ['link', 'add', pod.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns]);
@@ -180,6 +161,11 @@ export async function addRoutedVeth(
   await ipIn(pod.netns, ['addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
   await ipIn(pod.netns, ['link', 'set', 'eth0', 'up']);
   await ipIn(pod.netns, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0', 'onlink']);
+  if (pod.ip6 === undefined || gateway6 === undefined) return;
+  await ipIn(node, ['-6', 'addr', 'add', `${gateway6}/128`, 'dev', pod.hostIf, 'nodad']);
+  await ipIn(node, ['-6', 'route', 'add', `${pod.ip6}/128`, 'dev', pod.hostIf]);
+  await ipIn(pod.netns, ['-6', 'addr', 'add', `${pod.ip6}/128`, 'dev', 'eth0', 'nodad']);
+  await ipIn(pod.netns, ['-6', 'route', 'add', 'default', 'via', gateway6, 'dev', 'eth0', 'onlink']);
 }
 
 /** Move a pod to a new address: add the new one first (removing a device's last address flushes its routes). */
@@ -206,6 +192,7 @@ export async function addUplink(
   cidr: string,
   gateway: string,
   gatewayMac: string,
+  v6?: { cidr: string; gateway: string },
 ): Promise<void> {
   await ipIn(node, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', upstream]);
   await ipIn(upstream, ['link', 'set', 'eth0', 'up']);
@@ -213,4 +200,19 @@ export async function addUplink(
   await ipIn(node, ['link', 'set', 'eth0', 'up']);
   await ipIn(node, ['neigh', 'replace', gateway, 'lladdr', gatewayMac, 'dev', 'eth0', 'nud', 'permanent']);
   await ipIn(node, ['route', 'add', 'default', 'via', gateway, 'dev', 'eth0']);
+  if (!v6) return;
+  await ipIn(node, ['-6', 'addr', 'add', v6.cidr, 'dev', 'eth0', 'nodad']);
+  await ipIn(node, [
+    '-6',
+    'neigh',
+    'replace',
+    v6.gateway,
+    'lladdr',
+    gatewayMac,
+    'dev',
+    'eth0',
+    'nud',
+    'permanent',
+  ]);
+  await ipIn(node, ['-6', 'route', 'add', 'default', 'via', v6.gateway, 'dev', 'eth0']);
 }

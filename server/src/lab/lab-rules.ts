@@ -1,35 +1,52 @@
-/** The lab's services as kube-proxy would see them right now, and loading them into the node namespace. */
+/** The lab's services as kube-proxy would see them right now, per address family, and loading them into the node. */
 import { type KubeService, renderKubeProxyNat } from './kube-proxy-rules.js';
 import { restoreNat } from './lab-netns.js';
 import type { LabState } from './lab-state.js';
-import { POD_CIDR } from './lab-topology.js';
+import { POD_CIDR, POD_CIDR6 } from './lab-topology.js';
 
-/** Services with their current endpoints (pod addresses), minus those whose rules are removed. */
-export function labKubeServices(
-  state: Pick<LabState, 'topology' | 'podIps' | 'servicesWithoutRules'>,
-): KubeService[] {
+type RulesState = Pick<LabState, 'topology' | 'podIps' | 'servicesWithoutRules'>;
+
+/**
+ * Services of one family with their current endpoints (pod addresses), minus those whose rules are removed.
+ * IPv6 lists only dual-stack services, with the pods' IPv6 addresses.
+ */
+export function labKubeServices(state: RulesState, family: 4 | 6 = 4): KubeService[] {
   const { topology } = state;
-  return topology.services
-    .filter((s) => !state.servicesWithoutRules.includes(s.key))
-    .map((s) => ({
+  const out: KubeService[] = [];
+  for (const s of topology.services) {
+    if (state.servicesWithoutRules.includes(s.key)) continue;
+    const clusterIp = family === 6 ? s.clusterIp6 : s.clusterIp;
+    if (clusterIp === undefined) continue;
+    const endpoints = topology.pods
+      .filter((p) => p.service === s.key)
+      .flatMap((p) => {
+        const ip = family === 6 ? p.ip6 : (state.podIps[p.key] ?? p.ip);
+        return ip === undefined ? [] : [{ ip, port: p.port }];
+      });
+    out.push({
       namespace: s.namespace,
       name: s.name,
       portName: s.portName,
       proto: s.proto,
-      clusterIp: s.clusterIp,
+      clusterIp,
       port: s.port,
-      endpoints: topology.pods
-        .filter((p) => p.service === s.key)
-        .map((p) => ({ ip: state.podIps[p.key] ?? p.ip, port: p.port })),
-    }));
+      endpoints,
+    });
+  }
+  return out;
 }
 
-/** The nat table the lab's node should have now. */
-export function labNatRules(state: Pick<LabState, 'topology' | 'podIps' | 'servicesWithoutRules'>): string {
-  return renderKubeProxyNat(labKubeServices(state), { podCidr: POD_CIDR });
+/** The nat table (ip6tables' with family 6) the lab's node should have now. */
+export function labNatRules(state: RulesState, family: 4 | 6 = 4): string {
+  return renderKubeProxyNat(labKubeServices(state, family), {
+    podCidr: family === 6 ? POD_CIDR6 : POD_CIDR,
+    family,
+  });
 }
 
-/** Load the current rules into the node namespace (one atomic iptables-restore of the nat table). */
+/** Load the current rules into the node namespace: one atomic restore of each family's nat table. */
 export async function applyLabRules(state: LabState): Promise<void> {
-  await restoreNat(state.topology.node, state.iptables, labNatRules(state));
+  await Promise.all(
+    ([4, 6] as const).map((f) => restoreNat(state.topology.node, state.iptables, labNatRules(state, f), f)),
+  );
 }

@@ -10,6 +10,10 @@
  * it (service traffic while the rules are missing) are masqueraded, confirmed in conntrack, and then
  * silently dropped by the upstream end. Lab traffic never leaves the lab's namespaces. (A dummy device
  * would be simpler, but not every kernel has one.)
+ *
+ * Dual-stack like a k3s cluster with `--cluster-cidr 10.42.0.0/16,fd00:42::/56`: every pod and app also has an
+ * IPv6 /128 routed the same way (gateway fd00:42::1 on every host-side veth), and kube-dns has a second
+ * ClusterIP fd00:43::a with ip6tables nat rules in the same kube-proxy layout.
  */
 
 /** Pod network, as k3s/flannel's default. */
@@ -23,6 +27,15 @@ export const NODE_PREFIX = 24;
 export const NODE_GATEWAY = '172.20.0.1';
 /** Link-layer address given to the gateway (a locally administered MAC no interface has). */
 export const NODE_GATEWAY_MAC = '02:00:00:c7:0a:01';
+/** IPv6 pod network (the second `--cluster-cidr`). */
+export const POD_CIDR6 = 'fd00:42::/56';
+/** IPv6 gateway carried by every host-side veth. */
+export const POD_GATEWAY6 = 'fd00:42::1';
+/** IPv6 node address on the uplink. */
+export const NODE_IP6 = 'fd00:20::2';
+export const NODE_PREFIX6 = 64;
+/** IPv6 default gateway behind the uplink (same unowned MAC). */
+export const NODE_GATEWAY6 = 'fd00:20::1';
 /** Replacement pod addresses (`lab replace-endpoint`) are taken from here upwards. */
 export const REPLACEMENT_IP_BASE = 101;
 
@@ -35,6 +48,8 @@ export interface LabService {
   portName: string;
   proto: 'udp';
   clusterIp: string;
+  /** IPv6 ClusterIP of a dual-stack service. */
+  clusterIp6?: string;
   port: number;
 }
 
@@ -48,6 +63,8 @@ export interface LabHost {
   hostIf: string;
   /** Initial address. */
   ip: string;
+  /** IPv6 address (fixed; `lab replace-endpoint` only renumbers IPv4). */
+  ip6?: string;
 }
 
 /** A pod that serves one service (a UDP responder). */
@@ -67,6 +84,8 @@ export interface LabClient {
   /** `fixed`: one socket, one source port, forever (like Netty's DNS monitor). `random`: a fresh port per query. */
   mode: 'fixed' | 'random';
   sport?: number;
+  /** Address family it talks to the service over (default 4). */
+  family?: 4 | 6;
 }
 
 export interface LabTopology {
@@ -97,7 +116,13 @@ export function labTopology(name: string): LabTopology {
   const problem = labNameProblem(name);
   if (problem) throw new Error(problem);
   const ns = (suffix: string) => `${name}-${suffix}`;
-  const host = (key: string, ip: string): LabHost => ({ key, netns: ns(key), hostIf: `veth-${key}`, ip });
+  const host = (key: string, ip: string, ip6: string): LabHost => ({
+    key,
+    netns: ns(key),
+    hostIf: `veth-${key}`,
+    ip,
+    ip6,
+  });
   return {
     name,
     node: ns('node'),
@@ -110,6 +135,7 @@ export function labTopology(name: string): LabTopology {
         portName: 'dns',
         proto: 'udp',
         clusterIp: '10.43.0.10',
+        clusterIp6: 'fd00:43::a',
         port: 53,
       },
       {
@@ -123,17 +149,19 @@ export function labTopology(name: string): LabTopology {
       },
     ],
     pods: [
-      { ...host('dns-a', '10.42.0.11'), service: 'dns', port: 53 },
-      { ...host('dns-b', '10.42.0.12'), service: 'dns', port: 53 },
-      { ...host('echo-a', '10.42.0.21'), service: 'echo', port: 7 },
+      { ...host('dns-a', '10.42.0.11', 'fd00:42::11'), service: 'dns', port: 53 },
+      { ...host('dns-b', '10.42.0.12', 'fd00:42::12'), service: 'dns', port: 53 },
+      { ...host('echo-a', '10.42.0.21', 'fd00:42::21'), service: 'echo', port: 7 },
     ],
-    apps: [host('app-a', '10.42.0.33'), host('app-b', '10.42.0.34')],
+    apps: [host('app-a', '10.42.0.33', 'fd00:42::33'), host('app-b', '10.42.0.34', 'fd00:42::34')],
     clients: [
       { key: 'app-a-dns-monitor', app: 'app-a', service: 'dns', mode: 'fixed', sport: 52001 },
       { key: 'app-a-dns-lookups', app: 'app-a', service: 'dns', mode: 'random' },
       { key: 'app-b-dns-monitor', app: 'app-b', service: 'dns', mode: 'fixed', sport: 52001 },
       { key: 'app-b-echo-monitor', app: 'app-b', service: 'echo', mode: 'fixed', sport: 52002 },
       { key: 'app-b-echo-lookups', app: 'app-b', service: 'echo', mode: 'random' },
+      { key: 'app-a-dns6-monitor', app: 'app-a', service: 'dns', mode: 'fixed', sport: 52001, family: 6 },
+      { key: 'app-b-dns6-lookups', app: 'app-b', service: 'dns', mode: 'random', family: 6 },
     ],
   };
 }
@@ -159,6 +187,21 @@ export function findApp(t: LabTopology, key: string): LabHost {
   const a = t.apps.find((x) => x.key === key);
   if (!a) throw new Error(`unknown app namespace "${key}"`);
   return a;
+}
+
+/** Where a client sends from and to: its app's address and the service's ClusterIP of its family. */
+export function clientEndpoints(
+  t: LabTopology,
+  c: LabClient,
+): { family: 4 | 6; src: string; vip: string; port: number } {
+  const app = findApp(t, c.app);
+  const svc = findService(t, c.service);
+  const family = c.family ?? 4;
+  const src = family === 6 ? app.ip6 : app.ip;
+  const vip = family === 6 ? svc.clusterIp6 : svc.clusterIp;
+  if (src === undefined || vip === undefined)
+    throw new Error(`client ${c.key}: ${c.app} or ${c.service} has no IPv${family} address`);
+  return { family, src, vip, port: svc.port };
 }
 
 /** The first replacement address not in use. */

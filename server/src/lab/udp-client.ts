@@ -2,7 +2,8 @@
  * Lab program: a UDP client that queries a service every interval and logs one line per interval
  * (`<time the query was sent> ok=1 fail=0 sport=52001 from=dns-a`, see udp-wire.ts), written when the
  * interval ends. Run inside an app namespace with
- * `ip netns exec APP node udp-client.js --lab NAME --client KEY --target VIP:PORT [--sport 52001]`.
+ * `ip netns exec APP node udp-client.js --lab NAME --client KEY --target VIP:PORT [--sport 52001]`
+ * (`--target [VIP6]:PORT` for IPv6).
  *
  * With `--sport` it keeps ONE socket bound to that port forever, like Netty's DNS monitor in the incident:
  * every query refreshes the same conntrack entry, so a broken entry never expires. Without it, every query
@@ -31,9 +32,11 @@ function fail(msg: string): never {
 
 const name = values.client ?? 'client';
 const target =
-  /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(values.target ?? '') ?? fail('--target IP:PORT is required');
-const targetIp = target[1]!;
-const targetPort = Number(target[2]);
+  /^(?:(\d+\.\d+\.\d+\.\d+)|\[([0-9a-f:]+)\]):(\d+)$/i.exec(values.target ?? '') ??
+  fail('--target IP:PORT or [IPV6]:PORT is required');
+const ipv6 = target[2] !== undefined;
+const targetIp = (target[1] ?? target[2])!.toLowerCase();
+const targetPort = Number(target[3]);
 const fixedPort = values.sport === undefined ? undefined : Number(values.sport);
 if (fixedPort !== undefined && !(Number.isInteger(fixedPort) && fixedPort > 0 && fixedPort < 65536))
   fail('bad --sport');
@@ -46,7 +49,8 @@ let pending: { id: number; done: (pod: string | undefined) => void } | undefined
 
 function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    // IPv6-only, so the same fixed port can also be bound for IPv4 in the same app (a dual-stack monitor).
+    const s = createSocket({ type: ipv6 ? 'udp6' : 'udp4', ipv6Only: ipv6 });
     s.on('message', (msg, rinfo) => {
       const a = decodeAnswer(msg);
       // Only the service address itself is an answer: a reply that was not un-NATed is dropped, as a resolver would.
@@ -54,7 +58,7 @@ function openSocket(port: number): Promise<Socket> {
       if (pending && a.id === pending.id) pending.done(a.pod);
     });
     s.once('error', reject);
-    s.bind(port, '0.0.0.0', () => {
+    s.bind(port, ipv6 ? '::' : '0.0.0.0', () => {
       s.removeListener('error', reject);
       s.on('error', (err) => process.stderr.write(`${new Date().toISOString()} ${name}: ${err.message}\n`));
       resolve(s);
@@ -81,7 +85,7 @@ async function query(sock: Socket): Promise<string | undefined> {
 async function main(): Promise<void> {
   const fixed = fixedPort === undefined ? undefined : await openSocket(fixedPort);
   process.stdout.write(
-    `${new Date().toISOString()} udp-client ${name} (lab ${values.lab}) -> ${targetIp}:${targetPort} ` +
+    `${new Date().toISOString()} udp-client ${name} (lab ${values.lab}) -> ${values.target} ` +
       `${fixed ? `from fixed port ${fixedPort}` : 'from a random port per query'}, every ${intervalMs} ms\n`,
   );
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));

@@ -1,6 +1,7 @@
 /**
  * Lab program: a DNS-like UDP responder (one per endpoint pod), run inside the pod's namespace with
- * `ip netns exec POD node udp-responder.js --lab NAME --pod KEY --port 53`. Answers every query until killed.
+ * `ip netns exec POD node udp-responder.js --lab NAME --pod KEY --port 53`. Answers every query, over IPv4 and
+ * IPv6 (one socket each), until killed.
  */
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -22,22 +23,27 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 let answered = 0;
-const sock = createSocket('udp4');
-sock.on('message', (msg, rinfo) => {
-  const id = decodeQuery(msg);
-  if (id === undefined) return;
-  answered++;
-  sock.send(encodeAnswer(id, pod), rinfo.port, rinfo.address);
-});
-sock.on('error', (err) => {
-  process.stderr.write(`${new Date().toISOString()} udp-responder ${pod}: ${err.message}\n`);
-  process.exit(1);
-});
-sock.bind(port, '0.0.0.0', () => {
-  process.stdout.write(
-    `${new Date().toISOString()} udp-responder ${pod} (lab ${values.lab}) listening on 0.0.0.0:${port}\n`,
-  );
-});
+for (const [type, address] of [
+  ['udp4', '0.0.0.0'],
+  ['udp6', '::'],
+] as const) {
+  const sock = createSocket({ type, ipv6Only: type === 'udp6' });
+  sock.on('message', (msg, rinfo) => {
+    const id = decodeQuery(msg);
+    if (id === undefined) return;
+    answered++;
+    sock.send(encodeAnswer(id, pod), rinfo.port, rinfo.address);
+  });
+  sock.on('error', (err) => {
+    process.stderr.write(`${new Date().toISOString()} udp-responder ${pod}: ${err.message}\n`);
+    process.exit(1);
+  });
+  sock.bind(port, address, () => {
+    process.stdout.write(
+      `${new Date().toISOString()} udp-responder ${pod} (lab ${values.lab}) listening on ${type} ${address} port ${port}\n`,
+    );
+  });
+}
 setInterval(() => {
   process.stdout.write(`${new Date().toISOString()} answered=${answered}\n`);
 }, 10_000);

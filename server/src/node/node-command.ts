@@ -1,6 +1,28 @@
-/** Runs node commands (conntrack, iptables-save, ...) with argument arrays, inside a netns when configured. */
+/**
+ * The one command runner for node tools (conntrack, iptables-save, ip, ...), used by the sources and the lab:
+ * argument arrays through execa, never a shell string, inside `ip netns exec NAME` when a namespace is set.
+ */
 import { execa, type Options, type ResultPromise } from 'execa';
-import type { NodeCommandOptions } from '../sources/source-types.js';
+
+/** How every node command is run: optionally inside `ip netns exec NAME`. */
+export interface NodeCommandOptions {
+  /** Network namespace to enter, if any. */
+  netns?: string;
+}
+
+/** Options of one short command. */
+export interface RunOptions extends NodeCommandOptions {
+  /** Kill it after this long, ms (default 30 s). */
+  timeoutMs?: number;
+  maxBuffer?: number;
+  signal?: AbortSignal;
+  /** Text for its stdin (default: no stdin). */
+  input?: string;
+  /** Exit codes that are not failures (default [0]); e.g. `conntrack -D` matching nothing exits 1. */
+  okExitCodes?: readonly number[];
+  /** Extra environment variables (merged over the process's). */
+  env?: Record<string, string>;
+}
 
 /** argv for `cmd args…`, wrapped in `ip netns exec NAME` when a namespace is set. Never a shell string. */
 export function nodeArgv(cmd: string, args: readonly string[], opts: NodeCommandOptions): [string, string[]] {
@@ -30,7 +52,7 @@ export class NodeCommandError extends Error {
 export async function runNodeCommand(
   cmd: string,
   args: readonly string[],
-  opts: NodeCommandOptions & { timeoutMs?: number; maxBuffer?: number; signal?: AbortSignal } = {},
+  opts: RunOptions = {},
 ): Promise<CommandResult> {
   const [file, argv] = nodeArgv(cmd, args, opts);
   const started = Date.now();
@@ -39,8 +61,9 @@ export async function runNodeCommand(
     timeout: opts.timeoutMs ?? 30_000,
     maxBuffer: opts.maxBuffer ?? 512 * 1024 * 1024,
     stripFinalNewline: false,
-    stdin: 'ignore',
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     cancelSignal: opts.signal,
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const result: CommandResult = {
     stdout: String(r.stdout ?? ''),
@@ -48,7 +71,13 @@ export async function runNodeCommand(
     exitCode: r.exitCode ?? -1,
     durationMs: Date.now() - started,
   };
-  if (r.failed) {
+  const accepted =
+    r.exitCode !== undefined &&
+    !r.timedOut &&
+    !r.isCanceled &&
+    !r.isMaxBuffer &&
+    (opts.okExitCodes ?? [0]).includes(r.exitCode);
+  if (r.failed && !accepted) {
     const what = [file, ...argv].join(' ');
     let why: string;
     if ((r as { code?: string }).code === 'ENOENT') why = `${file}: command not found`;

@@ -22,7 +22,7 @@ import {
   type RecordingRecord,
 } from '@ctscope/shared';
 import { INDEX_CHECKPOINT_MS, INDEX_CHECKPOINT_RECORDS, INDEX_DIR_NAME } from '../config.js';
-import { listSegmentNames } from './recording-reader.js';
+import { type SkippedEntry, scanSegments } from './segment-files.js';
 import { segmentLines } from './segment-lines.js';
 
 /** Bumped when the index or checkpoint layout changes: an older index is rebuilt. */
@@ -84,6 +84,8 @@ export interface RecordingSource {
   path: string;
   /** Segment files, oldest first. */
   files: string[];
+  /** Entries with a segment's name that are not read (symbolic links, directories). */
+  skipped: SkippedEntry[];
   indexDir: string;
 }
 
@@ -117,18 +119,19 @@ async function writable(dir: string): Promise<boolean> {
 /** The segment files of a directory or a single file, and the index directory to use for them. */
 export async function recordingSource(path: string, opts: IndexOptions): Promise<RecordingSource> {
   const st = await stat(path);
-  const files = st.isDirectory() ? (await listSegmentNames(path)).map((n) => join(path, n)) : [path];
+  const { names, skipped } = st.isDirectory() ? await scanSegments(path) : { names: [], skipped: [] };
+  const files = st.isDirectory() ? names.map((n) => join(path, n)) : [path];
   const local = st.isDirectory()
     ? join(path, INDEX_DIR_NAME)
     : join(dirname(path), INDEX_DIR_NAME, basename(path));
-  if (await writable(local)) return { path, files, indexDir: local };
+  if (await writable(local)) return { path, files, skipped, indexDir: local };
   const key = createHash('sha256')
     .update(await realpath(path))
     .digest('hex')
     .slice(0, 24);
   const cached = join(opts.cacheDir, key);
   await mkdir(cached, { recursive: true });
-  return { path, files, indexDir: cached };
+  return { path, files, skipped, indexDir: cached };
 }
 
 async function describeSegments(files: string[]): Promise<IndexedSegment[]> {

@@ -1,5 +1,5 @@
-/** Reads recordings written by RecordingWriter: segment listing, streaming records, safe path resolution. */
-import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+/** Reads recordings written by RecordingWriter: the segment list with times, and streaming records. */
+import { type FileHandle, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   parseRecordingLine,
@@ -7,10 +7,8 @@ import {
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
+import { openSegmentNoFollow, type SkippedEntry, scanSegments } from './segment-files.js';
 import { segmentLines } from './segment-lines.js';
-
-/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`, or `.ndjson.gz` when compressed. */
-export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson(?:\.gz)?$/;
 
 /** Longest record line read; checkpoints of big tables are large, but a line must still fit in a JS string. */
 export const MAX_RECORD_LINE = 256 * 1024 * 1024;
@@ -22,28 +20,6 @@ export interface RecordingReadError {
   line: number;
   /** Segment file the line is in. */
   path: string;
-}
-
-/** Orders segment names chronologically (timestamp, then numeric sequence). */
-export function compareSegmentNames(a: string, b: string): number {
-  const ma = SEGMENT_NAME_RE.exec(a);
-  const mb = SEGMENT_NAME_RE.exec(b);
-  if (!ma || !mb) return a < b ? -1 : a > b ? 1 : 0;
-  if (ma[1] !== mb[1]) return ma[1]! < mb[1]! ? -1 : 1;
-  return Number(ma[2]) - Number(mb[2]);
-}
-
-/** Segment file names in `dir`, oldest first. */
-export async function listSegmentNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => SEGMENT_NAME_RE.test(n)).sort(compareSegmentNames);
-}
-
-/** Joins a segment name onto `dir`; throws on anything that is not a plain segment name (path traversal). */
-export function resolveRecordingPath(dir: string, name: string): string {
-  if (typeof name !== 'string' || !SEGMENT_NAME_RE.test(name))
-    throw new Error(`invalid recording name ${JSON.stringify(name)}`);
-  return join(dir, name);
 }
 
 const HEAD_CHUNK = 64 * 1024;
@@ -103,14 +79,20 @@ async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<stri
   if (pendingBytes > 0) yield Buffer.concat(pending).toString('utf8');
 }
 
-/** Lists segment files in `dir` with header info and the last record time, reading only head and tail. */
-export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
+/**
+ * Lists segment files in `dir` with header info and the last record time, reading only head and tail. Entries
+ * that cannot be read (symbolic links, directories, unreadable files) are skipped and reported, never fatal.
+ */
+export async function listRecordings(
+  dir: string,
+): Promise<{ recordings: RecordingInfo[]; skipped: SkippedEntry[] }> {
   const out: RecordingInfo[] = [];
-  for (const name of await listSegmentNames(dir)) {
+  const { names, skipped } = await scanSegments(dir);
+  for (const name of names) {
     const path = join(dir, name);
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, 'r');
+      fh = await openSegmentNoFollow(path);
       const { size } = await fh.stat();
       const info: RecordingInfo = { name, path, bytes: size };
       const first = await readFirstLine(fh, size);
@@ -133,15 +115,30 @@ export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
       out.push(info);
     } catch (err) {
       // Deleted by retention between readdir and open: not a recording any more.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skipped.push({ name, reason: errText(err) });
     } finally {
       await fh?.close();
     }
   }
-  return out;
+  return { recordings: out, skipped };
+}
+
+function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ELOOP') return 'a symbolic link (not followed)';
+  return e.code ? `${e.code}: ${e.message}` : String(err);
 }
 
 async function* readSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
+  try {
+    yield* parseSegment(path);
+  } catch (err) {
+    // Every replay error names the segment file it came from.
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+}
+
+async function* parseSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
   for await (const l of segmentLines(path)) {
     if (l.overlong) {
       yield { error: 'line too long', line: l.lineNo, path };
@@ -169,7 +166,17 @@ async function* readSegment(path: string): AsyncGenerator<RecordingRecord | Reco
  * Unreadable lines (e.g. a line truncated by a crash) become error items; only I/O errors throw.
  */
 export async function* readRecording(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
-  const st = await stat(path);
-  const files = st.isDirectory() ? (await listSegmentNames(path)).map((n) => join(path, n)) : [path];
-  for (const file of files) yield* readSegment(file);
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new Error(`${path}: ${errText(err)}`);
+  }
+  if (!st.isDirectory()) {
+    yield* readSegment(path);
+    return;
+  }
+  const { names, skipped } = await scanSegments(path);
+  for (const s of skipped) yield { error: `skipped: ${s.reason}`, line: 0, path: join(path, s.name) };
+  for (const n of names) yield* readSegment(join(path, n));
 }

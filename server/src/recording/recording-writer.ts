@@ -1,8 +1,11 @@
-/** Append-only, rotating NDJSON recorder that never blocks or throws into the live pipeline. */
-import { type FileHandle, mkdir, open, stat, unlink } from 'node:fs/promises';
+/**
+ * Append-only, rotating NDJSON recorder that never blocks or throws into the live pipeline: the queue, rotation,
+ * pause markers and repair of torn writes (segment names and retention are in segment-files.ts).
+ */
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECORDING_FORMAT_VERSION, type RecGap, type RecHeader, type RecordingRecord } from '@ctscope/shared';
-import { listSegmentNames, SEGMENT_NAME_RE } from './recording-reader.js';
+import { applyRetention, nextSegmentSeq, segmentName } from './segment-files.js';
 
 /** Options for {@link RecordingWriter}. */
 export interface RecordingWriterOptions {
@@ -60,14 +63,6 @@ interface Hole {
   dropped: number;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/** `yyyymmddThhmmssZ` in UTC. */
-function stamp(t: number): string {
-  const d = new Date(t);
-  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -123,10 +118,8 @@ export class RecordingWriter {
   async open(): Promise<void> {
     if (this.#opened) throw new Error('RecordingWriter already opened');
     this.#opened = true;
-    await mkdir(this.#opts.dir, { recursive: true });
-    for (const name of await listSegmentNames(this.#opts.dir)) {
-      this.#seq = Math.max(this.#seq, Number(SEGMENT_NAME_RE.exec(name)![2]) + 1);
-    }
+    await mkdir(this.#opts.dir, { recursive: true, mode: 0o700 });
+    this.#seq = Math.max(this.#seq, await nextSegmentSeq(this.#opts.dir));
     await this.#run(async () => {
       await this.#createSegment();
       await this.#applyRetention();
@@ -361,10 +354,10 @@ export class RecordingWriter {
   async #createSegment(): Promise<void> {
     const t = this.#now();
     for (let attempt = 0; ; attempt++) {
-      const name = `ctscope-${stamp(t)}-${pad(this.#seq++, 6)}.ndjson`;
+      const name = segmentName(t, this.#seq++);
       try {
         // O_APPEND, so writes after a truncate land at the new end.
-        this.#fh = await open(join(this.#opts.dir, name), 'ax');
+        this.#fh = await open(join(this.#opts.dir, name), 'ax', 0o600);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
         throw err;
@@ -388,32 +381,14 @@ export class RecordingWriter {
     await this.#applyRetention();
   }
 
-  /** Deletes the oldest segments while over `maxBytes`, and any older than `maxAgeMs`; never the current one. */
+  /** Deletes old segments per the retention options; never the current one. */
   async #applyRetention(): Promise<void> {
-    const dir = this.#opts.dir;
-    const segs: Array<{ name: string; size: number; mtime: number }> = [];
-    for (const name of await listSegmentNames(dir)) {
-      if (name === this.#segment) continue;
-      try {
-        const st = await stat(join(dir, name));
-        segs.push({ name, size: st.size, mtime: st.mtimeMs });
-      } catch {
-        // Vanished meanwhile.
-      }
-    }
-    let total = segs.reduce((n, s) => n + s.size, 0) + this.#bytes;
-    const cutoff = this.#now() - this.#opts.maxAgeMs;
-    for (const s of segs) {
-      if (total > this.#opts.maxBytes || s.mtime < cutoff) {
-        try {
-          await unlink(join(dir, s.name));
-          total -= s.size;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') total -= s.size;
-        }
-      }
-    }
-    this.#otherBytes = total - this.#bytes;
+    this.#otherBytes = await applyRetention(
+      this.#opts.dir,
+      this.#opts,
+      { name: this.#segment, bytes: this.#bytes },
+      this.#now(),
+    );
   }
 
   /** Enters the paused state after a failed write that lost `lost` records, dropping the backlog too. */

@@ -1,8 +1,8 @@
 /** Reads one segment's lines with their byte offsets, plain NDJSON or gzip (detected by magic bytes), from any offset. */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { openSegmentNoFollow } from './segment-files.js';
 
 /** One line of a segment. */
 export interface SegmentLine {
@@ -18,28 +18,36 @@ export interface SegmentLine {
 /** Longest line read (a checkpoint of a big table is large, but must still fit in a JS string). */
 export const MAX_SEGMENT_LINE = 256 * 1024 * 1024;
 
-/** Whether the file starts with the gzip magic bytes (1f 8b). */
-export async function isGzipFile(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(buf, 0, 2, 0);
-    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
+/** Whether the open file starts with the gzip magic bytes (1f 8b). */
+async function isGzip(fh: FileHandle): Promise<boolean> {
+  const buf = Buffer.alloc(2);
+  const { bytesRead } = await fh.read(buf, 0, 2, 0);
+  return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
-/** The segment's uncompressed byte stream, from `offset` on (gzip is inflated from its start and skipped to it). */
-async function openStream(path: string, offset: number): Promise<{ stream: Readable; skip: number }> {
-  if (await isGzipFile(path)) {
-    // Node's gunzip reads concatenated members too (a writer may flush one member per batch).
-    const stream = createReadStream(path, { highWaterMark: 1024 * 1024 }).pipe(
-      createGunzip({ chunkSize: 256 * 1024 }),
-    );
-    return { stream, skip: offset };
+/**
+ * The segment's uncompressed byte stream, from `offset` on (gzip is inflated from its start and skipped to it).
+ * Opened without following a symbolic link; `file` is the raw file stream, destroyed with `stream`.
+ */
+async function openStream(
+  path: string,
+  offset: number,
+): Promise<{ stream: Readable; file: Readable; skip: number }> {
+  const fh = await openSegmentNoFollow(path);
+  let gz: boolean;
+  try {
+    gz = await isGzip(fh);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
   }
-  return { stream: createReadStream(path, { start: offset, highWaterMark: 1024 * 1024 }), skip: 0 };
+  if (gz) {
+    // Node's gunzip reads concatenated members too (a writer may flush one member per batch).
+    const file = fh.createReadStream({ start: 0, highWaterMark: 1024 * 1024 });
+    return { stream: file.pipe(createGunzip({ chunkSize: 256 * 1024 })), file, skip: offset };
+  }
+  const file = fh.createReadStream({ start: offset, highWaterMark: 1024 * 1024 });
+  return { stream: file, file, skip: 0 };
 }
 
 /**
@@ -51,7 +59,7 @@ export async function* segmentLines(
   offset = 0,
   lineNo = 1,
 ): AsyncGenerator<SegmentLine & { overlong?: boolean }> {
-  const { stream, skip } = await openStream(path, offset);
+  const { stream, file, skip } = await openStream(path, offset);
   let toSkip = skip;
   let pos = offset;
   let no = lineNo;
@@ -110,6 +118,7 @@ export async function* segmentLines(
     }
   } finally {
     stream.destroy();
+    file.destroy();
   }
 }
 

@@ -59,8 +59,20 @@ export interface DumpSchedulerOptions {
   fullIntervalMs?: number;
   /** Periodic dumps may use at most this share of one CPU: interval ≥ lastDurationMs / maxCpuShare (default 0.01). */
   maxCpuShare?: number;
-  /** Shortest gap between the end of one dump and the start of the next, ms (default 2 s). */
+  /** Shortest gap between the end of one dump and a resync dump, ms (default 2 s). */
   minResyncGapMs?: number;
+  /**
+   * A resync waits at least this many times the last dump's cost (its run time plus the time the sink took to
+   * ingest it) after the previous dump (default 2: a loss storm keeps dumps under about a third of the time).
+   */
+  resyncCostFactor?: number;
+  /** Loss that keeps coming doubles the resync gap, up to this (default 30 s, or 10 × the dump's cost if more). */
+  maxResyncGapMs?: number;
+  /**
+   * Past the floor, a resync runs once no loss was reported for this long (default 1 s), or at the backed-off gap
+   * if the loss never stops: the dump after a loss burst comes right after the burst, not in the middle of it.
+   */
+  resyncQuietMs?: number;
   /** Kill a dump that takes longer than this, ms (default 30 s). */
   timeoutMs?: number;
   /** Clock, ms; must advance like the wall clock (the waits use real timers). */
@@ -80,12 +92,20 @@ export interface DumpStats {
   nextInMs?: number;
   /** Why the last dump ran (`start`, `periodic`, or the coalesced resync reasons). */
   lastReason?: string;
+  /** Main-thread time the last dump's ingest took, ms. */
+  lastIngestMs?: number;
+  /** Gap a resync requested now would wait after the last dump, ms (floor × backoff). */
+  resyncGapMs: number;
+  /** Resync requests folded into dumps that were already due (a loss burst → one dump). */
+  coalesced: number;
 }
 
 /**
- * Schedules full dumps: one at start, one per burst of {@link requestResync} calls (coalesced, one in flight,
- * `minResyncGapMs` apart), and periodically every `max(fullIntervalMs, 100 × lastDurationMs)` so dumping a
- * huge table stays under about 1% of a CPU (the 100 is `1 / maxCpuShare`).
+ * Schedules full dumps: one at start, one per burst of {@link requestResync} calls, and periodically every
+ * `max(fullIntervalMs, 100 × lastDurationMs)` so dumping a huge table stays under about 1% of a CPU (the 100 is
+ * `1 / maxCpuShare`). Resyncs are coalesced (one in flight, any number of requests → one dump) and spaced by
+ * `max(minResyncGapMs, resyncCostFactor × cost of the last dump)`, doubled for each resync that follows another
+ * closely (a loss storm), up to `maxResyncGapMs`: a burst of loss never becomes a burst of full dumps.
  */
 export class DumpScheduler {
   /** The supervised source, named `dump`. */
@@ -95,7 +115,15 @@ export class DumpScheduler {
   readonly #fullIntervalMs: number;
   readonly #minGapMs: number;
   readonly #maxCpuShare: number;
-  #pending: { first: string; count: number } | undefined;
+  readonly #costFactor: number;
+  readonly #maxResyncGapMs: number;
+  readonly #quietMs: number;
+  /** Resync dumps in the current storm (0: the next one waits only the floor). */
+  #streak = 0;
+  #lastResyncEnd: number | undefined;
+  #lastIngestMs: number | undefined;
+  #coalesced = 0;
+  #pending: { first: string; count: number; since: number; last: number } | undefined;
   #inFlight = false;
   #lastEnd: number | undefined;
   #lastDurationMs: number | undefined;
@@ -110,6 +138,9 @@ export class DumpScheduler {
     this.#fullIntervalMs = opts.fullIntervalMs ?? 5 * 60_000;
     this.#minGapMs = opts.minResyncGapMs ?? 2000;
     this.#maxCpuShare = opts.maxCpuShare ?? 0.01;
+    this.#costFactor = opts.resyncCostFactor ?? 2;
+    this.#quietMs = opts.resyncQuietMs ?? 1000;
+    this.#maxResyncGapMs = opts.maxResyncGapMs ?? 30_000;
     this.supervisor = new Supervisor({
       name: 'dump',
       run: (signal, ready) => this.#run(signal, ready),
@@ -132,8 +163,12 @@ export class DumpScheduler {
 
   /** Ask for a full dump because state may be stale (event loss, tail restart). Cheap; coalesced. */
   requestResync(reason: string): void {
-    if (this.#pending) this.#pending.count++;
-    else this.#pending = { first: reason, count: 1 };
+    const at = this.#now();
+    if (this.#pending) {
+      this.#pending.count++;
+      this.#pending.last = at;
+      this.#coalesced++;
+    } else this.#pending = { first: reason, count: 1, since: at, last: at };
     this.#wake?.();
   }
 
@@ -146,14 +181,37 @@ export class DumpScheduler {
       lastEntries: this.#lastEntries,
       nextInMs: running && !this.#inFlight ? this.#delay() : undefined,
       lastReason: this.#lastReason,
+      lastIngestMs: this.#lastIngestMs,
+      resyncGapMs: this.#resyncGap(),
+      coalesced: this.#coalesced,
     };
+  }
+
+  /** The dump's cost: its run time plus the main-thread time to ingest it. */
+  #cost(): number {
+    return (this.#lastDurationMs ?? 0) + (this.#lastIngestMs ?? 0);
+  }
+
+  #resyncFloor(): number {
+    return Math.max(this.#minGapMs, this.#costFactor * this.#cost());
+  }
+
+  #resyncGap(): number {
+    const floor = this.#resyncFloor();
+    const cap = Math.max(this.#maxResyncGapMs, 10 * this.#cost(), floor);
+    return Math.min(cap, floor * 2 ** this.#streak);
   }
 
   /** ms until the next dump is due (0: now). */
   #delay(): number {
     if (this.#lastEnd === undefined) return 0;
-    const gap = this.#pending ? this.#minGapMs : this.#interval();
-    return Math.max(0, this.#lastEnd + gap - this.#now());
+    const now = this.#now();
+    const p = this.#pending;
+    if (!p) return Math.max(0, this.#lastEnd + this.#interval() - now);
+    const floorAt = this.#lastEnd + this.#resyncFloor();
+    const backoffAt = this.#lastEnd + this.#resyncGap();
+    const quietAt = p.last + this.#quietMs;
+    return Math.max(0, Math.max(floorAt, Math.min(backoffAt, quietAt)) - now);
   }
 
   #interval(): number {
@@ -162,7 +220,13 @@ export class DumpScheduler {
 
   async #run(signal: AbortSignal, ready: () => void): Promise<void> {
     // Every run dumps first: at start, after stop()/start() (events were missed), and after a failed dump.
-    this.#pending ??= { first: this.#dumps === 0 ? 'start' : 'restart', count: 1 };
+    const at = this.#now();
+    this.#pending ??= {
+      first: this.#dumps === 0 ? 'start' : 'restart',
+      count: 1,
+      since: at,
+      last: at - this.#quietMs,
+    };
     while (!signal.aborted) {
       const delay = this.#delay();
       // Woken early by requestResync; the delay is then recomputed with the resync gap.
@@ -195,6 +259,14 @@ export class DumpScheduler {
         signal,
       });
       const at = this.#now();
+      const resync = pending !== undefined && this.#dumps > 0;
+      if (resync) {
+        // Loss again within one gap of the previous resync continues a storm: back off further.
+        const storm =
+          this.#lastResyncEnd !== undefined && pending.since - this.#lastResyncEnd <= this.#resyncGap();
+        this.#streak = storm ? this.#streak + 1 : 0;
+        this.#lastResyncEnd = at;
+      }
       this.#dumps++;
       this.#lastEnd = at;
       this.#lastDurationMs = durationMs;
@@ -204,11 +276,15 @@ export class DumpScheduler {
           ? `${pending.first} (+${pending.count - 1} more)`
           : pending.first
         : 'periodic';
-      if (!signal.aborted) this.#opts.sink.onDump('full', lines, at, at - durationMs);
+      if (!signal.aborted) {
+        const t0 = performance.now();
+        this.#opts.sink.onDump('full', lines, at, at - durationMs);
+        this.#lastIngestMs = Math.round(performance.now() - t0);
+      }
       ready();
     } catch (err) {
       // The state is still unknown: keep the request so the restarted run dumps first thing.
-      if (pending) this.requestResync(pending.first);
+      if (pending) this.#pending ??= { ...pending, count: 1 };
       throw err;
     } finally {
       this.#inFlight = false;

@@ -1,6 +1,19 @@
-/** The `events` source: tails `conntrack -E` for UDP and hands every raw line to the sink as it arrives. */
-import { LineSplitter, parseConntrackLine } from '@ctscope/shared';
-import { nodeArgv, spawnNodeCommand } from '../node/node-command.js';
+/**
+ * The `events` source: tails `conntrack -E` for UDP, prioritised (SCHED_FIFO or nice) and read off the main
+ * thread by a worker, and hands every raw line to the sink.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ListenerPriority, SourceState } from '@ctscope/shared';
+import { parseConntrackLine } from '@ctscope/shared';
+import { nodeArgv } from '../node/node-command.js';
+import type { EventTailCommand, EventTailMessage, EventTailWorkerData } from './event-tail-messages.js';
+import {
+  canUseFifo,
+  defaultPriority,
+  fifoPriority,
+  nicePriority,
+  prioritisedCommand,
+} from './listener-priority.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
 
@@ -10,7 +23,7 @@ export interface ConntrackEventsSourceOptions {
   node: NodeCommandOptions;
   /** Netlink receive buffer for `-b`, bytes: the main defence against ENOBUFS under a flood. */
   bufferBytes: number;
-  /** Clock, ms. */
+  /** Clock, ms, for restarts and states (event lines are stamped with the wall clock by the reader thread). */
   now?: () => number;
   /** First restart backoff, ms (default 500). */
   minBackoffMs?: number;
@@ -18,66 +31,99 @@ export interface ConntrackEventsSourceOptions {
   maxBackoffMs?: number;
   /** Longest stdout line kept (default 64 Ki chars); longer ones are dropped by the splitter. */
   maxLineLength?: number;
+  /** Lines read but not yet consumed by the main thread, in chars, before lines are dropped (default 64 Mi). */
+  maxBacklogChars?: number;
+  /** Whether SCHED_FIFO may be used (default: probed with `chrt` before each start). */
+  canUseFifo?: () => Promise<boolean>;
 }
 
-/** Arguments of the event tail (before any netns wrapping). */
+/** Arguments of the event tail (before any netns or priority wrapping). */
 export function conntrackEventsArgs(bufferBytes: number): string[] {
   return ['-E', '-p', 'udp', '-o', 'timestamp,extended,id', '-b', String(bufferBytes)];
 }
 
+/**
+ * The worker's module. Under vitest the sources run from `src/*.ts`, which a worker cannot load on Node 20, so
+ * it uses the built one (the test scripts build first).
+ */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/sources/event-tail-worker.js' : './event-tail-worker.js',
+  import.meta.url,
+);
+
+/** The supervised tail, which also tells the listener's current scheduling. */
+export type ConntrackEventsSource = Supervisor & {
+  /** Scheduling of the current (or last) listener; undefined before the first start. */
+  priority(): ListenerPriority | undefined;
+};
+
 /** Supervised `conntrack -E` tail named `events`; call `start()` on the result. */
-export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions): Supervisor {
+export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions): ConntrackEventsSource {
   const now = opts.now ?? Date.now;
-  return new Supervisor({
+  let priority: ListenerPriority | undefined;
+  const withPriority = (s: SourceState): SourceState => (priority ? { ...s, priority } : s);
+  const supervisor: Supervisor = new Supervisor({
     name: 'events',
-    run: (signal, ready) => tailEvents(opts, now, signal, ready),
-    onState: (s) => opts.sink.onSourceState(s),
+    run: (signal, ready) =>
+      tailEvents(opts, signal, ready, (p) => {
+        const changed = p.text !== priority?.text;
+        priority = p;
+        // Usually known before the run is ready, so the `running` state carries it; else tell it now.
+        if (changed && supervisor.state.state === 'running')
+          opts.sink.onSourceState(withPriority(supervisor.state));
+      }),
+    onState: (s) => opts.sink.onSourceState(withPriority(s)),
     // Events between the exit and the new tail are gone: the sink must mark a gap and resync.
     onRestart: (attempt, lastError) =>
       opts.sink.onEventLoss('source-restart', `restart ${attempt}: ${lastError ?? 'exited'}`, now()),
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
+    // `running` means subscribed: conntrack's `-b` NOTICE (or a first line) says so. On a loaded node the worker
+    // and conntrack can take well over a second to start, and events sent before that are not seen.
+    readyAfterMs: 15_000,
     now,
   });
+  return Object.assign(supervisor, { priority: () => priority });
 }
 
 /** One run of the tail: resolves when stopped, rejects when the process ends on its own; ready() once it works. */
 async function tailEvents(
   opts: ConntrackEventsSourceOptions,
-  now: () => number,
   signal: AbortSignal,
   ready: () => void,
+  onPriority: (p: ListenerPriority) => void,
 ): Promise<void> {
   const { sink, node } = opts;
-  const args = conntrackEventsArgs(opts.bufferBytes);
-  const [file] = nodeArgv('conntrack', args, node);
-  const child = spawnNodeCommand('conntrack', args, node, {
-    cancelSignal: signal,
-    forceKillAfterDelay: 2000,
-  });
-  const out = new LineSplitter({ maxLineLength: opts.maxLineLength });
-  const err = new LineSplitter({ maxLineLength: 4096 });
+  const fifo = await (opts.canUseFifo ?? canUseFifo)().catch(() => false);
+  if (signal.aborted) return;
+  const planned = fifo ? fifoPriority() : defaultPriority();
+  const [cmd, cmdArgs] = prioritisedCommand(planned, 'conntrack', conntrackEventsArgs(opts.bufferBytes));
+  const [file, argv] = nodeArgv(cmd, cmdArgs, node);
+  const backlog = new SharedArrayBuffer(4);
+  const consumed = new Int32Array(backlog);
+  const workerData: EventTailWorkerData = {
+    file,
+    argv,
+    maxLineLength: opts.maxLineLength ?? 64 * 1024,
+    maxBacklogChars: opts.maxBacklogChars ?? 64 * 1024 * 1024,
+    backlog,
+    niceChild: !fifo,
+    readerFifo: fifo ? planned.level : undefined,
+  };
+  const worker = new Worker(WORKER_URL, { workerData });
+  const stop = (): void => worker.postMessage({ t: 'stop' } satisfies EventTailCommand);
+  signal.addEventListener('abort', stop, { once: true });
+
   let lastStderr: string | undefined;
   let sinkError: unknown;
+  let exit: Extract<EventTailMessage, { t: 'exit' }> | undefined;
 
-  const deliver = (lines: string[]): void => {
-    if (lines.length === 0 || sinkError !== undefined) return;
-    // One clock read per chunk: lines that arrived together share a receive time.
-    const at = now();
-    try {
-      for (const line of lines) sink.onEventLine(line, at);
-    } catch (e) {
-      // A throwing sink is a bug; fail the run loudly (restart → loss → resync) rather than drop lines silently.
-      sinkError = e;
-      child.kill();
-    }
-  };
-  const onStderr = (lines: string[]): void => {
+  const onStderr = (lines: string[], at: number): void => {
     for (const line of lines) {
       const kind = parseConntrackLine(line).kind;
       if (line.includes('ENOBUFS') || kind === 'event-loss') {
         // conntrack ≥ 1.4.6 warns and continues; older versions exit right after (the exit restarts us).
-        sink.onEventLoss('enobufs', line, now());
+        sink.onEventLoss('enobufs', line, at);
         if (line.includes('Operation failed')) lastStderr = line;
       } else if (line.startsWith('NOTICE: Netlink socket buffer size')) {
         // Printed once the netlink socket is set up: the tail works even if the table is quiet.
@@ -89,17 +135,52 @@ async function tailEvents(
     }
   };
 
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    ready();
-    deliver(out.push(chunk));
-  });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => onStderr(err.push(chunk)));
+  const onMessage = (m: EventTailMessage): void => {
+    switch (m.t) {
+      case 'spawned': {
+        const p = fifo ? planned : m.childNice !== undefined ? nicePriority(m.childNice) : defaultPriority();
+        onPriority({ ...p, reader: m.reader });
+        return;
+      }
+      case 'lines':
+        try {
+          if (sinkError === undefined) {
+            ready();
+            for (const line of m.lines) sink.onEventLine(line, m.at);
+          }
+        } catch (e) {
+          // A throwing sink is a bug; fail the run loudly (restart → loss → resync) rather than drop lines silently.
+          sinkError = e;
+          stop();
+        } finally {
+          Atomics.sub(consumed, 0, m.chars);
+        }
+        return;
+      case 'stderr':
+        onStderr(m.lines, m.at);
+        return;
+      case 'backlog':
+        sink.onEventLoss(
+          'backlog',
+          `${m.lines} event lines dropped in ${((m.at - m.from) / 1000).toFixed(1)} s: ctscope fell behind conntrack -E by more than ${Math.round(workerData.maxBacklogChars / 1048576)} MiB`,
+          m.at,
+        );
+        return;
+      case 'exit':
+        exit = m;
+        return;
+    }
+  };
 
-  const r = await child;
-  deliver(out.flush());
-  onStderr(err.flush());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', () => resolve());
+    });
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
 
   if (sinkError !== undefined) {
     throw new Error(
@@ -107,10 +188,9 @@ async function tailEvents(
     );
   }
   if (signal.aborted) return;
-  const code = (r as { code?: string }).code;
-  if (code === 'ENOENT') throw new Error(`${file}: command not found`);
-  if (r.exitCode === undefined && !r.signal)
-    throw new Error(`${file}: ${r.originalMessage || r.shortMessage}`);
-  const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+  if (!exit) throw new Error('event tail worker ended without a result');
+  if (exit.code === 'ENOENT') throw new Error(`${file}: command not found`);
+  if (exit.exitCode === undefined && !exit.signal) throw new Error(`${file}: ${exit.message ?? 'failed'}`);
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
   throw new Error(`conntrack -E ${how}${lastStderr ? `: ${lastStderr}` : ''}`);
 }

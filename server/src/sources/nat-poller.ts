@@ -30,9 +30,9 @@ export type NatPoller = Supervisor & { mode(): NatSourceKind | undefined };
 /** Per-command timeout: iptables-save of a big cluster can take seconds, but a hung one must not stall forever. */
 const COMMAND_TIMEOUT_MS = 20_000;
 
-/** Raw rule dumps from one poll; `undefined` parts mean "that family is not present". */
+/** Raw rule dumps from one poll; `undefined` parts mean "that family is not present" (at least one is). */
 interface RawDump {
-  v4: string;
+  v4?: string;
   v6?: string;
 }
 
@@ -50,7 +50,7 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
     const raw = await dump(mode, node);
     const at = now();
     // Header comments carry a per-second timestamp; without them identical rules give an identical key.
-    const key = `${mode}\0${stripComments(raw.v4)}\0${raw.v6 === undefined ? '' : stripComments(raw.v6)}`;
+    const key = `${mode}\0${raw.v4 === undefined ? '' : stripComments(raw.v4)}\0${raw.v6 === undefined ? '' : stripComments(raw.v6)}`;
     let snapshot: NatSnapshot;
     if (key === lastKey && lastSnapshot) snapshot = { ...lastSnapshot, takenAt: at };
     else {
@@ -76,9 +76,13 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
   return Object.assign(supervisor, { mode: () => resolved });
 }
 
-/** Which rule source kube-proxy uses on this node: nft table present, else IPVS with services, else iptables. */
+/**
+ * Which rule source kube-proxy uses on this node: an nft kube-proxy table present (ip, or ip6 on an IPv6-only
+ * node), else IPVS with services, else iptables.
+ */
 export async function detectNatMode(node: NodeCommandOptions): Promise<NatSourceKind> {
   if (await succeeds('nft', ['list', 'table', 'ip', 'kube-proxy'], node)) return 'nft';
+  if (await succeeds('nft', ['list', 'table', 'ip6', 'kube-proxy'], node)) return 'nft';
   try {
     const r = await runNodeCommand('ipvsadm', ['-Ln'], { ...node, timeoutMs: COMMAND_TIMEOUT_MS });
     if (/^(?:TCP|UDP|SCTP|FWM)\s/m.test(r.stdout)) return 'ipvs';
@@ -147,11 +151,16 @@ async function dump(mode: NatSourceKind, node: NodeCommandOptions): Promise<RawD
       return out;
     }
     case 'nft': {
-      const [v4, v6] = await Promise.all([
-        run('nft', ['-j', 'list', 'table', 'ip', 'kube-proxy'], node),
-        runNftOptional('ip6', node),
-      ]);
-      return v6 === undefined ? { v4 } : { v4, v6 };
+      // Either family may be missing (single-stack nodes), not both.
+      const [v4, v6] = await Promise.all([runNftOptional('ip', node), runNftOptional('ip6', node)]);
+      if (v4 === undefined && v6 === undefined)
+        throw new NodeCommandError(
+          'nft: neither table ip kube-proxy nor table ip6 kube-proxy exists (is kube-proxy in nftables mode?)',
+        );
+      const out: RawDump = {};
+      if (v4 !== undefined) out.v4 = v4;
+      if (v6 !== undefined) out.v6 = v6;
+      return out;
     }
     case 'ipvs':
       return { v4: await run('ipvsadm', ['-Ln'], node) };
@@ -176,6 +185,15 @@ function parse(mode: NatSourceKind, raw: RawDump, at: number): NatSnapshot {
     if (mode === 'nft') return parseNftKubeProxy(text, { takenAt: at });
     return parseIpvsadm(text, { takenAt: at });
   };
+  if (raw.v4 === undefined) {
+    const only = parseOne(raw.v6 ?? '');
+    return makeSnapshot(
+      mode,
+      only.frontends,
+      only.warnings.map((w) => `IPv6: ${w}`),
+      at,
+    );
+  }
   const v4 = parseOne(raw.v4);
   if (raw.v6 === undefined) return v4;
   const v6 = parseOne(raw.v6);

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
+import { canUseFifo, LISTENER_FIFO_PRIORITY, NOT_PRIORITISED } from './listener-priority.js';
 import type { NodeCommandOptions } from './source-types.js';
 
 /** One check's outcome. `fatal` says whether this check failing stops ctscope (set on passed checks too). */
@@ -24,6 +25,8 @@ export interface PreflightOptions {
   procRoot?: string;
   /** Default `process.getuid` (for tests). */
   getuid?: () => number;
+  /** Whether the listener may run under SCHED_FIFO (default: probed with `chrt`). */
+  canUseFifo?: () => Promise<boolean>;
 }
 
 const CAP_NET_ADMIN = 12n;
@@ -46,7 +49,7 @@ const TOOLS: readonly Tool[] = [
   { name: 'ip', pkg: 'iproute2', purpose: 'entering a network namespace (ip netns exec)' },
 ];
 
-/** Run every check; never throws. Order: privileges, netns, binaries, nf_conntrack_events. */
+/** Run every check; never throws. Order: privileges, netns, binaries, listener-priority, nf_conntrack_events. */
 export async function runPreflight(opts: PreflightOptions): Promise<PreflightCheck[]> {
   const procRoot = opts.procRoot ?? '/proc';
   const netns = opts.node.netns;
@@ -58,6 +61,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightChe
   const checks: PreflightCheck[] = [privileges];
   if (netnsCheck) checks.push(netnsCheck);
   checks.push(...binaries);
+  checks.push(await checkListenerPriority(opts.canUseFifo ?? canUseFifo));
   // Inside a missing netns every read fails the same way; the netns check already says why.
   if (!netnsCheck || netnsCheck.ok) checks.push(await checkEvents(procRoot, netns));
   return checks;
@@ -237,6 +241,26 @@ export async function findOnPath(name: string, path: string): Promise<string | u
     }
   }
   return undefined;
+}
+
+// Without SCHED_FIFO a busy node starves the `conntrack -E` listener and the kernel drops events (ENOBUFS).
+async function checkListenerPriority(fifo: () => Promise<boolean>): Promise<PreflightCheck> {
+  const id = 'listener-priority';
+  if (await fifo().catch(() => false)) {
+    return {
+      id,
+      ok: true,
+      fatal: false,
+      message: `the conntrack -E listener runs under SCHED_FIFO ${LISTENER_FIFO_PRIORITY} (chrt -f ${LISTENER_FIFO_PRIORITY})`,
+    };
+  }
+  return {
+    id,
+    ok: false,
+    fatal: false,
+    message: `${NOT_PRIORITISED} (SCHED_FIFO not allowed: \`chrt -f ${LISTENER_FIFO_PRIORITY}\` failed; ctscope falls back to the best nice level it may set)`,
+    hint: 'grant CAP_SYS_NICE: Kubernetes `securityContext.capabilities.add: [SYS_NICE]`, Docker `--cap-add SYS_NICE`, systemd `AmbientCapabilities=CAP_SYS_NICE`; install util-linux for `chrt`',
+  };
 }
 
 async function checkEvents(procRoot: string, netns: string | undefined): Promise<PreflightCheck> {

@@ -21,6 +21,14 @@ export interface SuspectPollerOptions {
   suspects: () => SuspectTuple[];
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
   maxQueriesPerPoll?: number;
+  /**
+   * After a poll that listed more than {@link BIG_LISTING_LINES} lines, the wait before the next one is at least
+   * this many times its cost (queries plus the sink's ingest), so a frontend with a huge table (a flood) is not
+   * listed every interval (default 4: ≤ ~20% of the time).
+   */
+  costFactor?: number;
+  /** Listings longer than this count as big (default {@link BIG_LISTING_LINES}). */
+  bigListingLines?: number;
   /** Kill a query that takes longer than this, ms (default 10 s). */
   timeoutMs?: number;
   /** Clock, ms. */
@@ -64,6 +72,27 @@ export function suspectQueryArgs(group: SuspectGroup): string[] {
   return args;
 }
 
+/** The field value after `name=` (first occurrence: the original direction), or undefined. */
+function field(line: string, name: string): string | undefined {
+  const i = line.indexOf(` ${name}=`);
+  if (i < 0) return undefined;
+  const from = i + name.length + 2;
+  const end = line.indexOf(' ', from);
+  return line.slice(from, end < 0 ? undefined : end);
+}
+
+/**
+ * The lines whose original tuple is one of `members`: a group query lists every entry to the frontend, which in a
+ * flood is the whole table, and only the suspects need re-reading.
+ */
+export function suspectLines(lines: readonly string[], members: readonly SuspectTuple[]): string[] {
+  const wanted = new Set(members.map((m) => `${m.src} ${m.sport}`));
+  return lines.filter((l) => wanted.has(`${field(l, 'src')} ${field(l, 'sport')}`));
+}
+
+/** A poll that listed more lines than this (a flood to a suspect frontend) spaces the next one by its cost. */
+export const BIG_LISTING_LINES = 10_000;
+
 /** Supervised poller named `poll`; call `start()` on the result. */
 export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const now = opts.now ?? Date.now;
@@ -71,8 +100,23 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const intervalMs = opts.intervalMs ?? (() => 2000);
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
+  const costFactor = opts.costFactor ?? 4;
+  let lastCostMs = 0;
 
+  // Lines the last poll's queries listed (before keeping only the suspects'): a flood makes this the whole table.
+  let listed = 0;
   const pollOnce = async (signal: AbortSignal): Promise<void> => {
+    const started = performance.now();
+    listed = 0;
+    try {
+      await queryOnce(signal);
+    } finally {
+      // Only big listings back off: small polls keep the configured interval, which kept-alive timing relies on.
+      lastCostMs = listed > (opts.bigListingLines ?? BIG_LISTING_LINES) ? performance.now() - started : 0;
+    }
+  };
+
+  const queryOnce = async (signal: AbortSignal): Promise<void> => {
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
     let start = cursor === undefined ? 0 : groups.findIndex((g) => g.key > cursor!);
@@ -90,7 +134,8 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
           timeoutMs: opts.timeoutMs ?? 10_000,
           signal,
         });
-        for (const line of r.lines) lines.push(line);
+        listed += r.lines.length;
+        for (const line of suspectLines(r.lines, group.members)) lines.push(line);
       } catch (err) {
         if (signal.aborted) return;
         failures.push((err as Error).message);
@@ -107,7 +152,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
 
   return new Supervisor({
     name: 'poll',
-    run: periodic(pollOnce, intervalMs),
+    run: periodic(pollOnce, () => Math.max(intervalMs(), costFactor * lastCostMs)),
     onState: (s) => opts.sink.onSourceState(s),
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,

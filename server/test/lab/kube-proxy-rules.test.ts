@@ -4,6 +4,7 @@ import { parseIptablesSave } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
 import {
   endpointChainName,
+  joinHostPort,
   type KubeService,
   renderKubeProxyNat,
   serviceChainName,
@@ -92,6 +93,58 @@ describe('renderKubeProxyNat', () => {
   });
 });
 
+describe('renderKubeProxyNat for IPv6', () => {
+  const text = renderKubeProxyNat(
+    [
+      {
+        ...kubeDns([
+          { ip: 'fd00:42::11', port: 53 },
+          { ip: 'fd00:42::12', port: 53 },
+        ]),
+        clusterIp: 'fd00:43::a',
+      },
+    ],
+    { podCidr: 'fd00:42::/56', family: 6 },
+  );
+
+  it("prints hosts as /128 and endpoints as [ip]:port, like ip6tables-save, with kube-proxy's chain names", () => {
+    const sep = endpointChainName('kube-system/kube-dns:dns', 'udp', { ip: 'fd00:42::11', port: 53 });
+    expect(text).toContain(
+      '-A KUBE-SERVICES -d fd00:43::a/128 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU',
+    );
+    expect(text).toContain(
+      `-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> [fd00:42::11]:53" -m statistic --mode random --probability 0.50000000000 -j ${sep}`,
+    );
+    expect(text).toContain(
+      `-A ${sep} -s fd00:42::11/128 -m comment --comment "kube-system/kube-dns:dns" -j KUBE-MARK-MASQ`,
+    );
+    expect(text).toContain(
+      `-A ${sep} -p udp -m comment --comment "kube-system/kube-dns:dns" -m udp -j DNAT --to-destination [fd00:42::11]:53`,
+    );
+    expect(text).toContain(
+      '-A POSTROUTING -s fd00:42::/56 ! -d fd00:42::/56 -m comment --comment "flanneld masq"',
+    );
+    expect(text).not.toMatch(/\/32\b/);
+  });
+
+  it('hashes the endpoint as kube-proxy does (JoinHostPort: brackets for IPv6)', () => {
+    expect(joinHostPort('fd00:42::11', 53)).toBe('[fd00:42::11]:53');
+    expect(joinHostPort('10.42.0.11', 53)).toBe('10.42.0.11:53');
+    // base32(sha256("kube-system/kube-dns:dnsudp[fd00:42::11]:53"))[:16], computed independently (python hashlib).
+    expect(endpointChainName('kube-system/kube-dns:dns', 'udp', { ip: 'fd00:42::11', port: 53 })).toBe(
+      'KUBE-SEP-ZVZIOMSXBPQSPU7C',
+    );
+  });
+
+  it('parses back into one IPv6 frontend with both endpoints', () => {
+    const snap = parseIptablesSave(text);
+    expect(snap.warnings).toEqual([]);
+    expect(snap.frontends.map((f) => [f.ip, f.port, f.endpoints.map((e) => e.ip)])).toEqual([
+      ['fd00:43::a', 53, ['fd00:42::11', 'fd00:42::12']],
+    ]);
+  });
+});
+
 describe("the lab's rules", () => {
   const t = labTopology('ctlab');
   const state = {
@@ -109,6 +162,19 @@ describe("the lab's rules", () => {
       '10.43.0.10': ['10.42.0.11:53', '10.42.0.12:53'],
       '10.43.0.20': ['10.42.0.21:7'],
     });
+  });
+
+  it('have the dual-stack DNS service in the ip6tables nat table, and only that one', () => {
+    const snap = parseIptablesSave(labNatRules(state, 6));
+    expect(snap.frontends.map((f) => [f.ip, f.endpoints.map((e) => `${e.ip}:${e.port}`)])).toEqual([
+      ['fd00:43::a', ['fd00:42::11:53', 'fd00:42::12:53']],
+    ]);
+  });
+
+  it('remove the restarted service from both families while its rules are gone', () => {
+    const gone = { ...state, servicesWithoutRules: ['dns'] };
+    expect(parseIptablesSave(labNatRules(gone, 6)).frontends).toEqual([]);
+    expect(labNatRules(gone, 6)).toContain('flanneld masq');
   });
 
   it('drop only the restarted service while its rules are gone, keeping the masquerade', () => {

@@ -78,6 +78,7 @@ interface RestartJson {
   entriesDeleted: number;
   rulesRestoredAt: number;
   vip: string;
+  vip6?: string;
 }
 interface ReplaceJson {
   pod: string;
@@ -127,7 +128,6 @@ function helpers(getLab: () => LabHandle, tag: string) {
    */
   async function firstSeen(
     clients: readonly LabClientInfo[],
-    vip: string,
     what: string,
     pred: (f: FlowReport) => boolean,
     timeoutMs: number,
@@ -138,7 +138,7 @@ function helpers(getLab: () => LabHandle, tag: string) {
       const flows = await apiFlows(lab());
       const at = Date.now();
       for (const c of clients) {
-        const f = liveFlowOf(flows, c, vip);
+        const f = liveFlowOf(flows, c, c.vip);
         if (!seen.has(c.key) && f && pred(f)) seen.set(c.key, { flow: f, at });
       }
       if (seen.size === clients.length) return seen;
@@ -146,12 +146,12 @@ function helpers(getLab: () => LabHandle, tag: string) {
         const why: string[] = [];
         for (const c of clients.filter((x) => !seen.has(x.key))) {
           const mine = flows.filter(
-            (f) => f.orig.src === c.src && f.orig.sport === c.sport && f.orig.dst === vip,
+            (f) => f.orig.src === c.src && f.orig.sport === c.sport && f.orig.dst === c.vip,
           );
           const listed = mine.map(
             (f) => `id ${f.id} ${f.verdict} reply ${f.reply.src}${f.destroyedAt ? ' destroyed' : ''}`,
           );
-          const kernel = await kernelEntry(c, vip);
+          const kernel = await kernelEntry(c);
           const kernelId = /id=(\d+)/.exec(kernel)?.[1];
           const reused = mine.some((f) => f.id === kernelId && f.destroyedAt !== undefined)
             ? " [ctscope bug: the kernel gave the new entry the destroyed entry's conntrack id, and ctscope folded it into the destroyed flow]"
@@ -194,17 +194,18 @@ function helpers(getLab: () => LabHandle, tag: string) {
   }
 
   /** The kernel's entry for a client (node namespace), as `conntrack -L -o id` prints it. */
-  async function kernelEntry(c: LabClientInfo, vip: string): Promise<string> {
+  async function kernelEntry(c: LabClientInfo): Promise<string> {
     const args = [
       '-L',
       '-p',
       'udp',
+      ...(c.family === 6 ? ['-f', 'ipv6'] : []),
       '--orig-src',
       c.src,
       '--sport',
       String(c.sport),
       '--orig-dst',
-      vip,
+      c.vip,
       '-o',
       'id',
     ];
@@ -213,19 +214,12 @@ function helpers(getLab: () => LabHandle, tag: string) {
   }
 
   /** The reply source of the kernel's entry for a client, or undefined. */
-  async function kernelReplySource(c: LabClientInfo, vip: string): Promise<string | undefined> {
-    return /src=\S+ dst=\S+ sport=\d+ dport=\d+ (?:\[UNREPLIED\] )?src=(\S+)/.exec(
-      await kernelEntry(c, vip),
-    )?.[1];
+  async function kernelReplySource(c: LabClientInfo): Promise<string | undefined> {
+    return /src=\S+ dst=\S+ sport=\d+ dport=\d+ (?:\[UNREPLIED\] )?src=(\S+)/.exec(await kernelEntry(c))?.[1];
   }
 
   /** Delete via the API with the token; the deleted entry leaves the live set and the client is answered again. */
-  async function deleteAndRecover(
-    client: LabClientInfo,
-    flow: FlowReport,
-    vip: string,
-    current: string[],
-  ): Promise<void> {
+  async function deleteAndRecover(client: LabClientInfo, flow: FlowReport, current: string[]): Promise<void> {
     const del = await apiDelete(lab(), flow.id);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.ok).toBe(true);
@@ -247,10 +241,10 @@ function helpers(getLab: () => LabHandle, tag: string) {
     );
     measured[`${tag} ${client.key} answered after delete ms`] = answered.at - deletedAt;
     // The kernel's new entry is DNATed to a current endpoint.
-    expect(current).toContain(await kernelReplySource(client, vip));
+    expect(current).toContain(await kernelReplySource(client));
     // Recorded, not asserted: the kernel often gives the re-created entry the deleted one's conntrack id (same
     // tuple, same freed slab object), and ctscope then folds it into the destroyed flow instead of listing it.
-    const healed = liveFlowOf(await apiFlows(lab()), client, vip);
+    const healed = liveFlowOf(await apiFlows(lab()), client, client.vip);
     measured[`${tag} ${client.key} API lists the healed flow`] = Number(healed?.verdict === 'ok');
   }
 
@@ -267,25 +261,30 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
       async () => {
         const lab = h.lab();
         const state = (await readState(lab.stateRoot, lab.name))!;
-        const saved = await execa('ip', ['netns', 'exec', lab.node, `iptables-${backend}-save`, '-t', 'nat']);
         const normalize = (t: string) =>
           withoutSaveComments(t)
             .replace(/\[\d+:\d+\]/g, '[0:0]')
             .trim();
-        expect(normalize(String(saved.stdout))).toBe(normalize(labNatRules(state)));
-        expect(String(saved.stdout)).toContain(
-          '-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-',
-        );
+        for (const family of [4, 6] as const) {
+          const tool = `${family === 6 ? 'ip6tables' : 'iptables'}-${backend}-save`;
+          const saved = String((await execa('ip', ['netns', 'exec', lab.node, tool, '-t', 'nat'])).stdout);
+          expect(normalize(saved), tool).toBe(normalize(labNatRules(state, family)));
+          expect(saved).toContain('-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-');
+        }
         for (const c of lab.clients)
           expect(
             (await clientLog(c)).some((l) => l.ok > 0),
             c.key,
           ).toBe(true);
         const dns = h.service('dns');
-        const seen = await h.firstSeen(h.fixedClients('dns'), dns.vip, 'healthy flows', () => true, 5000);
-        for (const { flow } of seen.values()) {
-          expect(flow).toMatchObject({ verdict: 'ok', severity: 'ok', unreplied: false });
-          expect(dns.endpoints.map((e) => e.ip)).toContain(flow.reply.src);
+        const fixed = h.fixedClients('dns');
+        expect(fixed.map((c) => c.family).sort()).toEqual([4, 4, 6]);
+        const seen = await h.firstSeen(fixed, 'healthy flows', () => true, 5000);
+        for (const c of fixed) {
+          const { flow } = seen.get(c.key)!;
+          expect(flow, c.key).toMatchObject({ verdict: 'ok', severity: 'ok', unreplied: false });
+          const endpoints = dns.endpoints.map((e) => (c.family === 6 ? e.ip6 : e.ip));
+          expect(endpoints).toContain(flow.reply.src);
         }
       },
       20_000,
@@ -298,18 +297,19 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
         const r = await labCli<RestartJson>(lab.name, lab.stateRoot, ['restart', '--gap', String(GAP_S)]);
         expect(r.entriesDeleted).toBeGreaterThan(0);
         expect(r.rulesRestoredAt - r.rulesRemovedAt).toBeGreaterThanOrEqual(GAP_S * 1000 - 50);
+        expect(r.vip6).toBe(h.service('dns').vip6);
 
+        // Both families: the IPv4 monitors and the IPv6 one ([fd00:42::33]:52001 -> [fd00:43::a]:53).
         const monitors = h.fixedClients('dns');
+        expect(monitors.some((c) => c.family === 6)).toBe(true);
         const verdicts = await h.firstSeen(
           monitors,
-          r.vip,
           'no-dnat',
           (f) => f.verdict === 'no-dnat',
           VERDICT_BOUND_MS + 2000,
         );
         const kept = await h.firstSeen(
           monitors,
-          r.vip,
           'kept alive',
           (f) => f.verdict === 'no-dnat' && f.keptAlive,
           KEPT_ALIVE_BOUND_MS + 3000,
@@ -327,11 +327,12 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
           expect(v.flow).toMatchObject({
             severity: 'critical',
             unreplied: true,
-            reply: { src: r.vip, sport: 53 },
+            reply: { src: c.vip, sport: 53 },
           });
           expect(v.flow.badFields).toEqual(['reply.src', 'reply.sport']);
+          const family = c.family === 6 ? ' -f ipv6' : '';
           expect(v.flow.remedy).toBe(
-            `conntrack -D -p udp --orig-src ${c.src} --orig-dst ${r.vip} --sport ${c.sport} --dport 53`,
+            `conntrack -D -p udp${family} --orig-src ${c.src} --orig-dst ${c.vip} --sport ${c.sport} --dport 53`,
           );
           expect(k.flow).toMatchObject({ verdict: 'no-dnat', severity: 'critical', keptAlive: true });
         }
@@ -356,9 +357,13 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
           });
         }
         await h.assertFreshRandomFlowsOk(r.vip, r.rulesRestoredAt + 50, 2);
+        await h.assertFreshRandomFlowsOk(r.vip6!, r.rulesRestoredAt + 50, 1);
 
-        const current = h.service('dns').endpoints.map((e) => e.ip);
-        for (const c of monitors) await h.deleteAndRecover(c, kept.get(c.key)!.flow, r.vip, current);
+        const endpoints = h.service('dns').endpoints;
+        for (const c of monitors) {
+          const current = endpoints.map((e) => (c.family === 6 ? e.ip6! : e.ip));
+          await h.deleteAndRecover(c, kept.get(c.key)!.flow, current);
+        }
       },
       40_000,
     );
@@ -382,7 +387,6 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
 
         const verdicts = await h.firstSeen(
           stale,
-          dns.vip,
           'stale-endpoint',
           (f) => f.verdict === 'stale-endpoint',
           VERDICT_BOUND_MS + 2000,
@@ -400,7 +404,8 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
         // No false positives: fixed-port clients pinned to the endpoint that stayed, the other service, fresh random flows.
         const flows = await apiFlows(lab);
         for (const s of r.clients.filter((x) => !x.stale)) {
-          expect(liveFlowOf(flows, byKey(s.client), dns.vip), s.client).toMatchObject({ verdict: 'ok' });
+          const c = byKey(s.client);
+          expect(liveFlowOf(flows, c, c.vip), s.client).toMatchObject({ verdict: 'ok' });
         }
         for (const c of h.fixedClients('echo'))
           expect(liveFlowOf(flows, c, h.service('echo').vip)).toMatchObject({ verdict: 'ok' });
@@ -413,7 +418,7 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
             3000,
           );
         }
-        for (const c of stale) await h.deleteAndRecover(c, verdicts.get(c.key)!.flow, dns.vip, current);
+        for (const c of stale) await h.deleteAndRecover(c, verdicts.get(c.key)!.flow, current);
       },
       40_000,
     );

@@ -22,8 +22,11 @@ import { type ClientLogLine, parseClientLog } from '../../src/lab/udp-wire.js';
 export const SERVER_ROOT = join(import.meta.dirname, '..', '..');
 /** The built CLI the lab tests run (`npx tsc -b shared server` builds it; root `npm test` builds first). */
 export const CLI = join(SERVER_ROOT, 'dist', 'cli.js');
-/** Prefix of every namespace the tests create: `ctlabt-<hex>-node`, … */
-export const TEST_LAB_PREFIX = 'ctlabt-';
+/**
+ * Prefix of every namespace the tests create: `ctlabt-<hex>-node`, … `CTSCOPE_TEST_LAB_PREFIX` changes it, so
+ * that runs sharing a machine neither collide nor count each other's namespaces as left behind.
+ */
+export const TEST_LAB_PREFIX = process.env.CTSCOPE_TEST_LAB_PREFIX ?? 'ctlabt-';
 const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
 
 function onPath(name: string): boolean {
@@ -67,7 +70,11 @@ export function availableBackends(): IptablesBackend[] {
 
 export interface LabClientInfo {
   key: string;
+  /** Address family the client talks to its service over. */
+  family: 4 | 6;
   src: string;
+  /** The service ClusterIP of the client's family it sends to. */
+  vip: string;
   sport: number | null;
   mode: 'fixed' | 'random';
   service: string;
@@ -79,8 +86,10 @@ export interface LabServiceInfo {
   key: string;
   name: string;
   vip: string;
+  /** IPv6 ClusterIP of a dual-stack service. */
+  vip6: string | null;
   port: number;
-  endpoints: Array<{ pod: string; ip: string; port: number }>;
+  endpoints: Array<{ pod: string; ip: string; ip6: string | null; port: number }>;
 }
 
 /** What `ctscope lab up --json` prints, plus where the test put the state. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { labNameProblem, labNamespaces, labTopology, nextPodIp } from '../../src/lab/lab-topology.js';
+import {
+  clientEndpoints,
+  labNameProblem,
+  labNamespaces,
+  labTopology,
+  nextPodIp,
+} from '../../src/lab/lab-topology.js';
 import {
   decodeAnswer,
   decodeQuery,
@@ -22,19 +28,45 @@ describe('labTopology', () => {
     }
   });
 
-  it('keeps interface names within IFNAMSIZ and addresses unique', () => {
+  it('keeps interface names within IFNAMSIZ and addresses unique, in both families', () => {
     for (const h of [...t.pods, ...t.apps]) expect(h.hostIf.length).toBeLessThanOrEqual(15);
     const ips = [...t.pods, ...t.apps].map((h) => h.ip);
     expect(new Set(ips).size).toBe(ips.length);
+    const ip6s = [...t.pods, ...t.apps].map((h) => h.ip6);
+    expect(ip6s.every((ip) => ip?.startsWith('fd00:42::'))).toBe(true);
+    expect(new Set(ip6s).size).toBe(ip6s.length);
   });
 
   it('has fixed-port clients like the incident (sport 52001) and random-port ones, for both services', () => {
     expect(t.clients.filter((c) => c.mode === 'fixed' && c.service === 'dns').map((c) => c.sport)).toEqual([
-      52001, 52001,
+      52001, 52001, 52001,
     ]);
     expect(t.clients.some((c) => c.mode === 'random' && c.service === 'dns')).toBe(true);
     expect(t.clients.some((c) => c.mode === 'fixed' && c.service === 'echo')).toBe(true);
     expect(t.pods.filter((p) => p.service === 'dns')).toHaveLength(2);
+  });
+
+  it('gives kube-dns an IPv6 ClusterIP and an IPv6 fixed-port and random-port client', () => {
+    const six = t.clients.filter((c) => c.family === 6);
+    expect(six.map((c) => [c.key, c.mode, c.sport])).toEqual([
+      ['app-a-dns6-monitor', 'fixed', 52001],
+      ['app-b-dns6-lookups', 'random', undefined],
+    ]);
+    expect(clientEndpoints(t, six[0]!)).toEqual({
+      family: 6,
+      src: 'fd00:42::33',
+      vip: 'fd00:43::a',
+      port: 53,
+    });
+    expect(clientEndpoints(t, t.clients[0]!)).toMatchObject({
+      family: 4,
+      src: '10.42.0.33',
+      vip: '10.43.0.10',
+    });
+    // echo is single-stack: an IPv6 client of it is a topology error, not a silent IPv4 fallback.
+    expect(() =>
+      clientEndpoints(t, { key: 'x', app: 'app-a', service: 'echo', mode: 'fixed', family: 6 }),
+    ).toThrow(/no IPv6 address/);
   });
 
   it('rejects names that would make bad namespace names', () => {

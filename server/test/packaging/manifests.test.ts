@@ -1,12 +1,17 @@
 /** Validates deploy/ against the Kubernetes and Prometheus Operator schemas, then checks that the pieces fit together (names, ports, token, capabilities, memory). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PodMonitor, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import type { Option } from 'commander';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { expectedPeakRssMb } from '../../src/config.js';
 import { buildProgram } from '../../src/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -24,6 +29,7 @@ const MODELS: Record<string, Model> = {
   'apps/v1/DaemonSet': DaemonSet as unknown as Model,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor as unknown as Model,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor as unknown as Model,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule as unknown as Model,
 };
 
 /** Throws unless `doc` is a known kind that its schema accepts. */
@@ -42,10 +48,14 @@ function parseYaml(text: string, name: string): Doc[] {
 }
 
 function yamlFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => relative(DEPLOY, join(e.parentPath, e.name)))
-    .sort();
+  return (
+    readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => relative(DEPLOY, join(e.parentPath, e.name)))
+      // Plain Prometheus rule files are no Kubernetes manifests (promtool checks them: test/prometheus/).
+      .filter((f) => !f.startsWith('prometheus/plain/'))
+      .sort()
+  );
 }
 
 const FILES = yamlFiles(DEPLOY);
@@ -76,6 +86,7 @@ describe('deploy/ manifests against the schemas', () => {
       'kustomization.yaml',
       'namespace.yaml',
       'prometheus/podmonitor.yaml',
+      'prometheus/rules.yaml',
       'prometheus/servicemonitor.yaml',
       'secret.example.yaml',
       'service.yaml',
@@ -158,14 +169,14 @@ describe('the DaemonSet', () => {
     expect(container.args).toEqual(['serve']);
   });
 
-  it('keeps root with only NET_ADMIN and NET_RAW, no escalation, a read-only root filesystem', () => {
+  it('keeps root with only NET_ADMIN, NET_RAW and SYS_NICE, no escalation, a read-only root filesystem', () => {
     expect(container.securityContext).toEqual({
       runAsUser: 0,
       runAsNonRoot: false,
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'SYS_NICE'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(pod.hostPID).toBeUndefined();
@@ -231,10 +242,14 @@ describe('the DaemonSet', () => {
     const heap = Number(/--max-old-space-size=(\d+)/.exec(env('NODE_OPTIONS').value)?.[1]);
     const { requests, limits } = container.resources;
     expect(mib(requests.memory)).toBe(128);
-    expect(mib(limits.memory)).toBe(512);
-    expect(heap).toBe(384);
-    // 300,000 flows (the default --max-flows) at ~750 B each must fit the heap.
-    expect((300_000 * 750) / 2 ** 20).toBeLessThan(heap);
+    expect(mib(limits.memory)).toBe(768);
+    expect(heap).toBe(576);
+    // --max-flows and the limit agree: the measured peak RSS at the cap, plus 20% headroom, fits the limit.
+    const maxFlows = Number(env('CTSCOPE_MAX_FLOWS').value);
+    expect(maxFlows).toBe(250_000);
+    expect(expectedPeakRssMb(maxFlows) * 1.2).toBeLessThan(mib(limits.memory));
+    // The flows at up to 1.5 KB of heap each, plus a full dump (~400 B per line) in flight, fit the heap.
+    expect((maxFlows * (1500 + 400)) / 2 ** 20).toBeLessThan(heap);
     expect(heap).toBeLessThan(mib(limits.memory));
   });
 });
@@ -282,9 +297,16 @@ describe('deploy/README.md', () => {
       'port-forward',
       'NET_ADMIN',
       'NET_RAW',
+      'SYS_NICE',
     ])
       expect(readme).toContain(s);
-    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md)/g))
-      expect(FILES.map((f) => `deploy/${f}`).concat('deploy/README.md')).toContain(m[0]);
+    for (const m of readme.matchAll(/deploy\/[\w./-]+\.(?:ya?ml|md|json)/g))
+      expect(
+        FILES.map((f) => `deploy/${f}`).concat(
+          'deploy/README.md',
+          'deploy/grafana/ctscope.json',
+          ...readdirSync(join(DEPLOY, 'prometheus', 'plain')).map((f) => `deploy/prometheus/plain/${f}`),
+        ),
+      ).toContain(m[0]);
   });
 });

@@ -1,5 +1,7 @@
 /** Hand-written scanner for one line of `conntrack -E/-L/-S/-C` text output; never throws. */
+
 import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } from './conntrack-types.js';
+import { ipLiteralVersionBytes } from './ip-literal.js';
 
 // The scanner works on char codes and index pairs (no split, no per-token regex): the event
 // stream can reach ~170k lines/s and the parser must stay far ahead of it.
@@ -8,6 +10,19 @@ import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } f
 // `TextEncoder.encodeInto` call (one byte per UTF-16 unit for ASCII lines), and every later read is a plain
 // typed-array load. `charCodeAt` costs several times more per character, above all on the cons and sliced
 // strings that template literals and line splitters produce. Values are still sliced from the string.
+//
+// Section map (top to bottom):
+//   constants and the byte view of the line ... loadBytes, ascii, bytesAt, keyword bytes
+//   shared words and small readers .......... KNOWN_WORDS/word, fail, readUint, tuple, addExtra
+//   entry point and line kinds .............. parseConntrackLine → parseLine → parseNotice, parseToolMessage,
+//                                             parseCpuStats (the -S/-C and stderr lines), else parseFlow
+//   token scanning .......................... scanUint, tokenEnd, valueEnd, addressEnd, badValue, badPort
+//   header ................................... h* results, header memo (memoSlot, memoRecall, memoKeep),
+//                                             parseHeader (event tag, l3, proto, timeout, state)
+//   parseFlow ................................ timestamp prefix; header (memo or parseHeader); key=value loop
+//                                             dispatching on the first byte (tuples by position: first src=
+//                                             orig, second reply; flags; counters; unknown keys kept);
+//                                             completeness checks; the record
 
 const TAB = 9;
 const LF = 10;
@@ -395,19 +410,10 @@ function valueEnd(b: Uint8Array, a: number, end: number): number {
   return i;
 }
 
-/** A character inet_ntoa/inet_ntop can print: hex digit, `.` or `:`. */
-function isAddrChar(c: number): boolean {
-  return (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-/**
- * End of the address value starting at `a`, or -1 if it is not one. Only its ends are checked: a full
- * per-character check costs ~10% of the parse, and a damaged address cannot match any NAT rule anyway.
- */
+/** End of the address value starting at `a`, or -1 unless it is a strict IPv4/IPv6 literal. */
 function addressEnd(b: Uint8Array, a: number, end: number): number {
   const e = valueEnd(b, a, end);
-  if (e === a || !isAddrChar(b[a]!) || !isAddrChar(b[e - 1]!)) return -1;
-  return e;
+  return ipLiteralVersionBytes(b, a, e) === 0 ? -1 : e;
 }
 
 function badValue(line: string, b: Uint8Array, i: number, end: number): ParseError {
@@ -445,6 +451,47 @@ const memoProto = new Array<string>(MEMO_SLOTS).fill('');
 const memoProtonum = new Float64Array(MEMO_SLOTS);
 const memoTimeout = new Float64Array(MEMO_SLOTS);
 const memoState = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
+
+/** The memo slot for a header starting at `i`. */
+function memoSlot(b: Uint8Array, i: number): number {
+  return b[i + 1]! & (MEMO_SLOTS - 1);
+}
+
+/**
+ * When the bytes at `i` start with the header memoised in `slot`, load what it parsed to into the `h*` results
+ * (`hEnd` included) and return true; otherwise leave them alone.
+ */
+function memoRecall(b: Uint8Array, i: number, end: number, slot: number): boolean {
+  const length = memoLen[slot]!;
+  if (length === 0 || i + length > end) return false;
+  const base = slot * MEMO_MAX;
+  for (let j = 0; j < length; j++) if (b[i + j] !== memoBytes[base + j]) return false;
+  hEvent = memoEvent[slot];
+  hL3 = memoL3[slot];
+  hL3num = memoL3num[slot];
+  hProto = memoProto[slot]!;
+  hProtonum = memoProtonum[slot]!;
+  hTimeout = memoTimeout[slot]!;
+  hState = memoState[slot];
+  hEnd = i + length - 4;
+  return true;
+}
+
+/** Memoise the header just parsed from `i` (the `h*` results), when it ended at a `src=` and fits a slot. */
+function memoKeep(b: Uint8Array, i: number, slot: number): void {
+  const length = hEnd + 4 - i;
+  if (!hAtSrc || length > MEMO_MAX) return;
+  const base = slot * MEMO_MAX;
+  for (let j = 0; j < length; j++) memoBytes[base + j] = b[i + j]!;
+  memoLen[slot] = length;
+  memoEvent[slot] = hEvent;
+  memoL3[slot] = hL3;
+  memoL3num[slot] = hL3num;
+  memoProto[slot] = hProto;
+  memoProtonum[slot] = hProtonum;
+  memoTimeout[slot] = hTimeout;
+  memoState[slot] = hState;
+}
 
 /**
  * Event tag and header words from `i` (after any timestamp) up to the first tuple: sets the `h*` results and
@@ -616,56 +663,20 @@ function parseFlow(line: string, b: Uint8Array, i: number, end: number): ParseRe
 
   // Event tag and header words. They repeat from line to line, so the last header seen for each event kind
   // is kept with what it parsed to: when the same bytes (through the first `src=`) come again, reuse it.
-  let event: ConntrackEventType | undefined;
-  let l3: string | undefined;
-  let l3num: number | undefined;
-  let proto: string;
-  let protonum: number;
-  let timeout: number;
-  let state: string | undefined;
-  const slot = b[i + 1]! & (MEMO_SLOTS - 1);
-  const memoLength = memoLen[slot]!;
-  let hit = false;
-  if (memoLength > 0 && i + memoLength <= end) {
-    const base = slot * MEMO_MAX;
-    let j = 0;
-    while (j < memoLength && b[i + j] === memoBytes[base + j]) j++;
-    hit = j === memoLength;
-  }
-  if (hit) {
-    event = memoEvent[slot];
-    l3 = memoL3[slot];
-    l3num = memoL3num[slot];
-    proto = memoProto[slot]!;
-    protonum = memoProtonum[slot]!;
-    timeout = memoTimeout[slot]!;
-    state = memoState[slot];
-    i += memoLength - 4;
-  } else {
+  const slot = memoSlot(b, i);
+  if (!memoRecall(b, i, end, slot)) {
     const err = parseHeader(line, b, i, end, strong);
     if (err !== undefined) return err;
-    event = hEvent;
-    l3 = hL3;
-    l3num = hL3num;
-    proto = hProto;
-    protonum = hProtonum;
-    timeout = hTimeout;
-    state = hState;
-    const length = hEnd + 4 - i;
-    if (hAtSrc && length <= MEMO_MAX) {
-      const base = slot * MEMO_MAX;
-      for (let j = 0; j < length; j++) memoBytes[base + j] = b[i + j]!;
-      memoLen[slot] = length;
-      memoEvent[slot] = event;
-      memoL3[slot] = l3;
-      memoL3num[slot] = l3num;
-      memoProto[slot] = proto;
-      memoProtonum[slot] = protonum;
-      memoTimeout[slot] = timeout;
-      memoState[slot] = state;
-    }
-    i = hEnd;
+    memoKeep(b, i, slot);
   }
+  const event = hEvent;
+  const l3 = hL3;
+  const l3num = hL3num;
+  const proto = hProto;
+  const protonum = hProtonum;
+  const timeout = hTimeout;
+  const state = hState;
+  i = hEnd;
 
   // Tuples are told apart by position: the first `src=` opens orig, the second opens reply.
   let phase = 0;

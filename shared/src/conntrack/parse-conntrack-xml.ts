@@ -1,6 +1,8 @@
 /** Parser for one line of `conntrack -E -o xml` / `-L -o xml` output into the same records as the text parser. */
+
 import { XMLParser } from 'fast-xml-parser';
 import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } from './conntrack-types.js';
+import { ipLiteralVersion } from './ip-literal.js';
 import { parseConntrackLine } from './parse-conntrack-line.js';
 
 const MAX_RAW = 1024;
@@ -49,11 +51,7 @@ function uint(v: string | undefined): number {
 
 /** What inet_ntoa/inet_ntop print: hex digits, `.` and `:`. */
 function isAddress(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
-  }
-  return true;
+  return ipLiteralVersion(v) !== 0;
 }
 
 function opt(n: number): number | undefined {

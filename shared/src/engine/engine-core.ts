@@ -8,6 +8,7 @@ import type { Alert } from '../flows/alert.js';
 import type { FlowReport } from '../flows/flow-report.js';
 import { FlowStore, type FlowStoreOptions, type FlowStoreState } from '../flows/flow-store.js';
 import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
+import type { EventLossReason } from '../recording/recording-format.js';
 import { type CountersView, counterJumps, countersView } from './counters-view.js';
 import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
 import { MarkerLog, type TimelineMarker } from './marker-log.js';
@@ -79,14 +80,16 @@ export class EngineCore implements EngineInput {
     this.store.ingestEventLine(line, at);
   }
 
-  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void {
+  onEventLoss(reason: EventLossReason, detail: string, at: number): void {
     this.store.advance(at);
     this.lossCount++;
     this.lossChanged = true;
     const text =
       reason === 'enobufs'
         ? 'event loss (ENOBUFS): state unknown until the next full dump'
-        : `event source restarted: ${detail}`;
+        : reason === 'backlog'
+          ? `event loss (ctscope fell behind): ${detail}`
+          : `event source restarted: ${detail}`;
     this.markerLog.add({ t: at, kind: 'gap', reason, text });
     this.onLoss?.();
   }

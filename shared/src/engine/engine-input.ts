@@ -1,5 +1,6 @@
 /** The inputs a node's sources feed the engine; live sources and recordings make the same calls. */
 import type { NatSnapshot } from '../nat/nat-types.js';
+import type { EventLossReason } from '../recording/recording-format.js';
 
 /** Counters read from the node. */
 export interface NodeCounters {
@@ -17,8 +18,8 @@ export interface NodeCounters {
 export interface EngineInput {
   /** One raw line from `conntrack -E` as received (the tail never waits on this). */
   onEventLine(line: string, at: number): void;
-  /** Event loss seen (ENOBUFS on stderr, or the tail restarted): state is unknown until the next full dump. */
-  onEventLoss(reason: 'enobufs' | 'source-restart', detail: string, at: number): void;
+  /** Event loss seen (ENOBUFS, the tail restarted, or ctscope fell behind): state is unknown until the next full dump. */
+  onEventLoss(reason: EventLossReason, detail: string, at: number): void;
   /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
   onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
   /** A new NAT snapshot (every poll; the receiver dedupes by hash). */
@@ -41,4 +42,21 @@ export interface SourceState {
   restarts: number;
   /** When the state last changed, ms. */
   since: number;
+  /** `events` only: the scheduling the `conntrack -E` listener runs under. */
+  priority?: ListenerPriority;
+}
+
+/**
+ * How the `conntrack -E` listener is scheduled. A listener that waits for CPU lets the kernel's netlink buffer
+ * overflow (ENOBUFS), so ctscope runs it under SCHED_FIFO where CAP_SYS_NICE allows, else at the best nice level.
+ */
+export interface ListenerPriority {
+  /** `fifo`: SCHED_FIFO via `chrt -f`; `nice`: a negative nice level; `default`: neither was allowed. */
+  mode: 'fifo' | 'nice' | 'default';
+  /** The FIFO priority or the nice level. */
+  level?: number;
+  /** One line for people, e.g. `SCHED_FIFO 10 (chrt -f 10)`. */
+  text: string;
+  /** Scheduling of ctscope's thread that reads the listener's output, e.g. `SCHED_FIFO 10` or `nice -20`. */
+  reader?: string;
 }

@@ -7,6 +7,7 @@ import type { FlowReport } from '../flows/flow-report.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
 import {
   type DeltaMessage,
+  type FlowCounts,
   type HelloMessage,
   PROTOCOL_VERSION,
   type SyncMessage,
@@ -23,24 +24,41 @@ export function helloMessage(info: Omit<HelloMessage, 'type' | 'version'>): Hell
   return { type: 'hello', version: PROTOCOL_VERSION, ...info };
 }
 
+/** Live flows by verdict and severity over the whole table (one pass over it: callers pace this). */
+export function flowCounts(core: EngineCore): FlowCounts {
+  const s = core.store.stats();
+  return {
+    flows: s.flows,
+    live: s.live,
+    verdict: s.byVerdict,
+    severity: s.bySeverity,
+  };
+}
+
 /** What a sync needs besides the core. */
 export interface SyncParams {
   seq: number;
   filter?: FlowFilter;
-  /** Flows in one sync, worst first. */
+  /** Flows in one sync (the window), worst first. */
   flowLimit: number;
   sources: SourceState[];
+  /** The window when the caller keeps it already (the hub's shared views), else selected here. */
+  window?: { flows: FlowReport[]; total: number };
+  /** Table counts when the caller has them, else counted here. */
+  counts?: FlowCounts;
 }
 
-/** Full state of the core for one filter. */
+/** Full state of the core for one filter: the window, counts and everything but rows. */
 export function syncMessage(core: EngineCore, p: SyncParams): SyncMessage {
-  const { flows, total } = core.store.select(p.filter, p.flowLimit);
+  const { flows, total } = p.window ?? core.store.select(p.filter, p.flowLimit);
   return {
     type: 'sync',
     seq: p.seq,
     now: core.store.now,
     flows,
+    total: Math.max(total, flows.length),
     truncated: total > flows.length,
+    counts: p.counts ?? flowCounts(core),
     timeline: core.store.timeline.recent(),
     markers: core.markers(),
     nat: core.natView(),
@@ -52,7 +70,7 @@ export function syncMessage(core: EngineCore, p: SyncParams): SyncMessage {
   };
 }
 
-/** A batch as one client sees it: upserts outside its filter become removals. */
+/** A batch as one client sees it, filtered but not windowed (the in-browser replay holds its whole table). */
 export function deltaMessage(seq: number, b: EngineBatch, filter: FlowFilter | undefined): DeltaMessage {
   const upserts: FlowReport[] = [];
   const removals = [...b.removals];

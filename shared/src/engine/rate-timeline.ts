@@ -1,6 +1,6 @@
 /** Per-second event and bad-flow counts in a bounded ring, for the timeline. */
 import type { ConntrackEventType } from '../conntrack/conntrack-types.js';
-import type { Verdict } from '../verdict/verdicts.js';
+import type { BadVerdict } from '../verdict/verdicts.js';
 
 /** Keeps the last `capacity` seconds. */
 export class RateTimeline {
@@ -33,7 +33,7 @@ export class RateTimeline {
     this.changed.add(b);
   }
 
-  countBad(at: number, verdict: Exclude<Verdict, 'ok'>): void {
+  countBad(at: number, verdict: BadVerdict): void {
     const b = this.bucket(at);
     b.bad[verdict] = (b.bad[verdict] ?? 0) + 1;
     this.badCount++;
@@ -79,5 +79,5 @@ export interface RateBucket {
   /** Events by type in that second. */
   events: { NEW: number; UPDATE: number; DESTROY: number };
   /** Flows that turned bad in that second, by verdict. */
-  bad: Partial<Record<Exclude<Verdict, 'ok'>, number>>;
+  bad: Partial<Record<BadVerdict, number>>;
 }

@@ -108,7 +108,8 @@ export function parseFlowFilter(value: unknown): FlowFilter | { error: string } 
         out.port = x;
         break;
       default:
-        return { error: `unknown filter field ${JSON.stringify(k)}` };
+        // Never echo what was sent: name the allowed fields instead.
+        return { error: 'unknown filter field (allowed: verdict, severity, ip, port, service, text)' };
     }
   }
   return out;

@@ -4,15 +4,15 @@ import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
 import type { RateBucket } from '../engine/rate-timeline.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
-import { snapshotAt } from '../nat/nat-history.js';
-import { diffSnapshots, isDiffEmpty } from '../nat/nat-snapshot.js';
 import type { NatChange, NatSnapshot } from '../nat/nat-types.js';
+import { type NatVersion, NatVersions } from '../nat/nat-versions.js';
 import { classifyFlow } from '../verdict/classify-flow.js';
 import type { Classification } from '../verdict/verdict-types.js';
 import {
   countBySeverity,
   countByVerdict,
   deleteHelps,
+  isBadVerdict,
   SEVERITY_RANK,
   type Severity,
   type Verdict,
@@ -20,12 +20,15 @@ import {
 import type { Alert } from './alert.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
+import { evictDownTo, retireDestroyed } from './flow-retention.js';
 import {
   type FlowHistoryEntry,
   FlowTracker,
   type FlowTrackerState,
   type TrackedFlow,
 } from './flow-tracker.js';
+
+export type { NatVersion };
 
 export interface FlowStoreOptions {
   /** Hard cap on tracked flows; beyond it the oldest destroyed, then oldest healthy flows are evicted. */
@@ -60,12 +63,6 @@ export interface StoreChanges {
   overflow: boolean;
 }
 
-/** A NAT version and when it was first seen. */
-export interface NatVersion {
-  snapshot: NatSnapshot;
-  since: number;
-}
-
 /** Counts the store exposes for /api/stats and /metrics. */
 export interface StoreStats {
   flows: number;
@@ -76,6 +73,8 @@ export interface StoreStats {
   events: { NEW: number; UPDATE: number; DESTROY: number };
   byVerdict: Record<Verdict, number>;
   bySeverity: Record<Severity, number>;
+  /** Live critical/warning flows per matched service ('' when none matched), for per-service metrics. */
+  badByService: Record<string, { critical: number; warning: number }>;
 }
 
 /** Owns the flows. Pure in-memory; time comes in as arguments so live and replay behave the same. */
@@ -97,8 +96,7 @@ export class FlowStore {
   private alerts: Alert[] = [];
   /** Flows still UNREPLIED and judged ok, in first-seen order, to re-judge as they age into `unanswered`. */
   private readonly pendingUnanswered = new Set<string>();
-  readonly nat: NatVersion[] = [];
-  readonly natChanges: NatChange[] = [];
+  private readonly natVersions: NatVersions;
   readonly timeline = new RateTimeline(3600);
   private evicted = 0;
   private parseErrors = 0;
@@ -108,6 +106,7 @@ export class FlowStore {
 
   constructor(options: Partial<FlowStoreOptions> = {}) {
     this.options = { ...DEFAULT_STORE_OPTIONS, ...options };
+    this.natVersions = new NatVersions(this.options.maxNatVersions);
     // Our tail prints ids (-o id); full resyncs after event loss cover what the tuple index would catch.
     this.tracker = new FlowTracker({
       maxHistory: this.options.maxHistory,
@@ -120,9 +119,19 @@ export class FlowStore {
     });
   }
 
+  /** NAT versions seen, oldest first (at most `maxNatVersions`). */
+  get nat(): NatVersion[] {
+    return this.natVersions.versions;
+  }
+
+  /** Changes between NAT versions, oldest first (at most `maxNatVersions`). */
+  get natChanges(): NatChange[] {
+    return this.natVersions.changes;
+  }
+
   /** Current NAT snapshot. */
   get current(): NatSnapshot | undefined {
-    return this.nat[this.nat.length - 1]?.snapshot;
+    return this.natVersions.current;
   }
 
   /** One raw `conntrack -E` line. Bad lines are counted, never thrown. */
@@ -172,19 +181,9 @@ export class FlowStore {
   /** A NAT snapshot; returns the change when its hash differs from the current one. */
   setNat(snapshot: NatSnapshot, at: number): NatChange | undefined {
     this.advance(at);
-    const prev = this.current;
-    if (prev && prev.hash === snapshot.hash) return undefined;
-    const stamped: NatSnapshot = { ...snapshot, takenAt: at };
-    this.nat.push({ snapshot: stamped, since: at });
-    if (this.nat.length > this.options.maxNatVersions) this.nat.shift();
+    const { added, change } = this.natVersions.add(snapshot, at);
     // Verdicts depend on the rules: re-judge every flow.
-    for (const flow of this.tracker.all()) this.touch(flow.key);
-    if (!prev) return undefined;
-    const diff = diffSnapshots(prev, stamped);
-    if (isDiffEmpty(diff)) return undefined;
-    const change: NatChange = { t: at, from: prev.hash, to: stamped.hash, diff };
-    this.natChanges.push(change);
-    if (this.natChanges.length > this.options.maxNatVersions) this.natChanges.shift();
+    if (added) for (const flow of this.tracker.all()) this.touch(flow.key);
     return change;
   }
 
@@ -244,7 +243,7 @@ export class FlowStore {
     this.dirty.add(key);
   }
 
-  /** Move the clock; retire old destroyed flows and re-judge flows ageing into `unanswered`. */
+  /** Move the clock forward (never back) and fix the time base on first use; housekeeping is {@link tick}'s. */
   advance(at: number): void {
     if (at > this.now) this.now = at;
     this.base ??= at - 1000;
@@ -269,12 +268,7 @@ export class FlowStore {
     if (this.now - this.lastHousekeeping < 1000) return;
     this.lastHousekeeping = this.now;
     const limit = this.rel(this.now - this.options.destroyedRetentionMs);
-    for (const key of this.destroyedQueue) {
-      const flow = this.tracker.get(key);
-      if (flow?.destroyedAt !== undefined && flow.destroyedAt >= limit) break;
-      this.destroyedQueue.delete(key);
-      if (flow?.destroyedAt !== undefined) this.drop(key);
-    }
+    retireDestroyed(this.destroyedQueue, this.tracker, limit, (key) => this.drop(key));
     const ageLimit = this.rel(this.now - this.options.unansweredAfterMs);
     // Not in first-seen order (re-judging re-adds keys), so scan it all: once a second, it stays cheap.
     for (const key of this.pendingUnanswered) {
@@ -295,18 +289,8 @@ export class FlowStore {
   }
 
   private evict(): void {
-    // Oldest destroyed first, then the oldest healthy; bad flows are what the tool is for, so they go last.
-    // Evict a slice at a time so a full table does not rescan on every new flow.
     const target = Math.floor(this.options.maxFlows * 0.99);
-    for (const pass of [isDestroyed, isHealthy, () => true]) {
-      for (const flow of this.tracker.all()) {
-        if (this.tracker.size <= target) return;
-        if (pass(flow)) {
-          this.drop(flow.key);
-          this.evicted++;
-        }
-      }
-    }
+    this.evicted += evictDownTo(this.tracker, target, (key) => this.drop(key));
   }
 
   /** Keys judged since the last takeChanges, to report as upserts. */
@@ -322,7 +306,7 @@ export class FlowStore {
       const after = this.judge(flow);
       flow.verdict = after;
       this.trackAlert(flow, before, after);
-      if (after.verdict !== 'ok' && before.verdict !== after.verdict)
+      if (isBadVerdict(after.verdict) && before.verdict !== after.verdict)
         this.timeline.countBad(this.now, after.verdict);
       // Only UNREPLIED service flows can age into `unanswered`.
       if (
@@ -360,7 +344,7 @@ export class FlowStore {
 
   private judge(flow: TrackedFlow): Classification {
     const createdSnapshot =
-      flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined;
+      flow.createdAt !== undefined ? this.natVersions.at(this.abs(flow.createdAt)) : undefined;
     return classifyFlow({
       flow: flow.record,
       createdSnapshot,
@@ -370,10 +354,6 @@ export class FlowStore {
       now: this.rel(this.now),
       options: { unansweredAfterMs: this.options.unansweredAfterMs },
     });
-  }
-
-  private natHistory(): NatSnapshot[] {
-    return this.nat.map((v) => v.snapshot);
   }
 
   private trackAlert(flow: TrackedFlow, before: Classification, after: Classification): void {
@@ -405,12 +385,13 @@ export class FlowStore {
    * Flows matching `filter`, worst first, at most `limit`, plus how many matched. Without a filter the ranking
    * works on cached verdicts and builds reports only for the rows returned (a sync of a 250k table stays cheap).
    */
-  select(filter: FlowFilter | undefined, limit: number): { flows: FlowReport[]; total: number } {
+  select(filter: FlowFilter | undefined, limit: number, offset = 0): { flows: FlowReport[]; total: number } {
     this.settle();
+    const end = offset + limit;
     if (!isEmptyFilter(filter)) {
       const all = this.reports().filter((f) => matchesFilter(f, filter));
       all.sort(compareReports);
-      return { flows: all.slice(0, limit), total: all.length };
+      return { flows: all.slice(offset, end), total: all.length };
     }
     // Only non-ok flows need sorting; ok flows are never kept alive, so their order is live before destroyed,
     // then first seen — and the tracker already iterates in first-seen order. No sort of the whole table.
@@ -420,12 +401,33 @@ export class FlowStore {
     for (const f of this.tracker.all()) {
       if ((f.verdict ?? UNJUDGED).severity !== 'ok') bad.push(f);
       else if (f.destroyedAt === undefined) {
-        if (okLive.length < limit) okLive.push(f);
-      } else if (okGone.length < limit) okGone.push(f);
+        if (okLive.length < end) okLive.push(f);
+      } else if (okGone.length < end) okGone.push(f);
     }
     bad.sort(compareFlows);
-    const picked = bad.concat(okLive, okGone).slice(0, limit);
+    const picked = bad.concat(okLive, okGone).slice(offset, end);
     return { flows: picked.map((f) => this.toReport(f)), total: this.tracker.size };
+  }
+
+  /** How many flows match `filter`; builds reports only when the filter looks beyond verdict and severity. */
+  countMatching(filter: FlowFilter | undefined): number {
+    this.settle();
+    if (isEmptyFilter(filter)) return this.tracker.size;
+    const cheap =
+      filter!.ip === undefined &&
+      filter!.port === undefined &&
+      filter!.service === undefined &&
+      filter!.text === undefined;
+    let n = 0;
+    for (const flow of this.tracker.all()) {
+      if (cheap) {
+        const v = flow.verdict ?? UNJUDGED;
+        if (filter!.verdict?.length && !filter!.verdict.includes(v.verdict)) continue;
+        if (filter!.severity?.length && !filter!.severity.includes(v.severity)) continue;
+        n++;
+      } else if (matchesFilter(this.toReport(flow), filter)) n++;
+    }
+    return n;
   }
 
   /** One flow by report id, with its lifecycle. */
@@ -443,8 +445,7 @@ export class FlowStore {
   /** The snapshots in force when a flow was created and now. */
   natFor(flow: TrackedFlow): { atCreation?: NatSnapshot; current?: NatSnapshot } {
     return {
-      atCreation:
-        flow.createdAt !== undefined ? snapshotAt(this.natHistory(), this.abs(flow.createdAt)) : undefined,
+      atCreation: flow.createdAt !== undefined ? this.natVersions.at(this.abs(flow.createdAt)) : undefined,
       current: this.current,
     };
   }
@@ -555,6 +556,7 @@ export class FlowStore {
     this.settle();
     const byVerdict = countByVerdict();
     const bySeverity = countBySeverity();
+    const badByService: Record<string, { critical: number; warning: number }> = {};
     let live = 0;
     for (const f of this.tracker.all()) {
       if (f.destroyedAt !== undefined) continue;
@@ -562,6 +564,12 @@ export class FlowStore {
       live++;
       byVerdict[v.verdict]++;
       bySeverity[v.severity]++;
+      if (v.severity !== 'ok') {
+        const key = v.service ?? '';
+        const n = badByService[key] ?? { critical: 0, warning: 0 };
+        n[v.severity]++;
+        badByService[key] = n;
+      }
     }
     return {
       flows: this.tracker.size,
@@ -572,6 +580,7 @@ export class FlowStore {
       events: { ...this.events },
       byVerdict,
       bySeverity,
+      badByService,
     };
   }
 }
@@ -620,12 +629,4 @@ function compareFlows(a: TrackedFlow, b: TrackedFlow): number {
     a.firstSeen - b.firstSeen ||
     (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
   );
-}
-
-function isDestroyed(flow: TrackedFlow): boolean {
-  return flow.destroyedAt !== undefined;
-}
-
-function isHealthy(flow: TrackedFlow): boolean {
-  return (flow.verdict ?? UNJUDGED).severity === 'ok';
 }

@@ -87,7 +87,7 @@ export class FlowTracker {
     return flow;
   }
 
-  /** The tracked flow a record belongs to, without changing anything; `superseded` is a live flow it replaces. */
+  /** The tracked flow a record belongs to, without changing anything (undefined when it would start a new one). */
   find(rec: FlowRecord): TrackedFlow | undefined {
     return this.match(rec, tupleKey(rec)).flow;
   }
@@ -140,6 +140,7 @@ export class FlowTracker {
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
+    if (rec.event === undefined && isExpectedReading(flow.history, rec, at)) return;
     const entry: FlowHistoryEntry = { at, event: rec.event ?? 'LIST', unreplied: rec.unreplied };
     if (rec.timeout !== undefined) entry.timeout = rec.timeout;
     flow.history = appendBounded(flow.history, entry, this.maxHistory);
@@ -213,6 +214,26 @@ export interface FlowTrackerState {
 }
 
 /** A new exact-size array: `push` would reserve ~17 slots per flow, which adds up over 250k flows. */
+/** Seconds a dump reading may differ from the expected countdown and still be "nothing new" (integer truncation). */
+const EXPECTED_READING_SLACK_S = 1;
+
+/**
+ * A dump reading that says nothing new: same UNREPLIED state as the last recorded reading, and a timeout that
+ * merely counted down since. Such readings are not kept (a busy node's dumps would otherwise fill every flow's
+ * history with them); a reset timeout or a changed state is kept, so keep-alive detection sees the same resets.
+ */
+function isExpectedReading(history: readonly FlowHistoryEntry[], rec: FlowRecord, at: number): boolean {
+  const last = history[history.length - 1];
+  if (!last || last.event === 'DESTROY' || last.timeout === undefined || rec.timeout === undefined)
+    return false;
+  if (last.unreplied !== rec.unreplied) return false;
+  // Only a reading that visibly counted down: a timeout that stayed put may be a reset in the making, and
+  // keep-alive detection must see it exactly as before.
+  if (rec.timeout >= last.timeout) return false;
+  const expected = last.timeout - (at - last.at) / 1000;
+  return Math.abs(rec.timeout - expected) <= EXPECTED_READING_SLACK_S;
+}
+
 function appendBounded<T>(list: T[], item: T, max: number): T[] {
   const start = list.length >= max ? list.length - max + 1 : 0;
   const out = new Array<T>(list.length - start + 1);

@@ -1,7 +1,7 @@
 /** NAT snapshot core: normalise and hash parsed frontends, diff snapshots, look up frontends per flow, detect formats. */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { Endpoint, Frontend, NatDiff, NatSnapshot, NatSourceKind } from './nat-types.js';
+import type { Endpoint, Frontend, FrontendDrop, NatDiff, NatSnapshot, NatSourceKind } from './nat-types.js';
 
 /** Warnings kept per snapshot; a garbage input must not turn into megabytes of notes. */
 const MAX_WARNINGS = 100;
@@ -98,7 +98,10 @@ export function makeSnapshot(
   warnings: readonly string[],
   takenAt?: number,
 ): NatSnapshot {
-  const merged = new Map<string, { f: Frontend; eps: Map<string, Endpoint>; noEp: boolean }>();
+  const merged = new Map<
+    string,
+    { f: Frontend; eps: Map<string, Endpoint>; noEp: boolean; drops: Map<string, FrontendDrop> }
+  >();
   for (const input of frontends) {
     const proto = input.proto.toLowerCase();
     const ip = input.ip === '*' ? '*' : normalizeIp(input.ip);
@@ -107,21 +110,23 @@ export function makeSnapshot(
     if (!entry) {
       const f: Frontend = { key, kind: input.kind, ip, port: input.port, proto, endpoints: [] };
       if (input.service !== undefined) f.service = input.service;
-      entry = { f, eps: new Map(), noEp: false };
+      entry = { f, eps: new Map(), noEp: false, drops: new Map() };
       merged.set(key, entry);
     } else if (entry.f.service === undefined && input.service !== undefined) {
       entry.f.service = input.service;
     }
     if (input.noEndpointsRule) entry.noEp = true;
+    for (const d of input.drops ?? []) entry.drops.set(dropId(d), d);
     for (const e of input.endpoints) {
       const ep = { ip: normalizeIp(e.ip), port: e.port };
       entry.eps.set(endpointId(ep), ep);
     }
   }
   const out: Frontend[] = [];
-  for (const { f, eps, noEp } of merged.values()) {
+  for (const { f, eps, noEp, drops } of merged.values()) {
     f.endpoints = [...eps.values()].sort(compareEndpoints);
     if (noEp && f.endpoints.length === 0) f.noEndpointsRule = true;
+    if (drops.size > 0) f.drops = [...drops.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
     out.push(f);
   }
   out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -133,6 +138,11 @@ export function makeSnapshot(
   };
   if (takenAt !== undefined) snap.takenAt = takenAt;
   return snap;
+}
+
+/** Canonical text of a drop (dedupe and hash). */
+function dropId(d: FrontendDrop): string {
+  return JSON.stringify([d.kind, d.rule, d.allowedSources ?? [], d.exemptSources ?? []]);
 }
 
 function capWarnings(warnings: readonly string[]): string[] {
@@ -148,6 +158,8 @@ function hashFrontends(frontends: readonly Frontend[]): string {
     f.service ?? null,
     f.noEndpointsRule === true,
     f.endpoints.map(endpointId),
+    // Only when present, so snapshots without drops keep the hashes recordings already hold.
+    ...(f.drops ? [f.drops.map(dropId)] : []),
   ]);
   return bytesToHex(sha256(utf8ToBytes(JSON.stringify(canonical)))).slice(0, 16);
 }

@@ -29,6 +29,26 @@ export interface Frontend {
   endpoints: Endpoint[];
   /** True when the rules say explicitly there are no endpoints (REJECT "has no endpoints", nft no-endpoint map). */
   noEndpointsRule?: boolean;
+  /** Traffic to this frontend that kube-proxy drops on purpose, one entry per reason. */
+  drops?: FrontendDrop[];
+}
+
+/**
+ * A deliberate drop: what kube-proxy's rules do with traffic to a frontend that they will not DNAT.
+ *
+ * - `no-local-endpoints`: traffic policy Local (`externalTrafficPolicy` for external/LB/nodeport frontends,
+ *   `internalTrafficPolicy` for cluster IPs) and no endpoint on this node. Sources in `exemptSources` (the pod
+ *   CIDR short-circuit to the cluster-wide chain) are still DNATed, so they are not dropped.
+ * - `source-ranges`: `loadBalancerSourceRanges`: only `allowedSources` reach the service; the rest is dropped.
+ */
+export interface FrontendDrop {
+  kind: 'no-local-endpoints' | 'source-ranges';
+  /** The rule that drops, as found in the dump (chain, table/map, match): where to look. */
+  rule: string;
+  /** `source-ranges`: CIDRs (or addresses) let through. */
+  allowedSources?: string[];
+  /** `no-local-endpoints`: CIDRs still DNATed despite the drop. */
+  exemptSources?: string[];
 }
 
 /** Which rule source produced a snapshot. */

@@ -3,11 +3,13 @@
  * Endpoints come from following the nat chain graph, never from comments, because large clusters omit them.
  */
 import { frontendKey, makeSnapshot, normalizeIp } from './nat-snapshot.js';
-import type { Endpoint, Frontend, FrontendKind, NatSnapshot } from './nat-types.js';
+import type { Endpoint, Frontend, FrontendDrop, FrontendKind, NatSnapshot } from './nat-types.js';
 
 /** One `-A` rule, reduced to the matches and targets kube-proxy's layout uses. */
 interface Rule {
   line: number;
+  src?: string;
+  srcNegated: boolean;
   dst?: string;
   dstNegated: boolean;
   proto?: string;
@@ -31,6 +33,7 @@ const KIND_SUFFIXES: ReadonlyArray<[string, FrontendKind]> = [
   [' loadbalancer IP', 'load-balancer'],
 ];
 const NO_ENDPOINTS_COMMENT = / has no (?:local )?endpoints$/;
+const NO_LOCAL_ENDPOINTS_COMMENT = / has no local endpoints$/;
 const MAX_QUOTED = 120;
 
 /**
@@ -104,9 +107,10 @@ export function parseIptablesSave(text: string, options?: { takenAt?: number }):
 
   const frontends: Frontend[] = [];
   const nat = tables.get('nat');
-  if (nat) frontends.push(...natFrontends(nat, warnings));
+  const exempt = new Map<string, string[]>();
+  if (nat) frontends.push(...natFrontends(nat, warnings, exempt));
   const filter = tables.get('filter');
-  if (filter) frontends.push(...filterFrontends(filter, warnings));
+  if (filter) frontends.push(...filterFrontends(filter, warnings, exempt));
   if (!nat && !filter) warnings.push('no *nat or *filter table found');
   return makeSnapshot('iptables', frontends, warnings, options?.takenAt ?? headerTime);
 }
@@ -169,7 +173,7 @@ function isOption(t: Token): boolean {
 }
 
 function parseRule(tokens: Token[], line: number): Rule {
-  const rule: Rule = { line, dstNegated: false, dstTypeLocal: false };
+  const rule: Rule = { line, srcNegated: false, dstNegated: false, dstTypeLocal: false };
   let negate = false;
   for (let i = 2; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -182,6 +186,12 @@ function parseRule(tokens: Token[], line: number): Rule {
     const value = next && !isOption(next) && !(next.text === '!' && !next.quoted) ? next.text : undefined;
     if (value !== undefined) i++;
     switch (t.text) {
+      case '-s':
+      case '--source':
+      case '--src':
+        rule.src = value;
+        rule.srcNegated = negate;
+        break;
       case '-d':
       case '--destination':
       case '--dst':
@@ -353,7 +363,66 @@ function inferKinds(nat: Table, rules: Rule[]): Map<Rule, FrontendKind> {
   return kinds;
 }
 
-function natFrontends(nat: Table, warnings: string[]): Frontend[] {
+/** Sources a chain sends straight to a cluster-wide KUBE-SVC chain (`-s CIDR … -j KUBE-SVC-…`). */
+function shortCircuitSources(nat: Table, chain: string): string[] {
+  const out: string[] = [];
+  for (const r of nat.get(chain) ?? [])
+    if (r.src !== undefined && !r.srcNegated && r.target?.startsWith('KUBE-SVC-')) out.push(r.src);
+  return out;
+}
+
+/**
+ * Deliberate drops on the path from a frontend rule: a `KUBE-FW-` chain (loadBalancerSourceRanges: `-s` rules
+ * let sources through, the rest falls to KUBE-MARK-DROP, or since 1.27 to the filter KUBE-PROXY-FIREWALL
+ * DROP), and a pre-1.24 `KUBE-XLB-` chain that marks for drop because it "has no local endpoints".
+ */
+function natDrops(nat: Table, target: string): FrontendDrop[] {
+  const drops: FrontendDrop[] = [];
+  const chains = [target, ...(nat.get(target) ?? []).map((r) => r.target ?? '')].filter((c) =>
+    /^KUBE-(FW|XLB|SVL|EXT)-/.test(c),
+  );
+  for (const chain of new Set(chains)) {
+    const rules = nat.get(chain) ?? [];
+    // Before 1.24 every LB IP went through KUBE-FW; without source ranges its first rule lets everyone on.
+    const passesAll = rules.some(
+      (r) =>
+        r.src === undefined &&
+        r.target !== undefined &&
+        r.target.startsWith('KUBE-') &&
+        !NON_TRANSLATING.test(r.target),
+    );
+    if (chain.startsWith('KUBE-FW-') && !passesAll) {
+      const allowed = rules
+        .filter((r) => r.src !== undefined && !r.srcNegated && r.target && !NON_TRANSLATING.test(r.target))
+        .map((r) => r.src!);
+      const marks = rules.some((r) => r.target === 'KUBE-MARK-DROP');
+      drops.push({
+        kind: 'source-ranges',
+        rule: marks
+          ? `nat ${chain} -j KUBE-MARK-DROP`
+          : `nat ${chain}, then filter KUBE-PROXY-FIREWALL -j DROP`,
+        allowedSources: allowed,
+      });
+    }
+    const noLocal = rules.find(
+      (r) =>
+        r.target === 'KUBE-MARK-DROP' &&
+        r.comment !== undefined &&
+        NO_LOCAL_ENDPOINTS_COMMENT.test(r.comment),
+    );
+    if (noLocal) {
+      const exempt = shortCircuitSources(nat, chain);
+      drops.push({
+        kind: 'no-local-endpoints',
+        rule: `nat ${chain} "${noLocal.comment}" -j KUBE-MARK-DROP`,
+        ...(exempt.length > 0 ? { exemptSources: exempt } : {}),
+      });
+    }
+  }
+  return drops;
+}
+
+function natFrontends(nat: Table, warnings: string[], exempt: Map<string, string[]>): Frontend[] {
   const out: Frontend[] = [];
   const serviceRules: Rule[] = [];
   for (const r of nat.get('KUBE-SERVICES') ?? []) {
@@ -376,16 +445,18 @@ function natFrontends(nat: Table, warnings: string[]): Frontend[] {
     const port = parsePort(r.dport)!;
     const fromComment = commentName(r.comment);
     const reach = followChain(nat, r.target!, port, warnings);
-    out.push(
-      frontend(
-        fromComment.kind ?? inferred.get(r)!,
-        hostAddress(r.dst!)!,
-        port,
-        r.proto!,
-        fromComment.name ?? serviceFromChain(r.target!),
-        reach,
-      ),
+    const f = frontend(
+      fromComment.kind ?? inferred.get(r)!,
+      hostAddress(r.dst!)!,
+      port,
+      r.proto!,
+      fromComment.name ?? serviceFromChain(r.target!),
+      reach,
     );
+    noteExempt(nat, r.target!, f.key, exempt);
+    const drops = natDrops(nat, r.target!);
+    if (drops.length > 0) f.drops = drops;
+    out.push(f);
   }
   for (const r of nat.get('KUBE-NODEPORTS') ?? []) {
     if (!isFrontendTarget(r.target)) continue;
@@ -401,9 +472,21 @@ function natFrontends(nat: Table, warnings: string[]): Frontend[] {
       );
     }
     const reach = followChain(nat, r.target, port, warnings);
-    out.push(frontend('nodeport', '*', port, r.proto, r.comment ?? serviceFromChain(r.target), reach));
+    const f = frontend('nodeport', '*', port, r.proto, r.comment ?? serviceFromChain(r.target), reach);
+    noteExempt(nat, r.target, f.key, exempt);
+    out.push(f);
   }
   return out;
+}
+
+// The pod-CIDR short-circuit of a Local-policy external chain, for a filter "has no local endpoints" DROP.
+function noteExempt(nat: Table, target: string, key: string, exempt: Map<string, string[]>): void {
+  if (!/^KUBE-(EXT|XLB|FW)-/.test(target)) return;
+  const chains = target.startsWith('KUBE-FW-')
+    ? (nat.get(target) ?? []).map((r) => r.target ?? '').filter((t) => /^KUBE-(EXT|XLB)-/.test(t))
+    : [target];
+  const sources = [...new Set(chains.flatMap((c) => shortCircuitSources(nat, c)))];
+  if (sources.length > 0) exempt.set(key, sources);
 }
 
 function frontend(
@@ -440,7 +523,7 @@ const FILTER_CHAINS: ReadonlyMap<string, FrontendKind> = new Map([
  * already has the frontend with endpoints, makeSnapshot keeps those (nat first wins the merge).
  * With comments, DROPs that are not about endpoints (LoadBalancerSourceRanges) are skipped.
  */
-function filterFrontends(filter: Table, warnings: string[]): Frontend[] {
+function filterFrontends(filter: Table, warnings: string[], exempt: Map<string, string[]>): Frontend[] {
   const out: Frontend[] = [];
   for (const [chain, kind] of FILTER_CHAINS) {
     for (const r of filter.get(chain) ?? []) {
@@ -463,6 +546,21 @@ function filterFrontends(filter: Table, warnings: string[]): Frontend[] {
         if (ip === undefined) continue;
       }
       const name = r.comment?.replace(NO_ENDPOINTS_COMMENT, '');
+      // "has no local endpoints" DROP: the service has endpoints, none on this node (traffic policy Local).
+      if (r.target === 'DROP' && r.comment !== undefined && NO_LOCAL_ENDPOINTS_COMMENT.test(r.comment)) {
+        const f = frontend(frontendKind, ip, port, r.proto, name, { endpoints: [], sawReject: false });
+        const key = frontendKey(r.proto, ip === '*' ? '*' : ip, port);
+        const sources = exempt.get(key);
+        f.drops = [
+          {
+            kind: 'no-local-endpoints',
+            rule: `filter ${chain} "${r.comment}" -j DROP`,
+            ...(sources ? { exemptSources: sources } : {}),
+          },
+        ];
+        out.push(f);
+        continue;
+      }
       out.push(frontend(frontendKind, ip, port, r.proto, name, { endpoints: [], sawReject: true }));
     }
   }

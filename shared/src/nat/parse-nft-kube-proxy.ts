@@ -233,6 +233,8 @@ function tableFrontends(table: KubeProxyTable, warnings: string[]): Frontend[] {
 
   if (!table.maps.has('service-ips'))
     warnings.push(`${table.label}: no service-ips map (not kube-proxy's table?)`);
+  const exemptByKey = new Map<string, string[]>();
+  const localDrops: Array<{ f: Frontend; rule: string }> = [];
   const mapSpecs = [
     { name: 'service-ips', withIp: true, noEndpoints: false },
     { name: 'service-nodeports', withIp: false, noEndpoints: false },
@@ -253,8 +255,12 @@ function tableFrontends(table: KubeProxyTable, warnings: string[]): Frontend[] {
       }
       const ip = rawIp === '*' ? '*' : normalizeIp(rawIp);
       const target = verdictTarget(el.verdict);
+      // A plain `drop` in the no-endpoint maps is kube-proxy's "no local endpoints" verdict (traffic policy
+      // Local); no endpoints at all is `goto reject-chain`.
+      const localDrop = spec.noEndpoints && isRecord(el.verdict) && 'drop' in el.verdict;
       let reach: Reach;
-      if (spec.noEndpoints) reach = { endpoints: [], sawReject: true };
+      if (localDrop) reach = { endpoints: [], sawReject: false };
+      else if (spec.noEndpoints) reach = { endpoints: [], sawReject: true };
       else if (target !== undefined) reach = followChain(table, target, warnings);
       else if (isRejectVerdict(el.verdict)) reach = { endpoints: [], sawReject: true };
       else {
@@ -275,7 +281,99 @@ function tableFrontends(table: KubeProxyTable, warnings: string[]): Frontend[] {
         service = serviceFromNftChain(target) ?? el.comment ?? target;
       if (service !== undefined) f.service = service;
       if (reach.endpoints.length === 0 && reach.sawReject) f.noEndpointsRule = true;
+      if (!spec.noEndpoints && target !== undefined) {
+        const exempt = shortCircuitSources(table, target);
+        if (exempt.length > 0) exemptByKey.set(f.key, exempt);
+      }
+      if (localDrop) {
+        const named = el.comment === undefined ? '' : ` "${el.comment}"`;
+        localDrops.push({ f, rule: `${table.label} ${spec.name} element${named} : drop` });
+      }
       out.push(f);
+    }
+  }
+  for (const { f, rule } of localDrops) {
+    const exempt = exemptByKey.get(f.key);
+    f.drops = [{ kind: 'no-local-endpoints', rule, ...(exempt ? { exemptSources: exempt } : {}) }];
+  }
+  out.push(...firewallFrontends(table, kindFor, warnings));
+  return out;
+}
+
+/** Frontends of `firewall-ips` elements with the source ranges their firewall chain lets through. */
+function firewallFrontends(
+  table: KubeProxyTable,
+  kindFor: (ip: string, proto: string, port: number, target: string | undefined) => FrontendKind,
+  warnings: string[],
+): Frontend[] {
+  const out: Frontend[] = [];
+  for (const el of readElements(table, 'firewall-ips', warnings)) {
+    const [rawIp, rawProto, rawPort] = el.key;
+    const proto = protoName(rawProto);
+    const port = portNumber(rawPort);
+    const chain = verdictTarget(el.verdict);
+    if (typeof rawIp !== 'string' || proto === undefined || port === undefined || chain === undefined) {
+      warnings.push(
+        `${table.label}: firewall-ips element ${JSON.stringify(el.key)} is not addr . proto . port : goto`,
+      );
+      continue;
+    }
+    const ip = normalizeIp(rawIp);
+    const allowed: string[] = [];
+    for (const expr of table.chains.get(chain) ?? []) {
+      const drops = expr.some((st) => isRecord(st) && 'drop' in st);
+      for (const st of expr) {
+        const m = saddrMatch(st);
+        if (drops && m?.op === '!=') allowed.push(...m.values);
+      }
+    }
+    const f: Frontend = {
+      key: frontendKey(proto, ip, port),
+      kind: kindFor(ip, proto, port, undefined),
+      ip,
+      port,
+      proto,
+      endpoints: [],
+      drops: [
+        {
+          kind: 'source-ranges',
+          rule: `${table.label} firewall-ips -> ${chain}: ip saddr != { ${allowed.join(', ')} } drop`,
+          allowedSources: allowed,
+        },
+      ],
+    };
+    const service = serviceFromNftChain(chain) ?? el.comment;
+    if (service !== undefined) f.service = service;
+    out.push(f);
+  }
+  return out;
+}
+
+/** `ip saddr OP value` / `ip6 saddr OP value` of one statement: the op and the addresses or prefixes. */
+function saddrMatch(st: unknown): { op: string; values: string[] } | undefined {
+  if (!isRecord(st) || !isRecord(st.match)) return undefined;
+  const { op, left, right } = st.match;
+  const payload = isRecord(left) ? left.payload : undefined;
+  if (!isRecord(payload) || payload.field !== 'saddr') return undefined;
+  const items = isRecord(right) && Array.isArray(right.set) ? right.set : [right];
+  const values: string[] = [];
+  for (const it of items) {
+    if (typeof it === 'string') values.push(it);
+    else if (isRecord(it) && isRecord(it.prefix) && typeof it.prefix.addr === 'string')
+      values.push(`${it.prefix.addr}/${String(it.prefix.len)}`);
+  }
+  return { op: typeof op === 'string' ? op : '==', values };
+}
+
+/** Sources an external chain sends straight on to a `service-` chain (the pod-CIDR short-circuit). */
+function shortCircuitSources(table: KubeProxyTable, chain: string): string[] {
+  const out: string[] = [];
+  for (const expr of table.chains.get(chain) ?? []) {
+    const to = expr.map(verdictTarget).find((t) => t !== undefined);
+    if (!to?.startsWith('service-')) continue;
+    for (const st of expr) {
+      const m = saddrMatch(st);
+      if (m && m.op === '==') out.push(...m.values);
     }
   }
   return out;

@@ -5,7 +5,7 @@ import type { RecordingRecord } from './recording-format.js';
 export interface LoadedRecording {
   records: RecordingRecord[];
   /** Lines that could not be read (a truncated last line after a crash is expected). */
-  errors: Array<{ line: number; error: string }>;
+  errors: Array<{ line: number; error: string /** Segment file, when read from disk. */; path?: string }>;
   /** Node name from the header. */
   node: string;
   netns?: string;

@@ -62,10 +62,15 @@ export interface RecCounters {
   stats: Record<string, number>;
 }
 
+/**
+ * Event loss: `enobufs` (the kernel dropped events on the netlink socket), `source-restart` (the tail exited and
+ * was restarted), `backlog` (ctscope fell behind the tail by more than its bounded buffer and dropped lines).
+ */
+export type EventLossReason = 'enobufs' | 'source-restart' | 'backlog';
+
 /** Why the recorded stream has a hole or a boundary. */
 export type GapReason =
-  | 'enobufs'
-  | 'source-restart'
+  | EventLossReason
   | 'server-start'
   | 'server-stop'
   | 'recording-paused'
@@ -82,7 +87,7 @@ export interface RecGap {
   dropped?: number;
 }
 
-/** Periodic checkpoint of the live table, so a replay can start mid-file. */
+/** Periodic checkpoint of the live table. Replay skips it (it always plays from the start); kept for readers that want a table without replaying. */
 export interface RecCheckpoint {
   k: 'checkpoint';
   t: number;

@@ -23,7 +23,6 @@ export class RecordingPlayer {
   #core: EngineCore;
   #cursor = 0;
   #applied = Number.NEGATIVE_INFINITY;
-  /** Poll/dump lines between a `dump` begin and end, fed as one onDump at the end. */
   /** Dumps in progress, per scope: a suspect poll can finish (and be recorded) while a long full dump runs. */
   #pending = new Map<'full' | 'poll', { lines: string[]; startedAt: number }>();
   /** Set when advanceTo rebuilt the core; the owner clears it once clients got a full sync. */
@@ -134,7 +133,7 @@ export class RecordingPlayer {
         core.onCounters({ at: r.t, count: r.count, max: r.max, stats: r.stats });
         return;
       case 'gap':
-        if (r.reason === 'enobufs' || r.reason === 'source-restart')
+        if (r.reason === 'enobufs' || r.reason === 'source-restart' || r.reason === 'backlog')
           core.onEventLoss(r.reason, r.detail ?? '', r.t);
         else core.addGap(r.reason, r.detail ?? r.reason, r.t);
         return;

@@ -13,17 +13,20 @@ export function remedyArgs(flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): s
   return args;
 }
 
-/** The same command as a copy-pasteable string. Only addresses, numbers and fixed words: no quoting needed. */
+/**
+ * POSIX-shell quoting of one word for a command people paste into a root shell: plain words stay as they are,
+ * anything else goes in single quotes. (Libraries such as shell-quote escape `:` too, which garbles IPv6.)
+ */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_.:/=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The same command as a copy-pasteable string. The parsers only accept strict address literals, so quoting
+ * never changes a real remedy; it is here so that no record, however it was built, can smuggle shell syntax.
+ */
 export function remedyCommand(flow: Pick<FlowRecord, 'proto' | 'orig' | 'zone'>): string {
-  // Same text as `['conntrack', ...remedyArgs(flow)].join(' ')`, without the arrays (built per bad flow).
-  const { orig } = flow;
-  let cmd = `conntrack -D -p ${flow.proto}`;
-  if (orig.src.includes(':')) cmd += ' -f ipv6';
-  cmd += ` --orig-src ${orig.src} --orig-dst ${orig.dst}`;
-  if (orig.sport !== undefined) cmd += ` --sport ${orig.sport}`;
-  if (orig.dport !== undefined) cmd += ` --dport ${orig.dport}`;
-  if (flow.zone !== undefined) cmd += ` --zone ${flow.zone}`;
-  return cmd;
+  return ['conntrack', ...remedyArgs(flow)].map(shellQuote).join(' ');
 }
 
 /** Remedy for verdicts where the entry pins a wrong (or no) translation; null where the backend is at fault. */

@@ -1,9 +1,10 @@
-/** Classifies one flow against the NAT snapshot at its creation and the current one (design.md §3). */
+/** Classifies one flow against the NAT snapshot at its creation and the current one into one verdict. */
 
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import { formatEndpoints, formatHostPort } from '../nat/format-endpoint.js';
 import { findFrontend } from '../nat/nat-snapshot.js';
-import type { Endpoint, Frontend, NatSnapshot } from '../nat/nat-types.js';
+import type { Endpoint, Frontend, FrontendDrop, NatSnapshot } from '../nat/nat-types.js';
+import { addressInRanges } from '../nat/source-match.js';
 import { buildRemedyIfUseful } from './build-remedy.js';
 import { isKeptAlive } from './detect-keep-alive.js';
 import type { BadField, Classification, TimeoutObservation } from './verdict-types.js';
@@ -157,6 +158,16 @@ export function classifyFlow(input: ClassifyInput): Classification {
 
   const keptAlive =
     flow.unreplied && isKeptAlive(input.timeouts ?? NO_READINGS, input.options?.resetToleranceS);
+  const neverDnated = reply.src === orig.dst && reply.sport === orig.dport;
+  // Never DNATed because the rules in force now drop this source on purpose: the entry is not the problem.
+  if (neverDnated && current?.drops) {
+    const drop = dropFor(current.drops, orig.src);
+    if (drop) {
+      const label = serviceLabel(current);
+      const reason = blockedReason(drop, current, label, orig.src, formatHostPort(orig.dst, orig.dport));
+      return result('blocked', reason, flow, current, label, endpoints, NO_FIELDS, keptAlive, false);
+    }
+  }
   const gap = createdSnapshot !== undefined && !hasEndpoints(atCreation) && hasEndpoints(current);
   const tail = suffix(keptAlive, gap);
 
@@ -181,6 +192,33 @@ export function classifyFlow(input: ClassifyInput): Classification {
 }
 
 const NO_READINGS: readonly TimeoutObservation[] = Object.freeze([]);
+
+/** The drop that applies to traffic from `src`: outside the source ranges, or not exempt from a Local drop. */
+function dropFor(drops: readonly FrontendDrop[], src: string): FrontendDrop | undefined {
+  for (const d of drops)
+    if (d.kind === 'source-ranges' && !addressInRanges(src, d.allowedSources ?? [])) return d;
+  for (const d of drops)
+    if (d.kind === 'no-local-endpoints' && !addressInRanges(src, d.exemptSources ?? [])) return d;
+  return undefined;
+}
+
+/** One sentence: names the rule, says deleting is pointless and where to look instead. No remedy command. */
+function blockedReason(
+  drop: FrontendDrop,
+  frontend: Frontend,
+  label: string,
+  src: string,
+  where: string,
+): string {
+  const pointless = 'deleting this entry changes nothing, the next packet is dropped again';
+  if (drop.kind === 'source-ranges') {
+    const allowed = drop.allowedSources?.length ? drop.allowedSources.join(', ') : 'none';
+    return `Blocked on purpose: source ${src} outside loadBalancerSourceRanges of ${label} (allowed: ${allowed}), so kube-proxy drops its traffic to ${where} (${drop.rule}); ${pointless}; look at the service's loadBalancerSourceRanges and the source address the client really arrives with.`;
+  }
+  const policy = frontend.kind === 'cluster-ip' ? 'internalTrafficPolicy' : 'externalTrafficPolicy';
+  const exempt = drop.exemptSources?.length ? `, except from ${drop.exemptSources.join(', ')}` : '';
+  return `Blocked on purpose: ${label} has ${policy} Local and no local endpoint on this node, so kube-proxy drops traffic to ${where}${exempt} (${drop.rule}); ${pointless}; look at endpoint placement: which nodes run its endpoints, and whether clients or the load balancer's health check send only to those nodes.`;
+}
 
 function healthy(input: ClassifyInput, frontend: Frontend, endpoint: Endpoint): Classification {
   const { flow } = input;

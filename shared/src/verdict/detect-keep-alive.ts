@@ -1,4 +1,4 @@
-/** Detects UNREPLIED entries whose timeout keeps being reset by a client (design.md §2: refreshes emit no events). */
+/** Detects UNREPLIED entries whose timeout keeps being reset by a client (refreshing a timeout emits no conntrack event, so only repeated readings show it). */
 import type { TimeoutObservation } from './verdict-types.js';
 
 /** Seconds of slack for integer-truncated timeouts and poll jitter. */

@@ -14,28 +14,38 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = Object.freeze(
 /**
  * Every verdict, worst first. `deleteHelps`: the entry itself pins a wrong (or no) translation, so deleting it lets
  * the next packet be NATed afresh; for the others the backend or the client is at fault.
+ *
+ * `blocked`: never DNATed because kube-proxy drops that traffic on purpose (traffic policy Local with no local
+ * endpoint, or a source outside loadBalancerSourceRanges). Nothing on the node is broken and deleting the entry
+ * changes nothing, so its severity is `ok` and it is not bad; it stays its own verdict so it can be filtered,
+ * coloured and counted.
  */
 const VERDICT_TABLE = {
   'no-dnat': { severity: 'critical', deleteHelps: true },
   'stale-endpoint': { severity: 'critical', deleteHelps: true },
   'no-endpoints': { severity: 'warning', deleteHelps: true },
   unanswered: { severity: 'warning', deleteHelps: false },
+  blocked: { severity: 'ok', deleteHelps: false },
   ok: { severity: 'ok', deleteHelps: false },
 } as const satisfies Record<string, { severity: Severity; deleteHelps: boolean }>;
 
 /** What is wrong with a flow. */
 export type Verdict = keyof typeof VERDICT_TABLE;
 
-/** Verdicts other than `ok`. */
-export type BadVerdict = Exclude<Verdict, 'ok'>;
+/** Verdicts whose severity is above `ok` (bad flows: counted, charted, alerted). */
+export type BadVerdict = Exclude<Verdict, 'ok' | 'blocked'>;
 
 /** Every verdict, worst first. */
 export const VERDICTS: readonly Verdict[] = Object.freeze(Object.keys(VERDICT_TABLE) as Verdict[]);
 
-/** Every verdict but `ok`, worst first. */
+/** Every bad verdict, worst first. */
 export const BAD_VERDICTS: readonly BadVerdict[] = Object.freeze(
-  VERDICTS.filter((v): v is BadVerdict => v !== 'ok'),
+  VERDICTS.filter((v): v is BadVerdict => VERDICT_TABLE[v].severity !== 'ok'),
 );
+
+export function isBadVerdict(v: Verdict): v is BadVerdict {
+  return VERDICT_TABLE[v].severity !== 'ok';
+}
 
 /** Severity of each verdict. */
 export const SEVERITY_OF: Readonly<Record<Verdict, Severity>> = Object.freeze(

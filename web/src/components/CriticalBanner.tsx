@@ -1,5 +1,6 @@
-/** The red banner naming the critical flows and their services (`data-critical-count` is a stable test hook). */
-import type { FlowReport } from '@ctscope/shared';
+/** The red banner naming the critical flows, their services and the latest alert (`data-critical-count` is a stable test hook). */
+import type { Alert, FlowReport } from '@ctscope/shared';
+import { alertText, newestAlerts } from '../domain/alert-text.js';
 import { VERDICT_LABEL } from '../domain/format.js';
 import { OrigTuple } from './TupleText.js';
 
@@ -7,17 +8,21 @@ import { OrigTuple } from './TupleText.js';
 export function CriticalBanner({
   critical,
   services,
+  alerts = [],
   large = false,
   max = 5,
   onPick,
 }: {
   critical: readonly FlowReport[];
   services: readonly string[];
+  /** Alerts, oldest first: the newest raised one is named. */
+  alerts?: readonly Alert[];
   large?: boolean;
   max?: number;
   onPick?: (id: string) => void;
 }) {
   const n = critical.length;
+  const latest = newestAlerts(alerts, alerts.length).find((a) => a.state === 'raised');
   if (n === 0) {
     return large ? (
       <div className="banner banner-ok banner-large" data-critical-count={0} role="status">
@@ -56,6 +61,11 @@ export function CriticalBanner({
         ))}
         {n > max && <li className="muted">and {n - max} more</li>}
       </ul>
+      {latest && (
+        <div className="banner-alert" data-alert-latest data-alert-flow={latest.flowId}>
+          Latest alert: {alertText(latest)}
+        </div>
+      )}
     </div>
   );
 }

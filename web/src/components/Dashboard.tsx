@@ -10,6 +10,7 @@ import { PRESETS, type TimeWindow, type UrlState } from '../domain/url-state.js'
 import { type Shortcut, useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import type { DashboardController } from '../transport/dashboard-controller.js';
+import { AlertToasts } from './AlertToasts.js';
 import { copyText } from './CopyButton.js';
 import { CriticalBanner } from './CriticalBanner.js';
 import { DropZone } from './DropZone.js';
@@ -66,7 +67,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const markers = useThrottled(state.markers, 500, gen);
   const chartNow = useThrottled(now, 500, gen);
   const chartRange = useMemo(() => windowRange(url.window, chartNow), [url.window, chartNow]);
-  const badCount = useMemo(() => rows.filter((r) => r.verdict !== 'ok').length, [rows]);
+  const badCount = useMemo(() => rows.filter((r) => r.severity !== 'ok').length, [rows]);
   const selected = url.flow;
   const selectedReport = selected ? state.flows.get(selected) : undefined;
   const replay = controller.replayControls();
@@ -243,8 +244,10 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
       <CriticalBanner
         critical={kpis.critical}
         services={kpis.criticalServices}
+        alerts={state.alerts}
         onPick={(id) => setUrl({ flow: id, view: 'flows' })}
       />
+      <AlertToasts alerts={state.alerts} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
       <Timeline
         timeline={timeline}
         markers={markers}

@@ -3,9 +3,17 @@
 import type { FlowDetail as Detail, NatAt } from '@ctscope/shared';
 import { type FlowReport, type Frontend, formatEndpoints, formatHostPort } from '@ctscope/shared';
 import { useEffect, useMemo, useState } from 'react';
-import { flowAgeMs, formatClock, formatDateTime, formatDuration, formatExpiry } from '../domain/format.js';
+import {
+  flowAgeMs,
+  formatClock,
+  formatDateTime,
+  formatDuration,
+  formatExpiry,
+  formatFrontendKey,
+} from '../domain/format.js';
 import { formatLifecycleLine, lifecycleLines } from '../domain/lifecycle.js';
 import type { DeleteOutcome } from '../transport/dashboard-controller.js';
+import { CommandText } from './CommandText.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { CopyButton } from './CopyButton.js';
 import { LifecycleChart } from './LifecycleChart.js';
@@ -100,7 +108,8 @@ export function FlowDetail({
             </dd>
             <dt>Service</dt>
             <dd>
-              {f.service ?? '–'} {f.frontend && <span className="muted mono">({f.frontend})</span>}
+              {f.service ?? '–'}{' '}
+              {f.frontend && <span className="muted mono">({formatFrontendKey(f.frontend)})</span>}
             </dd>
             <dt>Age</dt>
             <dd>
@@ -126,7 +135,7 @@ export function FlowDetail({
             {f.remedy ? (
               <>
                 <pre className="remedy-cmd" data-remedy="">
-                  <code>{f.remedy}</code>
+                  <CommandText command={f.remedy} />
                 </pre>
                 <div className="remedy-actions">
                   <CopyButton text={f.remedy} label="Copy command" />
@@ -143,6 +152,12 @@ export function FlowDetail({
                   </p>
                 )}
               </>
+            ) : f.verdict === 'blocked' ? (
+              <p className="blocked-note" data-blocked="">
+                No command: kube-proxy drops this traffic on purpose, so deleting the entry changes nothing.
+                The reason above names the rule; look at the service's endpoint placement or its
+                loadBalancerSourceRanges.
+              </p>
             ) : (
               <p className="muted">
                 No remedy: deleting this entry would not help
@@ -200,7 +215,7 @@ export function FlowDetail({
         >
           <p>The server will run exactly:</p>
           <pre className="remedy-cmd">
-            <code>{f.remedy}</code>
+            <CommandText command={f.remedy} />
           </pre>
           <p>The client's next packet creates a fresh entry, translated by the rules in force now.</p>
         </ConfirmDialog>
@@ -234,9 +249,24 @@ function NatBox({ title, nat, unknown }: { title: string; nat: NatAt | null; unk
 
 function FrontendRules({ f }: { f: Frontend }) {
   return (
-    <p className="mono">
-      {formatHostPort(f.ip, f.port)}/{f.proto} <span aria-hidden="true">→</span>{' '}
-      {f.endpoints.length ? formatEndpoints(f.endpoints) : <span className="warn-text">⚠ no endpoints</span>}
-    </p>
+    <>
+      <p className="mono">
+        {formatHostPort(f.ip, f.port)}/{f.proto} <span aria-hidden="true">→</span>{' '}
+        {f.endpoints.length ? (
+          formatEndpoints(f.endpoints)
+        ) : (
+          <span className="warn-text">⚠ no endpoints</span>
+        )}
+      </p>
+      {(f.drops ?? []).map((d) => (
+        <p key={d.rule} className="blocked-note small" data-drop={d.kind}>
+          <span aria-hidden="true">⊘ </span>
+          {d.kind === 'source-ranges'
+            ? `drops sources outside ${d.allowedSources?.join(', ') || 'every range'}`
+            : 'drops: no local endpoint'}
+          <span className="mono"> ({d.rule})</span>
+        </p>
+      ))}
+    </>
   );
 }

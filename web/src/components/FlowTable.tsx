@@ -5,7 +5,7 @@
 import type { FlowReport } from '@ctscope/shared';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useRef } from 'react';
-import { flowAgeMs, formatDuration, formatExpiry } from '../domain/format.js';
+import { flowAgeMs, formatDuration, formatExpiry, formatOrig, formatReply } from '../domain/format.js';
 import type { SortKey, SortState } from '../domain/url-state.js';
 import { OrigTuple, ReplyTuple } from './TupleText.js';
 import { VerdictBadge } from './VerdictBadge.js';
@@ -132,7 +132,7 @@ interface FlowRowProps {
 
 /** One row; memoised so scrolling re-renders only the rows that enter the window. */
 const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusable, onSelect }: FlowRowProps) {
-  const bad = f.verdict !== 'ok';
+  const bad = f.severity !== 'ok';
   return (
     <tr
       aria-rowindex={index + 2}
@@ -141,7 +141,7 @@ const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusabl
       data-flow-id={f.id}
       data-verdict={f.verdict}
       data-severity={f.severity}
-      className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
+      className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${f.verdict === 'blocked' ? ' row-blocked' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
       style={{
         position: 'absolute',
         top: 0,
@@ -158,10 +158,10 @@ const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusabl
       <td className="cell col-verdict">
         <VerdictBadge verdict={f.verdict} severity={f.severity} compact />
       </td>
-      <td className="cell col-orig mono">
-        <OrigTuple flow={f} />
+      <td className="cell col-orig mono" title={formatOrig(f)}>
+        <OrigTuple flow={f} stacked />
       </td>
-      <td className="cell col-reply mono">
+      <td className="cell col-reply mono" title={formatReply(f)}>
         <ReplyTuple flow={f} />
       </td>
       <td className="cell col-service" title={f.service}>

@@ -1,8 +1,28 @@
 /** Top bar: node, connection, sources, event loss, table fill, and the view switches. */
-import type { SourceState } from '@ctscope/shared';
+import type { ListenerPriority, SourceState } from '@ctscope/shared';
 import type { ConnectionInfo, DashboardState } from '../domain/dashboard-state.js';
 import { formatCount, formatDuration, formatPercent } from '../domain/format.js';
 import type { Theme, View } from '../domain/url-state.js';
+
+/** How the event listener is scheduled: SCHED_FIFO is the norm; anything else is a warning (events may be lost). */
+function ListenerPriorityTag({ priority }: { priority: ListenerPriority }) {
+  const label =
+    priority.mode === 'fifo'
+      ? 'FIFO'
+      : priority.mode === 'nice'
+        ? `nice ${priority.level}`
+        : 'not prioritised';
+  return (
+    <span
+      className={`listener-priority${priority.mode === 'fifo' ? '' : ' warn-text'}`}
+      data-listener-priority={priority.mode}
+    >
+      {' '}
+      · {priority.mode === 'fifo' ? '' : '⚠ '}
+      {label}
+    </span>
+  );
+}
 
 const SOURCE_ICON: Record<SourceState['state'], string> = {
   running: '✓',
@@ -114,10 +134,11 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
               <span
                 key={s.name}
                 className={`source source-${s.state}`}
-                title={`${s.name}: ${s.state} for ${formatDuration(Date.now() - s.since)}${s.restarts ? `, ${s.restarts} restarts` : ''}${s.lastError ? ` — ${s.lastError}` : ''}`}
+                title={`${s.name}: ${s.state} for ${formatDuration(Date.now() - s.since)}${s.restarts ? `, ${s.restarts} restarts` : ''}${s.lastError ? ` — ${s.lastError}` : ''}${s.priority ? ` — listener: ${s.priority.text}` : ''}`}
               >
                 <span aria-hidden="true">{SOURCE_ICON[s.state]}</span> {s.name}
                 <span className="sr-only"> {s.state}</span>
+                {s.priority && <ListenerPriorityTag priority={s.priority} />}
               </span>
             ))}
           </dd>

@@ -1,8 +1,9 @@
 /**
- * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline and the latest
- * markers. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
+ * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline, the latest markers
+ * and the latest alerts. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
  */
 import { useMemo } from 'react';
+import { alertKey, alertText, newestAlerts } from '../domain/alert-text.js';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
@@ -64,7 +65,13 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
           {state.now ? formatClock(state.now) : 'before'}; reconnecting by itself
         </div>
       )}
-      <CriticalBanner critical={kpis.critical} services={kpis.criticalServices} large max={4} />
+      <CriticalBanner
+        critical={kpis.critical}
+        services={kpis.criticalServices}
+        alerts={state.alerts}
+        large
+        max={4}
+      />
       <section className="kpis" aria-label="Key figures">
         <Kpi
           label="Critical flows now"
@@ -117,6 +124,15 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
                 <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
               </li>
             ))}
+        </ul>
+        <ul className="kiosk-markers kiosk-alerts" aria-label="Latest alerts" data-kiosk-alerts>
+          {state.alerts.length === 0 && <li className="muted">No alerts</li>}
+          {newestAlerts(state.alerts, 4).map((a) => (
+            <li key={alertKey(a)} data-alert-state={a.state} data-alert-flow={a.flowId}>
+              <span aria-hidden="true">{a.state === 'raised' ? '✖ ' : '✓ '}</span>
+              {alertText(a)}
+            </li>
+          ))}
         </ul>
       </section>
     </main>

@@ -97,6 +97,13 @@ export function ServicesView({ nat, changes, flows, filtered, onPickService }: S
                           {f.noEndpointsRule ? ' (REJECT rule)' : ''}
                         </span>
                       )}
+                      {f.drops?.map((d) => (
+                        <span key={d.rule} className="blocked-note" title={d.rule}>
+                          {' '}
+                          <span aria-hidden="true">⊘ </span>
+                          {d.kind === 'source-ranges' ? 'source ranges' : 'no local endpoint'}
+                        </span>
+                      ))}
                     </td>
                     <td>
                       {c?.bad ? (

@@ -1,22 +1,25 @@
 /** Original and reply tuples; in the reply, the wrong fields are marked (`data-bad`) with the expected endpoints beside. */
-import { type FlowReport, formatEndpoints } from '@ctscope/shared';
+import { type FlowReport, formatEndpoints, formatHostPort } from '@ctscope/shared';
 
 const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
-/** `src:sport → dst:dport` (protocol shown unless UDP). */
-export function OrigTuple({ flow }: { flow: FlowReport }) {
+/**
+ * `src:sport → dst:dport` (protocol shown unless UDP). `stacked` puts the destination on a second line, so an
+ * IPv6 tuple fits a table column whole instead of losing its destination to an ellipsis.
+ */
+export function OrigTuple({ flow, stacked = false }: { flow: FlowReport; stacked?: boolean }) {
   const o = flow.orig;
   return (
-    <span className="tuple">
-      {host(o.src)}
-      {o.sport !== undefined && `:${o.sport}`}
-      <span className="arrow" aria-hidden="true">
-        {' → '}
+    <span className={stacked ? 'tuple tuple-stacked' : 'tuple'}>
+      <span className="tuple-src">{formatHostPort(o.src, o.sport)}</span>
+      <span className="tuple-dst">
+        <span className="arrow" aria-hidden="true">
+          {' → '}
+        </span>
+        <span className="sr-only"> to </span>
+        {formatHostPort(o.dst, o.dport)}
+        {o.proto !== 'udp' && <span className="proto"> {o.proto}</span>}
       </span>
-      <span className="sr-only"> to </span>
-      {host(o.dst)}
-      {o.dport !== undefined && `:${o.dport}`}
-      {o.proto !== 'udp' && <span className="proto"> {o.proto}</span>}
     </span>
   );
 }

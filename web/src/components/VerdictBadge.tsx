@@ -15,13 +15,15 @@ export function VerdictBadge({
   compact?: boolean;
 }) {
   const s = SEVERITY_LABEL[severity];
+  // Blocked is severity ok but not "fine": its own glyph, so it never reads as a tick.
+  const icon = verdict === 'blocked' ? '⊘' : s.icon;
   return (
     <span
-      className={`badge sev-${severity}${large ? ' badge-large' : ''}`}
+      className={`badge sev-${severity} verdict-${verdict}${large ? ' badge-large' : ''}`}
       title={`${VERDICT_LABEL[verdict]} (${s.text})`}
     >
       <span aria-hidden="true" className="badge-icon">
-        {s.icon}
+        {icon}
       </span>
       <span className="badge-verdict">{VERDICT_LABEL[verdict]}</span>
       {severity !== 'ok' && <span className={compact ? 'sr-only' : 'badge-sev'}>{s.text}</span>}

@@ -2,6 +2,7 @@
 import type {
   Alert,
   CountersView,
+  FlowCounts,
   FlowReport,
   HelloMessage,
   NatChange,
@@ -59,9 +60,16 @@ export interface DashboardState {
   synced: boolean;
   /** Bumped by every sync and reset, so throttled views know the state was replaced rather than updated. */
   generation: number;
+  /** The window: the worst flows for the filter (the server sends deltas for these only). */
   flows: ReadonlyMap<string, FlowReport>;
   /** The server sent fewer flows than matched. */
   truncated: boolean;
+  /** Flows matching the filter on the server (the window is the first of them). */
+  total: number;
+  /** Counts over the whole table, from the server. */
+  counts?: FlowCounts;
+  /** The last `rows` answer to a range request (rows beyond the window, a snapshot as of its seq). */
+  range?: { id: number; seq: number; offset: number; total: number; flows: readonly FlowReport[] };
   /** Per-second buckets, oldest first. */
   timeline: readonly RateBucket[];
   markers: readonly TimelineMarker[];
@@ -107,6 +115,7 @@ export function initialState(mode: DataMode = 'live'): DashboardState {
     generation: 0,
     flows: new Map(),
     truncated: false,
+    total: 0,
     timeline: [],
     markers: [],
     natChanges: [],

@@ -27,6 +27,10 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       if (state.seq < 0 || action.seq <= state.seq) return state;
       if (action.seq !== state.seq + 1) return state.needsResync ? state : { ...state, needsResync: true };
       return applyDelta(state, action);
+    case 'rows': {
+      const { type: _type, ...range } = action;
+      return { ...state, range, total: action.total };
+    }
     case 'error':
       return { ...state, lastError: action.message };
     case 'pong':
@@ -68,6 +72,9 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     generation: state.generation + 1,
     flows: capFlows(flows, LIMITS.flows),
     truncated: m.truncated,
+    total: m.total,
+    counts: m.counts,
+    range: undefined,
     timeline: capTail(sortBuckets([...m.timeline]), LIMITS.buckets),
     markers: capTail(m.markers, LIMITS.markers),
     nat: m.nat,
@@ -76,6 +83,8 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     prevCounters: undefined,
     eventLoss: m.eventLoss,
     sources: m.sources,
+    // The server's recent alerts: a flood turns deltas into syncs, and alerts must survive that.
+    alerts: capTail(m.alerts, LIMITS.alerts),
     needsResync: false,
   };
 }
@@ -93,6 +102,9 @@ function applyDelta(state: DashboardState, m: DeltaMessage): DashboardState {
     seq: m.seq,
     now: Math.max(state.now, m.now),
     flows,
+    total: m.total ?? state.total,
+    truncated: (m.total ?? state.total) > flows.size,
+    counts: m.counts ?? state.counts,
     timeline: m.rates.length > 0 ? mergeBuckets(state.timeline, m.rates) : state.timeline,
     markers: m.markers.length > 0 ? capTail([...state.markers, ...m.markers], LIMITS.markers) : state.markers,
     natChanges: m.nat.length > 0 ? mergeNatChanges(m.nat, state.natChanges) : state.natChanges,

@@ -63,6 +63,13 @@ export function formatReply(f: FlowReport): string {
   return `${formatHostPort(f.reply.src, f.reply.sport)} → ${formatHostPort(f.reply.dst, f.reply.dport)}`;
 }
 
+/** A frontend key (`udp|fd00:43::a|53`, ip `*` for nodeports) as `[fd00:43::a]:53/udp`. */
+export function formatFrontendKey(key: string): string {
+  const [proto, ip, port] = key.split('|');
+  if (proto === undefined || ip === undefined || port === undefined) return key;
+  return `${formatHostPort(ip, Number(port))}/${proto}`;
+}
+
 /** Age of a flow at `now`: since its NEW when seen, else since first observed. */
 export function flowAgeMs(f: FlowReport, now: number): number {
   return Math.max(0, (f.destroyedAt ?? now) - (f.createdAt ?? f.firstSeen));
@@ -99,6 +106,7 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
   'stale-endpoint': 'stale endpoint',
   'no-endpoints': 'no endpoints',
   unanswered: 'unanswered',
+  blocked: 'blocked',
   ok: 'ok',
 };
 

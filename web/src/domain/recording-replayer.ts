@@ -132,6 +132,7 @@ export class RecordingReplayer {
       allowDelete: false,
       intervals: REPLAY_INTERVALS,
       sources: this.sources(),
+      window: { rows: this.options.syncFlowLimit, maxRange: this.options.syncFlowLimit },
     });
   }
 

@@ -24,7 +24,7 @@ export function countByFrontend(flows: Iterable<FlowReport>): Map<string, Servic
     }
     c.total++;
     c.byVerdict[f.verdict] = (c.byVerdict[f.verdict] ?? 0) + 1;
-    if (f.verdict !== 'ok') c.bad++;
+    if (f.severity !== 'ok') c.bad++;
     if (f.severity === 'critical') c.critical++;
     if (f.keptAlive) c.keptAlive++;
   }

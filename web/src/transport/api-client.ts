@@ -11,6 +11,40 @@ export class ApiError extends Error {
   }
 }
 
+const TOKEN_KEY = 'ctscope.token';
+
+function tokenIn(search: string): string | undefined {
+  return new URLSearchParams(search).get('token') || undefined;
+}
+
+/**
+ * The token from `?token=`, moved into this tab's session storage and out of the address bar (so it is not left
+ * in history, bookmarks or screenshots); on a reload without it, the stored one.
+ */
+export function takeToken(
+  loc: Pick<Location, 'search' | 'href'>,
+  storage: Pick<Storage, 'getItem' | 'setItem'>,
+  history: Pick<History, 'replaceState' | 'state'>,
+): string | undefined {
+  const fromUrl = tokenIn(loc.search);
+  if (fromUrl) {
+    try {
+      storage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      // Storage disabled: the token lives only in memory for this page.
+    }
+    const u = new URL(loc.href);
+    u.searchParams.delete('token');
+    history.replaceState(history.state, '', u.toString());
+    return fromUrl;
+  }
+  try {
+    return storage.getItem(TOKEN_KEY) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Typed fetch wrapper with the token. */
 export class ApiClient {
   /** `origin` like `http://127.0.0.1:7474`; `token` from the page's own URL. */
@@ -19,10 +53,15 @@ export class ApiClient {
     readonly token?: string,
   ) {}
 
-  /** The client for the page's own location: same origin, token from `?token=`. */
-  static fromLocation(loc: Pick<Location, 'origin' | 'search'>): ApiClient {
-    const token = new URLSearchParams(loc.search).get('token') ?? undefined;
-    return new ApiClient(loc.origin, token || undefined);
+  /** The client for the page's own location: same origin, token from `?token=` or this tab's session storage. */
+  static fromLocation(
+    loc: Pick<Location, 'origin' | 'search' | 'href'>,
+    keep?: {
+      storage: Pick<Storage, 'getItem' | 'setItem'>;
+      history: Pick<History, 'replaceState' | 'state'>;
+    },
+  ): ApiClient {
+    return new ApiClient(loc.origin, keep ? takeToken(loc, keep.storage, keep.history) : tokenIn(loc.search));
   }
 
   url(path: string, query: Record<string, string | number | undefined> = {}): string {

@@ -30,6 +30,7 @@ export class DashboardController {
   private filter: FlowFilter = {};
   private subscribeTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncRequested = false;
+  private rangeId = 0;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -157,6 +158,12 @@ export class DashboardController {
       message: body.message ?? `HTTP ${status}`,
       command: body.command,
     };
+  }
+
+  /** Ask the server for rows beyond the window (scrolling): the answer lands in the state's `range`. */
+  requestRange(offset: number, limit: number): boolean {
+    this.rangeId++;
+    return this.manager?.send({ type: 'range', id: this.rangeId, offset, limit }) ?? false;
   }
 
   /** For tests and the debug console: drop the socket as a network failure would. */

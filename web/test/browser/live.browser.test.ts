@@ -35,6 +35,12 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     // Kept alive needs two suspect polls (2 s apart).
     await row.locator('.kept').waitFor({ timeout: 12_000 });
     await page.locator('[data-connection="open"]').waitFor();
+    // The sources strip says how the event listener is scheduled (root may use SCHED_FIFO).
+    const priority = page.locator('.source [data-listener-priority]');
+    await priority.waitFor();
+    const mode = await priority.getAttribute('data-listener-priority');
+    expect(mode).toBe(process.getuid?.() === 0 ? 'fifo' : 'default');
+    expect(await priority.textContent()).toContain(mode === 'fifo' ? 'FIFO' : 'not prioritised');
     await shot(page, 'live-dashboard');
   }, 40_000);
 

@@ -117,11 +117,18 @@ async function launch(
   };
 }
 
-/** `ctscope serve` on the seed incident with fake node tools. */
+/** `ctscope serve` on the seed incident with fake node tools; `env` replaces some of the fakes' inputs. */
 export async function startSeedServe(
-  opts: { port?: number; suspectPollMs?: number; extraArgs?: string[] } = {},
+  opts: {
+    port?: number;
+    suspectPollMs?: number;
+    extraArgs?: string[];
+    env?: (dir: string) => Record<string, string>;
+  } = {},
 ): Promise<CtscopeProcess> {
-  const { dir, env } = seedEnv(opts.suspectPollMs);
+  const seeded = seedEnv(opts.suspectPollMs);
+  const dir = seeded.dir;
+  const env = { ...seeded.env, ...(opts.env?.(dir) ?? {}) };
   const port = opts.port ?? (await freePort());
   const dataDir = join(dir, 'data');
   const args = [
@@ -136,4 +143,16 @@ export async function startReplay(path: string, opts: { port?: number } = {}): P
   const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-replay-'));
   const port = opts.port ?? (await freePort());
   return launch(['replay', path, '--port', String(port), '--web-root', WEB_DIST], {}, port, dir);
+}
+
+/** `ctscope fleet --prometheus URL` serving the built page. */
+export async function startFleet(prometheus: string, extraArgs: string[] = []): Promise<CtscopeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'ctscope-web-fleet-'));
+  const port = await freePort();
+  return launch(
+    ['fleet', '--prometheus', prometheus, '--port', String(port), '--web-root', WEB_DIST, ...extraArgs],
+    {},
+    port,
+    dir,
+  );
 }

@@ -1,5 +1,5 @@
 /** Small builders for protocol objects in unit tests. */
-import type { DeltaMessage, FlowReport, SyncMessage } from '@ctscope/shared';
+import { type DeltaMessage, type FlowReport, type SyncMessage, VERDICTS } from '@ctscope/shared';
 
 /** A healthy DNS flow; patch to make it anything else. */
 export function flow(id: string, patch: Partial<FlowReport> = {}): FlowReport {
@@ -56,8 +56,15 @@ export function sync(seq: number, patch: Partial<SyncMessage> = {}): SyncMessage
     type: 'sync',
     seq,
     now: 10_000,
-    flows: [],
+    flows: patch.flows ?? [],
+    total: patch.flows?.length ?? 0,
     truncated: false,
+    counts: {
+      flows: 0,
+      live: 0,
+      verdict: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as SyncMessage['counts']['verdict'],
+      severity: { critical: 0, warning: 0, ok: 0 },
+    },
     timeline: [],
     markers: [],
     natChanges: [],

@@ -1,0 +1,121 @@
+/**
+ * Worker thread that owns the `conntrack -E` child and reads and splits its stdout, so that stalls of the main
+ * thread (dumps, syncs, recording) never stop the reading: a full pipe would block conntrack, which would then
+ * stop reading netlink and lose events. Lines go to the main thread in batches; the backlog is bounded and
+ * accounted, and lines beyond it are dropped and reported (the main thread marks a gap and resyncs).
+ */
+// node:child_process rather than execa here: a fresh worker must start the tail fast (events sent before it
+// subscribes are never seen), and loading execa into a new isolate took seconds on a loaded node. Argument
+// arrays only, never a shell.
+import { execFile, spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { LineSplitter } from '@ctscope/shared';
+import type { EventTailCommand, EventTailMessage, EventTailWorkerData } from './event-tail-messages.js';
+import { bestNice } from './listener-priority.js';
+
+const data = workerData as EventTailWorkerData;
+const port = parentPort!;
+const backlog = new Int32Array(data.backlog);
+const post = (m: EventTailMessage): void => port.postMessage(m);
+
+/** This thread's id (Linux), so its nice level can be lowered without touching the main thread's. */
+function threadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The reader must keep up with the listener, or the listener blocks on a full pipe: it gets the listener's
+ * SCHED_FIFO when that is in force (it only reads, splits and posts, then sleeps in epoll), else the best nice level.
+ */
+async function prioritiseReader(): Promise<string> {
+  const tid = threadId();
+  if (tid === undefined) return 'default (no thread id)';
+  if (data.readerFifo !== undefined) {
+    const ok = await new Promise<boolean>((resolve) =>
+      execFile('chrt', ['-f', '-p', String(data.readerFifo), String(tid)], { timeout: 5000 }, (err) =>
+        resolve(!err),
+      ),
+    );
+    if (ok) return `SCHED_FIFO ${data.readerFifo}`;
+  }
+  const nice = bestNice(tid);
+  return nice === undefined ? 'default' : `nice ${nice}`;
+}
+const child = spawn(data.file, data.argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+let spawnError: NodeJS.ErrnoException | undefined;
+const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  child.once('error', (err) => {
+    spawnError = err;
+    resolve({ code: null, signal: null });
+  });
+  child.once('close', (code, signal) => resolve({ code, signal }));
+});
+const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
+prioritiseReader().then((reader) => post({ t: 'spawned', pid: child.pid, childNice, reader }));
+
+const out = new LineSplitter({ maxLineLength: data.maxLineLength });
+const err = new LineSplitter({ maxLineLength: 4096 });
+let dropped = 0;
+let droppedFrom = 0;
+let reportTimer: NodeJS.Timeout | undefined;
+
+/** Report dropped lines once the main thread has room again (checked on the next chunk, or by a timer when quiet). */
+function reportDropped(at: number): void {
+  if (dropped === 0) return;
+  post({ t: 'backlog', at, from: droppedFrom, lines: dropped });
+  dropped = 0;
+  clearInterval(reportTimer);
+  reportTimer = undefined;
+}
+
+function deliver(lines: string[], at: number): void {
+  if (lines.length === 0) return;
+  let chars = 0;
+  for (const l of lines) chars += l.length + 1;
+  if (Atomics.load(backlog, 0) + chars > data.maxBacklogChars) {
+    if (dropped === 0) droppedFrom = at;
+    dropped += lines.length;
+    reportTimer ??= setInterval(() => {
+      if (Atomics.load(backlog, 0) < data.maxBacklogChars / 2) reportDropped(Date.now());
+    }, 50);
+    return;
+  }
+  reportDropped(at);
+  Atomics.add(backlog, 0, chars);
+  post({ t: 'lines', at, lines, chars });
+}
+
+child.stdout?.setEncoding('utf8');
+child.stdout?.on('data', (chunk: string) => deliver(out.push(chunk), Date.now()));
+child.stderr?.setEncoding('utf8');
+child.stderr?.on('data', (chunk: string) => {
+  const lines = err.push(chunk);
+  if (lines.length) post({ t: 'stderr', at: Date.now(), lines });
+});
+
+port.on('message', (m: EventTailCommand) => {
+  if (m.t !== 'stop') return;
+  child.kill('SIGTERM');
+  // A child that ignores SIGTERM is killed for good after 2 s.
+  setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+});
+
+const r = await ended;
+const at = Date.now();
+deliver(out.flush(), at);
+reportDropped(at);
+const rest = err.flush();
+if (rest.length) post({ t: 'stderr', at, lines: rest });
+post({
+  t: 'exit',
+  exitCode: r.code ?? undefined,
+  signal: r.signal ?? undefined,
+  code: spawnError?.code,
+  message: spawnError?.message,
+});
+port.close();
