@@ -1,4 +1,5 @@
 /** Composition root: URL state, the data source, and the wall or the full dashboard. */
+import type { FlowFilter } from '@ctscope/shared';
 import { useEffect, useMemo, useRef } from 'react';
 import { Dashboard } from './components/Dashboard.js';
 import { KioskView } from './components/KioskView.js';
@@ -6,6 +7,9 @@ import { computeKpis } from './domain/kpis.js';
 import { useDashboardState } from './hooks/use-dashboard-state.js';
 import { useUrlState } from './hooks/use-url-state.js';
 import type { DashboardController } from './transport/dashboard-controller.js';
+
+/** The wall shows only critical flows: subscribing to just those keeps a flood's rows off the wire and the page. */
+export const KIOSK_FILTER: FlowFilter = { severity: ['critical'] };
 
 /** The page: wall mode or the dashboard, over one controller. */
 export function App({ controller }: { controller: DashboardController }) {
@@ -24,12 +28,15 @@ export function App({ controller }: { controller: DashboardController }) {
         controller.connect(u.filter);
       });
     } else {
-      controller.connect(u.filter);
+      controller.connect(u.kiosk ? KIOSK_FILTER : u.filter);
     }
     return () => controller.stop();
   }, [controller]);
 
-  useEffect(() => controller.setFilter(url.filter), [controller, url.filter]);
+  useEffect(
+    () => controller.setFilter(url.kiosk ? KIOSK_FILTER : url.filter),
+    [controller, url.filter, url.kiosk],
+  );
 
   const theme = url.kiosk ? 'dark' : url.theme;
   useEffect(() => {

@@ -1,6 +1,6 @@
 import type { NatChange } from '@ctscope/shared';
 import { describe, expect, it } from 'vitest';
-import { initialState } from '../src/domain/dashboard-state.js';
+import { initialState, LIMITS } from '../src/domain/dashboard-state.js';
 import { capFlows, mergeBuckets, reduce, reduceAll } from '../src/domain/flow-reducer.js';
 import { delta, flow, incident, sync } from './support/fixtures.js';
 
@@ -151,6 +151,95 @@ describe('flow reducer', () => {
     const capped = capFlows(m, 2);
     expect([...capped.keys()].sort()).toEqual(['c']);
     expect(capFlows(new Map([['x', flow('x')]]), 2).size).toBe(1);
+  });
+
+  it('keeps the critical index in step with upserts, removals, syncs and eviction', () => {
+    const crit = (id: string, patch = {}) => incident({ id, ...patch });
+    const cases: Array<{
+      name: string;
+      steps: (s: ReturnType<typeof initialState>) => ReturnType<typeof initialState>;
+      critical: string[];
+    }> = [
+      { name: 'sync', steps: (s) => reduce(s, sync(1, { flows: [crit('a'), flow('b')] })), critical: ['a'] },
+      {
+        name: 'upsert turns critical',
+        steps: (s) => reduceAll(s, [sync(1, { flows: [flow('a')] }), delta(2, { upserts: [crit('a')] })]),
+        critical: ['a'],
+      },
+      {
+        name: 'upsert turns healthy',
+        steps: (s) => reduceAll(s, [sync(1, { flows: [crit('a')] }), delta(2, { upserts: [flow('a')] })]),
+        critical: [],
+      },
+      {
+        name: 'destroyed is not critical',
+        steps: (s) =>
+          reduceAll(s, [
+            sync(1, { flows: [crit('a')] }),
+            delta(2, { upserts: [crit('a', { destroyedAt: 5 })] }),
+          ]),
+        critical: [],
+      },
+      {
+        name: 'removal',
+        steps: (s) =>
+          reduceAll(s, [sync(1, { flows: [crit('a'), crit('b')] }), delta(2, { removals: ['a'] })]),
+        critical: ['b'],
+      },
+    ];
+    for (const c of cases) {
+      const s = c.steps(initialState());
+      expect([...s.critical.keys()].sort(), c.name).toEqual(c.critical);
+      for (const [id, f] of s.critical) expect(s.flows.get(id), c.name).toBe(f);
+    }
+  });
+
+  it('bumps flowsVersion on every change to the flows and only then', () => {
+    let s = reduce(initialState(), sync(1, { flows: [flow('a')] }));
+    const v1 = s.flowsVersion;
+    s = reduce(s, delta(2, { upserts: [flow('b')] }));
+    expect(s.flowsVersion).toBe(v1 + 1);
+    expect(s.flows.has('b')).toBe(true);
+    s = reduce(s, delta(3, { rates: [bucket(1000)] }));
+    expect(s.flowsVersion).toBe(v1 + 1);
+    s = reduce(s, delta(4, { removals: ['a'] }));
+    expect(s.flowsVersion).toBe(v1 + 2);
+  });
+
+  it('holds flows in last-update order (what eviction relies on)', () => {
+    let s = reduce(initialState(), sync(1, { flows: [flow('a'), flow('b'), flow('c')] }));
+    s = reduce(s, delta(2, { upserts: [flow('a', { lastSeen: 2000 })] }));
+    expect([...s.flows.keys()]).toEqual(['b', 'c', 'a']);
+  });
+
+  it('evicts the least recently updated first within a rank, and drops evicted flows from the critical index', () => {
+    const m = new Map([
+      ['old', flow('old')],
+      ['mid', flow('mid')],
+      ['new', flow('new')],
+    ]);
+    // Updating `old` moves it to the newest end, as the reducer does.
+    m.delete('old');
+    m.set('old', flow('old', { lastSeen: 2 }));
+    expect([...capFlows(m, 2).keys()]).toEqual(['old']);
+    const critical = new Map([['c1', incident({ id: 'c1' })]]);
+    const all = new Map([
+      ['c1', incident({ id: 'c1' })],
+      ['c2', incident({ id: 'c2' })],
+      ['ok', flow('ok')],
+    ]);
+    critical.set('c2', all.get('c2')!);
+    capFlows(all, 2, critical);
+    expect([...all.keys()]).toEqual(['c2']);
+    expect([...critical.keys()]).toEqual(['c2']);
+  });
+
+  it('holds at most the server sync size from a server, and more from a recording replayed here', () => {
+    const many = Array.from({ length: LIMITS.serverFlows + 50 }, (_, i) => flow(`f${i}`));
+    const live = reduce(initialState('live'), sync(1, { flows: many }));
+    expect(live.flows.size).toBeLessThanOrEqual(LIMITS.serverFlows);
+    const local = reduce(initialState('local'), sync(1, { flows: many }));
+    expect(local.flows.size).toBe(many.length);
   });
 
   it('keeps the server total and counts, and a range answer beside the window', () => {

@@ -6,7 +6,7 @@ import type { DashboardState } from '../domain/dashboard-state.js';
 import { selectRows, type TimeRange } from '../domain/flow-rows.js';
 import { formatClock } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
-import { PRESETS, type TimeWindow, type UrlState } from '../domain/url-state.js';
+import { PRESETS, type SortState, type TimeWindow, type UrlState } from '../domain/url-state.js';
 import { type Shortcut, useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import type { DashboardController } from '../transport/dashboard-controller.js';
@@ -33,6 +33,9 @@ export interface DashboardProps {
   setUrl: (patch: Partial<UrlState> | ((s: UrlState) => Partial<UrlState>)) => void;
 }
 
+/** Chart redraw period, ms. */
+const CHART_MS = 1000;
+
 const SPEED_STEPS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
 /** The concrete range a window means at data time `now`. */
@@ -50,22 +53,24 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
 
   // Re-sorting 100k rows ten times a second would eat the frame budget: slow down for big tables.
   const gen = state.generation;
-  const flows = useThrottled(
-    state.flows,
+  const flowsVersion = useThrottled(
+    state.flowsVersion,
     state.flows.size > 20_000 ? 1000 : state.flows.size > 5000 ? 300 : 0,
     gen,
   );
   // Rows depend on the clock only through ages and the window edges: a one-second grain is enough.
   const tableNow = Math.floor(now / 1000) * 1000;
+  const flows = state.flows;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the map changes in place; flowsVersion (throttled) stands for its content.
   const rows = useMemo(
     () => selectRows(flows, url.filter, windowRange(url.window, tableNow), url.sort, tableNow),
-    [flows, url.filter, url.sort, url.window, tableNow],
+    [flows, flowsVersion, url.filter, url.sort, url.window, tableNow],
   );
 
-  // The chart redraws at most twice a second; recharts is the costliest thing on the page.
-  const timeline = useThrottled(state.timeline, 500, gen);
-  const markers = useThrottled(state.markers, 500, gen);
-  const chartNow = useThrottled(now, 500, gen);
+  // The chart redraws at most once a second (its buckets are per second); recharts is the costliest thing here.
+  const timeline = useThrottled(state.timeline, CHART_MS, gen);
+  const markers = useThrottled(state.markers, CHART_MS, gen);
+  const chartNow = useThrottled(now, CHART_MS, gen);
   const chartRange = useMemo(() => windowRange(url.window, chartNow), [url.window, chartNow]);
   const badCount = useMemo(() => rows.filter((r) => r.severity !== 'ok').length, [rows]);
   const selected = url.flow;
@@ -74,6 +79,8 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const replaying = state.mode === 'replay' || state.mode === 'local';
 
   const select = useCallback((id: string | undefined) => setUrl({ flow: id }), [setUrl]);
+  const onWindow = useCallback((w: TimeWindow) => setUrl({ window: w }), [setUrl]);
+  const onSort = useCallback((sort: SortState) => setUrl({ sort }), [setUrl]);
   const loadDetail = useCallback(
     (id: string, signal: AbortSignal) => controller.flowDetail(id, signal),
     [controller],
@@ -253,7 +260,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
         markers={markers}
         range={chartRange}
         window={url.window}
-        onWindow={(w) => setUrl({ window: w })}
+        onWindow={onWindow}
       />
       {url.view === 'flows' ? (
         <main className={`flows-area${selected ? ' with-detail' : ''}`}>
@@ -273,7 +280,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
               selectedId={selected}
               onSelect={select}
               sort={url.sort}
-              onSort={(sort) => setUrl({ sort })}
+              onSort={onSort}
             />
           </div>
           {selected && (
@@ -296,6 +303,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
             nat={state.nat}
             changes={state.natChanges}
             flows={state.flows}
+            flowsVersion={flowsVersion}
             filtered={!isEmptyFilter(url.filter)}
             onPickService={(service) => setUrl((s) => ({ view: 'flows', filter: { ...s.filter, service } }))}
           />

@@ -34,8 +34,15 @@ export interface FlowTableProps {
   onSort: (s: SortState) => void;
 }
 
-/** The flow table. */
-export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: FlowTableProps) {
+/** The flow table; memoised, so it renders when its rows, clock or selection change. */
+export const FlowTable = memo(function FlowTable({
+  rows,
+  now,
+  selectedId,
+  onSelect,
+  sort,
+  onSort,
+}: FlowTableProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -117,7 +124,7 @@ export function FlowTable({ rows, now, selectedId, onSelect, sort, onSort }: Flo
       </div>
     </div>
   );
-}
+});
 
 interface FlowRowProps {
   f: FlowReport;

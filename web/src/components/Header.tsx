@@ -109,7 +109,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
         <span aria-hidden="true">◎</span> ctscope
       </div>
       <dl className="header-facts">
-        <div>
+        <div className="fact-shrink">
           <dt>Node</dt>
           <dd className="node-name">
             {node?.name ?? '…'}
@@ -126,7 +126,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
             />
           </dd>
         </div>
-        <div>
+        <div className="fact-shrink">
           <dt>Sources</dt>
           <dd className="sources">
             {state.sources.length === 0 && <span className="muted">–</span>}

@@ -1,17 +1,24 @@
 /**
  * Wall mode: dark, large type, nothing to click. The banner, five KPIs, a compact timeline, the latest markers
  * and the latest alerts. It follows the live data clock and needs no interaction; the connection layer reconnects by itself.
+ * The lightest view: it holds only critical flows (App subscribes it so) and redraws the chart once a second.
  */
 import { useMemo } from 'react';
 import { alertKey, alertText, newestAlerts } from '../domain/alert-text.js';
 import type { DashboardState } from '../domain/dashboard-state.js';
 import { formatClock, formatCount, formatPercent, formatRate } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
+import { groupMarkerRuns } from '../domain/marker-groups.js';
+import type { TimeWindow } from '../domain/url-state.js';
+import { useThrottled } from '../hooks/use-throttled.js';
 import { CriticalBanner } from './CriticalBanner.js';
 import { ConnectionBadge } from './Header.js';
-import { MARKER_ICON, Timeline } from './Timeline.js';
+import { MARKER_ICON, MarkerRunCount, Timeline } from './Timeline.js';
 
 const WALL_SPAN_MS = 15 * 60_000;
+const WALL_WINDOW: TimeWindow = { kind: 'follow', spanMs: WALL_SPAN_MS };
+const CHART_MS = 1000;
+const noop = () => {};
 
 function Kpi({
   label,
@@ -41,7 +48,11 @@ function Kpi({
 
 /** The wall display. */
 export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }) {
-  const range = useMemo(() => ({ from: state.now - WALL_SPAN_MS, to: state.now }), [state.now]);
+  const chartNow = useThrottled(state.now, CHART_MS, state.generation);
+  const timeline = useThrottled(state.timeline, CHART_MS, state.generation);
+  const markers = useThrottled(state.markers, CHART_MS, state.generation);
+  const range = useMemo(() => ({ from: chartNow - WALL_SPAN_MS, to: chartNow }), [chartNow]);
+  const latest = useMemo(() => groupMarkerRuns(markers.slice(-200)).slice(-4).reverse(), [markers]);
   const fill = kpis.tableFill;
   const stale = state.mode !== 'local' && state.connection.status !== 'open';
   return (
@@ -85,8 +96,9 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
         />
         <Kpi
           label="Event loss"
-          value={kpis.eventLoss ? `${kpis.eventLoss} gap${kpis.eventLoss === 1 ? '' : 's'}` : 'none'}
+          value={kpis.eventLoss ? formatCount(kpis.eventLoss) : 'none'}
           level={kpis.eventLoss ? 'warn' : 'ok'}
+          hint={kpis.eventLoss ? `gap${kpis.eventLoss === 1 ? '' : 's'} in what was observed` : undefined}
         />
         <Kpi
           label="Table fill"
@@ -106,24 +118,22 @@ export function KioskView({ state, kpis }: { state: DashboardState; kpis: Kpis }
       </section>
       <section className="kiosk-bottom">
         <Timeline
-          timeline={state.timeline}
-          markers={state.markers}
+          timeline={timeline}
+          markers={markers}
           range={range}
-          window={{ kind: 'follow', spanMs: WALL_SPAN_MS }}
-          onWindow={() => {}}
+          window={WALL_WINDOW}
+          onWindow={noop}
           compact
           height="100%"
         />
         <ul className="kiosk-markers" aria-label="Latest markers">
-          {state.markers
-            .slice(-4)
-            .reverse()
-            .map((m) => (
-              <li key={`${m.t}|${m.kind}|${m.text}`}>
-                <span className="mono">{formatClock(m.t)}</span>{' '}
-                <span aria-hidden="true">{MARKER_ICON[m.kind]}</span> {m.text}
-              </li>
-            ))}
+          {latest.map((g) => (
+            <li key={`${g.t}|${g.kind}|${g.text}`}>
+              <span className="mono">{formatClock(g.t)}</span>{' '}
+              <span aria-hidden="true">{MARKER_ICON[g.kind]}</span> {g.text}
+              {g.count > 1 && <MarkerRunCount group={g} />}
+            </li>
+          ))}
         </ul>
         <ul className="kiosk-markers kiosk-alerts" aria-label="Latest alerts" data-kiosk-alerts>
           {state.alerts.length === 0 && <li className="muted">No alerts</li>}

@@ -16,6 +16,8 @@ export interface ServicesViewProps {
   nat?: NatView;
   changes: readonly NatChange[];
   flows: ReadonlyMap<string, FlowReport>;
+  /** Changes whenever `flows` does (it is updated in place). */
+  flowsVersion: number;
   /** True when the held flows are filtered server-side, so the counts cover only the filter. */
   filtered: boolean;
   onPickService: (service: string) => void;
@@ -24,8 +26,16 @@ export interface ServicesViewProps {
 const KIND_ICON = { added: '+', removed: '−', changed: '⇄' } as const;
 
 /** The services view. */
-export function ServicesView({ nat, changes, flows, filtered, onPickService }: ServicesViewProps) {
-  const counts = useMemo(() => countByFrontend(flows.values()), [flows]);
+export function ServicesView({
+  nat,
+  changes,
+  flows,
+  flowsVersion,
+  filtered,
+  onPickService,
+}: ServicesViewProps) {
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the map changes in place; flowsVersion stands for its content.
+  const counts = useMemo(() => countByFrontend(flows.values()), [flows, flowsVersion]);
   const frontends = useMemo(() => {
     const list = [...(nat?.frontends ?? [])];
     // Services with bad flows first, then by name.

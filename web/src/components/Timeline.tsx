@@ -3,7 +3,7 @@
  * drag-to-zoom, an overview strip with a brush, and the 1m/5m/15m/1h/live presets.
  */
 import { BAD_VERDICTS, type RateBucket, type TimelineMarker } from '@ctscope/shared';
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import {
   Area,
   Bar,
@@ -20,6 +20,7 @@ import {
 } from 'recharts';
 import type { TimeRange } from '../domain/flow-rows.js';
 import { formatClock, formatCount } from '../domain/format.js';
+import { groupMarkerRuns, groupMarkersByBin, type MarkerGroup } from '../domain/marker-groups.js';
 import { binTimeline, type ChartPoint } from '../domain/timeline-bins.js';
 import { PRESETS, type TimeWindow } from '../domain/url-state.js';
 
@@ -47,6 +48,9 @@ const MARKER_WORD: Record<TimelineMarker['kind'], string> = {
   'counter-jump': 'counter',
 };
 
+/** Marker lines across the chart at most (wall, page): each needs room for a label such as `⌀×30`. */
+const MARKER_SLOTS = { compact: 12, full: 24 } as const;
+
 /** Data, the range to draw, and the window it came from. */
 export interface TimelineProps {
   timeline: readonly RateBucket[];
@@ -61,8 +65,8 @@ export interface TimelineProps {
   height?: number | string;
 }
 
-/** The timeline panel (compact: the wall variant, no controls). */
-export function Timeline({
+/** The timeline panel (compact: the wall variant, no controls); memoised, so give it stable props. */
+export const Timeline = memo(function Timeline({
   timeline,
   markers,
   range,
@@ -75,10 +79,16 @@ export function Timeline({
     () => binTimeline(timeline, range.from, range.to, compact ? 120 : 240),
     [timeline, range.from, range.to, compact],
   );
-  const shown = useMemo(
-    () => markers.filter((m) => m.t >= range.from && m.t <= range.to).slice(-60),
+  const inRange = useMemo(
+    () => markers.filter((m) => m.t >= range.from && m.t <= range.to),
     [markers, range.from, range.to],
   );
+  // One line per kind per slot of the width (labels need that room): a flood's dozens of gaps a second would
+  // otherwise pile up into an unreadable, costly stack.
+  const lines = useMemo(() => {
+    const slots = compact ? MARKER_SLOTS.compact : MARKER_SLOTS.full;
+    return groupMarkersByBin(inRange, Math.max(1000, (range.to - range.from) / slots), 60);
+  }, [inRange, range.from, range.to, compact]);
   const [drag, setDrag] = useState<{ a: number; b: number } | undefined>();
   const follow = window.kind === 'follow';
 
@@ -192,7 +202,8 @@ export function Timeline({
               allowDecimals={false}
               stroke="var(--muted)"
               tick={{ fill: 'var(--muted)', fontSize: compact ? 18 : 11 }}
-              width={compact ? 40 : 32}
+              tickFormatter={formatCount}
+              width={compact ? 56 : 44}
               label={
                 compact
                   ? undefined
@@ -247,22 +258,22 @@ export function Timeline({
                 maxBarSize={12}
               />
             ))}
-            {shown.map((m) => (
+            {lines.map((g) => (
               <ReferenceLine
-                key={`${m.t}|${m.kind}|${m.text}`}
+                key={`${g.t}|${g.kind}`}
                 yAxisId="ev"
-                x={m.t}
+                x={g.t}
                 stroke={
-                  m.kind === 'nat-change'
+                  g.kind === 'nat-change'
                     ? 'var(--c-nat)'
-                    : m.kind === 'gap'
+                    : g.kind === 'gap'
                       ? 'var(--c-gap)'
                       : 'var(--c-jump)'
                 }
-                strokeDasharray={m.kind === 'gap' ? '4 3' : undefined}
+                strokeDasharray={g.kind === 'gap' ? '4 3' : undefined}
                 strokeWidth={compact ? 3 : 1.5}
                 label={{
-                  value: MARKER_ICON[m.kind],
+                  value: g.count > 1 ? `${MARKER_ICON[g.kind]}×${g.count}` : MARKER_ICON[g.kind],
                   position: 'top',
                   fill: 'var(--text)',
                   fontSize: compact ? 18 : 12,
@@ -276,10 +287,10 @@ export function Timeline({
         </ResponsiveContainer>
       </div>
       {!compact && <Overview timeline={timeline} range={range} onWindow={onWindow} />}
-      {!compact && <MarkerList markers={shown} />}
+      {!compact && <MarkerList markers={inRange} />}
     </section>
   );
-}
+});
 
 /** The whole held timeline in a thin strip, with a brush over the window shown above. */
 function Overview({
@@ -311,7 +322,7 @@ function Overview({
   return (
     <div className="overview" title="The whole held timeline: drag the handles to pick a window">
       <ResponsiveContainer width="100%" height={30}>
-        <ComposedChart data={data} margin={{ top: 0, right: 40, bottom: 0, left: 44 }}>
+        <ComposedChart data={data} margin={{ top: 0, right: 52, bottom: 0, left: 44 }}>
           <Area
             dataKey={(p: ChartPoint) => p.NEW + p.UPDATE + p.DESTROY}
             stroke="var(--c-new)"
@@ -348,23 +359,35 @@ function binOf(data: ChartPoint[]): number {
 }
 
 function MarkerList({ markers }: { markers: readonly TimelineMarker[] }) {
-  if (markers.length === 0)
+  const groups = useMemo(() => groupMarkerRuns(markers).reverse().slice(0, 30), [markers]);
+  if (groups.length === 0)
     return <p className="marker-empty muted small">No NAT changes, gaps or counter jumps in this window.</p>;
   return (
     <ul className="markers" aria-label="Timeline markers in this window, newest first">
-      {[...markers]
-        .reverse()
-        .slice(0, 30)
-        .map((m) => (
-          <li key={`${m.t}|${m.kind}|${m.text}`} className={`marker marker-${m.kind}`}>
-            <time className="mono">{formatClock(m.t)}</time>
-            <span className="marker-kind">
-              <span aria-hidden="true">{MARKER_ICON[m.kind]} </span>
-              {MARKER_WORD[m.kind]}
-            </span>
-            <span className="marker-text">{m.text}</span>
-          </li>
-        ))}
+      {groups.map((g) => (
+        <li key={`${g.t}|${g.kind}|${g.text}`} className={`marker marker-${g.kind}`}>
+          <time className="mono">{formatClock(g.t)}</time>
+          <span className="marker-kind">
+            <span aria-hidden="true">{MARKER_ICON[g.kind]} </span>
+            {MARKER_WORD[g.kind]}
+          </span>
+          <span className="marker-text">
+            {g.text}
+            {g.count > 1 && <MarkerRunCount group={g} />}
+          </span>
+        </li>
+      ))}
     </ul>
+  );
+}
+
+/** "×12 until 10:04:59" after a folded run. */
+export function MarkerRunCount({ group }: { group: MarkerGroup }) {
+  return (
+    <span className="marker-count muted">
+      {' '}
+      ×{group.count}
+      {group.last !== group.t && ` until ${formatClock(group.last)}`}
+    </span>
   );
 }

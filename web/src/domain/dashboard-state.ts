@@ -23,8 +23,13 @@ export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' |
 
 /** Upper bounds that keep memory flat over hours (design: memory bounded). */
 export const LIMITS = {
-  /** Flows held; beyond it destroyed, then healthy, then the oldest flows are evicted. */
+  /** Flows held of a recording replayed in this browser; beyond it destroyed, then healthy, then the oldest go. */
   flows: 100_000,
+  /**
+   * Flows held from a server (live or its replay), evicted the same way: the server's sync sends at most this
+   * many, and holding more let an hour of 1k new flows/s grow the page to a 100k-row copy of the table.
+   */
+  serverFlows: 20_000,
   /** Per-second buckets held (one hour). */
   buckets: 3600,
   /** Timeline markers held. */
@@ -60,8 +65,16 @@ export interface DashboardState {
   synced: boolean;
   /** Bumped by every sync and reset, so throttled views know the state was replaced rather than updated. */
   generation: number;
-  /** The window: the worst flows for the filter (the server sends deltas for these only). */
+  /**
+   * The window: the worst flows for the filter (the server sends deltas for these only), in last-update order.
+   * Deltas change this map in place (copying 100k entries per delta was a main-thread cost in a flood);
+   * `flowsVersion` counts those changes, and a sync replaces the map.
+   */
   flows: ReadonlyMap<string, FlowReport>;
+  /** The live critical flows among `flows`, kept in step with it, so the banner never scans the table. */
+  critical: ReadonlyMap<string, FlowReport>;
+  /** Bumped whenever `flows` changes (in place or replaced): what views memoise on. */
+  flowsVersion: number;
   /** The server sent fewer flows than matched. */
   truncated: boolean;
   /** Flows matching the filter on the server (the window is the first of them). */
@@ -114,6 +127,8 @@ export function initialState(mode: DataMode = 'live'): DashboardState {
     synced: false,
     generation: 0,
     flows: new Map(),
+    critical: new Map(),
+    flowsVersion: 0,
     truncated: false,
     total: 0,
     timeline: [],

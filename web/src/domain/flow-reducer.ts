@@ -1,6 +1,7 @@
 /**
- * The pure protocol reducer: one `switch` on the message type (vite hmrPayload style). A delta that does not
+ * The protocol reducer: one `switch` on the message type (vite hmrPayload style). A delta that does not
  * continue the held sequence is not applied; it sets `needsResync` so the controller asks for a fresh sync.
+ * Pure except for the flow maps, which a delta updates in place and marks with `flowsVersion` (see state).
  */
 import type {
   DeltaMessage,
@@ -61,16 +62,36 @@ export function reduceAll(state: DashboardState, actions: readonly DashboardActi
   return s;
 }
 
+/** How many flows the page holds in this mode. */
+export function flowLimit(state: DashboardState): number {
+  return state.mode === 'local' ? LIMITS.flows : LIMITS.serverFlows;
+}
+
+function isCritical(f: FlowReport): boolean {
+  return f.severity === 'critical' && f.destroyedAt === undefined;
+}
+
+/** Insert or move `f` to the newest end of the map, keeping the critical index in step. */
+function put(flows: Map<string, FlowReport>, critical: Map<string, FlowReport>, f: FlowReport): void {
+  flows.delete(f.id);
+  flows.set(f.id, f);
+  if (isCritical(f)) critical.set(f.id, f);
+  else critical.delete(f.id);
+}
+
 function applySync(state: DashboardState, m: SyncMessage): DashboardState {
   const flows = new Map<string, FlowReport>();
-  for (const f of m.flows) flows.set(f.id, f);
+  const critical = new Map<string, FlowReport>();
+  for (const f of m.flows) put(flows, critical, f);
   return {
     ...state,
     seq: m.seq,
     now: m.now,
     synced: true,
     generation: state.generation + 1,
-    flows: capFlows(flows, LIMITS.flows),
+    flows: capFlows(flows, flowLimit(state), critical),
+    critical,
+    flowsVersion: state.flowsVersion + 1,
     truncated: m.truncated,
     total: m.total,
     counts: m.counts,
@@ -90,20 +111,25 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
 }
 
 function applyDelta(state: DashboardState, m: DeltaMessage): DashboardState {
-  let flows = state.flows;
+  let flowsVersion = state.flowsVersion;
   if (m.upserts.length > 0 || m.removals.length > 0) {
-    const next = new Map(flows);
-    for (const id of m.removals) next.delete(id);
-    for (const f of m.upserts) next.set(f.id, f);
-    flows = capFlows(next, LIMITS.flows);
+    const flows = state.flows as Map<string, FlowReport>;
+    const critical = state.critical as Map<string, FlowReport>;
+    for (const id of m.removals) {
+      flows.delete(id);
+      critical.delete(id);
+    }
+    for (const f of m.upserts) put(flows, critical, f);
+    capFlows(flows, flowLimit(state), critical);
+    flowsVersion++;
   }
   return {
     ...state,
     seq: m.seq,
     now: Math.max(state.now, m.now),
-    flows,
+    flowsVersion,
     total: m.total ?? state.total,
-    truncated: (m.total ?? state.total) > flows.size,
+    truncated: (m.total ?? state.total) > state.flows.size,
     counts: m.counts ?? state.counts,
     timeline: m.rates.length > 0 ? mergeBuckets(state.timeline, m.rates) : state.timeline,
     markers: m.markers.length > 0 ? capTail([...state.markers, ...m.markers], LIMITS.markers) : state.markers,
@@ -150,17 +176,25 @@ function capTail<T>(list: readonly T[], max: number): T[] {
 }
 
 /**
- * Evict down to 95% of `max` when over it: destroyed flows first, then healthy ones, then the rest, oldest
- * last-seen first. Bad flows are what the page is for, so they go last.
+ * Evict down to 95% of `max` when over it: destroyed flows first, then healthy ones, then the rest, least
+ * recently updated first. Bad flows are what the page is for, so they go last. The map is in last-update
+ * order, so this is a few linear passes and never a sort of the whole table.
  */
-export function capFlows(flows: Map<string, FlowReport>, max: number): Map<string, FlowReport> {
+export function capFlows(
+  flows: Map<string, FlowReport>,
+  max: number,
+  critical?: Map<string, FlowReport>,
+): Map<string, FlowReport> {
   if (flows.size <= max) return flows;
   const target = Math.floor(max * 0.95);
   const rank = (f: FlowReport) => (f.destroyedAt !== undefined ? 0 : f.severity === 'ok' ? 1 : 2);
-  const victims = [...flows.values()].sort((a, b) => rank(a) - rank(b) || a.lastSeen - b.lastSeen);
-  for (const f of victims) {
-    if (flows.size <= target) break;
-    flows.delete(f.id);
+  for (let pass = 0; pass <= 2; pass++) {
+    for (const [id, f] of flows) {
+      if (flows.size <= target) return flows;
+      if (rank(f) !== pass) continue;
+      flows.delete(id);
+      critical?.delete(id);
+    }
   }
   return flows;
 }

@@ -54,9 +54,7 @@ export function badInLast(timeline: readonly RateBucket[], now: number, spanMs: 
 
 /** All figures from one state. */
 export function computeKpis(state: DashboardState): Kpis {
-  const critical: FlowReport[] = [];
-  for (const f of state.flows.values())
-    if (f.severity === 'critical' && f.destroyedAt === undefined) critical.push(f);
+  const critical = [...state.critical.values()];
   critical.sort((a, b) => Number(b.keptAlive) - Number(a.keptAlive) || a.firstSeen - b.firstSeen);
   const services = [
     ...new Set(critical.map((f) => f.service ?? f.frontend ?? `${f.orig.dst}:${f.orig.dport}`)),

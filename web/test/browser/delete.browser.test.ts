@@ -27,7 +27,7 @@ describe('token and guarded delete (ctscope serve --token --allow-delete)', () =
     await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 10_000 });
     await page.goto(`${server.url}/?token=${TOKEN}`);
     await page.locator('[data-connection="open"]').waitFor({ timeout: 10_000 });
-    await page.locator('[data-flow-id="137932478"]').waitFor({ timeout: 15_000 });
+    await page.locator('tr[data-flow-id="137932478"]').waitFor({ timeout: 15_000 });
     await page.close();
   }, 30_000);
 

@@ -4,7 +4,8 @@ import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
 import { type CtscopeProcess, startSeedServe } from '../support/ctscope-process.js';
 
 const REMEDY = 'conntrack -D -p udp --orig-src 10.42.0.33 --orig-dst 10.43.0.10 --sport 52001 --dport 53';
-const INCIDENT_ROW = '[data-flow-id="137932478"]';
+// A row, not the alert toast that names the same flow.
+const INCIDENT_ROW = 'tr[data-flow-id="137932478"]';
 
 describe('dashboard against ctscope serve (seed incident, fake node tools)', () => {
   let server: CtscopeProcess;
@@ -102,7 +103,7 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     const other = await browser.newPage();
     await other.goto(link);
     await other.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
-    expect(await other.locator('[data-flow-id]').count()).toBe(1);
+    expect(await other.locator('tr[data-flow-id]').count()).toBe(1);
     expect(await other.locator('html').getAttribute('data-theme')).toBe('light');
     expect(await other.getByRole('button', { name: '5m', exact: true }).getAttribute('aria-pressed')).toBe(
       'true',

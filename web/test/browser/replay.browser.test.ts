@@ -6,7 +6,8 @@ import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
 import { type CtscopeProcess, startReplay, startSeedServe } from '../support/ctscope-process.js';
 import { bulkRecordingText, seedRecordingText } from '../support/seed-recording.js';
 
-const INCIDENT_ROW = '[data-flow-id="137932478"]';
+// A row, not the alert toast that names the same flow.
+const INCIDENT_ROW = 'tr[data-flow-id="137932478"]';
 
 describe('replay: ctscope replay of a recorded serve run, and a recording dropped on the page', () => {
   let recorder: CtscopeProcess | undefined;
@@ -51,12 +52,12 @@ describe('replay: ctscope replay of a recorded serve run, and a recording droppe
     // Paused at the end: the final state.
     await page.locator(INCIDENT_ROW).waitFor({ timeout: 10_000 });
     expect(await page.locator(INCIDENT_ROW).getAttribute('data-verdict')).toBe('no-dnat');
-    const atEnd = await page.locator('[data-flow-id]').count();
+    const atEnd = await page.locator('tr[data-flow-id]').count();
     await shot(page, 'replay-server-end');
 
     await bar.getByRole('button', { name: /Jump to the start/ }).click();
     await page.locator(INCIDENT_ROW).waitFor({ state: 'detached', timeout: 10_000 });
-    const atStart = await page.locator('[data-flow-id]').count();
+    const atStart = await page.locator('tr[data-flow-id]').count();
     expect(atStart).toBeLessThan(atEnd);
     await shot(page, 'replay-server-start');
 
@@ -109,7 +110,7 @@ describe('replay: ctscope replay of a recorded serve run, and a recording droppe
     await page.getByText('100,000 shown').waitFor({ timeout: 30_000 });
     const loadMs = Date.now() - started;
     // Only the visible rows (plus overscan) exist in the DOM.
-    expect(await page.locator('[data-flow-id]').count()).toBeLessThan(80);
+    expect(await page.locator('tr[data-flow-id]').count()).toBeLessThan(80);
     expect(await page.locator('.banner-critical').getAttribute('data-critical-count')).toBe('100');
     // Wheel-like steps (about six rows each) and long jumps across the whole table.
     const timing = await page.evaluate(async () => {
@@ -132,7 +133,7 @@ describe('replay: ctscope replay of a recorded serve run, and a recording droppe
     );
     expect(timing.wheel).toBeLessThan(100);
     expect(timing.jump).toBeLessThan(150);
-    expect(await page.locator('[data-flow-id]').count()).toBeLessThan(80);
+    expect(await page.locator('tr[data-flow-id]').count()).toBeLessThan(80);
     await shot(page, 'load-100k');
   }, 60_000);
 });
