@@ -208,6 +208,13 @@ export function validateConfig(c: ServeConfig): void {
   }
 }
 
+/** Replay index: a checkpoint of the whole engine state at most this many records apart... */
+export const INDEX_CHECKPOINT_RECORDS = 100_000;
+/** ...or this much recording time apart, whichever comes first. */
+export const INDEX_CHECKPOINT_MS = 5 * 60_000;
+/** Index directory next to the segments (a cache directory is used when the recording's is read-only). */
+export const INDEX_DIR_NAME = '.ctscope-index';
+
 /** `/metrics`: per-service series are kept for at most this many services (worst first); the rest sum into `service="other"`. */
 export const METRICS_MAX_SERVICES = 20;
 /** `/metrics`: the `service` label of bad flows that matched no service frontend. */

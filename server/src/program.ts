@@ -1,6 +1,8 @@
 /** The `ctscope` command tree (commander); the bin shell lives in cli.ts. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runAnalyze } from './commands/analyze.js';
+import { runAnalyzeRecording } from './commands/analyze-recording.js';
+import { runExport } from './commands/export.js';
 import { registerFleetCommand } from './commands/fleet.js';
 import { runReplay } from './commands/replay.js';
 import { onShutdown, runServe } from './commands/serve.js';
@@ -69,15 +71,44 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--unanswered-after <seconds>', 'UNREPLIED age that makes a healthy flow "unanswered"', '10')
     .option('--include-destroyed', 'also show flows whose DESTROY was seen')
     .option('--skip-bad-lines', 'report unparseable lines but carry on instead of exiting 2')
+    .option(
+      '--recording <dir>',
+      'answer from a ctscope recording (directory of segments, or one file) instead',
+    )
+    .option('--at <time>', 'with --recording: flows bad at this instant, and NAT changes around it')
+    .option('--from <time>', 'with --recording: start of a window (bad flows during it, worst first)')
+    .option('--to <time>', 'with --recording: end of the window')
+    .option(
+      '--tuple <SRC:SPORT->DST:DPORT>',
+      "with --recording: one tuple's whole lifecycle (any part may be left out)",
+    )
+    .option('--nat-window <seconds>', 'with --at: list NAT changes this close to it (default 60)')
     .addHelpText(
       'after',
       '\nExit status: 0 no critical flow, 1 at least one critical flow, 2 usage or input error.\n' +
-        '\nExample:\n  ctscope analyze --nat nat-before.txt --nat nat-after.txt --list list-poll.txt\n',
+        'Times: ISO 8601 (2026-11-01T00:05:00Z) or ms since the epoch.\n' +
+        '\nExamples:\n  ctscope analyze --nat nat-before.txt --nat nat-after.txt --list list-poll.txt\n' +
+        '  ctscope analyze --recording /var/lib/ctscope --at 2026-11-01T00:05:00Z\n' +
+        '  ctscope analyze --recording /var/lib/ctscope --from 2026-11-01T00:00:00Z --to 2026-11-01T06:00:00Z --json\n',
     )
     .action(async (opts) => {
-      exit(
-        await runAnalyze(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }),
-      );
+      const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+      if (opts.recording !== undefined) return exit(await runAnalyzeRecording(opts, io));
+      exit(await runAnalyze(opts, io));
+    });
+
+  program
+    .command('export')
+    .description('Write a self-contained, compressed, replayable slice of a recording (for a ticket).')
+    .requiredOption('--recording <dir>', 'recording directory of segments, or one file')
+    .requiredOption('--from <time>', 'slice start (ISO 8601 or ms since the epoch)')
+    .requiredOption('--to <time>', 'slice end')
+    .requiredOption(
+      '-o, --output <file>',
+      'output file (gzip NDJSON; open it with ctscope replay or drop it on the page)',
+    )
+    .action(async (opts) => {
+      exit(await runExport(opts, stdio, program.version() ?? 'unknown'));
     });
 
   const d = defaultServeConfig();

@@ -2,7 +2,7 @@ import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent } from '../src/engine/node-agent.js';
-import { loadRecording, ReplayEngine } from '../src/engine/replay-engine.js';
+import { ReplayEngine } from '../src/engine/replay-engine.js';
 import { buildApp } from '../src/http/app.js';
 import { replayRoutes } from '../src/http/recording-routes.js';
 import { seedScenario, waitFor, withEnv } from './seed-scenario.js';
@@ -134,10 +134,10 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
 
   it('replays its recording to the same verdicts', async () => {
     await agent.stop();
-    const rec = await loadRecording(scenario.config.dataDir);
-    expect(rec.errors).toEqual([]);
-    const replay = new ReplayEngine(rec);
+    const replay = await ReplayEngine.open(scenario.config.dataDir);
+    expect(replay.recording.index.errors).toEqual([]);
     replay.clock.seek(replay.clock.state().end);
+    await replay.settled();
     replay.flush();
     const replayed = new Map(replay.core.store.reports().map((f) => [f.id, f]));
     expect(liveFlows.length).toBeGreaterThan(3);
@@ -153,8 +153,7 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
   }, 20_000);
 
   it('serves the recording through the same API, and scrubbing changes what it shows', async () => {
-    const rec = await loadRecording(scenario.config.dataDir);
-    const replay = new ReplayEngine(rec);
+    const replay = await ReplayEngine.open(scenario.config.dataDir);
     const rapp = Fastify();
     const hub = await buildApp(rapp, { engine: replay, extraRoutes: replayRoutes(replay) });
     await rapp.ready();
@@ -163,6 +162,7 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
       const seek = async (t: number) => {
         const r = await rapp.inject({ method: 'POST', url: '/api/replay', payload: { action: 'seek', t } });
         expect(r.statusCode).toBe(200);
+        await replay.settled();
         hub.tick();
         return (await rapp.inject({ method: 'GET', url: '/api/flows?severity=critical' })).json()
           .total as number;

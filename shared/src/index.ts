@@ -19,6 +19,7 @@ export type { CountersView } from './engine/counters-view.js';
 export {
   type EngineBatch,
   EngineCore,
+  type EngineCoreState,
   natViewOf,
   RECENT_ALERTS,
   remedyMarkerText,
@@ -60,10 +61,16 @@ export {
   DEFAULT_STORE_OPTIONS,
   FlowStore,
   type FlowStoreOptions,
+  type FlowStoreState,
   type StoreChanges,
   type StoreStats,
 } from './flows/flow-store.js';
-export { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flows/flow-tracker.js';
+export {
+  type FlowHistoryEntry,
+  FlowTracker,
+  type FlowTrackerState,
+  type TrackedFlow,
+} from './flows/flow-tracker.js';
 // nat/: kube-proxy NAT rules as one model
 export { formatEndpoints, formatHostPort } from './nat/format-endpoint.js';
 export { describeNatChange, type NatChangeLine } from './nat/nat-change-text.js';
@@ -101,8 +108,10 @@ export {
   type RecordingLineError,
   type RecordingRecord,
   type RecRemedy,
+  type RecState,
 } from './recording/recording-format.js';
-export { RecordingPlayer } from './recording/recording-player.js';
+export { OutlineBuilder } from './recording/recording-outline.js';
+export { type PlayerState, RecordingPlayer } from './recording/recording-player.js';
 // verdict/: the verdict vocabulary and judging a flow against the rules
 export { remedyArgs, remedyCommand } from './verdict/build-remedy.js';
 export { type ClassifyOptions, classifyFlow, DEFAULT_UNANSWERED_AFTER_MS } from './verdict/classify-flow.js';
@@ -144,4 +153,18 @@ export {
   type SubscribeMessage,
   type SyncMessage,
 } from './wire/protocol.js';
-export type { FlowDetail, NatAt, RecordingInfo } from './wire/rest-types.js';
+export type {
+  BadAtAnswer,
+  BadDuringAnswer,
+  BadInterval,
+  FlowDetail,
+  FlowLifecycle,
+  LifecycleAnswer,
+  LifecycleStep,
+  MinuteDensity,
+  NatAt,
+  NatChangesAnswer,
+  RecordingInfo,
+  RecordingOutline,
+  TupleQuery,
+} from './wire/rest-types.js';

@@ -9,7 +9,7 @@ import type { FlowDetail, HelloMessage, ServerMessage, SyncMessage } from '@ctsc
 import type {} from '@fastify/websocket';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRecording, ReplayEngine } from '../../server/dist/engine/replay-engine.js';
+import { ReplayEngine } from '../../server/dist/engine/replay-engine.js';
 import { buildApp } from '../../server/dist/http/app.js';
 import { parseRecordingText } from '../src/domain/recording-file.js';
 import { RecordingReplayer } from '../src/domain/recording-replayer.js';
@@ -30,12 +30,13 @@ describe('server replay and browser replay of the same recording', () => {
     const text = seedRecordingText();
     const path = join(dir, 'seed.ndjson');
     writeFileSync(path, text);
-    const engine = new ReplayEngine(await loadRecording(path));
+    const engine = await ReplayEngine.open(path);
     // The hub's timer is never started: one tick applies the whole recording, as the browser's one advanceTo.
     const hub = await buildApp(app, { engine });
     await app.ready();
     end = engine.clock.state().end;
     engine.clock.seek(end);
+    await engine.settled();
     hub.tick();
     const messages: ServerMessage[] = [];
     await app.injectWS(

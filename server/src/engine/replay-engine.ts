@@ -1,19 +1,26 @@
-/** The replay engine: serves a recording through the same API, with a clock that plays, pauses and scrubs. */
+/**
+ * The replay engine: serves a recording through the same API, with a clock that plays, pauses and scrubs.
+ * Records stream from disk through the recording's index, so memory stays bounded however long it is: a seek
+ * restores the nearest checkpoint and applies only what follows, off the request path.
+ */
 import {
   type EngineCore,
   type FlowReport,
   type LoadedRecording,
   REPLAY_INTERVALS,
-  RecordingPlayer,
   type RecordingRecord,
   ReplayClock,
   replaySources,
 } from '@ctscope/shared';
+import { IndexedRecording, type ReplayCursor } from '../recording/indexed-recording.js';
 import { type RecordingReadError, readRecording } from '../recording/recording-reader.js';
 import type { DeleteResult, Engine, EngineBatch } from './engine.js';
 import { PerFlowLock } from './per-flow-lock.js';
 
-/** Read a recording file or directory into memory, oldest first. */
+/**
+ * Read a whole recording into memory, oldest first: the page's file replay works this way, and the benchmark
+ * keeps it as the full-load baseline. `ctscope replay` streams instead ({@link ReplayEngine}).
+ */
 export async function loadRecording(path: string): Promise<LoadedRecording> {
   const records: RecordingRecord[] = [];
   const errors: RecordingReadError[] = [];
@@ -34,6 +41,9 @@ export async function loadRecording(path: string): Promise<LoadedRecording> {
   return { records, errors, node, netns, start, end: records[records.length - 1]?.t ?? start };
 }
 
+/** A forward jump to a checkpoint is taken when it skips at least this many records. */
+const JUMP_RECORDS = 50_000;
+
 export class ReplayEngine implements Engine {
   readonly mode = 'replay' as const;
   readonly allowDelete = false;
@@ -42,24 +52,90 @@ export class ReplayEngine implements Engine {
   readonly node: { name: string; netns?: string };
   readonly intervals = REPLAY_INTERVALS;
   readonly clock: ReplayClock;
-  private readonly player: RecordingPlayer;
+  #cursor: ReplayCursor;
+  /** Records applied by the current cursor, counted from the start of the recording. */
+  #records = 0;
+  #target: number;
+  #pump: Promise<void> | undefined;
+  #reset = false;
+  #seeks = 0;
+  #lastSeekMs = 0;
+  #pumpError: string | undefined;
 
   constructor(
-    private readonly rec: LoadedRecording,
+    readonly recording: IndexedRecording,
     clockNow?: () => number,
   ) {
-    this.node = { name: rec.node, netns: rec.netns };
-    this.clock = new ReplayClock(rec.start, rec.end, clockNow);
-    this.player = new RecordingPlayer(rec.records);
+    const idx = recording.index;
+    this.node = { name: idx.node, netns: idx.netns };
+    this.clock = new ReplayClock(idx.start, idx.end, clockNow);
+    this.#cursor = recording.cursorAtStart();
+    this.#target = idx.start;
+  }
+
+  /** Open a recording (building its index if needed) as a replay engine. */
+  static async open(path: string, onProgress?: (records: number) => void): Promise<ReplayEngine> {
+    return new ReplayEngine(await IndexedRecording.open(path, undefined, onProgress));
   }
 
   get core(): EngineCore {
-    return this.player.core;
+    return this.#cursor.player.core;
   }
 
-  /** Apply every record up to time t (rebuilding from the start when scrubbing backwards). */
+  /** Time applied so far. */
+  get applied(): number {
+    return this.#cursor.player.applied;
+  }
+
+  /** Bring the state to time t in the background (the hub keeps serving what is applied meanwhile). */
   advanceTo(t: number): void {
-    this.player.advanceTo(t);
+    this.#target = t;
+    this.#pump ??= this.#run().finally(() => {
+      this.#pump = undefined;
+    });
+  }
+
+  /** Stop reading the recording (closes the open segment); for shutdown. */
+  async close(): Promise<void> {
+    while (this.#pump) await this.#pump;
+    await this.#cursor.close();
+  }
+
+  /** Resolves once the state is at the clock's time (tests, and routes that answer at an instant). */
+  async settled(): Promise<void> {
+    this.advanceTo(this.clock.time);
+    while (this.#pump) await this.#pump;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.applied !== this.#target) {
+        const t = this.#target;
+        const started = performance.now();
+        const cp = this.recording.checkpointAtOrBefore(t);
+        if (t < this.applied || (cp && cp.records - this.#records >= JUMP_RECORDS)) {
+          // Drop the current state before loading the next: only one table is ever held.
+          await this.#cursor.close();
+          this.#cursor = this.recording.cursorAtStart();
+          this.#records = 0;
+          const next = await this.recording.cursorNear(t);
+          this.#cursor = next;
+          this.#records = next.checkpoint?.records ?? 0;
+          this.#reset = true;
+        }
+        await this.#cursor.advanceTo(t, () => {
+          this.#records++;
+        });
+        if (this.#reset) {
+          this.#seeks++;
+          this.#lastSeekMs = Math.round(performance.now() - started);
+        }
+        if (this.#target === t) break;
+      }
+    } catch (err) {
+      // A segment vanished (retention) or became unreadable: keep serving what was applied, and say why.
+      this.#pumpError = (err as Error).message;
+    }
   }
 
   sources() {
@@ -67,11 +143,12 @@ export class ReplayEngine implements Engine {
   }
 
   flush(maxUpserts?: number): EngineBatch {
-    const t = this.clock.time;
-    this.advanceTo(t);
-    const batch = this.core.flush(t, maxUpserts);
-    if (this.player.reset) {
-      this.player.reset = false;
+    this.advanceTo(this.clock.time);
+    // The store's own time, not the clock's: judging happens at record times only (see RecordingPlayer.feed).
+    const batch = this.core.flush(this.core.store.now, maxUpserts);
+    if (this.#reset || this.#cursor.player.reset) {
+      this.#reset = false;
+      this.#cursor.player.reset = false;
       return { ...batch, reset: true };
     }
     return batch;
@@ -82,8 +159,18 @@ export class ReplayEngine implements Engine {
   }
 
   extraStats(): Record<string, unknown> {
+    const idx = this.recording.index;
     return {
-      replay: { ...this.clock.state(), records: this.rec.records.length, readErrors: this.rec.errors.length },
+      replay: {
+        ...this.clock.state(),
+        applied: this.applied,
+        records: idx.records,
+        readErrors: idx.readErrors,
+        checkpoints: idx.checkpoints.length,
+        seeks: this.#seeks,
+        lastSeekMs: this.#lastSeekMs,
+        error: this.#pumpError ?? null,
+      },
     };
   }
 }

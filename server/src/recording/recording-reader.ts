@@ -2,13 +2,13 @@
 import { type FileHandle, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  LineSplitter,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
   type RecordingInfo,
   type RecordingRecord,
 } from '@ctscope/shared';
 import { openSegmentNoFollow, type SkippedEntry, scanSegments } from './segment-files.js';
+import { segmentLines } from './segment-lines.js';
 
 /** Longest record line read; checkpoints of big tables are large, but a line must still fit in a JS string. */
 export const MAX_RECORD_LINE = 256 * 1024 * 1024;
@@ -130,52 +130,34 @@ function errText(err: unknown): string {
 }
 
 async function* readSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
-  const splitter = new LineSplitter({ maxLineLength: MAX_RECORD_LINE });
-  let lineNo = 0;
-  let overlong = 0;
-  function* emit(lines: string[]): Generator<RecordingRecord | RecordingReadError, boolean> {
-    // LineSplitter drops overlong lines; report each as an error in place of the missing line.
-    while (splitter.overlongLines > overlong) {
-      overlong++;
-      lineNo++;
-      yield { error: 'line too long', line: lineNo, path };
-    }
-    for (const line of lines) {
-      lineNo++;
-      const rec = parseRecordingLine(line);
-      if ('error' in rec) {
-        yield { error: rec.error, line: lineNo, path };
-      } else if (rec.k === 'header' && Math.trunc(rec.v) > RECORDING_FORMAT_VERSION) {
-        yield {
-          error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`,
-          line: lineNo,
-          path,
-        };
-        return false;
-      } else {
-        yield rec;
-      }
-    }
-    return true;
-  }
-  let fh: FileHandle;
   try {
-    fh = await openSegmentNoFollow(path);
-  } catch (err) {
-    throw new Error(`${path}: ${errText(err)}`);
-  }
-  const stream = fh.createReadStream({ encoding: 'utf8', highWaterMark: 256 * 1024 });
-  try {
-    for await (const chunk of stream) {
-      if (!(yield* emit(splitter.push(chunk as string)))) return;
-    }
-    yield* emit(splitter.flush());
+    yield* parseSegment(path);
   } catch (err) {
     // Every replay error names the segment file it came from.
     throw new Error(`${path}: ${errText(err)}`);
-  } finally {
-    stream.destroy();
-    await fh.close().catch(() => undefined);
+  }
+}
+
+async function* parseSegment(path: string): AsyncGenerator<RecordingRecord | RecordingReadError> {
+  for await (const l of segmentLines(path)) {
+    if (l.overlong) {
+      yield { error: 'line too long', line: l.lineNo, path };
+      continue;
+    }
+    if (l.text.trim() === '') continue;
+    const rec = parseRecordingLine(l.text);
+    if ('error' in rec) {
+      yield { error: rec.error, line: l.lineNo, path };
+    } else if (rec.k === 'header' && Math.trunc(rec.v) > RECORDING_FORMAT_VERSION) {
+      yield {
+        error: `unsupported format version ${rec.v} (reader knows ${RECORDING_FORMAT_VERSION})`,
+        line: l.lineNo,
+        path,
+      };
+      return;
+    } else {
+      yield rec;
+    }
   }
 }
 

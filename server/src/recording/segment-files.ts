@@ -3,8 +3,8 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`. */
-export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson$/;
+/** Segment file names: `ctscope-<UTC yyyymmddThhmmssZ>-<seq>.ndjson`, or `.ndjson.gz` when compressed. */
+export const SEGMENT_NAME_RE = /^ctscope-(\d{8}T\d{6}Z)-(\d{1,12})\.ndjson(?:\.gz)?$/;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

@@ -6,7 +6,7 @@
 
 import type { Alert } from '../flows/alert.js';
 import type { FlowReport } from '../flows/flow-report.js';
-import { FlowStore, type FlowStoreOptions } from '../flows/flow-store.js';
+import { FlowStore, type FlowStoreOptions, type FlowStoreState } from '../flows/flow-store.js';
 import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
 import type { EventLossReason } from '../recording/recording-format.js';
 import { type CountersView, counterJumps, countersView } from './counters-view.js';
@@ -184,6 +184,47 @@ export class EngineCore implements EngineInput {
     return natViewOf(this.store);
   }
 
+  /** Drop what a flush would send (keeping alerts in the recent list): for a core that no client reads. */
+  discardPending(): void {
+    const alerts = this.store.discardChanges();
+    if (alerts.length > 0) {
+      this.recentAlerts.push(...alerts);
+      if (this.recentAlerts.length > RECENT_ALERTS)
+        this.recentAlerts.splice(0, this.recentAlerts.length - RECENT_ALERTS);
+    }
+    this.store.timeline.discardChanged();
+    this.markerLog.take();
+    if (this.natChanges.length > 0) this.natChanges = [];
+    if (this.changedSources.size > 0) this.changedSources = new Map();
+  }
+
+  /**
+   * Everything a client could see, as plain data (JSON-safe): a replay checkpoint. Changes not yet flushed are
+   * left out, since a restored core is always followed by a full sync.
+   */
+  exportState(): EngineCoreState {
+    return {
+      store: this.store.exportState(),
+      markers: this.markerLog.exportState(),
+      sources: this.sources(),
+      counters: this.latestCounters ?? null,
+      lossCount: this.lossCount,
+      recentAlerts: [...this.recentAlerts],
+    };
+  }
+
+  /** A core in the state of a checkpoint (taken over, not copied). */
+  static fromState(state: EngineCoreState, storeOptions: Partial<FlowStoreOptions> = {}): EngineCore {
+    const core = new EngineCore(storeOptions);
+    core.store.importState(state.store);
+    core.markerLog.importState(state.markers);
+    for (const s of state.sources) core.sourceStates.set(s.name, s);
+    core.latestCounters = state.counters ?? undefined;
+    core.lossCount = state.lossCount;
+    core.recentAlerts.push(...state.recentAlerts);
+    return core;
+  }
+
   /** Housekeeping plus the batch of changes since the last flush; a flood beyond `maxUpserts` becomes a reset. */
   flush(now: number, maxUpserts = 5000): EngineBatch {
     this.store.tick(now);
@@ -230,4 +271,14 @@ export function remedyMarkerText(a: AutoRemedyAction): string {
   const o = a.orig;
   const svc = a.service ? ` (${a.service})` : '';
   return `auto-remedy ${REMEDY_WORD[a.result]} ${o.src}:${o.sport ?? '*'} → ${o.dst}:${o.dport ?? '*'}${svc}`;
+}
+
+/** An {@link EngineCore} as plain data: what a replay checkpoint holds. */
+export interface EngineCoreState {
+  store: FlowStoreState;
+  markers: TimelineMarker[];
+  sources: SourceState[];
+  counters: CountersView | null;
+  lossCount: number;
+  recentAlerts: Alert[];
 }

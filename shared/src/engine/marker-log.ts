@@ -21,6 +21,16 @@ export class MarkerLog {
       this.add({ t: change.t, kind: 'nat-change', text: `${l.service} ${l.text}` });
   }
 
+  /** Held markers for a checkpoint; pending ones are not kept: a restore resyncs clients. */
+  exportState(): TimelineMarker[] {
+    return [...this.all];
+  }
+
+  importState(markers: TimelineMarker[]): void {
+    this.all.splice(0, this.all.length, ...markers);
+    this.pending = [];
+  }
+
   recent(): TimelineMarker[] {
     return [...this.all];
   }

@@ -6,6 +6,8 @@ import type { BadVerdict } from '../verdict/verdicts.js';
 export class RateTimeline {
   private readonly buckets: RateBucket[] = [];
   private changed = new Set<RateBucket>();
+  /** Flows turned bad since this timeline was made (not checkpointed: callers compare before and after a step). */
+  badCount = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -34,6 +36,7 @@ export class RateTimeline {
   countBad(at: number, verdict: BadVerdict): void {
     const b = this.bucket(at);
     b.bad[verdict] = (b.bad[verdict] ?? 0) + 1;
+    this.badCount++;
     this.changed.add(b);
   }
 
@@ -42,6 +45,21 @@ export class RateTimeline {
     const out = [...this.changed].map(copy);
     this.changed = new Set();
     return out;
+  }
+
+  /** Held buckets for a checkpoint (copies); what changed since the last take is not kept: a restore resyncs. */
+  exportState(): RateBucket[] {
+    return this.buckets.map(copy);
+  }
+
+  importState(buckets: RateBucket[]): void {
+    this.buckets.splice(0, this.buckets.length, ...buckets.map(copy));
+    this.changed = new Set();
+  }
+
+  /** Forget which buckets changed (nobody will send them). */
+  discardChanged(): void {
+    if (this.changed.size > 0) this.changed.clear();
   }
 
   /** The last `seconds` buckets (copies). */

@@ -2,6 +2,7 @@
 
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
+import type { RateBucket } from '../engine/rate-timeline.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
 import type { NatChange, NatSnapshot } from '../nat/nat-types.js';
 import { type NatVersion, NatVersions } from '../nat/nat-versions.js';
@@ -20,7 +21,12 @@ import type { Alert } from './alert.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
 import { evictDownTo, retireDestroyed } from './flow-retention.js';
-import { type FlowHistoryEntry, FlowTracker, type TrackedFlow } from './flow-tracker.js';
+import {
+  type FlowHistoryEntry,
+  FlowTracker,
+  type FlowTrackerState,
+  type TrackedFlow,
+} from './flow-tracker.js';
 
 export type { NatVersion };
 
@@ -514,6 +520,71 @@ export class FlowStore {
     return out;
   }
 
+  /**
+   * Forget the changes kept for clients, handing back the alerts: a store nobody flushes (an index build, a
+   * post-mortem pass) must not pile up every removed id and alert.
+   */
+  discardChanges(): Alert[] {
+    if (this.judged.size > 0) this.judged.clear();
+    if (this.removed.size > 0) this.removed.clear();
+    const alerts = this.alerts;
+    if (alerts.length > 0) this.alerts = [];
+    return alerts;
+  }
+
+  /** Judge what is pending now, so a checkpoint holds no unjudged flows (replay settles at fixed times). */
+  settleNow(now: number): void {
+    this.tick(now);
+    this.settle();
+  }
+
+  /** Everything the store knows, as plain data (JSON-safe), for a replay checkpoint. */
+  exportState(): FlowStoreState {
+    return {
+      tracker: this.tracker.exportState(),
+      destroyedQueue: [...this.destroyedQueue],
+      lastHousekeeping: this.lastHousekeeping,
+      base: this.base ?? null,
+      dirty: [...this.dirty],
+      removed: [...this.removed],
+      judged: [...this.judged],
+      alerts: this.alerts,
+      pendingUnanswered: [...this.pendingUnanswered],
+      nat: this.nat,
+      natChanges: this.natChanges,
+      timeline: this.timeline.exportState(),
+      evicted: this.evicted,
+      parseErrors: this.parseErrors,
+      lastParseError: this.lastParseError ?? null,
+      events: { ...this.events },
+      now: this.now,
+    };
+  }
+
+  /** Replace everything with a checkpoint's state (taken over, not copied). */
+  importState(s: FlowStoreState): void {
+    this.tracker.importState(s.tracker);
+    this.destroyedQueue.clear();
+    for (const k of s.destroyedQueue) this.destroyedQueue.add(k);
+    this.interned.clear();
+    this.lastHousekeeping = s.lastHousekeeping;
+    this.base = s.base ?? undefined;
+    this.dirty = new Set(s.dirty);
+    this.removed = new Set(s.removed);
+    this.judged = new Set(s.judged);
+    this.alerts = s.alerts;
+    this.pendingUnanswered.clear();
+    for (const k of s.pendingUnanswered) this.pendingUnanswered.add(k);
+    this.nat.splice(0, this.nat.length, ...s.nat);
+    this.natChanges.splice(0, this.natChanges.length, ...s.natChanges);
+    this.timeline.importState(s.timeline);
+    this.evicted = s.evicted;
+    this.parseErrors = s.parseErrors;
+    this.lastParseError = s.lastParseError ?? undefined;
+    Object.assign(this.events, s.events);
+    this.now = s.now;
+  }
+
   stats(): StoreStats {
     this.settle();
     const byVerdict = countByVerdict();
@@ -545,6 +616,27 @@ export class FlowStore {
       badByService,
     };
   }
+}
+
+/** A {@link FlowStore} as plain data: what a replay checkpoint holds. */
+export interface FlowStoreState {
+  tracker: FlowTrackerState;
+  destroyedQueue: string[];
+  lastHousekeeping: number;
+  base: number | null;
+  dirty: string[];
+  removed: string[];
+  judged: string[];
+  alerts: Alert[];
+  pendingUnanswered: string[];
+  nat: NatVersion[];
+  natChanges: NatChange[];
+  timeline: RateBucket[];
+  evicted: number;
+  parseErrors: number;
+  lastParseError: string | null;
+  events: { NEW: number; UPDATE: number; DESTROY: number };
+  now: number;
 }
 
 /** Placeholder before a flow's first judgement, so the first real verdict counts as a change. */

@@ -178,6 +178,39 @@ export class FlowTracker {
   get size(): number {
     return this.byKey.size;
   }
+
+  /** Plain-data copy of the table for a replay checkpoint (flows in first-seen order, indexes by key). */
+  exportState(): FlowTrackerState {
+    const flows = [...this.byKey.values()];
+    const byId: Array<[number, string]> = [];
+    for (const [id, f] of this.byId) byId.push([id, f.key]);
+    const byTuple: Array<[string, string]> = [];
+    for (const [tk, f] of this.byTuple) byTuple.push([tk, f.key]);
+    return { flows, byId, byTuple };
+  }
+
+  /** Replace the table with a checkpoint's (the flows are taken over, not copied). */
+  importState(state: FlowTrackerState): void {
+    this.byKey.clear();
+    this.byId.clear();
+    this.byTuple.clear();
+    for (const f of state.flows) this.byKey.set(f.key, f);
+    for (const [id, key] of state.byId) {
+      const f = this.byKey.get(key);
+      if (f) this.byId.set(id, f);
+    }
+    for (const [tk, key] of state.byTuple) {
+      const f = this.byKey.get(key);
+      if (f) this.byTuple.set(tk, f);
+    }
+  }
+}
+
+/** A {@link FlowTracker}'s table as plain data (JSON-safe). */
+export interface FlowTrackerState {
+  flows: TrackedFlow[];
+  byId: Array<[number, string]>;
+  byTuple: Array<[string, string]>;
 }
 
 /** A new exact-size array: `push` would reserve ~17 slots per flow, which adds up over 250k flows. */

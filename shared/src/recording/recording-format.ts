@@ -5,6 +5,7 @@
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
 import type { AutoRemedyAction } from '../engine/remedy-log.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
+import type { PlayerState } from './recording-player.js';
 
 /** Bumped when a record's meaning changes; readers reject newer majors. */
 export const RECORDING_FORMAT_VERSION = 1;
@@ -95,6 +96,16 @@ export interface RecCheckpoint {
   flows: FlowRecord[];
 }
 
+/**
+ * The whole replay state at `t` (flows with their verdicts and history, NAT versions, markers, counters): the
+ * first record of a slice exported from a longer recording, so the slice replays exactly as the original did.
+ */
+export interface RecState {
+  k: 'state';
+  t: number;
+  state: PlayerState;
+}
+
 /** ctscope deleted this entry (DELETE /api/flows/:id): it is gone from here on, events or not. */
 export interface RecDeleted {
   k: 'deleted';
@@ -122,7 +133,8 @@ export type RecordingRecord =
   | RecGap
   | RecCheckpoint
   | RecDeleted
-  | RecRemedy;
+  | RecRemedy
+  | RecState;
 
 /** A recording line that could not be read. */
 export interface RecordingLineError {
@@ -149,6 +161,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
     case 'counters':
     case 'gap':
     case 'checkpoint':
+    case 'state':
     case 'deleted':
     case 'remedy':
       return value as RecordingRecord;

@@ -1,9 +1,24 @@
 /** Applies recording records to an {@link EngineCore} up to a time: the one replay path for server and browser. */
-import { EngineCore } from '../engine/engine-core.js';
+import { EngineCore, type EngineCoreState } from '../engine/engine-core.js';
 import type { FlowStoreOptions } from '../flows/flow-store.js';
 import type { RecordingRecord } from './recording-format.js';
 
-/** Plays records (oldest first) into a fresh core; seeking backwards rebuilds from the start. */
+/** Browsers and Node both have it; declared here because shared has no DOM/Node types. */
+declare const structuredClone: <T>(value: T) => T;
+
+/** A player's whole state at one point of a recording (JSON-safe): a replay checkpoint. */
+export interface PlayerState {
+  /** Records applied up to this time. */
+  applied: number;
+  core: EngineCoreState;
+  /** Dumps still open at this point, per scope. */
+  pending: Array<{ scope: 'full' | 'poll'; lines: string[]; startedAt: number }>;
+}
+
+/**
+ * Plays records (oldest first) into a fresh core. Records come from the array it was built with (seeking
+ * backwards rebuilds from the start), or are pushed one at a time with {@link feed} by a streaming reader.
+ */
 export class RecordingPlayer {
   #core: EngineCore;
   #cursor = 0;
@@ -14,10 +29,52 @@ export class RecordingPlayer {
   reset = false;
 
   constructor(
-    readonly records: readonly RecordingRecord[],
+    readonly records: readonly RecordingRecord[] = [],
     private readonly storeOptions: Partial<FlowStoreOptions> = {},
   ) {
     this.#core = new EngineCore(storeOptions);
+  }
+
+  /** A streaming player continuing from a checkpoint (the state is taken over, not copied). */
+  static fromState(state: PlayerState, storeOptions: Partial<FlowStoreOptions> = {}): RecordingPlayer {
+    const p = new RecordingPlayer([], storeOptions);
+    p.#restore(state);
+    return p;
+  }
+
+  #restore(state: PlayerState): void {
+    this.#core = EngineCore.fromState(state.core, this.storeOptions);
+    this.#applied = state.applied;
+    this.#pending = new Map(
+      state.pending.map((d) => [d.scope, { lines: d.lines, startedAt: d.startedAt }] as const),
+    );
+    this.reset = true;
+  }
+
+  /** The whole state as plain data, for a checkpoint: it shares objects with the player, so serialize it at once. */
+  exportState(): PlayerState {
+    return {
+      applied: this.#applied,
+      core: this.#core.exportState(),
+      pending: [...this.#pending].map(([scope, d]) => ({ scope, lines: d.lines, startedAt: d.startedAt })),
+    };
+  }
+
+  /**
+   * Apply one record (streaming use: records in file order) and judge what it changed at its own time.
+   * Verdicts depend on when a flow is judged; judging at each record (never at the reader's or a client's pace)
+   * makes the state at any instant a function of the records alone, so a checkpoint restored mid-recording
+   * continues exactly as a full replay would, and reading the state never changes it.
+   */
+  feed(r: RecordingRecord): void {
+    this.#apply(r);
+    this.#core.store.settleNow(r.t);
+    if (r.t > this.#applied) this.#applied = r.t;
+  }
+
+  /** Mark time t as reached: no records up to it remain unread. */
+  reach(t: number): void {
+    if (t > this.#applied) this.#applied = t;
   }
 
   /** The engine state at the applied time (a new object after a rebuild). */
@@ -42,9 +99,10 @@ export class RecordingPlayer {
     }
     const records = this.records;
     while (this.#cursor < records.length && records[this.#cursor]!.t <= t) {
-      this.#apply(records[this.#cursor]!);
+      this.feed(records[this.#cursor]!);
       this.#cursor++;
     }
+    this.reach(t);
     this.#applied = t;
     return rebuilt;
   }
@@ -84,6 +142,10 @@ export class RecordingPlayer {
         return;
       case 'remedy':
         core.onRemedy(r.action);
+        return;
+      case 'state':
+        // A slice exported from a longer recording starts here: the engine state at its first instant.
+        this.#restore(structuredClone(r.state));
         return;
       case 'checkpoint':
       case 'header':

@@ -90,7 +90,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
     async (file: File) => {
       setPicker(false);
       try {
-        controller.openRecordingText(await file.text(), file.name);
+        await controller.openRecordingFile(file, file.name);
         setUrl({
           rec: undefined,
           at: undefined,
@@ -225,6 +225,7 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
           controls={replay}
           mode={state.mode === 'local' ? 'local' : 'replay'}
           recordingName={state.recordingName}
+          outline={state.replayOutline}
           onSeek={(t) => setUrl({ at: Math.round(t) })}
           onBackToLive={
             state.mode === 'local'

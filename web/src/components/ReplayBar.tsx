@@ -1,8 +1,9 @@
 /** Replay transport: play/pause, step, speed and a scrubber; the same bar for server replay and in-browser replay. */
 
-import type { ReplayClockState } from '@ctscope/shared';
+import type { RecordingOutline, ReplayClockState } from '@ctscope/shared';
 import { formatClock, formatDateTime, formatDuration } from '../domain/format.js';
 import type { ReplayControls } from '../transport/replay-controls.js';
+import { DensityStrip } from './DensityStrip.js';
 
 const SPEEDS = [0.5, 1, 2, 5, 10, 25, 50, 100];
 
@@ -13,12 +14,22 @@ export interface ReplayBarProps {
   /** `replay` when the server replays, `local` when this browser does. */
   mode: 'replay' | 'local';
   recordingName?: string;
+  /** The whole recording's outline (from its index): the density strip and the jumps. */
+  outline?: RecordingOutline;
   onSeek: (t: number) => void;
   onBackToLive?: () => void;
 }
 
 /** The replay transport bar. */
-export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBackToLive }: ReplayBarProps) {
+export function ReplayBar({
+  clock,
+  controls,
+  mode,
+  recordingName,
+  outline,
+  onSeek,
+  onBackToLive,
+}: ReplayBarProps) {
   if (!clock || !controls) {
     return (
       <section className="replay-bar" aria-label="Replay">
@@ -31,6 +42,9 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
     controls.seek(c);
     onSeek(c);
   };
+  // A NAT change counts as "next" once it is more than half a second ahead (the clock rounds to 100 ms).
+  const nextNat = outline?.natChanges.find((t) => t > clock.time + 500);
+  const firstBad = outline?.firstBad ?? null;
   return (
     <section className="replay-bar" aria-label="Replay">
       <span className="replay-label">
@@ -109,6 +123,30 @@ export function ReplayBar({ clock, controls, mode, recordingName, onSeek, onBack
       <span className="mono replay-time" title={formatDateTime(clock.time)}>
         {formatClock(clock.time)} <span className="muted">/ {formatDuration(clock.end - clock.start)}</span>
       </span>
+      {outline && (
+        <fieldset className="replay-buttons">
+          <legend className="sr-only">Jumps</legend>
+          <button
+            type="button"
+            className="btn"
+            disabled={firstBad === null}
+            onClick={() => firstBad !== null && seek(firstBad)}
+            title={firstBad !== null ? formatDateTime(firstBad) : 'No flow went bad in this recording'}
+          >
+            First bad flow
+          </button>
+          <button
+            type="button"
+            className="btn"
+            disabled={nextNat === undefined}
+            onClick={() => nextNat !== undefined && seek(nextNat)}
+            title={nextNat !== undefined ? formatDateTime(nextNat) : 'No NAT change after this point'}
+          >
+            Next NAT change
+          </button>
+        </fieldset>
+      )}
+      {outline && <DensityStrip outline={outline} time={clock.time} onSeek={seek} />}
       {onBackToLive && (
         <button type="button" className="btn" onClick={onBackToLive}>
           Back to the server

@@ -270,7 +270,7 @@ export const Timeline = memo(function Timeline({
                     ? 'var(--c-nat)'
                     : g.kind === 'gap'
                       ? 'var(--c-gap)'
-                      : m.kind === 'auto-remedy'
+                      : g.kind === 'auto-remedy'
                         ? 'var(--c-remedy)'
                         : 'var(--c-jump)'
                 }

@@ -8,6 +8,7 @@ import type {
   NatChange,
   NatView,
   RateBucket,
+  RecordingOutline,
   ReplayClockState,
   ServerMessage,
   SourceState,
@@ -101,6 +102,8 @@ export interface DashboardState {
   replay?: ReplayClockState;
   /** Name of the recording being replayed in the browser. */
   recordingName?: string;
+  /** The whole recording's outline (density per minute, NAT changes, first bad flow), when replaying. */
+  replayOutline?: RecordingOutline;
 }
 
 /** Local actions beside the server's messages. */
@@ -108,7 +111,8 @@ export type LocalAction =
   | { type: 'connection'; connection: ConnectionInfo }
   | { type: 'nat-history'; changes: NatChange[] }
   | { type: 'reset'; mode: DataMode; recordingName?: string }
-  | { type: 'replay-clock'; clock: ReplayClockState | undefined };
+  | { type: 'replay-clock'; clock: ReplayClockState | undefined }
+  | { type: 'replay-outline'; outline: RecordingOutline | undefined };
 
 /** Everything the reducer accepts. */
 export type DashboardAction = ServerMessage | LocalAction;

@@ -50,6 +50,8 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       };
     case 'replay-clock':
       return { ...state, replay: action.clock };
+    case 'replay-outline':
+      return { ...state, replayOutline: action.outline };
   }
 }
 

@@ -10,6 +10,7 @@ import { type ApiClient, ApiError } from './api-client.js';
 import { ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
 import { DashboardStore } from './dashboard-store.js';
 import { LocalReplay } from './local-replay.js';
+import { readRecordingFile } from './read-recording-file.js';
 import type { ReplayControls } from './replay-controls.js';
 import { ServerReplay } from './server-replay.js';
 
@@ -106,6 +107,11 @@ export class DashboardController {
     this.stopLocal();
     this.local = new LocalReplay(rec, this.store);
     this.local.start(name, at);
+  }
+
+  /** Replay a dropped file here (plain NDJSON, or gzip: a compressed segment or an exported slice). */
+  async openRecordingFile(file: Blob, name: string, at?: number): Promise<void> {
+    this.openRecordingText(await readRecordingFile(file), name, at);
   }
 
   /** Download a recording from the server's list and replay it here. */

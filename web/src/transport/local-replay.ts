@@ -1,6 +1,7 @@
 /** Plays a recording in the browser: a local clock drives the {@link RecordingReplayer}, which feeds the store. */
 import { type FlowDetail, type LoadedRecording, ReplayClock } from '@ctscope/shared';
 import { LIMITS } from '../domain/dashboard-state.js';
+import { outlineOfRecording } from '../domain/recording-outline.js';
 import { RecordingReplayer } from '../domain/recording-replayer.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
@@ -14,7 +15,7 @@ export class LocalReplay implements ReplayControls {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    rec: LoadedRecording,
+    private readonly rec: LoadedRecording,
     private readonly store: DashboardStore,
     private readonly tickMs = 200,
   ) {
@@ -32,6 +33,7 @@ export class LocalReplay implements ReplayControls {
     this.store.dispatchNow(this.replayer.sync(this.seq));
     this.natChangesSent = this.replayer.changes().length;
     this.store.dispatch({ type: 'nat-history', changes: this.replayer.changes() });
+    this.store.dispatch({ type: 'replay-outline', outline: outlineOfRecording(this.rec) });
     this.publishClock();
   }
 

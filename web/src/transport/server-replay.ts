@@ -1,5 +1,5 @@
 /** Replay controls for `ctscope replay`: the clock runs on the server (POST /api/replay); we poll its state. */
-import type { ReplayClockState } from '@ctscope/shared';
+import type { RecordingOutline, ReplayClockState } from '@ctscope/shared';
 import type { ApiClient } from './api-client.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { ReplayControls } from './replay-controls.js';
@@ -18,6 +18,21 @@ export class ServerReplay implements ReplayControls {
   start(): void {
     this.timer ??= setInterval(() => void this.refresh(), this.pollMs);
     void this.refresh();
+    void this.loadOutline();
+  }
+
+  /**
+   * The recording's outline from its index (it does not change while replaying). Retried a few times: a busy
+   * server may time out; an older one without the route answers 404 and the bar works without the strip.
+   */
+  private async loadOutline(attempt = 1): Promise<void> {
+    try {
+      const outline = await this.api.get<RecordingOutline>('/api/replay/index');
+      this.store.dispatch({ type: 'replay-outline', outline });
+    } catch (err) {
+      if ((err as { status?: number }).status === 404 || attempt >= 5 || !this.timer) return;
+      setTimeout(() => void this.loadOutline(attempt + 1), 2000 * attempt);
+    }
   }
 
   play(): void {
