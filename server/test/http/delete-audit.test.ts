@@ -93,8 +93,18 @@ describe('every DELETE attempt is audited', () => {
     running = await start(true);
     const { app } = running;
     // Healthy flows come from the event tail, which may start after the first dump on a loaded machine.
+    // A flow DNATed to an endpoint stays ok; one that is ok only because its NAT snapshot is not in yet may turn
+    // no-dnat (deletable) before the attempt.
     const healthy: { id: string } = await waitFor(
-      async () => (await app.inject({ url: '/api/flows?verdict=ok&limit=1', headers: auth })).json().flows[0],
+      async () =>
+        (
+          (await app.inject({ url: '/api/flows?verdict=ok&limit=1000', headers: auth })).json()
+            .flows as Array<{
+            id: string;
+            orig: { dst: string };
+            reply: { src: string };
+          }>
+        ).find((f) => f.reply.src !== f.orig.dst),
       10_000,
     );
     const attempts: Array<{
