@@ -76,6 +76,11 @@ describe('DumpScheduler', () => {
     scheduler.start();
     // All ten arrive while the start dump is in flight.
     for (let i = 0; i < 10; i++) scheduler.requestResync(`loss-${i}`);
+    // Owed while the start dump runs: the table may be stale until the resync dump.
+    expect(scheduler.stats()).toMatchObject({
+      inFlight: true,
+      pendingResync: { reason: 'loss-0', requests: 10 },
+    });
     await waitFor(() => expect(rec.dumps).toHaveLength(2));
     await delay(250);
     expect(rec.dumps).toHaveLength(2);
@@ -84,6 +89,7 @@ describe('DumpScheduler', () => {
     // Gap ≥ minResyncGapMs, plus the 150 ms the second dump itself took.
     expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeGreaterThanOrEqual(240);
     expect(scheduler.stats().lastReason).toBe('loss-0 (+9 more)');
+    expect(scheduler.stats().pendingResync).toBeUndefined();
 
     // Ten more while idle: again exactly one dump.
     for (let i = 0; i < 10; i++) scheduler.requestResync('enobufs');

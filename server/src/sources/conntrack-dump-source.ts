@@ -98,6 +98,10 @@ export interface DumpStats {
   resyncGapMs: number;
   /** Resync requests folded into dumps that were already due (a loss burst → one dump). */
   coalesced: number;
+  /** A dump is running now. */
+  inFlight: boolean;
+  /** A resync owed and not yet started: the live table may be stale until it runs (reason, requests, age ms). */
+  pendingResync?: { reason: string; requests: number; ageMs: number };
 }
 
 /**
@@ -184,6 +188,12 @@ export class DumpScheduler {
       lastIngestMs: this.#lastIngestMs,
       resyncGapMs: this.#resyncGap(),
       coalesced: this.#coalesced,
+      inFlight: this.#inFlight,
+      pendingResync: this.#pending && {
+        reason: this.#pending.first,
+        requests: this.#pending.count,
+        ageMs: Math.max(0, this.#now() - this.#pending.since),
+      },
     };
   }
 
