@@ -64,6 +64,23 @@ describe('DumpScheduler', () => {
     expect(scheduler.supervisor.state).toMatchObject({ name: 'dump', state: 'running' });
   });
 
+  it('dates a dump from before its spawn, even when the main thread gets back to it late', async () => {
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
+    const before = Date.now();
+    scheduler.start();
+    // The main thread is busy well past the 50 ms the dump itself takes (as while ingesting a backlog).
+    const until = Date.now() + 400;
+    while (Date.now() < until) {}
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const d = rec.dumps[0]!;
+    expect(d.at - before).toBeGreaterThanOrEqual(400);
+    // `at - durationMs` would say ≥ 350 ms after the start: flows created meanwhile would be swept as gone.
+    expect(d.startedAt).toBeGreaterThanOrEqual(before);
+    expect(d.startedAt! - before).toBeLessThan(100);
+  });
+
   it('coalesces 10 rapid resync requests into one extra dump, after the minimum gap', async () => {
     const dir = join(stateDir, 'list');
     mkdirSync(dir);

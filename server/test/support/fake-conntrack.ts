@@ -12,7 +12,7 @@ export interface SinkRecord {
   lines: string[];
   ats: number[];
   losses: Array<{ reason: string; detail: string; linesSoFar: number }>;
-  dumps: Array<{ scope: string; lines: string[]; at: number }>;
+  dumps: Array<{ scope: string; lines: string[]; at: number; startedAt?: number }>;
   states: SourceState[];
 }
 
@@ -25,8 +25,8 @@ export function recordingSink(onDump?: (lines: string[]) => void): { rec: SinkRe
       rec.ats.push(at);
     },
     onEventLoss: (reason, detail) => rec.losses.push({ reason, detail, linesSoFar: rec.lines.length }),
-    onDump: (scope, lines, at) => {
-      rec.dumps.push({ scope, lines, at });
+    onDump: (scope, lines, at, startedAt) => {
+      rec.dumps.push({ scope, lines, at, startedAt });
       onDump?.(lines);
     },
     onNat: () => {},
