@@ -22,6 +22,11 @@ export interface RunOptions extends NodeCommandOptions {
   okExitCodes?: readonly number[];
   /** Extra environment variables (merged over the process's). */
   env?: Record<string, string>;
+  /**
+   * Write stdout to this file instead of buffering it (`stdout` is then ''): the command runs at its own speed
+   * even while the main thread is too busy to drain a pipe.
+   */
+  stdoutFile?: string;
 }
 
 /** argv for `cmd args…`, wrapped in `ip netns exec NAME` when a namespace is set. Never a shell string. */
@@ -61,6 +66,7 @@ export async function runNodeCommand(
     timeout: opts.timeoutMs ?? 30_000,
     maxBuffer: opts.maxBuffer ?? 512 * 1024 * 1024,
     stripFinalNewline: false,
+    ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     cancelSignal: opts.signal,
     ...(opts.env ? { env: opts.env } : {}),

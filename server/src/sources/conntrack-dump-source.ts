@@ -1,4 +1,6 @@
 /** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
+import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -19,21 +21,25 @@ export interface ConntrackListing {
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; spoolFile?: string } = {},
 ): Promise<ConntrackListing> {
   try {
     const r = await runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
+      stdoutFile: opts.spoolFile,
     });
-    return { lines: entryLines(r.stdout), durationMs: r.durationMs };
+    const stdout = opts.spoolFile === undefined ? r.stdout : await readFile(opts.spoolFile, 'utf8');
+    return { lines: entryLines(stdout), durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
     if (r && r.exitCode === 1 && r.stdout.trim() === '' && EMPTY_SUMMARY.test(r.stderr)) {
       return { lines: [], durationMs: r.durationMs };
     }
     throw err;
+  } finally {
+    if (opts.spoolFile !== undefined) await rm(opts.spoolFile, { force: true });
   }
 }
 
@@ -81,6 +87,11 @@ export interface DumpSchedulerOptions {
   minBackoffMs?: number;
   /** Max restart backoff, ms (default 30 s). */
   maxBackoffMs?: number;
+  /**
+   * Directory for the dump's spool file (created 0700 if missing; serve uses `--data-dir`, on the node's disk:
+   * a 250k-entry dump is ~60 MB). Without one, or if it cannot be created, the dump is read from a pipe.
+   */
+  spoolDir?: string;
 }
 
 /** Counters for the UI. */
@@ -129,6 +140,8 @@ export class DumpScheduler {
   #coalesced = 0;
   #pending: { first: string; count: number; since: number; last: number } | undefined;
   #inFlight = false;
+  /** The spool file once its directory exists; null when spooling is off or failed (a pipe is used). */
+  #spool: string | null | undefined;
   #lastEnd: number | undefined;
   #lastDurationMs: number | undefined;
   #lastEntries: number | undefined;
@@ -218,10 +231,35 @@ export class DumpScheduler {
     const now = this.#now();
     const p = this.#pending;
     if (!p) return Math.max(0, this.#lastEnd + this.#interval() - now);
+    const quietAt = p.last + this.#quietMs;
+    // Loss has stopped: converge now (after the minimum gap), unless resyncs have been following each other
+    // closely, where one dump's cost keeps dumping under half the time.
+    if (quietAt <= now) {
+      const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
+      return Math.max(0, this.#lastEnd + gap - now);
+    }
+    // Loss continues: the cost-tied floor and the storm's backoff, re-evaluated once it has been quiet.
     const floorAt = this.#lastEnd + this.#resyncFloor();
     const backoffAt = this.#lastEnd + this.#resyncGap();
-    const quietAt = p.last + this.#quietMs;
-    return Math.max(0, Math.max(floorAt, Math.min(backoffAt, quietAt)) - now);
+    return Math.max(0, Math.min(Math.max(floorAt, backoffAt), quietAt) - now);
+  }
+
+  async #spoolFile(): Promise<string | null> {
+    if (this.#spool !== undefined) return this.#spool;
+    const dir = this.#opts.spoolDir;
+    this.#spool = null;
+    if (dir === undefined) return null;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const file = join(dir, '.conntrack-dump.tmp');
+      // Created 0600 before conntrack writes to it: the table lists every flow's addresses.
+      await (await open(file, 'w', 0o600)).close();
+      await chmod(file, 0o600);
+      this.#spool = file;
+    } catch {
+      this.#spool = null;
+    }
+    return this.#spool;
   }
 
   #interval(): number {
@@ -264,9 +302,11 @@ export class DumpScheduler {
     this.#pending = undefined;
     this.#inFlight = true;
     try {
+      // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late.
       const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
         timeoutMs: this.#opts.timeoutMs,
         signal,
+        spoolFile: (await this.#spoolFile()) ?? undefined,
       });
       const at = this.#now();
       const resync = pending !== undefined && this.#dumps > 0;
