@@ -49,7 +49,6 @@ import {
   runsLab,
   startLab,
   stopLab,
-  TEST_LAB_PREFIX,
   uniqueLabName,
   waitFor,
 } from './lab-harness.js';
@@ -448,11 +447,41 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
   });
 });
 
+describe('labs started side by side', () => {
+  it.skipIf(skip)(
+    'each gets its own serve, although both pick the first free port',
+    async () => {
+      const names = [uniqueLabName(), uniqueLabName()];
+      const roots = names.map(() => newStateRoot());
+      const labs = await Promise.allSettled(
+        names.map((name, i) => startLab({ name, stateRoot: roots[i], suspectPollMs: SUSPECT_POLL_MS })),
+      );
+      try {
+        const up = labs.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+        expect(
+          labs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'up')),
+          'both labs up',
+        ).toEqual(['up', 'up']);
+        expect(up[0]!.url).not.toBe(up[1]!.url);
+        // Each lab's token opens its own serve: a lab handed the other's serve would get 401 here.
+        for (const lab of up) expect(Array.isArray(await apiFlows(lab!, 'limit=1')), lab!.name).toBe(true);
+      } finally {
+        for (const [i, name] of names.entries()) {
+          const r = labs[i]!;
+          await stopLab({ name, stateRoot: r.status === 'fulfilled' ? r.value.stateRoot : roots[i]! });
+        }
+      }
+    },
+    60_000,
+  );
+});
+
 describe('after every lab', () => {
   it.skipIf(skip)('left no namespaces or processes behind', async () => {
     console.info('lab e2e measured:', measured);
     expect(created.length).toBe(backends.length * 2);
-    const left = (await listNetns()).filter((n) => n.startsWith(TEST_LAB_PREFIX));
+    // Only this file's labs: other test files run labs with the same prefix at the same time.
+    const left = (await listNetns()).filter((n) => created.some(({ name }) => n.startsWith(`${name}-`)));
     expect(left).toEqual([]);
     for (const { name, clients } of created)
       for (const c of clients) expect(runsLab(c.pid, name), `${c.key} ${c.pid}`).toBe(false);
