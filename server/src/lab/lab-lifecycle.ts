@@ -44,7 +44,7 @@ import {
   POD_GATEWAY,
   POD_GATEWAY6,
 } from './lab-topology.js';
-import { type ClientLogLine, parseClientLog } from './udp-wire.js';
+import { type ClientLogLine, parseClientLog, responderReadyAt } from './udp-wire.js';
 
 export interface LabContext {
   name: string;
@@ -153,6 +153,10 @@ async function build(state: LabState, opts: UpOptions): Promise<string[]> {
     );
   }
   await writeState(opts.stateDir, state);
+  // A client started before its endpoints listen gets its first queries refused: those conntrack entries stay
+  // unreplied for the UDP timeout (30 s) and read as `unanswered` on a lab that is in fact healthy.
+  opts.say('waiting for every responder to listen');
+  await waitResponders(state, 10_000);
   for (const c of t.clients) {
     const app = findApp(t, c.app);
     const ends = clientEndpoints(t, c);
@@ -217,6 +221,36 @@ export async function clientLogs(state: LabState): Promise<Record<string, Client
   return out;
 }
 
+/** Throws when one of the lab's processes has exited, with its log. */
+async function checkAlive(state: LabState): Promise<void> {
+  for (const p of state.processes) {
+    if (!(await processArgv(p.pid))) {
+      throw new LabError(
+        `${p.role} ${p.key} exited; see ${p.log}:\n${await readFile(p.log, 'utf8').catch(() => '')}`,
+      );
+    }
+  }
+}
+
+async function waitResponders(state: LabState, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting: string[] = [];
+  while (Date.now() < deadline) {
+    waiting = [];
+    for (const p of state.processes) {
+      if (
+        p.role === 'responder' &&
+        responderReadyAt(await readFile(p.log, 'utf8').catch(() => '')) === undefined
+      )
+        waiting.push(p.key);
+    }
+    if (waiting.length === 0) return;
+    await checkAlive(state);
+    await sleep(50);
+  }
+  throw new LabError(`responders ${waiting.join(', ')} not listening within ${timeoutMs} ms`);
+}
+
 async function waitHealthy(state: LabState, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let waiting: string[] = [];
@@ -226,13 +260,7 @@ async function waitHealthy(state: LabState, timeoutMs: number): Promise<void> {
       .filter(([, lines]) => !lines.some((l) => l.ok > 0))
       .map(([k]) => k);
     if (waiting.length === 0) return;
-    for (const p of state.processes) {
-      if (!(await processArgv(p.pid))) {
-        throw new LabError(
-          `${p.role} ${p.key} exited; see ${p.log}:\n${await readFile(p.log, 'utf8').catch(() => '')}`,
-        );
-      }
-    }
+    await checkAlive(state);
     await sleep(200);
   }
   throw new LabError(

@@ -75,14 +75,36 @@ export function serveMarker(node: string): string[] {
   return ['serve', '--netns', node];
 }
 
-/** Start ctscope serve for the lab and wait until /healthz answers. */
+/** Another process held the port picked for serve (e.g. a second lab starting at the same moment). */
+class PortTaken extends Error {}
+
+/**
+ * Start ctscope serve for the lab and wait until it answers /healthz and takes its own token. A picked port that
+ * another serve grabs first (labs starting side by side) is picked again: the lab never hands back someone
+ * else's serve.
+ */
 export async function startServe(opts: StartServeOptions): Promise<LabServe> {
   const binDir = await makeBackendBinDir(opts.dir, opts.backend);
   const dataDir = join(opts.dir, 'data');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await mkdir(join(opts.dir, 'logs'), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port === 0 ? await findFreePort() : opts.port;
+    try {
+      return await startServeOn(opts, port, binDir, dataDir);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || opts.port !== 0 || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startServeOn(
+  opts: StartServeOptions,
+  port: number,
+  binDir: string,
+  dataDir: string,
+): Promise<LabServe> {
   const log = join(opts.dir, 'logs', 'ctscope-serve.log');
-  const port = opts.port === 0 ? await findFreePort() : opts.port;
   const token = randomBytes(18).toString('base64url');
   const argv = [
     process.execPath,
@@ -127,20 +149,33 @@ export async function startServe(opts: StartServeOptions): Promise<LabServe> {
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   while (Date.now() < deadline) {
     if (!(await processArgv(pid))) {
-      throw new Error(`ctscope serve exited during start-up; its log (${log}):\n${await tail(log)}`);
+      const why = await tail(log);
+      if (why.includes('EADDRINUSE')) throw new PortTaken(`port ${port} is taken`);
+      throw new Error(`ctscope serve exited during start-up; its log (${log}):\n${why}`);
     }
-    try {
-      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (r.status === 200 || r.status === 503) return serve;
-    } catch {
-      // not listening yet
-    }
+    if (await answersAs(url, token)) return serve;
     await sleep(100);
   }
   await stopServe(serve, opts.node);
   throw new Error(
     `ctscope serve did not answer ${url}/healthz within ${opts.readyTimeoutMs ?? 20_000} ms; its log (${log}):\n${await tail(log)}`,
   );
+}
+
+/** Whether the serve at `url` is up (/healthz) and is ours: it takes `token` (another serve answers 401). */
+async function answersAs(url: string, token: string): Promise<boolean> {
+  try {
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+    if (health.status !== 200 && health.status !== 503) return false;
+    const own = await fetch(`${url}/api/flows?limit=1`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(1000),
+    });
+    await own.body?.cancel();
+    return own.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
 }
 
 export async function stopServe(serve: Pick<LabServe, 'pid'>, node: string): Promise<boolean> {

@@ -5,7 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { decodeQuery, encodeAnswer } from './udp-wire.js';
+import { decodeQuery, encodeAnswer, formatResponderReady } from './udp-wire.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,10 +23,12 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 let answered = 0;
-for (const [type, address] of [
+const SOCKETS = [
   ['udp4', '0.0.0.0'],
   ['udp6', '::'],
-] as const) {
+] as const;
+let bound = 0;
+for (const [type, address] of SOCKETS) {
   const sock = createSocket({ type, ipv6Only: type === 'udp6' });
   sock.on('message', (msg, rinfo) => {
     const id = decodeQuery(msg);
@@ -42,6 +44,8 @@ for (const [type, address] of [
     process.stdout.write(
       `${new Date().toISOString()} udp-responder ${pod} (lab ${values.lab}) listening on ${type} ${address} port ${port}\n`,
     );
+    // The lab starts its clients only after this line: a query sent earlier is refused and its entry is left unreplied.
+    if (++bound === SOCKETS.length) process.stdout.write(`${formatResponderReady(Date.now(), port)}\n`);
   });
 }
 setInterval(() => {

@@ -1,5 +1,5 @@
 /**
- * The lab's DNS-like UDP exchange and the clients' log format (pure).
+ * The lab's DNS-like UDP exchange, the clients' log format and the responders' ready line (pure).
  *
  * A query is `CTQ <id> <client>`; the responder answers `CTA <id> <pod>`. Like DNS, the client only accepts an
  * answer with its query's id that comes from the address it asked (the service VIP), so an answer that was
@@ -23,6 +23,22 @@ export function encodeAnswer(id: number, pod: string): Buffer {
 export function decodeAnswer(msg: Buffer): { id: number; pod: string } | undefined {
   const m = /^CTA (\d{1,10}) (\S+)$/.exec(msg.toString('latin1'));
   return m ? { id: Number(m[1]), pod: m[2]! } : undefined;
+}
+
+/** The line a responder logs once all its sockets are bound: `2026-11-26T11:00:00.000Z ready port=53`. */
+export function formatResponderReady(at: number, port: number): string {
+  return `${new Date(at).toISOString()} ready port=${port}`;
+}
+
+const READY_LINE = /^(\S+Z) ready port=\d+$/;
+
+/** When a responder's log says it answers on every socket (IPv4 and IPv6), or undefined while it does not. */
+export function responderReadyAt(text: string): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = READY_LINE.exec(line.trim());
+    if (m) return Date.parse(m[1]!);
+  }
+  return undefined;
 }
 
 /** One line of a client log: one line per query interval (1 s by default). */

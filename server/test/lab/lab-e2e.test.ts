@@ -25,6 +25,7 @@
  *   This needs SUSPECT_POLL_MS > 1.5 s: at 1000 ms consecutive readings are ~1 s apart and are never compared,
  *   so the lab (and this test) use 2000 ms.
  */
+import { readFile } from 'node:fs/promises';
 import type { FlowReport } from '@ctscope/shared';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,7 @@ import { withoutSaveComments } from '../../src/lab/kube-proxy-rules.js';
 import type { IptablesBackend } from '../../src/lab/lab-netns.js';
 import { labNatRules } from '../../src/lab/lab-rules.js';
 import { readState } from '../../src/lab/lab-state.js';
+import { responderReadyAt } from '../../src/lab/udp-wire.js';
 import {
   apiDelete,
   apiFlows,
@@ -47,7 +49,6 @@ import {
   runsLab,
   startLab,
   stopLab,
-  TEST_LAB_PREFIX,
   uniqueLabName,
   waitFor,
 } from './lab-harness.js';
@@ -257,7 +258,7 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
     const tag = `${backend} restart`;
 
     it.skipIf(skip)(
-      'comes up healthy: kube-proxy layout loaded, every client answered, fixed-port flows ok',
+      'comes up healthy: kube-proxy layout loaded, every client answered, no query left unanswered, fixed-port flows ok',
       async () => {
         const lab = h.lab();
         const state = (await readState(lab.stateRoot, lab.name))!;
@@ -276,6 +277,27 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
             (await clientLog(c)).some((l) => l.ok > 0),
             c.key,
           ).toBe(true);
+        // Clients start once every responder listens: a query sent earlier is refused and its entry stays unreplied
+        // (so `unanswered`) for the UDP timeout on a healthy lab.
+        const readyAt = await Promise.all(
+          state.processes
+            .filter((p) => p.role === 'responder')
+            .map(async (p) => responderReadyAt(await readFile(p.log, 'utf8')) ?? Number.POSITIVE_INFINITY),
+        );
+        for (const c of lab.clients)
+          expect((await clientLog(c))[0]!.at, `${c.key}'s first query`).toBeGreaterThanOrEqual(
+            Math.max(...readyAt),
+          );
+        // No entry left unreplied since the lab came up (one in flight is < 2 s old).
+        const inNode = async (...args: string[]) =>
+          String((await execa('ip', ['netns', 'exec', lab.node, ...args])).stdout);
+        const udpTimeout = Number(await inNode('cat', '/proc/sys/net/netfilter/nf_conntrack_udp_timeout'));
+        for (const family of ['ipv4', 'ipv6']) {
+          const stale = (await inNode('conntrack', '-L', '-p', 'udp', '-f', family))
+            .split('\n')
+            .filter((l) => l.includes('[UNREPLIED]') && Number(l.split(/\s+/)[2]) < udpTimeout - 2);
+          expect(stale, `${family} entries left unreplied`).toEqual([]);
+        }
         const dns = h.service('dns');
         const fixed = h.fixedClients('dns');
         expect(fixed.map((c) => c.family).sort()).toEqual([4, 4, 6]);
@@ -425,11 +447,41 @@ describe.each(backends)('ctscope lab on the real kernel (iptables %s)', (backend
   });
 });
 
+describe('labs started side by side', () => {
+  it.skipIf(skip)(
+    'each gets its own serve, although both pick the first free port',
+    async () => {
+      const names = [uniqueLabName(), uniqueLabName()];
+      const roots = names.map(() => newStateRoot());
+      const labs = await Promise.allSettled(
+        names.map((name, i) => startLab({ name, stateRoot: roots[i], suspectPollMs: SUSPECT_POLL_MS })),
+      );
+      try {
+        const up = labs.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+        expect(
+          labs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'up')),
+          'both labs up',
+        ).toEqual(['up', 'up']);
+        expect(up[0]!.url).not.toBe(up[1]!.url);
+        // Each lab's token opens its own serve: a lab handed the other's serve would get 401 here.
+        for (const lab of up) expect(Array.isArray(await apiFlows(lab!, 'limit=1')), lab!.name).toBe(true);
+      } finally {
+        for (const [i, name] of names.entries()) {
+          const r = labs[i]!;
+          await stopLab({ name, stateRoot: r.status === 'fulfilled' ? r.value.stateRoot : roots[i]! });
+        }
+      }
+    },
+    60_000,
+  );
+});
+
 describe('after every lab', () => {
   it.skipIf(skip)('left no namespaces or processes behind', async () => {
     console.info('lab e2e measured:', measured);
     expect(created.length).toBe(backends.length * 2);
-    const left = (await listNetns()).filter((n) => n.startsWith(TEST_LAB_PREFIX));
+    // Only this file's labs: other test files run labs with the same prefix at the same time.
+    const left = (await listNetns()).filter((n) => created.some(({ name }) => n.startsWith(`${name}-`)));
     expect(left).toEqual([]);
     for (const { name, clients } of created)
       for (const c of clients) expect(runsLab(c.pid, name), `${c.key} ${c.pid}`).toBe(false);

@@ -12,7 +12,9 @@ import {
   encodeAnswer,
   encodeQuery,
   formatClientLogLine,
+  formatResponderReady,
   parseClientLog,
+  responderReadyAt,
 } from '../../src/lab/udp-wire.js';
 
 describe('labTopology', () => {
@@ -95,5 +97,18 @@ describe('udp-wire', () => {
     const text = `udp-client started\n${formatClientLogLine(line)}\n${formatClientLogLine({ ...line, ok: 0, fail: 1, from: '-' })}\n`;
     expect(formatClientLogLine(line)).toBe('2026-11-26T11:00:00.000Z ok=1 fail=0 sport=52001 from=dns-a');
     expect(parseClientLog(text)).toEqual([line, { ...line, ok: 0, fail: 1, from: '-' }]);
+  });
+
+  it.each([
+    ['the ready line', `x listening on udp4 0.0.0.0 port 53\n${formatResponderReady(1000, 53)}\n`, 1000],
+    [
+      'one socket bound only',
+      '2026-11-26T11:00:00.000Z udp-responder dns-a listening on udp4 0.0.0.0 port 53\n',
+      undefined,
+    ],
+    ['an empty log', '', undefined],
+    ['a ready line cut short', '2026-11-26T11:00:00.000Z ready port=', undefined],
+  ])('reads when a responder is ready from its log: %s', (_name, text, at) => {
+    expect(responderReadyAt(text)).toBe(at);
   });
 });

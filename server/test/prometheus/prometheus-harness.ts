@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
-import { type LabHandle, labSkipReason, startLab, stopLab, waitFor } from '../lab/lab-harness.js';
+import {
+  type LabHandle,
+  labSkipReason,
+  startLab,
+  stopLab,
+  TEST_LAB_PREFIX,
+  waitFor,
+} from '../lab/lab-harness.js';
 import { PLAIN_RULES, promBinary } from './promtool.js';
 
 /** One agent to scrape: its address, bearer token and the `node` label Prometheus gives it. */
@@ -153,7 +160,7 @@ export async function promAlerts(url: string): Promise<PromAlert[]> {
   return body.data.alerts;
 }
 
-/** Two lab nodes (labs `pm1-…`, `pm2-…`) scraped by one Prometheus. */
+/** Two lab nodes (labs `<test prefix>pm1-…`, `…pm2-…`) scraped by one Prometheus. */
 export interface Cluster {
   labs: [LabHandle, LabHandle];
   prometheus: PrometheusHandle;
@@ -165,7 +172,9 @@ export async function startCluster(opts: { scrapeMs?: number; evalMs?: number } 
   const started: LabHandle[] = [];
   try {
     for (const n of [1, 2])
-      started.push(await startLab({ name: `pm${n}-${tag}`, suspectPollMs: 2000, natPollMs: 500 }));
+      started.push(
+        await startLab({ name: `${TEST_LAB_PREFIX}pm${n}-${tag}`, suspectPollMs: 2000, natPollMs: 500 }),
+      );
     const prometheus = await startPrometheus(
       started.map((l) => ({ node: l.node, url: l.url, token: l.token })),
       opts,

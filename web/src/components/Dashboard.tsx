@@ -248,13 +248,13 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
           {notice ?? `Server: ${state.lastError}`}
         </div>
       )}
+      <AlertToasts alerts={state.alerts} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
       <CriticalBanner
         critical={kpis.critical}
         services={kpis.criticalServices}
         alerts={state.alerts}
         onPick={(id) => setUrl({ flow: id, view: 'flows' })}
       />
-      <AlertToasts alerts={state.alerts} onPick={(id) => setUrl({ flow: id, view: 'flows' })} />
       <Timeline
         timeline={timeline}
         markers={markers}

@@ -4,6 +4,18 @@ import { type FlowReport, formatEndpoints, formatHostPort } from '@ctscope/share
 const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 /**
+ * The arrow between two ends, announced as "to". One element, not a hidden " to " beside it: the tuple copies
+ * as `a → b`, and no visually hidden box sits in a tight table cell.
+ */
+function Arrow() {
+  return (
+    <span className="arrow" role="img" aria-label="to">
+      {' → '}
+    </span>
+  );
+}
+
+/**
  * `src:sport → dst:dport` (protocol shown unless UDP). `stacked` puts the destination on a second line, so an
  * IPv6 tuple fits a table column whole instead of losing its destination to an ellipsis.
  */
@@ -13,10 +25,7 @@ export function OrigTuple({ flow, stacked = false }: { flow: FlowReport; stacked
     <span className={stacked ? 'tuple tuple-stacked' : 'tuple'}>
       <span className="tuple-src">{formatHostPort(o.src, o.sport)}</span>
       <span className="tuple-dst">
-        <span className="arrow" aria-hidden="true">
-          {' → '}
-        </span>
-        <span className="sr-only"> to </span>
+        <Arrow />
         {formatHostPort(o.dst, o.dport)}
         {o.proto !== 'udp' && <span className="proto"> {o.proto}</span>}
       </span>
@@ -54,10 +63,7 @@ export function ReplyTuple({ flow, showExpected = true }: { flow: FlowReport; sh
             :<Field value={String(r.sport)} bad={badPort} why={why} />
           </>
         )}
-        <span className="arrow" aria-hidden="true">
-          {' → '}
-        </span>
-        <span className="sr-only"> to </span>
+        <Arrow />
         {host(r.dst)}
         {r.dport !== undefined && `:${r.dport}`}
       </span>
