@@ -32,6 +32,8 @@ describe('a 50k-flow table scrolled deep', () => {
   let browser: TestBrowser;
   let page: Page;
   const deep = entry(DEEP);
+  /** `range` requests the page sent. */
+  const ranges: Array<{ id: number; offset: number; limit: number }> = [];
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([
@@ -50,6 +52,12 @@ describe('a 50k-flow table scrolled deep', () => {
       launchBrowser(),
     ]);
     page = await browser.newPage();
+    page.on('websocket', (ws) =>
+      ws.on('framesent', ({ payload }) => {
+        const m = JSON.parse(String(payload)) as { type: string; id: number; offset: number; limit: number };
+        if (m.type === 'range') ranges.push(m);
+      }),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -68,8 +76,9 @@ describe('a 50k-flow table scrolled deep', () => {
     expect(await page.locator('table[aria-label="Flows"]').getAttribute('aria-rowcount')).toBe(
       String(FLOWS + 1),
     );
-    // The page holds the window only.
     expect(await page.locator('.filter-count').textContent()).toContain('50,000 shown');
+    // Nothing past the window is in view yet, so nothing was asked for.
+    expect(ranges).toEqual([]);
   }, 60_000);
 
   it('scrolls to row 40,000 and shows it with its data once the server sent it', async () => {
@@ -84,6 +93,11 @@ describe('a 50k-flow table scrolled deep', () => {
     const next = entry(DEEP + 1);
     expect(await page.locator(`tr[aria-rowindex="${DEEP + 3}"]`).getAttribute('data-flow-id')).toBe(next.id);
     expect(await page.locator('[data-pending-row]').count()).toBe(0);
+    // One jump, one request for the pages around it, within the server's largest range.
+    expect(ranges.length).toBe(1);
+    expect(ranges[0]!.limit).toBeLessThanOrEqual(1000);
+    expect(ranges[0]!.offset).toBeLessThanOrEqual(DEEP);
+    expect(ranges[0]!.offset + ranges[0]!.limit).toBeGreaterThan(DEEP + 1);
     await shot(page, 'deep-table-row');
   }, 30_000);
 
