@@ -7,16 +7,76 @@ const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => fl
 describe('row pages beyond the window', () => {
   it('serves rows by index once their page arrived, and asks for each missing page once', () => {
     const p = new RowPages(10, 4);
-    expect(p.missing(25, 42)).toEqual([
-      { offset: 20, limit: 10 },
-      { offset: 30, limit: 10 },
-      { offset: 40, limit: 10 },
-    ]);
-    expect(p.missing(25, 42)).toEqual([]);
+    expect(p.next(25, 42, 1000)).toEqual({ offset: 20, limit: 30 });
+    expect(p.next(25, 42, 1000)).toBeUndefined();
     p.put(30, rows(30, 10));
     expect(p.row(35)?.id).toBe('f35');
     expect(p.row(25)).toBeUndefined();
-    expect(p.missing(30, 40)).toEqual([]);
+    expect(p.next(30, 40, 1000)).toBeUndefined();
+  });
+
+  const asks: Array<{ name: string; held: number[]; from: number; to: number; max: number; want: unknown }> =
+    [
+      {
+        name: 'the largest range allowed, in whole pages',
+        held: [],
+        from: 0,
+        to: 100,
+        max: 25,
+        want: { offset: 0, limit: 20 },
+      },
+      {
+        name: 'at least one page when the range limit is smaller',
+        held: [],
+        from: 5,
+        to: 8,
+        max: 3,
+        want: { offset: 0, limit: 10 },
+      },
+      {
+        name: 'the first gap only (no held page asked again)',
+        held: [10],
+        from: 0,
+        to: 40,
+        max: 100,
+        want: { offset: 0, limit: 10 },
+      },
+      {
+        name: 'the gap after held pages',
+        held: [0, 10],
+        from: 0,
+        to: 40,
+        max: 100,
+        want: { offset: 20, limit: 20 },
+      },
+      { name: 'nothing for an empty range', held: [], from: 30, to: 30, max: 100, want: undefined },
+    ];
+  for (const c of asks) {
+    it(`asks for ${c.name}`, () => {
+      const p = new RowPages(10, 8);
+      for (const o of c.held) p.put(o, rows(o, 10), 1);
+      expect(p.next(c.from, c.to, c.max)).toEqual(c.want);
+    });
+  }
+
+  it('asks again for held pages older than the given time, missing pages first', () => {
+    const p = new RowPages(10, 8);
+    p.put(0, rows(0, 10), 100);
+    p.put(10, rows(10, 10), 500);
+    expect(p.next(0, 30, 100, 200)).toEqual({ offset: 20, limit: 10 });
+    expect(p.next(0, 30, 100, 200)).toEqual({ offset: 0, limit: 10 });
+    expect(p.next(0, 30, 100, 200)).toBeUndefined();
+    // The stale page keeps showing until its fresh copy arrives.
+    expect(p.row(3)?.id).toBe('f3');
+  });
+
+  it('forgets a failed or short request so its pages can be asked for again', () => {
+    const p = new RowPages(10, 8);
+    const ask = p.next(0, 40, 100)!;
+    expect(p.next(0, 40, 100)).toBeUndefined();
+    p.put(0, rows(0, 15));
+    p.release(ask);
+    expect(p.next(0, 40, 100)).toEqual({ offset: 20, limit: 20 });
   });
 
   const cases: Array<{ name: string; offset: number; n: number; held: number[]; absent: number[] }> = [
@@ -33,17 +93,20 @@ describe('row pages beyond the window', () => {
     });
   }
 
-  it('stays bounded: the least recently stored page goes first; clear forgets pages and requests', () => {
+  it('stays bounded: the least recently used page goes first; clear forgets pages and requests', () => {
     const p = new RowPages(10, 2);
     p.put(0, rows(0, 10));
     p.put(10, rows(10, 10));
+    // Showing page 0 again makes page 10 the least recently used.
+    expect(p.next(0, 10, 10)).toBeUndefined();
     p.put(20, rows(20, 10));
     expect(p.size).toBe(2);
-    expect(p.row(5)).toBeUndefined();
+    expect(p.row(15)).toBeUndefined();
+    expect(p.row(5)?.id).toBe('f5');
     expect(p.row(25)?.id).toBe('f25');
-    p.missing(100, 110);
+    p.next(100, 110, 10);
     p.clear();
     expect(p.size).toBe(0);
-    expect(p.missing(100, 110)).toEqual([{ offset: 100, limit: 10 }]);
+    expect(p.next(100, 110, 10)).toEqual({ offset: 100, limit: 10 });
   });
 });

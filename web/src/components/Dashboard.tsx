@@ -8,6 +8,7 @@ import { formatClock } from '../domain/format.js';
 import type { Kpis } from '../domain/kpis.js';
 import { PRESETS, type SortState, type TimeWindow, type UrlState } from '../domain/url-state.js';
 import { type Shortcut, useKeyboardShortcuts } from '../hooks/use-keyboard-shortcuts.js';
+import { useRowPagerVersion } from '../hooks/use-row-pager.js';
 import { useThrottled } from '../hooks/use-throttled.js';
 import type { DashboardController } from '../transport/dashboard-controller.js';
 import { AlertToasts } from './AlertToasts.js';
@@ -16,7 +17,7 @@ import { CriticalBanner } from './CriticalBanner.js';
 import { DropZone } from './DropZone.js';
 import { FlowDetail } from './FlowDetail.js';
 import { FlowFilters } from './FlowFilters.js';
-import { FlowTable } from './FlowTable.js';
+import { FlowTable, type MoreRows } from './FlowTable.js';
 import { Header } from './Header.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { RecordingPicker } from './RecordingPicker.js';
@@ -62,10 +63,41 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
   const tableNow = Math.floor(now / 1000) * 1000;
   const flows = state.flows;
   // biome-ignore lint/correctness/useExhaustiveDependencies: the map changes in place; flowsVersion (throttled) stands for its content.
-  const rows = useMemo(
-    () => selectRows(flows, url.filter, windowRange(url.window, tableNow), url.sort, tableNow),
+  const { rows, held } = useMemo(
+    () => ({
+      rows: selectRows(flows, url.filter, windowRange(url.window, tableNow), url.sort, tableNow),
+      held: flows.size,
+    }),
     [flows, flowsVersion, url.filter, url.sort, url.window, tableNow],
   );
+
+  // Past the window, rows come from the server page by page as the table scrolls. Its pages are in its own
+  // worst-first order with no time window, so only that view scrolls on; another sort orders the window.
+  const pager = controller.rows;
+  const pagesVersion = useRowPagerVersion(pager);
+  const paged =
+    state.mode !== 'local' &&
+    url.sort.key === 'worst' &&
+    url.sort.dir === 'asc' &&
+    url.window.kind === 'follow' &&
+    state.total > held;
+  const moreCount = paged ? state.total - held : 0;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the sort is what the pages are ordered by.
+  useEffect(() => pager.reset(), [pager, url.sort.key, url.sort.dir]);
+  const onShowMore = useCallback(
+    (from: number, to: number) => pager.want(held + from, held + Math.min(to, moreCount)),
+    [pager, held, moreCount],
+  );
+  const more = useMemo<MoreRows | undefined>(
+    () =>
+      paged
+        ? { count: moreCount, row: (i) => pager.row(held + i), version: pagesVersion, onShow: onShowMore }
+        : undefined,
+    [paged, moreCount, pager, held, pagesVersion, onShowMore],
+  );
+  useEffect(() => {
+    if (!paged) pager.want(0, 0);
+  }, [paged, pager]);
 
   // The chart redraws at most once a second (its buckets are per second); recharts is the costliest thing here.
   const timeline = useThrottled(state.timeline, CHART_MS, gen);
@@ -269,13 +301,14 @@ export function Dashboard({ controller, state, kpis, url, setUrl }: DashboardPro
               ref={textRef}
               filter={url.filter}
               onFilter={setFilter}
-              shown={rows.length}
-              held={state.flows.size}
+              shown={rows.length + moreCount}
+              held={paged ? state.total : state.flows.size}
               bad={badCount}
-              truncated={state.truncated}
+              truncated={state.truncated && !paged}
             />
             <FlowTable
               rows={rows}
+              more={more}
               now={tableNow}
               selectedId={selected}
               onSelect={select}

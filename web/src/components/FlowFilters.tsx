@@ -121,7 +121,10 @@ export const FlowFilters = forwardRef<HTMLInputElement, FlowFiltersProps>(functi
           </>
         )}
         {truncated && (
-          <span title="The server holds more flows than it sent; narrow the filter"> · truncated</span>
+          <span title="The server holds more flows than it sent: sort worst first (with a live time window) to scroll through all of them, or narrow the filter">
+            {' '}
+            · truncated
+          </span>
         )}
       </span>
     </section>

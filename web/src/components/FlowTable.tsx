@@ -1,6 +1,7 @@
 /**
  * The virtualized flow table (@tanstack/react-virtual): only visible rows are in the DOM, so 100k rows scroll
- * smoothly. Bad rows stand out by colour, icon and a left rule; their wrong reply fields are marked.
+ * smoothly; rows past the held window come from `more` (a placeholder until they arrive). Bad rows stand out
+ * by colour, icon and a left rule; their wrong reply fields are marked.
  */
 import type { FlowReport } from '@ctscope/shared';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -24,9 +25,23 @@ const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }>
   { key: 'kept', label: 'Kept alive', className: 'col-kept' },
 ];
 
+/** Rows after the held ones, which the server holds and sends on demand. */
+export interface MoreRows {
+  /** How many rows follow `rows`. */
+  count: number;
+  /** The i-th row after `rows`, once it arrived. */
+  row: (i: number) => FlowReport | undefined;
+  /** Changes when rows arrive, so the table renders them. */
+  version: number;
+  /** The table shows rows `[from, to)` after `rows` (empty when it shows none of them). */
+  onShow: (from: number, to: number) => void;
+}
+
 /** Rows already filtered and sorted, plus selection and sort callbacks. */
 export interface FlowTableProps {
   rows: readonly FlowReport[];
+  /** Rows past `rows` (the table's scrollbar covers them all). */
+  more?: MoreRows;
   now: number;
   selectedId?: string;
   onSelect: (id: string | undefined) => void;
@@ -37,6 +52,7 @@ export interface FlowTableProps {
 /** The flow table; memoised, so it renders when its rows, clock or selection change. */
 export const FlowTable = memo(function FlowTable({
   rows,
+  more,
   now,
   selectedId,
   onSelect,
@@ -44,12 +60,16 @@ export const FlowTable = memo(function FlowTable({
   onSort,
 }: FlowTableProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  const held = rows.length;
+  const count = held + (more?.count ?? 0);
+  const rowAt = (i: number) => (i < held ? rows[i] : more?.row(i - held));
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
-    getItemKey: (i) => rows[i]?.id ?? i,
+    // Rows past the window are keyed by position: a page may repeat a row the window also holds.
+    getItemKey: (i) => (i < held ? (rows[i]?.id ?? i) : `more-${i}`),
     // The sticky header covers the top of the scroll area.
     scrollPaddingStart: HEADER_HEIGHT,
   });
@@ -58,6 +78,14 @@ export const FlowTable = memo(function FlowTable({
   useEffect(() => {
     if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
   }, [selectedIndex, virtualizer]);
+
+  const items = virtualizer.getVirtualItems();
+  const firstShown = items[0]?.index ?? 0;
+  const lastShown = items[items.length - 1]?.index ?? -1;
+  const onShow = more?.onShow;
+  useEffect(() => {
+    onShow?.(Math.max(0, firstShown - held), Math.max(0, lastShown + 1 - held));
+  }, [onShow, firstShown, lastShown, held]);
 
   const headerSort = (key: SortKey) => {
     if (sort.key === key) onSort({ key, dir: sort.dir === 'asc' ? 'desc' : 'asc' });
@@ -72,12 +100,7 @@ export const FlowTable = memo(function FlowTable({
         </button>
       )}
       <div ref={scrollRef} className="flow-body">
-        <table
-          className="ft"
-          aria-label="Flows"
-          aria-rowcount={rows.length + 1}
-          aria-colcount={COLUMNS.length}
-        >
+        <table className="ft" aria-label="Flows" aria-rowcount={count + 1} aria-colcount={COLUMNS.length}>
           <thead className="ft-head">
             <tr className="flow-row flow-head" aria-rowindex={1}>
               {COLUMNS.map((c) => {
@@ -99,8 +122,9 @@ export const FlowTable = memo(function FlowTable({
             </tr>
           </thead>
           <tbody style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-            {virtualizer.getVirtualItems().map((v) => {
-              const f = rows[v.index]!;
+            {items.map((v) => {
+              const f = rowAt(v.index);
+              if (!f) return <PendingRow key={v.key} index={v.index} start={v.start} />;
               return (
                 <FlowRow
                   key={v.key}
@@ -116,7 +140,7 @@ export const FlowTable = memo(function FlowTable({
             })}
           </tbody>
         </table>
-        {rows.length === 0 && (
+        {count === 0 && (
           <p className="empty muted">
             No flows match. Clear the filters, widen the time window, or wait for traffic.
           </p>
@@ -125,6 +149,30 @@ export const FlowTable = memo(function FlowTable({
     </div>
   );
 });
+
+/** Where a row past the window will show once the server's answer is in. */
+function PendingRow({ index, start }: { index: number; start: number }) {
+  return (
+    <tr
+      aria-rowindex={index + 2}
+      aria-busy="true"
+      data-pending-row={index}
+      className="flow-row row-pending"
+      style={{
+        position: 'absolute',
+        top: 0,
+        left: 0,
+        right: 0,
+        height: ROW_HEIGHT,
+        transform: `translateY(${start}px)`,
+      }}
+    >
+      <td className="cell muted" style={{ gridColumn: '1 / -1' }}>
+        loading row {(index + 1).toLocaleString()}…
+      </td>
+    </tr>
+  );
+}
 
 interface FlowRowProps {
   f: FlowReport;

@@ -81,8 +81,6 @@ export interface DashboardState {
   total: number;
   /** Counts over the whole table, from the server. */
   counts?: FlowCounts;
-  /** The last `rows` answer to a range request (rows beyond the window, a snapshot as of its seq). */
-  range?: { id: number; seq: number; offset: number; total: number; flows: readonly FlowReport[] };
   /** Per-second buckets, oldest first. */
   timeline: readonly RateBucket[];
   markers: readonly TimelineMarker[];

@@ -28,10 +28,11 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       if (state.seq < 0 || action.seq <= state.seq) return state;
       if (action.seq !== state.seq + 1) return state.needsResync ? state : { ...state, needsResync: true };
       return applyDelta(state, action);
-    case 'rows': {
-      const { type: _type, ...range } = action;
-      return { ...state, range, total: action.total };
-    }
+    case 'rows':
+      // The rows themselves live in the controller's row pages; the total is the newest count.
+      return action.total === state.total
+        ? state
+        : { ...state, total: action.total, truncated: action.total > state.flows.size };
     case 'error':
       return { ...state, lastError: action.message };
     case 'pong':
@@ -95,7 +96,6 @@ function applySync(state: DashboardState, m: SyncMessage): DashboardState {
     truncated: m.truncated,
     total: m.total,
     counts: m.counts,
-    range: undefined,
     timeline: capTail(sortBuckets([...m.timeline]), LIMITS.buckets),
     markers: capTail(m.markers, LIMITS.markers),
     nat: m.nat,

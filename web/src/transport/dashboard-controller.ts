@@ -12,6 +12,7 @@ import { DashboardStore } from './dashboard-store.js';
 import { LocalReplay } from './local-replay.js';
 import { readRecordingFile } from './read-recording-file.js';
 import type { ReplayControls } from './replay-controls.js';
+import { RowPager } from './row-pager.js';
 import { ServerReplay } from './server-replay.js';
 
 /** What the delete button reports. */
@@ -30,7 +31,8 @@ export class DashboardController {
   private filter: FlowFilter = {};
   private subscribeTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncRequested = false;
-  private rangeId = 0;
+  /** Rows beyond the window, fetched as the table scrolls through them. */
+  readonly rows = new RowPager((msg) => this.manager?.send(msg) ?? false);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -61,8 +63,22 @@ export class DashboardController {
       },
       onMessage: (msg) => {
         this.store.dispatch(msg);
-        if (msg.type === 'hello') this.onHello(msg.mode);
-        if (msg.type === 'sync') this.resyncRequested = false;
+        switch (msg.type) {
+          case 'hello':
+            this.rows.configure(msg.window);
+            this.onHello(msg.mode);
+            break;
+          case 'sync':
+            this.resyncRequested = false;
+            this.rows.onSync();
+            break;
+          case 'rows':
+            this.rows.onRows(msg);
+            break;
+          case 'error':
+            if (msg.id !== undefined) this.rows.onError(msg.id);
+            break;
+        }
       },
       onStatus: (connection) => this.store.dispatch({ type: 'connection', connection }),
       ...this.managerOptions,
@@ -75,6 +91,8 @@ export class DashboardController {
     const same = JSON.stringify(filter) === JSON.stringify(this.filter);
     this.filter = filter;
     if (same || !this.manager) return;
+    // Rows fetched so far belong to the old filter, and so would answers until the server switches.
+    this.rows.reset(true);
     clearTimeout(this.subscribeTimer);
     this.subscribeTimer = setTimeout(() => {
       this.manager?.send({ type: 'subscribe', filter: isEmptyFilter(this.filter) ? undefined : this.filter });
@@ -160,18 +178,13 @@ export class DashboardController {
     };
   }
 
-  /** Ask the server for rows beyond the window (scrolling): the answer lands in the state's `range`. */
-  requestRange(offset: number, limit: number): boolean {
-    this.rangeId++;
-    return this.manager?.send({ type: 'range', id: this.rangeId, offset, limit }) ?? false;
-  }
-
   /** For tests and the debug console: drop the socket as a network failure would. */
   dropConnection(): void {
     this.manager?.drop('dropped by the page');
   }
 
   private disconnect(): void {
+    this.rows.reset();
     this.manager?.stop();
     this.manager = undefined;
     this.serverReplay?.dispose();
@@ -192,6 +205,7 @@ export class DashboardController {
 
   dispose(): void {
     this.stop();
+    this.rows.dispose();
     this.unsubscribe();
     this.store.dispose();
   }
