@@ -41,7 +41,7 @@ export function recordingRoutes(dataDir: string | undefined) {
           .send({ error: 'not found', message: why ? `recording ${why}` : 'no such recording' });
       }
       return reply
-        .header('content-type', 'application/x-ndjson')
+        .header('content-type', req.params.name.endsWith('.gz') ? 'application/gzip' : 'application/x-ndjson')
         .header('content-disposition', `attachment; filename="${req.params.name}"`)
         .send(stream);
     });

@@ -121,7 +121,8 @@ export class ApiClient {
     return { status: res.status, body: (await res.json().catch(() => ({}))) as T };
   }
 
-  async text(path: string, signal?: AbortSignal): Promise<string> {
-    return (await this.request('GET', path, undefined, signal)).text();
+  /** The raw bytes (a recording segment may be gzip). */
+  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
+    return (await this.request('GET', path, undefined, signal)).blob();
   }
 }

@@ -134,8 +134,8 @@ export class DashboardController {
 
   /** Download a recording from the server's list and replay it here. */
   async openServerRecording(name: string, at?: number): Promise<void> {
-    const text = await this.api.text(`/api/recordings/${encodeURIComponent(name)}`);
-    this.openRecordingText(text, name, at);
+    const file = await this.api.blob(`/api/recordings/${encodeURIComponent(name)}`);
+    this.openRecordingText(await readRecordingFile(file), name, at);
   }
 
   async listRecordings(): Promise<RecordingInfo[] | undefined> {
