@@ -89,13 +89,20 @@ describe('replay', () => {
 });
 
 describe('file modes', () => {
-  it('creates recording segments 0600', async () => {
+  it.each([false, true])('creates recording segments 0600 (gzip %s)', async (gzip) => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ctscope-mode-')), 'data');
-    const w = new RecordingWriter({ dir, node: 'n', writer: 'test', maxAgeMs: 3_600_000, maxBytes: 1 << 30 });
+    const w = new RecordingWriter({
+      dir,
+      node: 'n',
+      writer: 'test',
+      maxAgeMs: 3_600_000,
+      maxBytes: 1 << 30,
+      gzip,
+    });
     await w.open();
     w.append({ k: 'gap', t: Date.now(), reason: 'server-start', detail: 'x' });
     await w.close();
-    const files = readdirSync(dir).filter((n) => n.endsWith('.ndjson'));
+    const files = readdirSync(dir).filter((n) => n.endsWith(gzip ? '.ndjson.gz' : '.ndjson'));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
   });

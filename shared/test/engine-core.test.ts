@@ -106,8 +106,9 @@ describe('EngineCore', () => {
     core.onNat(seedNat('nat-after.txt'), T0);
     core.onEventLine(newLine(1), T0 + 1);
     const b = core.flush(T0 + 10);
+    // Dated from the event that showed it, not from the flush that judged it.
     expect(b.alerts).toEqual([
-      { t: T0 + 10, state: 'raised', flowId: '1', service: 'kube-system/kube-dns:dns', verdict: 'no-dnat' },
+      { t: T0 + 1, state: 'raised', flowId: '1', service: 'kube-system/kube-dns:dns', verdict: 'no-dnat' },
     ]);
     for (let i = 2; i <= 20; i++) core.onEventLine(newLine(i), T0 + i);
     expect(core.flush(T0 + 100, 5).reset).toBe(true);

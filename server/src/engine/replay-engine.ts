@@ -58,6 +58,11 @@ export class ReplayEngine implements Engine {
   #target: number;
   #pump: Promise<void> | undefined;
   #reset = false;
+  /**
+   * A rebuild (seek backwards, or a jump to a checkpoint) is under way: the core holds only part of the way to
+   * the target, so clients keep what they have until it is there, then get one full sync.
+   */
+  #rebuilding = false;
   #seeks = 0;
   #lastSeekMs = 0;
   #pumpError: string | undefined;
@@ -114,6 +119,7 @@ export class ReplayEngine implements Engine {
         const started = performance.now();
         const cp = this.recording.checkpointAtOrBefore(t);
         if (t < this.applied || (cp && cp.records - this.#records >= JUMP_RECORDS)) {
+          this.#rebuilding = true;
           // Drop the current state before loading the next: only one table is ever held.
           await this.#cursor.close();
           this.#cursor = this.recording.cursorAtStart();
@@ -121,12 +127,15 @@ export class ReplayEngine implements Engine {
           const next = await this.recording.cursorNear(t);
           this.#cursor = next;
           this.#records = next.checkpoint?.records ?? 0;
-          this.#reset = true;
         }
         await this.#cursor.advanceTo(t, () => {
           this.#records++;
         });
-        if (this.#reset) {
+        if (this.#rebuilding) {
+          // Clients get a full sync of this state, so what changed on the way here is not sent as well.
+          this.core.discardPending();
+          this.#rebuilding = false;
+          this.#reset = true;
           this.#seeks++;
           this.#lastSeekMs = Math.round(performance.now() - started);
         }
@@ -135,6 +144,11 @@ export class ReplayEngine implements Engine {
     } catch (err) {
       // A segment vanished (retention) or became unreadable: keep serving what was applied, and say why.
       this.#pumpError = (err as Error).message;
+    } finally {
+      if (this.#rebuilding) {
+        this.#rebuilding = false;
+        this.#reset = true;
+      }
     }
   }
 
@@ -144,6 +158,8 @@ export class ReplayEngine implements Engine {
 
   flush(maxUpserts?: number): EngineBatch {
     this.advanceTo(this.clock.time);
+    // Mid-rebuild: send nothing (the changes stay in the core; the reset after it makes them moot).
+    if (this.#rebuilding) return emptyBatch(this.core.store.now);
     // The store's own time, not the clock's: judging happens at record times only (see RecordingPlayer.feed).
     const batch = this.core.flush(this.core.store.now, maxUpserts);
     if (this.#reset || this.#cursor.player.reset) {
@@ -173,4 +189,8 @@ export class ReplayEngine implements Engine {
       },
     };
   }
+}
+
+function emptyBatch(now: number): EngineBatch {
+  return { now, upserts: [], removals: [], rates: [], markers: [], nat: [], alerts: [], sources: [] };
 }

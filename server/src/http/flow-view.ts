@@ -48,7 +48,8 @@ export class FlowView {
   constructor(
     readonly key: string,
     readonly filter: FlowFilter | undefined,
-    private readonly store: ViewStore,
+    /** The engine's current store: read at each use, since a replay seek replaces the engine's core. */
+    private readonly storeOf: () => ViewStore,
     private readonly rows: number,
     private readonly resume: { batches: number; bytes: number },
   ) {
@@ -57,7 +58,7 @@ export class FlowView {
 
   /** Re-select the window from the store (new view, or after a reset); forgets the resume history. */
   reload(now: number): void {
-    const { flows, total } = this.store.select(this.filter, this.rows);
+    const { flows, total } = this.storeOf().select(this.filter, this.rows);
     this.window.clear();
     for (const f of flows) this.window.set(f.id, f);
     this.total = total;
@@ -118,7 +119,8 @@ export class FlowView {
     }
     let total: number | undefined;
     if (refreshTotal || this.filter === undefined) {
-      const t = this.filter === undefined && counts ? counts.flows : this.store.countMatching(this.filter);
+      const t =
+        this.filter === undefined && counts ? counts.flows : this.storeOf().countMatching(this.filter);
       if (t !== this.total) total = t;
       this.total = t;
       this.totalAt = now;
@@ -126,7 +128,7 @@ export class FlowView {
     // Rows left (gone flows expire): refill from the store, at most once a second.
     if (this.window.size < this.rows * 0.8 && this.total > this.window.size && now - this.refillAt >= 1000) {
       this.refillAt = now;
-      const { flows } = this.store.select(this.filter, this.rows);
+      const { flows } = this.storeOf().select(this.filter, this.rows);
       for (const f of flows) {
         if (!this.window.has(f.id)) {
           this.window.set(f.id, f);

@@ -254,7 +254,7 @@ export class WsHub {
     const key = f ? filterKey(f) : '';
     let v = this.views.get(key);
     if (!v) {
-      v = new FlowView(key, f, this.engine.core.store, this.options.windowRows, {
+      v = new FlowView(key, f, () => this.engine.core.store, this.options.windowRows, {
         batches: this.options.resumeBatches,
         bytes: this.options.resumeBytes,
       });

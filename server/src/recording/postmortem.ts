@@ -111,7 +111,7 @@ export async function badDuring(
       const now = store.now;
       const ch = store.takeChanges();
       for (const f of ch.upserts) {
-        if (isBad(f)) open(f, now);
+        if (isBad(f)) open(f, f.badSince ?? now);
         else if (byId.get(f.id)?.openSince != null)
           close(f.id, f.destroyedAt ?? now, f.destroyedAt !== undefined ? 'destroyed' : 'recovered');
       }
@@ -213,7 +213,7 @@ export async function tupleLifecycle(
       // Re-judged after it was gone (a NAT change re-judges retained flows too): not part of its life.
       if (l.destroyed !== null && event === 'verdict') return;
       const prev = l.steps.at(-1);
-      if (isBad(f) && l.firstBad === null) l.firstBad = at;
+      if (isBad(f) && l.firstBad === null) l.firstBad = f.badSince ?? at;
       if (prev && prev.severity !== 'ok' && f.severity === 'ok' && f.destroyedAt === undefined)
         l.recovered ??= at;
       if (f.destroyedAt !== undefined) l.destroyed ??= f.destroyedAt;

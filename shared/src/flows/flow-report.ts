@@ -51,6 +51,11 @@ export interface FlowReport {
   createdAt?: number;
   /** When its DESTROY event was seen, ms; absent while live. */
   destroyedAt?: number;
+  /**
+   * Since when it has been bad (severity not ok), ms: the time of the input that showed it, stamped by the
+   * engine, so a live table and a replay of its recording give the same time. Absent while ok.
+   */
+  badSince?: number;
 }
 
 /** Worst first: severity, then kept-alive, then live before destroyed, then oldest first. */
@@ -133,5 +138,6 @@ export function buildFlowReport(
     lastSeen: flow.lastSeen + base,
     createdAt: abs(flow.createdAt),
     destroyedAt: abs(flow.destroyedAt),
+    badSince: abs(flow.badSince),
   };
 }

@@ -114,7 +114,11 @@ export class FlowStore {
       // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
       onRetire: (old) => {
         this.destroyedQueue.add(old.key);
-        this.touch(old.key);
+        this.touch(old);
+      },
+      // A flow still awaiting judgement from an earlier input is judged on that one first (see judgeOne).
+      beforeUpdate: (flow, at) => {
+        if (flow.touchedAt !== undefined && flow.touchedAt < at) this.judgeOne(flow);
       },
     });
   }
@@ -180,10 +184,16 @@ export class FlowStore {
 
   /** A NAT snapshot; returns the change when its hash differs from the current one. */
   setNat(snapshot: NatSnapshot, at: number): NatChange | undefined {
+    // What earlier inputs changed is judged against the rules they arrived under.
+    this.settle();
     this.advance(at);
     const { added, change } = this.natVersions.add(snapshot, at);
-    // Verdicts depend on the rules: re-judge every flow.
-    if (added) for (const flow of this.tracker.all()) this.touch(flow.key);
+    // Verdicts depend on the rules: re-judge every flow, at the snapshot's time (a flow turned bad by it was bad
+    // from then on, whenever a client reads it).
+    if (added) {
+      for (const flow of this.tracker.all()) this.touch(flow);
+      this.settle();
+    }
     return change;
   }
 
@@ -194,7 +204,7 @@ export class FlowStore {
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
-    this.touch(flow.key);
+    this.touch(flow);
     return flow;
   }
 
@@ -239,8 +249,10 @@ export class FlowStore {
     return s;
   }
 
-  private touch(key: string): void {
-    this.dirty.add(key);
+  /** Mark a flow for re-judging, remembering the time of the first input since its last judgement. */
+  private touch(flow: TrackedFlow): void {
+    this.dirty.add(flow.key);
+    flow.touchedAt ??= this.rel(this.now);
   }
 
   /** Move the clock forward (never back) and fix the time base on first use; housekeeping is {@link tick}'s. */
@@ -275,7 +287,10 @@ export class FlowStore {
       const flow = this.tracker.get(key);
       if (flow && flow.firstSeen > ageLimit) continue;
       this.pendingUnanswered.delete(key);
-      if (flow) this.touch(key);
+      if (!flow) continue;
+      // Unanswered from the first ms it was older than the limit, not from whenever this housekeeping ran.
+      flow.touchedAt ??= flow.firstSeen + this.options.unansweredAfterMs + 1;
+      this.touch(flow);
     }
   }
 
@@ -301,27 +316,35 @@ export class FlowStore {
     if (this.dirty.size === 0) return;
     for (const key of this.dirty) {
       const flow = this.tracker.get(key);
-      if (!flow) continue;
-      const before = flow.verdict ?? UNJUDGED;
-      const after = this.judge(flow);
-      flow.verdict = after;
-      this.trackAlert(flow, before, after);
-      if (isBadVerdict(after.verdict) && before.verdict !== after.verdict)
-        this.timeline.countBad(this.now, after.verdict);
-      // Only UNREPLIED service flows can age into `unanswered`.
-      if (
-        flow.destroyedAt === undefined &&
-        flow.record.unreplied &&
-        after.verdict === 'ok' &&
-        after.frontend
-      ) {
-        this.pendingUnanswered.add(key);
-      } else {
-        this.pendingUnanswered.delete(key);
-      }
-      this.judged.add(key);
+      if (flow) this.judgeOne(flow);
     }
     this.dirty = new Set();
+  }
+
+  /**
+   * Judge one flow as of the input that touched it (its time, under the rules then in force: a NAT change and a
+   * later input to the same flow judge what is pending first), as a replay judging every record does; so its
+   * verdict, `badSince` and alert times do not depend on when the judging ran (live: the next flush or read).
+   */
+  private judgeOne(flow: TrackedFlow): void {
+    const at = flow.touchedAt ?? this.rel(this.now);
+    flow.touchedAt = undefined;
+    const before = flow.verdict ?? UNJUDGED;
+    const after = this.judge(flow, at);
+    flow.verdict = after;
+    if (after.severity === 'ok') flow.badSince = undefined;
+    else flow.badSince ??= at;
+    const t = this.abs(at);
+    this.trackAlert(flow, before, after, t);
+    if (isBadVerdict(after.verdict) && before.verdict !== after.verdict)
+      this.timeline.countBad(t, after.verdict);
+    // Only UNREPLIED service flows can age into `unanswered`.
+    if (flow.destroyedAt === undefined && flow.record.unreplied && after.verdict === 'ok' && after.frontend) {
+      this.pendingUnanswered.add(flow.key);
+    } else {
+      this.pendingUnanswered.delete(flow.key);
+    }
+    this.judged.add(flow.key);
   }
 
   /** Re-judge dirty flows and hand back what changed since the last call (at most `limit` upserts). */
@@ -342,7 +365,7 @@ export class FlowStore {
     return { upserts, removals, alerts, overflow };
   }
 
-  private judge(flow: TrackedFlow): Classification {
+  private judge(flow: TrackedFlow, at: number): Classification {
     const createdSnapshot =
       flow.createdAt !== undefined ? this.natVersions.at(this.abs(flow.createdAt)) : undefined;
     return classifyFlow({
@@ -351,17 +374,17 @@ export class FlowStore {
       currentSnapshot: this.current,
       timeouts: flow.history,
       firstSeen: flow.firstSeen,
-      now: this.rel(this.now),
+      now: at,
       options: { unansweredAfterMs: this.options.unansweredAfterMs },
     });
   }
 
-  private trackAlert(flow: TrackedFlow, before: Classification, after: Classification): void {
+  private trackAlert(flow: TrackedFlow, before: Classification, after: Classification, t: number): void {
     const wasCritical = before.severity === 'critical';
     const isCritical = after.severity === 'critical' && flow.destroyedAt === undefined;
     if (wasCritical === isCritical) return;
     this.alerts.push({
-      t: this.now,
+      t,
       state: isCritical ? 'raised' : 'cleared',
       flowId: flow.key,
       service: after.service ?? before.service,

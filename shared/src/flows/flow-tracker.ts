@@ -33,6 +33,10 @@ export interface TrackedFlow {
   history: FlowHistoryEntry[];
   /** Latest judgement, cached here by whoever owns the tracker (saves a second map per flow). */
   verdict?: Classification;
+  /** When that judgement turned bad (ms), set by the owner with the verdict; absent while ok. */
+  badSince?: number;
+  /** Time of the first input since that judgement (ms), while it awaits re-judging. */
+  touchedAt?: number;
 }
 
 export interface FlowTrackerOptions {
@@ -46,6 +50,8 @@ export interface FlowTrackerOptions {
   indexIdFlowsByTuple?: boolean;
   /** Called when a live flow is retired without a DESTROY (replaced by a new entry, or marked gone). */
   onRetire?: (flow: TrackedFlow) => void;
+  /** Called with a tracked flow about to take a newer record at `at` (its owner may judge the older one first). */
+  beforeUpdate?: (flow: TrackedFlow, at: number) => void;
 }
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
@@ -61,11 +67,13 @@ export class FlowTracker {
   private readonly maxHistory: number;
   private readonly indexIdFlows: boolean;
   private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
+  private readonly beforeUpdate: ((flow: TrackedFlow, at: number) => void) | undefined;
 
   constructor(options: FlowTrackerOptions = {}) {
     this.maxHistory = options.maxHistory ?? 64;
     this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
     this.onRetire = options.onRetire;
+    this.beforeUpdate = options.beforeUpdate;
   }
 
   /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
@@ -74,7 +82,8 @@ export class FlowTracker {
     const { flow: match, superseded } = this.match(rec, tk);
     if (superseded) this.supersede(superseded, at);
     let flow = match;
-    if (!flow) {
+    if (flow) this.beforeUpdate?.(flow, at);
+    else {
       const key = this.uniqueKey(
         rec.id !== undefined ? String(rec.id) : tk,
         rec.id !== undefined ? '-' : '#',

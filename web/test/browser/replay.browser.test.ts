@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
 import { type CtscopeProcess, startReplay, startSeedServe } from '../support/ctscope-process.js';
 import { bulkRecordingText, seedRecordingText } from '../support/seed-recording.js';
@@ -9,9 +9,8 @@ import { bulkRecordingText, seedRecordingText } from '../support/seed-recording.
 // A row, not the alert toast that names the same flow.
 const INCIDENT_ROW = 'tr[data-flow-id="137932478"]';
 
-// KNOWN FAILING since the indexed-replay merge: its first test (scrubbing `ctscope replay` to the start) fails and
-// the later tests share its page. Skipped as a whole; see README Limits.
-describe.skip('replay: ctscope replay of a recorded serve run, and a recording dropped on the page', () => {
+// One recorded serve run, replayed by `ctscope replay`; each test opens its own page.
+describe('replay: ctscope replay of a recorded serve run, and a recording dropped on the page', () => {
   let recorder: CtscopeProcess | undefined;
   let replay: CtscopeProcess | undefined;
   let browser: TestBrowser;
@@ -33,10 +32,17 @@ describe.skip('replay: ctscope replay of a recorded serve run, and a recording d
     }
     await recorder.stop();
     const dataDir = recorder.dataDir!;
-    recording = join(dataDir, readdirSync(dataDir).find((n) => n.endsWith('.ndjson'))!);
+    recording = join(dataDir, readdirSync(dataDir).find((n) => /^ctscope-.*\.ndjson(\.gz)?$/.test(n))!);
     replay = await startReplay(recording);
-    page = await browser.newPage();
   }, 40_000);
+
+  beforeEach(async () => {
+    page = await browser.newPage();
+  });
+
+  afterEach(async () => {
+    await page?.close();
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -46,9 +52,27 @@ describe.skip('replay: ctscope replay of a recorded serve run, and a recording d
     recorder?.cleanup();
   });
 
-  it('ctscope replay: scrubbing to the start and back changes the table', async () => {
-    await page.goto(replay!.url);
+  /** The page served by the shared `ctscope replay`, connected. */
+  async function openReplayPage(url = replay!.url): Promise<void> {
+    await page.goto(url);
     await page.locator('[data-connection="open"]').waitFor({ timeout: 10_000 });
+  }
+
+  /** Flow ids on the page, and in the server's own table (the truth at the replay clock's time). */
+  const pageRows = () =>
+    page.locator('tr[data-flow-id]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-flow-id')!));
+  async function serverRows(): Promise<string[]> {
+    const body = (await (await fetch(`${replay!.url}/api/flows?limit=1000`)).json()) as {
+      flows: Array<{ id: string }>;
+    };
+    return body.flows.map((f) => f.id);
+  }
+
+  it('ctscope replay: scrubbing to the start and back changes the table', async () => {
+    // A fixed window over the whole recording: the table hides no row for being later than the clock, so rows
+    // of another instant left in the page's table would show.
+    const clock = (await (await fetch(`${replay!.url}/api/replay`)).json()) as { start: number; end: number };
+    await openReplayPage(`${replay!.url}/?from=${clock.start - 60_000}&to=${clock.end + 60_000}`);
     const bar = page.getByRole('region', { name: 'Replay' });
     await bar.getByRole('button', { name: /Play/ }).waitFor();
     // Paused at the end: the final state.
@@ -61,6 +85,9 @@ describe.skip('replay: ctscope replay of a recorded serve run, and a recording d
     await page.locator(INCIDENT_ROW).waitFor({ state: 'detached', timeout: 10_000 });
     const atStart = await page.locator('tr[data-flow-id]').count();
     expect(atStart).toBeLessThan(atEnd);
+    // Every row shown is a flow of the recording's start, not one left over from its end.
+    const truth = new Set(await serverRows());
+    expect((await pageRows()).filter((id) => !truth.has(id))).toEqual([]);
     await shot(page, 'replay-server-start');
 
     await page.keyboard.press('End');
@@ -69,7 +96,14 @@ describe.skip('replay: ctscope replay of a recorded serve run, and a recording d
   }, 40_000);
 
   it('classifies a dropped recording in the browser, with no server, and scrubs it', async () => {
-    await replay!.stop();
+    // Its own server, stopped once the page is loaded: the drop must work with no server at all.
+    const own = await startReplay(recording);
+    try {
+      await openReplayPage(own.url);
+    } finally {
+      await own.stop();
+      own.cleanup();
+    }
     await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 10_000 });
     await page.evaluate((text) => {
       const dt = new DataTransfer();
@@ -98,6 +132,7 @@ describe.skip('replay: ctscope replay of a recorded serve run, and a recording d
   }, 40_000);
 
   it('stays smooth with 100k flows: virtualized rows, quick scrolling', async () => {
+    await openReplayPage();
     const body = bulkRecordingText(100_000, 10);
     await page.route('**/load-test.ndjson', (route) =>
       route.fulfill({ body, contentType: 'application/x-ndjson' }),
