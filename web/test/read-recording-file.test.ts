@@ -26,10 +26,12 @@ describe('readRecordingFile', () => {
       TEXT,
     ],
   ])('reads %s', async (_name, bytes, expected) => {
-    expect(await readRecordingFile(new Blob([await bytes()]))).toBe(expected);
+    expect(await readRecordingFile(new Blob([new Uint8Array(await bytes())]))).toBe(expected);
   });
 
   it('still fails on a gzip file with no whole line in it', async () => {
-    await expect(readRecordingFile(new Blob([gzipSync(TEXT).subarray(0, 12)]))).rejects.toThrow();
+    await expect(
+      readRecordingFile(new Blob([new Uint8Array(gzipSync(TEXT).subarray(0, 12))])),
+    ).rejects.toThrow();
   });
 });
