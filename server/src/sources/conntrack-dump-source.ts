@@ -15,37 +15,39 @@ export interface ConntrackListing {
   durationMs: number;
 }
 
-/** Runs `conntrack ARGS` (a listing) and returns its entry lines; "exit 1 with 0 flow entries" is an empty result. */
+/**
+ * Runs `conntrack ARGS` (a listing) and returns its entry lines; "exit 1 with 0 flow entries" is an empty result.
+ * The output is split as it streams in, so a dump of a big table is never held as one string plus its split.
+ */
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<ConntrackListing> {
+  const lines: string[] = [];
   try {
     const r = await runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
+      onStdoutLines: (chunk) => keepEntryLines(chunk, lines),
     });
-    return { lines: entryLines(r.stdout), durationMs: r.durationMs };
+    return { lines, durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
-    if (r && r.exitCode === 1 && r.stdout.trim() === '' && EMPTY_SUMMARY.test(r.stderr)) {
+    if (r && r.exitCode === 1 && lines.length === 0 && EMPTY_SUMMARY.test(r.stderr)) {
       return { lines: [], durationMs: r.durationMs };
     }
     throw err;
   }
 }
 
-function entryLines(stdout: string): string[] {
-  const out: string[] = [];
-  for (const raw of stdout.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+function keepEntryLines(chunk: readonly string[], out: string[]): void {
+  for (const line of chunk) {
     // The summary belongs on stderr; skip it defensively in case a wrapper merged the streams.
     if (line.length === 0 || (line.startsWith('conntrack v') && SUMMARY.test(line))) continue;
     out.push(line);
   }
-  return out;
 }
 
 /** Arguments of a full UDP dump. */
