@@ -21,7 +21,8 @@ import {
   untilStable,
 } from '../server/test/kernel/flood-netns.mjs';
 
-const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
+// BENCH_KERNEL_CLI runs another build's CLI (e.g. a baseline checkout) through the same flood.
+const CLI = process.env.BENCH_KERNEL_CLI || join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
 /** Engineers sharing a machine each pass their own prefix: leftovers are cleaned up under it only. */
 const NS_PREFIX = process.env.BENCH_KERNEL_NETNS_PREFIX || 'kbb-';
 const PREFIX = `${NS_PREFIX}${process.pid}-`;

@@ -2,6 +2,7 @@
 import type { ConntrackEventType, FlowRecord } from '../conntrack/conntrack-types.js';
 import { tupleKey } from '../conntrack/flow-key.js';
 import type { Classification } from '../verdict/verdict-types.js';
+import { CompactRecord, small } from './compact-record.js';
 
 /** One lifecycle step of a tracked flow; also a timeout reading for keep-alive detection. */
 export interface FlowHistoryEntry {
@@ -35,9 +36,47 @@ export interface TrackedFlow {
   verdict?: Classification;
 }
 
+/**
+ * A tracked flow with every field set from the start, so all flows share one in-object shape: a literal that
+ * gains `createdAt`, `verdict` and `destroyedAt` later moves them to a separate property array (and its numbers
+ * to boxes), tens of bytes per flow at 250k flows.
+ */
+class LiveFlow implements TrackedFlow {
+  key: string;
+  record: FlowRecord;
+  firstSeen: number;
+  lastSeen: number;
+  createdAt: number | undefined = undefined;
+  destroyedAt: number | undefined = undefined;
+  history: FlowHistoryEntry[] = NO_HISTORY;
+  verdict: Classification | undefined = undefined;
+
+  constructor(key: string, record: FlowRecord, at: number) {
+    this.key = key;
+    this.record = record;
+    this.firstSeen = at;
+    this.lastSeen = at;
+  }
+}
+
+/** The history of a flow not yet observed (never mutated: {@link appendBounded} always copies). */
+const NO_HISTORY: FlowHistoryEntry[] = [];
+
+/**
+ * Estimated heap cost of one history entry (its object plus its array slot), bytes: what
+ * {@link FlowTrackerOptions.maxHistoryBytes} counts. Entries have a fixed shape, so the byte cap is an entry
+ * count derived from it; it stays a byte figure so the bound reads as memory.
+ */
+export const HISTORY_ENTRY_BYTES = 32;
+
 export interface FlowTrackerOptions {
   /** Max history entries kept per flow (oldest dropped). Default 64. */
   maxHistory?: number;
+  /**
+   * Max estimated bytes of history per flow ({@link HISTORY_ENTRY_BYTES} per entry); the tighter of this and
+   * `maxHistory` applies. Default: no byte cap beyond `maxHistory`.
+   */
+  maxHistoryBytes?: number;
   /**
    * Index flows that carry a conntrack id by tuple too (default true). The tuple index lets a NEW with a new id
    * retire a flow whose DESTROY was missed; a live table fed by `-o id` output can turn it off to save memory
@@ -63,7 +102,11 @@ export class FlowTracker {
   private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
 
   constructor(options: FlowTrackerOptions = {}) {
-    this.maxHistory = options.maxHistory ?? 64;
+    const byBytes =
+      options.maxHistoryBytes === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(options.maxHistoryBytes / HISTORY_ENTRY_BYTES);
+    this.maxHistory = Math.max(1, Math.min(options.maxHistory ?? 64, byBytes));
     this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
     this.onRetire = options.onRetire;
   }
@@ -79,7 +122,7 @@ export class FlowTracker {
         rec.id !== undefined ? String(rec.id) : tk,
         rec.id !== undefined ? '-' : '#',
       );
-      flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [] };
+      flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
     if (rec.id !== undefined) this.byId.set(rec.id, flow);
@@ -111,7 +154,7 @@ export class FlowTracker {
 
   /** A new entry took this tuple, so the old one is gone even though we missed its DESTROY. */
   private supersede(old: TrackedFlow, at: number): void {
-    old.destroyedAt = at;
+    old.destroyedAt = small(at);
     this.onRetire?.(old);
     const otk = tupleKey(old.record);
     if (this.byTuple.get(otk) === old) this.byTuple.delete(otk);
@@ -128,21 +171,27 @@ export class FlowTracker {
   private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string): void {
     const prev = flow.record;
     // DESTROY lines may lack the timeout and flags; keep what we knew.
-    flow.record =
-      rec.event === 'DESTROY'
-        ? { ...rec, timeout: rec.timeout ?? prev.timeout, id: rec.id ?? prev.id }
-        : { ...rec, id: rec.id ?? prev.id };
-    flow.lastSeen = Math.max(flow.lastSeen, at);
-    if (rec.event === 'NEW') flow.createdAt = at;
+    const id = rec.id ?? prev.id;
+    const timeout = rec.event === 'DESTROY' ? (rec.timeout ?? prev.timeout) : rec.timeout;
+    if (id === rec.id && timeout === rec.timeout) flow.record = rec;
+    else if (rec instanceof CompactRecord) flow.record = rec.with(id, timeout);
+    else flow.record = { ...rec, timeout, id };
+    flow.lastSeen = small(Math.max(flow.lastSeen, at));
+    if (rec.event === 'NEW') flow.createdAt = small(at);
     if (rec.event === 'DESTROY') {
-      flow.destroyedAt = at;
+      flow.destroyedAt = small(at);
       if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
     if (rec.event === undefined && isExpectedReading(flow.history, rec, at)) return;
-    const entry: FlowHistoryEntry = { at, event: rec.event ?? 'LIST', unreplied: rec.unreplied };
-    if (rec.timeout !== undefined) entry.timeout = rec.timeout;
+    // Always the same four keys, so every entry has one shape.
+    const entry: FlowHistoryEntry = {
+      at: small(at),
+      event: rec.event ?? 'LIST',
+      timeout: small(rec.timeout),
+      unreplied: rec.unreplied,
+    };
     flow.history = appendBounded(flow.history, entry, this.maxHistory);
   }
 
