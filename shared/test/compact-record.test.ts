@@ -181,3 +181,98 @@ describe('FlowStore with compact records: id reuse and missing ids', () => {
     expect(f.record).toBeInstanceOf(CompactRecord);
   });
 });
+
+describe('FlowTracker id index without a map entry per flow', () => {
+  const NEW = (id: number, sport: number) =>
+    rec(
+      `    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=10.42.0.5 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`,
+    );
+  const UPDATE = (id: number, sport: number) =>
+    rec(
+      `[UPDATE] ipv4     2 udp      17 29 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 src=10.42.0.5 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`,
+    );
+  const DESTROY = (id: number, sport: number) =>
+    rec(
+      `[DESTROY] ipv4     2 udp      17 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 src=10.42.0.5 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`,
+    );
+  const NOID = (sport: number) =>
+    rec(
+      `    [NEW] udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=10.42.0.5 dst=10.42.0.33 sport=53 dport=${sport}`,
+    );
+
+  type Step = { observe: FlowRecord } | { remove: string } | { roundTrip: true };
+  it.each<{ name: string; steps: Step[]; last: FlowRecord; expectKey: string; flows: number }>([
+    {
+      name: 'id reuse: an UPDATE goes to the newest flow with the id, not the destroyed one',
+      steps: [{ observe: NEW(7, 1000) }, { observe: DESTROY(7, 1000) }, { observe: NEW(7, 1001) }],
+      last: UPDATE(7, 1001),
+      expectKey: '7-2',
+      flows: 2,
+    },
+    {
+      name: 'the newest removed while the id-keyed one stays: the id finds nothing, even a DESTROY starts a new flow',
+      steps: [
+        { observe: NEW(7, 1000) },
+        { observe: DESTROY(7, 1000) },
+        { observe: NEW(7, 1001) },
+        { remove: '7-2' },
+      ],
+      last: DESTROY(7, 1002),
+      expectKey: '7-2',
+      flows: 2,
+    },
+    {
+      name: 'the same after an export/import round trip (the "none" survives it)',
+      steps: [
+        { observe: NEW(7, 1000) },
+        { observe: DESTROY(7, 1000) },
+        { observe: NEW(7, 1001) },
+        { remove: '7-2' },
+        { roundTrip: true },
+      ],
+      last: DESTROY(7, 1002),
+      expectKey: '7-2',
+      flows: 2,
+    },
+    {
+      name: 'id reuse survives a round trip',
+      steps: [
+        { observe: NEW(7, 1000) },
+        { observe: DESTROY(7, 1000) },
+        { observe: NEW(7, 1001) },
+        { roundTrip: true },
+      ],
+      last: UPDATE(7, 1001),
+      expectKey: '7-2',
+      flows: 2,
+    },
+    {
+      name: 'a tuple-keyed flow that learns its id later is found by it',
+      steps: [{ observe: NOID(1000) }, { observe: UPDATE(9, 1000) }],
+      last: UPDATE(9, 1000),
+      expectKey: 'udp|0|10.42.0.33|1000|10.43.0.10|53',
+      flows: 1,
+    },
+    {
+      name: 'the id-keyed flow removed: a new flow with the id takes the plain key again',
+      steps: [{ observe: NEW(7, 1000) }, { remove: '7' }],
+      last: NEW(7, 1003),
+      expectKey: '7',
+      flows: 1,
+    },
+  ])('$name', ({ steps, last, expectKey, flows }) => {
+    let t = new FlowTracker({ indexIdFlowsByTuple: false });
+    let at = 0;
+    for (const s of steps) {
+      if ('observe' in s) t.observe(s.observe, (at += 100));
+      else if ('remove' in s) t.remove(s.remove);
+      else {
+        const copy = new FlowTracker({ indexIdFlowsByTuple: false });
+        copy.importState(JSON.parse(JSON.stringify(t.exportState())));
+        t = copy;
+      }
+    }
+    expect(t.observe(last, (at += 100)).key).toBe(expectKey);
+    expect(t.size).toBe(flows);
+  });
+});

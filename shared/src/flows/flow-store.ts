@@ -18,9 +18,9 @@ import {
   type Verdict,
 } from '../verdict/verdicts.js';
 import type { Alert } from './alert.js';
+import { AddressInterner } from './compact-record.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
-import { AddressInterner } from './compact-record.js';
 import { evictDownTo, retireDestroyed } from './flow-retention.js';
 import {
   type FlowHistoryEntry,

@@ -94,7 +94,7 @@ export class FlowTracker {
    * The newest flow per conntrack id. The kernel derives ids from the entry's address and tuple, so an entry
    * deleted and re-created at once often gets the same id: a destroyed flow must not swallow its successor.
    */
-  private readonly byId = new Map<number, TrackedFlow>();
+  private readonly byId = new IdIndex(this.byKey);
   /** Live flows by original tuple; destroyed flows leave it so a reused tuple starts a new flow. */
   private readonly byTuple = new Map<string, TrackedFlow>();
   private readonly maxHistory: number;
@@ -199,11 +199,10 @@ export class FlowTracker {
   remove(key: string): void {
     const flow = this.byKey.get(key);
     if (!flow) return;
+    if (flow.record.id !== undefined) this.byId.forget(flow.record.id, flow);
     this.byKey.delete(key);
     const tk = tupleKey(flow.record);
     if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
-    if (flow.record.id !== undefined && this.byId.get(flow.record.id) === flow)
-      this.byId.delete(flow.record.id);
   }
 
   /** Mark a live flow gone without a DESTROY event (e.g. absent from a full dump). */
@@ -231,8 +230,7 @@ export class FlowTracker {
   /** Plain-data copy of the table for a replay checkpoint (flows in first-seen order, indexes by key). */
   exportState(): FlowTrackerState {
     const flows = [...this.byKey.values()];
-    const byId: Array<[number, string]> = [];
-    for (const [id, f] of this.byId) byId.push([id, f.key]);
+    const byId = this.byId.entries();
     const byTuple: Array<[string, string]> = [];
     for (const [tk, f] of this.byTuple) byTuple.push([tk, f.key]);
     return { flows, byId, byTuple };
@@ -244,13 +242,84 @@ export class FlowTracker {
     this.byId.clear();
     this.byTuple.clear();
     for (const f of state.flows) this.byKey.set(f.key, f);
-    for (const [id, key] of state.byId) {
-      const f = this.byKey.get(key);
-      if (f) this.byId.set(id, f);
-    }
+    this.byId.load(state.byId);
     for (const [tk, key] of state.byTuple) {
       const f = this.byKey.get(key);
       if (f) this.byTuple.set(tk, f);
+    }
+  }
+}
+
+/**
+ * Newest flow per conntrack id, without a map entry per flow: a flow keyed by its own id (`"123"`) is found in the
+ * key map, so only the exceptions are stored: a newer flow that reused the id (`"123-2"`), a tuple-keyed flow
+ * that learnt its id later, or `null` where the newest was removed while the id-keyed one remains.
+ */
+class IdIndex {
+  private readonly exceptions = new Map<number, TrackedFlow | null>();
+
+  constructor(private readonly byKey: Map<string, TrackedFlow>) {}
+
+  /** The flow keyed by this id itself, if any. */
+  private holder(id: number): TrackedFlow | undefined {
+    const f = this.byKey.get(String(id));
+    return f !== undefined && f.record.id === id ? f : undefined;
+  }
+
+  get(id: number): TrackedFlow | undefined {
+    const e = this.exceptions.get(id);
+    if (e !== undefined) return e ?? undefined;
+    return this.holder(id);
+  }
+
+  /** `flow` is now the newest with this id. */
+  set(id: number, flow: TrackedFlow): void {
+    if (this.holder(id) === flow) this.exceptions.delete(id);
+    else this.exceptions.set(id, flow);
+  }
+
+  /** `flow` is being removed from the key map (call before removing it). */
+  forget(id: number, flow: TrackedFlow): void {
+    const e = this.exceptions.get(id);
+    const holder = this.holder(id);
+    if (e === flow) {
+      // The newest goes: no flow has the id any more, even though the id-keyed one stays.
+      if (holder !== undefined && holder !== flow) this.exceptions.set(id, null);
+      else this.exceptions.delete(id);
+    } else if (e === null && holder === flow) {
+      this.exceptions.delete(id);
+    }
+  }
+
+  clear(): void {
+    this.exceptions.clear();
+  }
+
+  /** `[id, key]` of every id's newest flow. */
+  entries(): Array<[number, string]> {
+    const out: Array<[number, string]> = [];
+    for (const f of this.byKey.values()) {
+      const id = f.record.id;
+      if (id !== undefined && !this.exceptions.has(id) && this.holder(id) === f) out.push([id, f.key]);
+    }
+    for (const [id, f] of this.exceptions) if (f) out.push([id, f.key]);
+    return out;
+  }
+
+  /** Replace the index with `[id, key]` pairs (the key map already filled). */
+  load(pairs: ReadonlyArray<readonly [number, string]>): void {
+    this.exceptions.clear();
+    const listed = new Set<number>();
+    for (const [id, key] of pairs) {
+      const f = this.byKey.get(key);
+      if (f === undefined) continue;
+      listed.add(id);
+      this.set(id, f);
+    }
+    // An id-keyed flow whose id has no newest flow listed: keep it unfindable by id, as it was.
+    for (const f of this.byKey.values()) {
+      const id = f.record.id;
+      if (id !== undefined && !listed.has(id) && this.holder(id) === f) this.exceptions.set(id, null);
     }
   }
 }
