@@ -104,15 +104,24 @@ export class AddressInterner {
     this.map.clear();
   }
 
-  /** The compact form of a parsed record, its addresses interned. */
-  compact(r: FlowRecord): CompactRecord {
-    const o = r.orig;
-    const p = r.reply;
-    return new CompactRecord(
-      r,
-      new CompactTuple(this.canon(o.src), this.canon(o.dst), small(o.sport), small(o.dport)),
-      new CompactTuple(this.canon(p.src), this.canon(p.dst), small(p.sport), small(p.dport)),
-    );
+  /**
+   * The compact form of a parsed record, its addresses interned. Tuples equal to `prev`'s are shared rather than
+   * rebuilt: a flow's tuples rarely change, and a full dump re-reads every flow at once.
+   */
+  compact(r: FlowRecord, prev?: FlowRecord): CompactRecord {
+    return new CompactRecord(r, this.tuple(r.orig, prev?.orig), this.tuple(r.reply, prev?.reply));
+  }
+
+  private tuple(t: Tuple, prev: Tuple | undefined): CompactTuple {
+    if (
+      prev instanceof CompactTuple &&
+      prev.src === t.src &&
+      prev.dst === t.dst &&
+      prev.sport === t.sport &&
+      prev.dport === t.dport
+    )
+      return prev;
+    return new CompactTuple(this.canon(t.src), this.canon(t.dst), small(t.sport), small(t.dport));
   }
 }
 

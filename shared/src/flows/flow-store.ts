@@ -117,6 +117,7 @@ export class FlowStore {
       maxHistory: this.options.maxHistory,
       maxHistoryBytes: this.options.maxHistoryBytes,
       indexIdFlowsByTuple: false,
+      keep: (rec, prev) => this.interned.compact(rec, prev),
       // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
       onRetire: (old) => {
         this.destroyedQueue.add(old.key);
@@ -194,9 +195,8 @@ export class FlowStore {
   }
 
   private observe(parsed: FlowRecord, at: number): TrackedFlow {
-    const rec = this.interned.compact(parsed);
     const before = this.tracker.size;
-    const flow = this.tracker.observe(rec, this.rel(at));
+    const flow = this.tracker.observe(parsed, this.rel(at));
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();

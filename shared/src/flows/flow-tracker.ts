@@ -85,6 +85,11 @@ export interface FlowTrackerOptions {
   indexIdFlowsByTuple?: boolean;
   /** Called when a live flow is retired without a DESTROY (replaced by a new entry, or marked gone). */
   onRetire?: (flow: TrackedFlow) => void;
+  /**
+   * The form a record is kept in, given the record it replaces (undefined for a new flow): lets the live table
+   * keep a compact copy that shares unchanged parts with the previous one. Default: the record as given.
+   */
+  keep?: (rec: FlowRecord, prev: FlowRecord | undefined) => FlowRecord;
 }
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
@@ -100,6 +105,7 @@ export class FlowTracker {
   private readonly maxHistory: number;
   private readonly indexIdFlows: boolean;
   private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
+  private readonly keep: ((rec: FlowRecord, prev: FlowRecord | undefined) => FlowRecord) | undefined;
 
   constructor(options: FlowTrackerOptions = {}) {
     const byBytes =
@@ -109,13 +115,15 @@ export class FlowTracker {
     this.maxHistory = Math.max(1, Math.min(options.maxHistory ?? 64, byBytes));
     this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
     this.onRetire = options.onRetire;
+    this.keep = options.keep;
   }
 
   /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
-  observe(rec: FlowRecord, at: number): TrackedFlow {
-    const tk = tupleKey(rec);
-    const { flow: match, superseded } = this.match(rec, tk);
+  observe(parsed: FlowRecord, at: number): TrackedFlow {
+    const tk = tupleKey(parsed);
+    const { flow: match, superseded } = this.match(parsed, tk);
     if (superseded) this.supersede(superseded, at);
+    const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
     if (!flow) {
       const key = this.uniqueKey(
