@@ -144,18 +144,18 @@ describe('history byte cap', () => {
 describe('FlowStore with compact records: id reuse and missing ids', () => {
   const NEW = (id: number, sport: number) =>
     `[1700000000.000000]\t    [NEW] ipv4     2 udp      17 30 src=10.200.123.234 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=10.42.0.5 dst=10.200.123.234 sport=53 dport=${sport} id=${id}`;
-  const DESTROY = (id: number, sport: number) =>
+  const DESTROY = (sport: number) =>
     `[1700000001.000000]\t[DESTROY] ipv4     2 udp      17 src=10.200.123.234 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=10.42.0.5 dst=10.200.123.234 sport=53 dport=${sport}`;
   it.each([
     {
       name: 'id reused after DESTROY: a second flow with a suffixed key',
-      lines: [NEW(9, 1000), `${DESTROY(9, 1000)} id=9`, NEW(9, 1001)],
+      lines: [NEW(9, 1000), `${DESTROY(1000)} id=9`, NEW(9, 1001)],
       keys: ['9', '9-2'],
       live: ['9-2'],
     },
     {
       name: 'DESTROY without a timeout keeps the timeout it had',
-      lines: [NEW(5, 1000), `${DESTROY(5, 1000)} id=5`],
+      lines: [NEW(5, 1000), `${DESTROY(1000)} id=5`],
       keys: ['5'],
       live: [],
       check: (s: FlowStore) => {
@@ -165,7 +165,7 @@ describe('FlowStore with compact records: id reuse and missing ids', () => {
     },
   ])('$name', ({ lines, keys, live, check }) => {
     const s = new FlowStore();
-    lines.forEach((l, k) => s.ingestEventLine(l, T0 + k * 100));
+    for (const [k, l] of lines.entries()) s.ingestEventLine(l, T0 + k * 100);
     const reports = s.reports();
     expect(reports.map((r) => r.id).sort()).toEqual(keys);
     expect(reports.filter((r) => r.destroyedAt === undefined).map((r) => r.id)).toEqual(live);
@@ -176,7 +176,7 @@ describe('FlowStore with compact records: id reuse and missing ids', () => {
     const t = new FlowTracker();
     const i = new AddressInterner();
     t.observe(i.compact(rec(NEW(5, 1000))), 1000);
-    const f = t.observe(i.compact(rec(DESTROY(5, 1000))), 2000);
+    const f = t.observe(i.compact(rec(DESTROY(1000))), 2000);
     expect([f.key, f.record.id, f.record.timeout, f.record.event]).toEqual(['5', 5, 30, 'DESTROY']);
     expect(f.record).toBeInstanceOf(CompactRecord);
   });
@@ -264,7 +264,8 @@ describe('FlowTracker id index without a map entry per flow', () => {
     let t = new FlowTracker({ indexIdFlowsByTuple: false });
     let at = 0;
     for (const s of steps) {
-      if ('observe' in s) t.observe(s.observe, (at += 100));
+      at += 100;
+      if ('observe' in s) t.observe(s.observe, at);
       else if ('remove' in s) t.remove(s.remove);
       else {
         const copy = new FlowTracker({ indexIdFlowsByTuple: false });
@@ -272,7 +273,7 @@ describe('FlowTracker id index without a map entry per flow', () => {
         t = copy;
       }
     }
-    expect(t.observe(last, (at += 100)).key).toBe(expectKey);
+    expect(t.observe(last, at + 100).key).toBe(expectKey);
     expect(t.size).toBe(flows);
   });
 });
