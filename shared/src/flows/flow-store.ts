@@ -39,7 +39,7 @@ export interface FlowStoreOptions {
   destroyedRetentionMs: number;
   /** History entries per flow. */
   maxHistory: number;
-  /** Estimated history bytes per flow (the tighter of this and `maxHistory` applies). */
+  /** History bytes per flow, at {@link HISTORY_ENTRY_BYTES} an entry (the tighter of this and `maxHistory` applies). */
   maxHistoryBytes: number;
   /** NAT versions kept. */
   maxNatVersions: number;
@@ -53,7 +53,7 @@ export const DEFAULT_STORE_OPTIONS: FlowStoreOptions = {
   maxFlows: 300_000,
   destroyedRetentionMs: 120_000,
   maxHistory: 8,
-  maxHistoryBytes: 8 * HISTORY_ENTRY_BYTES,
+  maxHistoryBytes: 512,
   maxNatVersions: 200,
   unansweredAfterMs: 10_000,
   maxSuspects: 256,
