@@ -97,7 +97,7 @@ export function defaultServeConfig(): ServeConfig {
     record: true,
     retentionHours: 72,
     retentionBytes: 2 * 1024 * 1024 * 1024,
-    maxFlows: 300_000,
+    maxFlows: DEFAULT_MAX_FLOWS,
     unansweredAfterMs: 10_000,
     webRoot: DEFAULT_WEB_ROOT,
     nodeName: hostname(),
@@ -144,10 +144,17 @@ export const LIVE_AGENT_V8_FLAGS: readonly string[] = ['--optimize-for-size'];
 
 /**
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
- * kernel, recording on, full dumps included): about 130 MB with a near-empty table and 190 MB more per 100,000
- * flows. Deployments size their memory limit from it (deploy/daemonset.yaml is checked against it).
+ * kernel, recording on, full dumps included): about 85 MB plus 115 MB per 100,000 flows (198 MB at 100k flows,
+ * 367 MB at 250k; the same run's baseline before the compact live table: 372 MB and 643 MB). Deployments size
+ * their memory limit from it (deploy/daemonset.yaml is checked against it).
  */
-export const MEASURED_RSS = { baseMb: 130, per100kFlowsMb: 190 } as const;
+export const MEASURED_RSS = { baseMb: 85, per100kFlowsMb: 115 } as const;
+
+/**
+ * Default `--max-flows`: the DaemonSet's cap too, so that the measured peak at the cap plus 20% headroom fits the
+ * 512Mi limit (85 + 2.5 × 115 ≈ 372 MB).
+ */
+export const DEFAULT_MAX_FLOWS = 250_000;
 
 /** Expected peak RSS, MB, with `maxFlows` tracked flows. */
 export function expectedPeakRssMb(maxFlows: number): number {
