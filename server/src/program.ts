@@ -187,6 +187,9 @@ export function buildProgram(exit: (code: number) => void): Command {
     )
     .addOption(opt('--no-record', 'do not record to --data-dir', 'CTSCOPE_NO_RECORD'))
     .addOption(
+      opt('--no-record-gzip', 'write plain .ndjson segments instead of gzip', 'CTSCOPE_NO_RECORD_GZIP'),
+    )
+    .addOption(
       opt(
         '--retention-hours <h>',
         `delete recordings older than this (default ${d.retentionHours})`,
@@ -283,6 +286,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         fullResyncMs: o.fullResync ?? d.fullResyncMs,
         bufferBytes: o.bufferBytes ?? d.bufferBytes,
         record: o.record !== false,
+        recordGzip: o.recordGzip !== false,
         retentionHours: o.retentionHours ?? d.retentionHours,
         retentionBytes: o.retentionBytes ?? d.retentionBytes,
         maxFlows: o.maxFlows ?? d.maxFlows,

@@ -1,5 +1,5 @@
 /** The `dump` source (DumpScheduler) against the fake conntrack in test/fake-bin. */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -64,21 +64,49 @@ describe('DumpScheduler', () => {
     expect(scheduler.supervisor.state).toMatchObject({ name: 'dump', state: 'running' });
   });
 
-  it('dates a dump from before its spawn, even when the main thread gets back to it late', async () => {
-    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
+  it('once loss stops, the resync waits only the minimum gap, not the cost floor (convergence after a storm)', async () => {
+    Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.5' });
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
-    const before = Date.now();
+    scheduler = new DumpScheduler({
+      sink,
+      node: {},
+      fullIntervalMs: 600_000,
+      minResyncGapMs: 10,
+      resyncCostFactor: 10,
+      resyncQuietMs: 100,
+    });
     scheduler.start();
-    // The main thread is busy well past the 50 ms the dump itself takes (as while ingesting a backlog).
-    const until = Date.now() + 400;
-    while (Date.now() < until) {}
+    await waitFor(() => expect(rec.dumps).toHaveLength(1), 10_000);
+    // The floor while loss continues would be 10 × (≥ 500 ms): ≥ 5 s.
+    expect(scheduler.stats().resyncGapMs).toBeGreaterThanOrEqual(5000);
+    scheduler.requestResync('enobufs');
+    // Quiet after 100 ms, then 10 ms gap and a 500 ms dump: done long before the 5 s floor.
+    await waitFor(() => expect(rec.dumps).toHaveLength(2), 4000);
+    expect(rec.dumps[1]!.at - rec.dumps[0]!.at).toBeLessThan(4000);
+    expect(scheduler.stats().lastReason).toBe('enobufs');
+  });
+
+  it('spools the dump to a 0600 file in spoolDir, removed afterwards, with the same lines as a pipe', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const spoolDir = join(stateDir, 'data');
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, spoolDir });
+    scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
-    const d = rec.dumps[0]!;
-    expect(d.at - before).toBeGreaterThanOrEqual(400);
-    // `at - durationMs` would say ≥ 350 ms after the start: flows created meanwhile would be swept as gone.
-    expect(d.startedAt).toBeGreaterThanOrEqual(before);
-    expect(d.startedAt! - before).toBeLessThan(100);
+    expect(rec.dumps[0]!.lines).toEqual(capturedPolls().flat());
+    expect(statSync(spoolDir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(spoolDir)).toEqual([]);
+  });
+
+  it('falls back to a pipe when the spool directory cannot be created', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const blocker = join(stateDir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, spoolDir: join(blocker, 'x') });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    expect(rec.dumps[0]!.lines).toHaveLength(40);
   });
 
   it('coalesces 10 rapid resync requests into one extra dump, after the minimum gap', async () => {

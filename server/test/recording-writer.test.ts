@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
@@ -11,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { FlowRecord, RecGap, RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
@@ -398,4 +401,135 @@ describe('RecordingWriter', () => {
     expect(items.filter((r) => 'error' in r)).toHaveLength(1);
     expect(segments(dir)).toHaveLength(2);
   });
+});
+
+describe('RecordingWriter with gzip segments', () => {
+  const gz = { gzip: true } as const;
+
+  it('writes .ndjson.gz segments that gunzip to the same records, and counts the raw bytes', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, gz);
+    await w.open();
+    for (const [, rec] of everyKind) w.append(rec);
+    for (let i = 0; i < 2000; i++) w.append(lineRec(i));
+    await w.close();
+    const names = segments(dir);
+    expect(names).toEqual(['ctscope-20240501T020304Z-000000.ndjson.gz']);
+    const file = join(dir, names[0]!);
+    const raw = gunzipSync(readFileSync(file)).toString();
+    const items = await readAll(dir);
+    expect(items.slice(2, 2 + everyKind.length)).toEqual(everyKind.map(([, r]) => r));
+    expect(linesOf(items).slice(-2000)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => (lineRec(i) as { line: string }).line),
+    );
+    expect(items.at(-1)).toMatchObject({ k: 'gap', reason: 'server-stop' });
+    const st = w.state();
+    expect(st).toMatchObject({ gzip: true, rawBytes: Buffer.byteLength(raw), bytes: statSync(file).size });
+    // Repetitive conntrack lines compress well: at least 5×.
+    expect(st.rawBytes / st.bytes).toBeGreaterThan(5);
+  });
+
+  it('an open segment (no gzip trailer yet, as after a crash) reads up to the last flush', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, gz);
+    await w.open();
+    for (let i = 0; i < 300; i++) w.append(lineRec(i));
+    await w.flush();
+    const items = await readAll(dir);
+    expect(items.filter((r) => 'error' in r)).toEqual([]);
+    expect(linesOf(items)).toHaveLength(300);
+    // Not closed: a strict gunzip sees no end of stream.
+    expect(() => gunzipSync(readFileSync(join(dir, segments(dir)[0]!)))).toThrow(/unexpected end/i);
+  });
+
+  it('rotates by compressed size, each segment a whole gzip file with its own header', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, { ...gz, segmentBytes: 2000 });
+    await w.open();
+    for (let i = 0; i < 3000; i++) {
+      w.append(lineRec(i, 50));
+      if (i % 100 === 99) await w.flush();
+    }
+    await w.close();
+    const names = segments(dir);
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    for (const n of names) {
+      expect(n).toMatch(/\.ndjson\.gz$/);
+      const text = gunzipSync(readFileSync(join(dir, n))).toString();
+      expect(JSON.parse(text.slice(0, text.indexOf('\n')))).toMatchObject({ k: 'header' });
+    }
+    expect(linesOf(await readAll(dir))).toEqual(
+      Array.from({ length: 3000 }, (_, i) => (lineRec(i, 50) as { line: string }).line),
+    );
+  });
+
+  it('old plain segments and new gzip ones replay together, in order', async () => {
+    const dir = tempDir();
+    const a = makeWriter(dir);
+    await a.w.open();
+    a.w.append(lineRec(1));
+    await a.w.close();
+    const b = makeWriter(dir, gz);
+    b.clock.t += 1000;
+    await b.w.open();
+    b.w.append(lineRec(2));
+    await b.w.close();
+    expect(segments(dir)).toEqual([
+      'ctscope-20240501T020304Z-000000.ndjson',
+      'ctscope-20240501T020305Z-000001.ndjson.gz',
+    ]);
+    expect(linesOf(await readAll(dir))).toEqual([1, 2].map((i) => (lineRec(i) as { line: string }).line));
+  });
+
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  it.skipIf(!isRoot)(
+    'full disk on a real tmpfs (needs root): ends the broken segment, resumes in a new one, nothing unreadable',
+    async () => {
+      const dir = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
+      try {
+        const { w } = makeWriter(dir, { ...gz, retryMs: 20, now: Date.now });
+        await w.open();
+        let appended = 0;
+        // Random padding so gzip cannot squeeze it: the disk fills.
+        const noisy = (i: number): RecordingRecord => ({
+          k: 'line',
+          t: Date.now(),
+          src: 'events',
+          line: `${i} ${randomBytes(600).toString('base64')}`,
+        });
+        const sent: string[] = [];
+        while (!w.state().paused && appended < 5000) {
+          for (let i = 0; i < 20; i++) {
+            const r = noisy(appended++) as { line: string };
+            sent.push(r.line);
+            w.append(r as RecordingRecord);
+          }
+          await w.flush();
+        }
+        expect(w.state()).toMatchObject({ paused: true, reason: expect.stringMatching(/ENOSPC|no space/i) });
+        execFileSync('mount', ['-o', 'remount,size=4m', dir]);
+        const deadline = Date.now() + 3000;
+        while (w.state().paused && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(w.state().paused).toBe(false);
+        w.append({ k: 'line', t: Date.now(), src: 'events', line: 'after resume' });
+        await w.close();
+        const names = segments(dir);
+        expect(names.length).toBeGreaterThanOrEqual(2);
+        const items = await readAll(dir);
+        expect(items.filter((r) => 'error' in r)).toEqual([]);
+        const lines = linesOf(items);
+        expect(lines.at(-1)).toBe('after resume');
+        // What was kept is a prefix of what was sent; the rest is counted as dropped and marked.
+        const kept = lines.slice(0, -1);
+        expect(kept).toEqual(sent.slice(0, kept.length));
+        expect(kept.length + w.state().dropped).toBe(sent.length);
+        const marks = gaps(items).filter((g) => g.reason.startsWith('recording-'));
+        expect(marks.map((g) => g.reason)).toEqual(['recording-paused', 'recording-resumed']);
+      } finally {
+        for (const w of writers.splice(0)) await w.close();
+        execFileSync('umount', [dir]);
+      }
+    },
+  );
 });

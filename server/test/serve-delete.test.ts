@@ -54,6 +54,9 @@ describe('DELETE /api/flows/:id (fake conntrack)', () => {
 
   it("runs exactly the entry's conntrack -D with the token, and audits it", async () => {
     await waitFor(async () => {
+      // The NAT polls go before → during (rules gone: the flow reads ok) → after (stays); only the last is stable.
+      const nat = await app.inject({ method: 'GET', url: '/api/nat', headers: auth });
+      if (nat.json().versions.length < 3) return undefined;
       const r = await app.inject({ method: 'GET', url: '/api/flows/137932478', headers: auth });
       // the flow exists from the first dump, before the NAT snapshot that makes it no-dnat (and deletable)
       return r.statusCode === 200 && r.json().flow.verdict === 'no-dnat' ? true : undefined;

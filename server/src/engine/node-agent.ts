@@ -1,7 +1,7 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
 import type { AutoRemedyMode, FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import { autoRemedySettleMs, CTSCOPE_VERSION, type ServeConfig } from '../config.js';
+import { autoRemedySettleMs, CTSCOPE_VERSION, RECORDING_SEGMENT_BYTES, type ServeConfig } from '../config.js';
 import { type AuditLog, autoRemedyAuditEntry } from '../http/audit-log.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
@@ -60,12 +60,20 @@ export class NodeAgent implements Engine {
           writer: CTSCOPE_VERSION,
           maxAgeMs: config.retentionHours * 3_600_000,
           maxBytes: config.retentionBytes,
+          gzip: config.recordGzip,
+          segmentBytes: RECORDING_SEGMENT_BYTES[config.recordGzip ? 'gzip' : 'plain'],
           now,
         })
       : undefined;
     const sink = this.recordingSink();
     const nodeOpts = { netns: config.netns };
-    this.dump = new DumpScheduler({ sink, node: nodeOpts, fullIntervalMs: config.fullResyncMs, now });
+    this.dump = new DumpScheduler({
+      sink,
+      node: nodeOpts,
+      fullIntervalMs: config.fullResyncMs,
+      spoolDir: config.dataDir,
+      now,
+    });
     this.core.onLoss = () => this.dump.requestResync('event loss');
     this.nat = createNatPoller({
       sink,

@@ -24,9 +24,14 @@ export interface RunOptions extends NodeCommandOptions {
   /** Extra environment variables (merged over the process's). */
   env?: Record<string, string>;
   /**
+   * Write stdout to this file instead of buffering it (`stdout` is then ''): the command runs at its own speed
+   * even while the main thread is too busy to drain a pipe.
+   */
+  stdoutFile?: string;
+  /**
    * Hand stdout over line by line as it arrives instead of buffering it (the result's `stdout` is then empty):
    * a full dump of a busy table is tens of MB, and one string of it plus its split copy doubled the peak.
-   * `maxBuffer` still bounds the total (in chars).
+   * `maxBuffer` still bounds the total (in chars). Not with `stdoutFile`.
    */
   onStdoutLines?: (lines: string[]) => void;
 }
@@ -70,6 +75,7 @@ export async function runNodeCommand(
     timeout: opts.timeoutMs ?? 30_000,
     maxBuffer,
     stripFinalNewline: false,
+    ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     cancelSignal: opts.signal,
     ...(opts.env ? { env: opts.env } : {}),

@@ -1,9 +1,10 @@
 /**
  * Append-only, rotating NDJSON recorder that never blocks or throws into the live pipeline: the queue, rotation,
- * pause markers and repair of torn writes (segment names and retention are in segment-files.ts).
+ * gzip, pause markers and repair of torn writes (segment names and retention are in segment-files.ts).
  */
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { RECORDING_FORMAT_VERSION, type RecGap, type RecHeader, type RecordingRecord } from '@ctscope/shared';
 import { applyRetention, nextSegmentSeq, segmentName } from './segment-files.js';
 
@@ -31,6 +32,12 @@ export interface RecordingWriterOptions {
   retryMs?: number;
   /** Serialised records waiting for the disk beyond this are dropped (default 64 MiB). */
   maxQueueBytes?: number;
+  /**
+   * Write `.ndjson.gz` segments: one gzip stream per segment, sync-flushed after every batch so everything
+   * written so far reads back even before the segment is closed or after a crash (default false; serve's
+   * default is in config.ts).
+   */
+  gzip?: boolean;
 }
 
 /** Snapshot of a writer's progress, for status pages and metrics. */
@@ -38,8 +45,12 @@ export interface RecordingWriterState {
   dir: string;
   /** Current segment file name. */
   segment?: string;
-  /** Bytes in the current segment. */
+  /** Bytes in the current segment (on disk: compressed when gzip is on). */
   bytes: number;
+  /** Bytes of NDJSON given to the disk since start, before compression (so `rawBytes / written bytes` is the ratio). */
+  rawBytes: number;
+  /** Segments are gzip. */
+  gzip: boolean;
   /** Bytes in all segments of `dir`. */
   totalBytes: number;
   /** True while writes fail (e.g. disk full) and records are being dropped. */
@@ -101,6 +112,11 @@ export class RecordingWriter {
   #retryTimer: NodeJS.Timeout | undefined;
   #dropped = 0;
   #written = 0;
+  #rawBytes = 0;
+  /** The current segment's compressor (gzip segments). */
+  #gz: Gzip | undefined;
+  /** The compressor took input that did not reach the disk: the segment cannot continue and is ended. */
+  #gzBroken = false;
 
   constructor(opts: RecordingWriterOptions) {
     this.#opts = {
@@ -110,6 +126,7 @@ export class RecordingWriter {
       now: opts.now ?? Date.now,
       retryMs: opts.retryMs ?? 5000,
       maxQueueBytes: opts.maxQueueBytes ?? 64 * MiB,
+      gzip: opts.gzip ?? false,
     };
     this.#now = this.#opts.now;
   }
@@ -190,9 +207,7 @@ export class RecordingWriter {
       this.#queue = [];
       this.#sizes = [];
       this.#queueBytes = 0;
-      const fh = this.#fh;
-      this.#fh = undefined;
-      await fh?.close().catch(() => {});
+      await this.#closeSegment();
     });
   }
 
@@ -202,6 +217,8 @@ export class RecordingWriter {
       dir: this.#opts.dir,
       bytes: this.#bytes,
       totalBytes: this.#otherBytes + this.#bytes,
+      rawBytes: this.#rawBytes,
+      gzip: this.#opts.gzip,
       paused: this.#paused !== undefined,
       dropped: this.#dropped,
       written: this.#written,
@@ -262,8 +279,11 @@ export class RecordingWriter {
             break;
           }
         }
-        // Fill the segment up to its limit so rotation by size is exact to one line.
-        const limit = Math.max(1, Math.min(MAX_BATCH_BYTES, this.#opts.segmentBytes - this.#bytes));
+        // Plain: fill the segment up to its limit so rotation by size is exact to one line. Gzip: the compressed
+        // size is known only after the batch, so a segment ends at the first batch that takes it past the limit.
+        const limit = this.#opts.gzip
+          ? MAX_BATCH_BYTES
+          : Math.max(1, Math.min(MAX_BATCH_BYTES, this.#opts.segmentBytes - this.#bytes));
         let n = 0;
         let batchBytes = 0;
         while (n < this.#queue.length) {
@@ -287,6 +307,7 @@ export class RecordingWriter {
   }
 
   #shouldRotate(): boolean {
+    if (this.#gzBroken) return true;
     // An empty segment (header still owed) is reused rather than left behind empty.
     if (this.#bytes === 0) return false;
     return (
@@ -296,6 +317,7 @@ export class RecordingWriter {
 
   /** Writes `lines` (each ending in `\n`) at the end of the segment, prefixed by a header if still owed. */
   async #writeLines(lines: string[]): Promise<void> {
+    if (this.#gzBroken) await this.#rotate();
     const fh = this.#fh;
     if (!fh) throw new Error('no open segment');
     if (this.#torn) await this.#cutTail(fh);
@@ -307,8 +329,9 @@ export class RecordingWriter {
     }
     // A fragment that could not be cut off is ended here, so it reads as one bad line, not a merged one.
     const torn = this.#torn;
-    if (torn) text = `\n${text}`;
-    const buf = Buffer.from(text);
+    if (torn && !this.#gz) text = `\n${text}`;
+    const raw = Buffer.byteLength(text);
+    const buf = this.#gz ? await this.#compress(this.#gz, text) : Buffer.from(text);
     let off = 0;
     try {
       while (off < buf.length) {
@@ -320,12 +343,55 @@ export class RecordingWriter {
         this.#torn = true;
         await this.#cutTail(fh);
       }
+      // The compressor already holds this text in its window: what follows could not be inflated. End here.
+      if (this.#gz) this.#gzBroken = true;
       throw err;
     }
     this.#bytes = torn ? (await fh.stat()).size : this.#bytes + buf.length;
     this.#torn = false;
     this.#needsHeader = false;
     this.#written += records;
+    this.#rawBytes += raw;
+  }
+
+  /** `text` through the segment's gzip stream, sync-flushed so the output so far inflates on its own. */
+  async #compress(gz: Gzip, text: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const take = (c: Buffer) => chunks.push(c);
+    gz.on('data', take);
+    try {
+      gz.write(text);
+      await new Promise<void>((resolve) => gz.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+    } finally {
+      gz.off('data', take);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Ends the current segment: a gzip one gets its trailer (unless it is broken), then the file is closed. */
+  async #closeSegment(): Promise<void> {
+    const fh = this.#fh;
+    const gz = this.#gz;
+    this.#fh = undefined;
+    this.#gz = undefined;
+    if (gz && fh && !this.#gzBroken && this.#bytes > 0) {
+      try {
+        const chunks: Buffer[] = [];
+        gz.on('data', (c: Buffer) => chunks.push(c));
+        await new Promise<void>((resolve, reject) => {
+          gz.once('end', resolve);
+          gz.once('error', reject);
+          gz.end();
+        });
+        const tail = Buffer.concat(chunks);
+        await fh.write(tail, 0, tail.length);
+        this.#bytes += tail.length;
+      } catch {
+        // Without its trailer the segment still inflates up to the last flush.
+      }
+    } else gz?.destroy();
+    this.#gzBroken = false;
+    await fh?.close().catch(() => {});
   }
 
   /** Truncates a partial write back to the last whole line (also giving the space back). */
@@ -354,7 +420,7 @@ export class RecordingWriter {
   async #createSegment(): Promise<void> {
     const t = this.#now();
     for (let attempt = 0; ; attempt++) {
-      const name = segmentName(t, this.#seq++);
+      const name = `${segmentName(t, this.#seq++)}${this.#opts.gzip ? '.gz' : ''}`;
       try {
         // O_APPEND, so writes after a truncate land at the new end.
         this.#fh = await open(join(this.#opts.dir, name), 'ax', 0o600);
@@ -367,16 +433,16 @@ export class RecordingWriter {
       this.#bytes = 0;
       this.#torn = false;
       this.#needsHeader = true;
+      this.#gzBroken = false;
+      if (this.#opts.gzip) this.#gz = createGzip({ level: 6 });
       return;
     }
   }
 
   async #rotate(): Promise<void> {
-    const old = this.#fh;
-    this.#fh = undefined;
+    await this.#closeSegment();
     this.#otherBytes += this.#bytes;
     this.#bytes = 0;
-    await old?.close().catch(() => {});
     await this.#createSegment();
     await this.#applyRetention();
   }

@@ -1,4 +1,8 @@
 /** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineSplitter } from '@ctscope/shared';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -22,7 +26,7 @@ export interface ConntrackListing {
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; spoolFile?: string } = {},
 ): Promise<ConntrackListing> {
   const lines: string[] = [];
   try {
@@ -30,8 +34,13 @@ export async function listConntrack(
       ...node,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
-      onStdoutLines: (chunk) => keepEntryLines(chunk, lines),
+      ...(opts.spoolFile === undefined
+        ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
+        : { stdoutFile: opts.spoolFile }),
     });
+    // Read back line by line: never the whole dump as one string plus its split copy.
+    if (opts.spoolFile !== undefined)
+      await readLines(opts.spoolFile, (chunk) => keepEntryLines(chunk, lines));
     return { lines, durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
@@ -39,8 +48,25 @@ export async function listConntrack(
       return { lines: [], durationMs: r.durationMs };
     }
     throw err;
+  } finally {
+    if (opts.spoolFile !== undefined) await rm(opts.spoolFile, { force: true });
   }
 }
+
+/** Feed a file's lines to `onLines` in chunks, as they are read. */
+async function readLines(file: string, onLines: (lines: string[]) => void): Promise<void> {
+  const splitter = new LineSplitter({ maxLineLength: MAX_LISTING_LINE });
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  for await (const chunk of stream) {
+    const lines = splitter.push(chunk as string);
+    if (lines.length > 0) onLines(lines);
+  }
+  const rest = splitter.flush();
+  if (rest.length > 0) onLines(rest);
+}
+
+/** Longest listing line kept (a conntrack line is a few hundred characters). */
+const MAX_LISTING_LINE = 64 * 1024;
 
 function keepEntryLines(chunk: readonly string[], out: string[]): void {
   for (const line of chunk) {
@@ -83,6 +109,11 @@ export interface DumpSchedulerOptions {
   minBackoffMs?: number;
   /** Max restart backoff, ms (default 30 s). */
   maxBackoffMs?: number;
+  /**
+   * Directory for the dump's spool file (created 0700 if missing; serve uses `--data-dir`, on the node's disk:
+   * a 250k-entry dump is ~60 MB). Without one, or if it cannot be created, the dump is read from a pipe.
+   */
+  spoolDir?: string;
 }
 
 /** Counters for the UI. */
@@ -131,6 +162,8 @@ export class DumpScheduler {
   #coalesced = 0;
   #pending: { first: string; count: number; since: number; last: number } | undefined;
   #inFlight = false;
+  /** The spool file once its directory exists; null when spooling is off or failed (a pipe is used). */
+  #spool: string | null | undefined;
   #lastEnd: number | undefined;
   #lastDurationMs: number | undefined;
   #lastEntries: number | undefined;
@@ -220,10 +253,35 @@ export class DumpScheduler {
     const now = this.#now();
     const p = this.#pending;
     if (!p) return Math.max(0, this.#lastEnd + this.#interval() - now);
+    const quietAt = p.last + this.#quietMs;
+    // Loss has stopped: converge now (after the minimum gap), unless resyncs have been following each other
+    // closely, where one dump's cost keeps dumping under half the time.
+    if (quietAt <= now) {
+      const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
+      return Math.max(0, this.#lastEnd + gap - now);
+    }
+    // Loss continues: the cost-tied floor and the storm's backoff, re-evaluated once it has been quiet.
     const floorAt = this.#lastEnd + this.#resyncFloor();
     const backoffAt = this.#lastEnd + this.#resyncGap();
-    const quietAt = p.last + this.#quietMs;
-    return Math.max(0, Math.max(floorAt, Math.min(backoffAt, quietAt)) - now);
+    return Math.max(0, Math.min(Math.max(floorAt, backoffAt), quietAt) - now);
+  }
+
+  async #spoolFile(): Promise<string | null> {
+    if (this.#spool !== undefined) return this.#spool;
+    const dir = this.#opts.spoolDir;
+    this.#spool = null;
+    if (dir === undefined) return null;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const file = join(dir, '.conntrack-dump.tmp');
+      // Created 0600 before conntrack writes to it: the table lists every flow's addresses.
+      await (await open(file, 'w', 0o600)).close();
+      await chmod(file, 0o600);
+      this.#spool = file;
+    } catch {
+      this.#spool = null;
+    }
+    return this.#spool;
   }
 
   #interval(): number {
@@ -266,9 +324,11 @@ export class DumpScheduler {
     this.#pending = undefined;
     this.#inFlight = true;
     try {
+      // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late.
       const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
         timeoutMs: this.#opts.timeoutMs,
         signal,
+        spoolFile: (await this.#spoolFile()) ?? undefined,
       });
       const at = this.#now();
       const resync = pending !== undefined && this.#dumps > 0;

@@ -17,12 +17,13 @@
  * auto-remedy tick (250 ms), the re-check and delete (2 node commands, 200 ms each), the monitor's next query
  * (≤ 1000 ms, one a second) and its answer: 1300 + 4800 + 250 + 400 + 1000 + 250 slack = 8000 ms.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AutoRemedyAction, FlowAutoRemedyView, HelloMessage, SyncMessage } from '@ctscope/shared';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { readRecording } from '../../src/recording/recording-reader.js';
 import {
   apiFlows,
   clientLog,
@@ -235,12 +236,10 @@ describe.skipIf(skip)('auto-remedy on the lab (nft)', () => {
     }
 
     // The recording has every action, so a replay shows them.
-    const segs = (await readdir(dataDir(lab()))).filter((f) => f.endsWith('.ndjson'));
-    const recorded = (await Promise.all(segs.map((s) => readFile(join(dataDir(lab()), s), 'utf8'))))
-      .join('\n')
-      .split('\n')
-      .filter((l) => l.includes('"k":"remedy"'))
-      .map((l) => (JSON.parse(l) as { action: AutoRemedyAction }).action);
+    const recorded: AutoRemedyAction[] = [];
+    for await (const r of readRecording(dataDir(lab()))) {
+      if (!('error' in r) && r.k === 'remedy') recorded.push(r.action);
+    }
     expect(
       recorded
         .filter((a) => a.result === 'deleted')
