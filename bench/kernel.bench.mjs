@@ -1,7 +1,7 @@
 // Real-kernel benchmark (issue 10): a UDP flood in a network namespace, measured per rate for the ceiling
 // (`chrt -f 10 conntrack -E` alone, to a file) and for `ctscope serve --netns` with its defaults, in the same run.
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
-// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); every namespace is `kbb-<pid>-…` and is always deleted.
+// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +21,11 @@ import {
   untilStable,
 } from '../server/test/kernel/flood-netns.mjs';
 
-const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
-const PREFIX = `kbb-${process.pid}-`;
+// BENCH_KERNEL_CLI runs another build's CLI (e.g. a baseline checkout) through the same flood.
+const CLI = process.env.BENCH_KERNEL_CLI || join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
+/** Engineers sharing a machine each pass their own prefix: leftovers are cleaned up under it only. */
+const NS_PREFIX = process.env.BENCH_KERNEL_NETNS_PREFIX || 'kbb-';
+const PREFIX = `${NS_PREFIX}${process.pid}-`;
 const ALL_RATES = [
   { label: '1k', rate: 1000, count: 10_000 },
   { label: '10k', rate: 10_000, count: 100_000 },
@@ -239,7 +242,7 @@ const fmt = (n, d = 0) =>
     : '–';
 
 async function main() {
-  for (const ns of await listNetns('kbb-')) await deleteNetns(ns);
+  for (const ns of await listNetns(NS_PREFIX)) await deleteNetns(ns);
   const bin = await compileFlood();
   const fifo = await canUseFifo();
   console.log(

@@ -96,6 +96,15 @@ describe('DumpScheduler', () => {
     expect(rec.dumps[0]!.lines).toEqual(capturedPolls().flat());
     expect(statSync(spoolDir).mode & 0o777).toBe(0o700);
     expect(readdirSync(spoolDir)).toEqual([]);
+    // Every dump's spool file is private while conntrack writes it, not only the first one's.
+    process.env.FAKE_CT_LIST_DELAY = '0.4';
+    for (let i = 2; i <= 3; i++) {
+      scheduler.requestResync(`loss-${i}`);
+      const spool = join(spoolDir, '.conntrack-dump.tmp');
+      await waitFor(() => expect(readdirSync(spoolDir)).toEqual(['.conntrack-dump.tmp']), 8000);
+      expect(statSync(spool).mode & 0o777).toBe(0o600);
+      await waitFor(() => expect(rec.dumps).toHaveLength(i), 8000);
+    }
   });
 
   it('falls back to a pipe when the spool directory cannot be created', async () => {

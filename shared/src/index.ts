@@ -55,6 +55,7 @@ export {
 } from './engine/replay-clock.js';
 // flows/: the live table of flows
 export type { Alert } from './flows/alert.js';
+export { AddressInterner, CompactRecord, CompactTuple, flatCopy } from './flows/compact-record.js';
 export { type FlowFilter, isEmptyFilter, matchesFilter, parseFlowFilter } from './flows/flow-filter.js';
 export { compareReports, type FlowReport, reportFlow } from './flows/flow-report.js';
 export {
@@ -69,6 +70,7 @@ export {
   type FlowHistoryEntry,
   FlowTracker,
   type FlowTrackerState,
+  HISTORY_ENTRY_BYTES,
   type TrackedFlow,
 } from './flows/flow-tracker.js';
 // nat/: kube-proxy NAT rules as one model

@@ -1,6 +1,7 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { join } from 'node:path';
-import { ConfigError, type ServeConfig, validateConfig } from '../config.js';
+import { setFlagsFromString } from 'node:v8';
+import { ConfigError, LIVE_AGENT_V8_FLAGS, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
 import { AuditLog } from '../http/audit-log.js';
 import { recordingRoutes } from '../http/recording-routes.js';
@@ -37,6 +38,7 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
+  for (const flag of LIVE_AGENT_V8_FLAGS) setFlagsFromString(flag);
   const audit = new AuditLog(join(config.dataDir, 'audit.log'));
   const agent = new NodeAgent(config, Date.now, audit);
   await agent.start();

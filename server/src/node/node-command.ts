@@ -2,6 +2,7 @@
  * The one command runner for node tools (conntrack, iptables-save, ip, ...), used by the sources and the lab:
  * argument arrays through execa, never a shell string, inside `ip netns exec NAME` when a namespace is set.
  */
+import { LineSplitter } from '@ctscope/shared';
 import { execa, type Options, type ResultPromise } from 'execa';
 
 /** How every node command is run: optionally inside `ip netns exec NAME`. */
@@ -27,6 +28,12 @@ export interface RunOptions extends NodeCommandOptions {
    * even while the main thread is too busy to drain a pipe.
    */
   stdoutFile?: string;
+  /**
+   * Hand stdout over line by line as it arrives instead of buffering it (the result's `stdout` is then empty):
+   * a full dump of a busy table is tens of MB, and one string of it plus its split copy doubled the peak.
+   * `maxBuffer` still bounds the total (in chars). Not with `stdoutFile`.
+   */
+  onStdoutLines?: (lines: string[]) => void;
 }
 
 /** argv for `cmd args…`, wrapped in `ip netns exec NAME` when a namespace is set. Never a shell string. */
@@ -61,16 +68,43 @@ export async function runNodeCommand(
 ): Promise<CommandResult> {
   const [file, argv] = nodeArgv(cmd, args, opts);
   const started = Date.now();
-  const r = await execa(file, argv, {
+  const maxBuffer = opts.maxBuffer ?? 512 * 1024 * 1024;
+  const onLines = opts.onStdoutLines;
+  const sub = execa(file, argv, {
     reject: false,
     timeout: opts.timeoutMs ?? 30_000,
-    maxBuffer: opts.maxBuffer ?? 512 * 1024 * 1024,
+    maxBuffer,
     stripFinalNewline: false,
     ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     cancelSignal: opts.signal,
     ...(opts.env ? { env: opts.env } : {}),
+    ...(onLines ? { buffer: { stdout: false } } : {}),
   });
+  let streamedTooLarge = false;
+  let splitter: LineSplitter | undefined;
+  if (onLines && sub.stdout) {
+    splitter = new LineSplitter({ maxLineLength: maxBuffer });
+    let chars = 0;
+    sub.stdout.setEncoding('utf8');
+    sub.stdout.on('data', (chunk: string) => {
+      if (streamedTooLarge) return;
+      chars += chunk.length;
+      if (chars > maxBuffer) {
+        streamedTooLarge = true;
+        sub.kill();
+        return;
+      }
+      const lines = splitter!.push(chunk);
+      if (lines.length > 0) onLines(lines);
+    });
+  }
+  const r = await sub;
+  if (splitter && !streamedTooLarge) {
+    const rest = splitter.flush();
+    if (rest.length > 0) onLines!(rest);
+  }
+  const isMaxBuffer = r.isMaxBuffer || streamedTooLarge;
   const result: CommandResult = {
     stdout: String(r.stdout ?? ''),
     stderr: String(r.stderr ?? ''),
@@ -81,15 +115,15 @@ export async function runNodeCommand(
     r.exitCode !== undefined &&
     !r.timedOut &&
     !r.isCanceled &&
-    !r.isMaxBuffer &&
+    !isMaxBuffer &&
     (opts.okExitCodes ?? [0]).includes(r.exitCode);
-  if (r.failed && !accepted) {
+  if ((r.failed || streamedTooLarge) && !accepted) {
     const what = [file, ...argv].join(' ');
     let why: string;
     if ((r as { code?: string }).code === 'ENOENT') why = `${file}: command not found`;
     else if (r.isCanceled) why = 'cancelled (stopping)';
     else if (r.timedOut) why = `timed out after ${opts.timeoutMs ?? 30_000} ms`;
-    else if (r.isMaxBuffer) why = 'output too large';
+    else if (isMaxBuffer) why = 'output too large';
     else why = firstLine(result.stderr) || `exit code ${result.exitCode}${r.signal ? ` (${r.signal})` : ''}`;
     throw new NodeCommandError(`${what}: ${why}`, result);
   }

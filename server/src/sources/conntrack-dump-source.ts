@@ -1,6 +1,8 @@
 /** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
-import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LineSplitter } from '@ctscope/shared';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -17,41 +19,78 @@ export interface ConntrackListing {
   durationMs: number;
 }
 
-/** Runs `conntrack ARGS` (a listing) and returns its entry lines; "exit 1 with 0 flow entries" is an empty result. */
+/**
+ * Runs `conntrack ARGS` (a listing) and returns its entry lines; "exit 1 with 0 flow entries" is an empty result.
+ * The output is split as it streams in, so a dump of a big table is never held as one string plus its split.
+ */
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
   opts: { timeoutMs?: number; signal?: AbortSignal; spoolFile?: string } = {},
 ): Promise<ConntrackListing> {
+  const lines: string[] = [];
+  // Created 0600 before conntrack writes to it (the table lists every flow's addresses); a pipe if that fails.
+  const spool =
+    opts.spoolFile !== undefined && (await createPrivate(opts.spoolFile)) ? opts.spoolFile : undefined;
   try {
     const r = await runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
-      stdoutFile: opts.spoolFile,
+      ...(spool === undefined
+        ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
+        : { stdoutFile: spool }),
     });
-    const stdout = opts.spoolFile === undefined ? r.stdout : await readFile(opts.spoolFile, 'utf8');
-    return { lines: entryLines(stdout), durationMs: r.durationMs };
+    // Read back line by line: never the whole dump as one string plus its split copy.
+    if (spool !== undefined) await readLines(spool, (chunk) => keepEntryLines(chunk, lines));
+    return { lines, durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
-    if (r && r.exitCode === 1 && r.stdout.trim() === '' && EMPTY_SUMMARY.test(r.stderr)) {
+    if (r && r.exitCode === 1 && lines.length === 0 && EMPTY_SUMMARY.test(r.stderr)) {
       return { lines: [], durationMs: r.durationMs };
     }
     throw err;
   } finally {
-    if (opts.spoolFile !== undefined) await rm(opts.spoolFile, { force: true });
+    if (spool !== undefined) await rm(spool, { force: true });
   }
 }
 
-function entryLines(stdout: string): string[] {
-  const out: string[] = [];
-  for (const raw of stdout.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+/** Create (or truncate) `file` with mode 0600; false when that is not possible. */
+async function createPrivate(file: string): Promise<boolean> {
+  try {
+    const fh = await open(file, 'w', 0o600);
+    try {
+      await fh.chmod(0o600);
+    } finally {
+      await fh.close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Feed a file's lines to `onLines` in chunks, as they are read. */
+async function readLines(file: string, onLines: (lines: string[]) => void): Promise<void> {
+  const splitter = new LineSplitter({ maxLineLength: MAX_LISTING_LINE });
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  for await (const chunk of stream) {
+    const lines = splitter.push(chunk as string);
+    if (lines.length > 0) onLines(lines);
+  }
+  const rest = splitter.flush();
+  if (rest.length > 0) onLines(rest);
+}
+
+/** Longest listing line kept (a conntrack line is a few hundred characters). */
+const MAX_LISTING_LINE = 64 * 1024;
+
+function keepEntryLines(chunk: readonly string[], out: string[]): void {
+  for (const line of chunk) {
     // The summary belongs on stderr; skip it defensively in case a wrapper merged the streams.
     if (line.length === 0 || (line.startsWith('conntrack v') && SUMMARY.test(line))) continue;
     out.push(line);
   }
-  return out;
 }
 
 /** Arguments of a full UDP dump. */
@@ -251,11 +290,7 @@ export class DumpScheduler {
     if (dir === undefined) return null;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const file = join(dir, '.conntrack-dump.tmp');
-      // Created 0600 before conntrack writes to it: the table lists every flow's addresses.
-      await (await open(file, 'w', 0o600)).close();
-      await chmod(file, 0o600);
-      this.#spool = file;
+      this.#spool = join(dir, '.conntrack-dump.tmp');
     } catch {
       this.#spool = null;
     }

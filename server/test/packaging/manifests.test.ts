@@ -1,6 +1,7 @@
 /** Validates deploy/ against the Kubernetes and Prometheus Operator schemas, then checks that the pieces fit together (names, ports, token, capabilities, memory). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { DEFAULT_STORE_OPTIONS } from '@ctscope/shared';
 import {
   PodMonitor,
   PrometheusRule,
@@ -11,7 +12,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { expectedPeakRssMb } from '../../src/config.js';
+import { DEFAULT_MAX_FLOWS, expectedPeakRssMb } from '../../src/config.js';
 import { buildProgram } from '../../src/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -242,14 +243,18 @@ describe('the DaemonSet', () => {
     const heap = Number(/--max-old-space-size=(\d+)/.exec(env('NODE_OPTIONS').value)?.[1]);
     const { requests, limits } = container.resources;
     expect(mib(requests.memory)).toBe(128);
-    expect(mib(limits.memory)).toBe(768);
-    expect(heap).toBe(576);
+    expect(mib(limits.memory)).toBe(512);
+    expect(heap).toBe(400);
     // --max-flows and the limit agree: the measured peak RSS at the cap, plus 20% headroom, fits the limit.
     const maxFlows = Number(env('CTSCOPE_MAX_FLOWS').value);
     expect(maxFlows).toBe(250_000);
     expect(expectedPeakRssMb(maxFlows) * 1.2).toBeLessThan(mib(limits.memory));
-    // The flows at up to 1.5 KB of heap each, plus a full dump (~400 B per line) in flight, fit the heap.
-    expect((maxFlows * (1500 + 400)) / 2 ** 20).toBeLessThan(heap);
+    // The flows at their measured heap (~600 B each) plus a full history (the per-flow byte cap), plus a full dump
+    // (~400 B per line) in flight, fit the heap.
+    const worstFlowBytes = 600 + DEFAULT_STORE_OPTIONS.maxHistoryBytes;
+    expect((maxFlows * (worstFlowBytes + 400)) / 2 ** 20).toBeLessThan(heap);
+    // The serve default agrees with the DaemonSet's cap.
+    expect(DEFAULT_MAX_FLOWS).toBe(maxFlows);
     expect(heap).toBeLessThan(mib(limits.memory));
   });
 });

@@ -18,6 +18,7 @@ import {
   type Verdict,
 } from '../verdict/verdicts.js';
 import type { Alert } from './alert.js';
+import { AddressInterner } from './compact-record.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
 import { evictDownTo, retireDestroyed } from './flow-retention.js';
@@ -25,6 +26,7 @@ import {
   type FlowHistoryEntry,
   FlowTracker,
   type FlowTrackerState,
+  HISTORY_ENTRY_BYTES,
   type TrackedFlow,
 } from './flow-tracker.js';
 
@@ -37,6 +39,8 @@ export interface FlowStoreOptions {
   destroyedRetentionMs: number;
   /** History entries per flow. */
   maxHistory: number;
+  /** History bytes per flow, at {@link HISTORY_ENTRY_BYTES} an entry (the tighter of this and `maxHistory` applies). */
+  maxHistoryBytes: number;
   /** NAT versions kept. */
   maxNatVersions: number;
   /** UNREPLIED age that makes a healthy flow `unanswered`, ms. */
@@ -49,6 +53,7 @@ export const DEFAULT_STORE_OPTIONS: FlowStoreOptions = {
   maxFlows: 300_000,
   destroyedRetentionMs: 120_000,
   maxHistory: 8,
+  maxHistoryBytes: 512,
   maxNatVersions: 200,
   unansweredAfterMs: 10_000,
   maxSuspects: 256,
@@ -83,8 +88,8 @@ export class FlowStore {
   private tracker: FlowTracker;
   /** Destroyed flows in destroy order, for retention without scanning the table. */
   private readonly destroyedQueue = new Set<string>();
-  /** Canonical copies of addresses, so 250k flows to one VIP share one string. */
-  private readonly interned = new Map<string, string>();
+  /** Canonical flat copies of addresses: flows share them, and none pins the line or dump it came from. */
+  private readonly interned = new AddressInterner();
   private lastHousekeeping = 0;
   /**
    * Tracker times are ms since `base`, not since the epoch: small integers are stored inline by V8, epoch ms
@@ -110,7 +115,9 @@ export class FlowStore {
     // Our tail prints ids (-o id); full resyncs after event loss cover what the tuple index would catch.
     this.tracker = new FlowTracker({
       maxHistory: this.options.maxHistory,
+      maxHistoryBytes: this.options.maxHistoryBytes,
       indexIdFlowsByTuple: false,
+      keep: (rec, prev) => this.interned.compact(rec, prev),
       // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
       onRetire: (old) => {
         this.destroyedQueue.add(old.key);
@@ -198,55 +205,13 @@ export class FlowStore {
   }
 
   private observe(parsed: FlowRecord, at: number): TrackedFlow {
-    const rec = this.compact(parsed);
     const before = this.tracker.size;
-    const flow = this.tracker.observe(rec, this.rel(at));
+    const flow = this.tracker.observe(parsed, this.rel(at));
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
     this.touch(flow);
     return flow;
-  }
-
-  /**
-   * The fields the live table needs, in one small fixed shape with shared address strings: the parser's full
-   * record (26 fields, two 10-field tuples) would cost ~2x the memory at 250k flows. The raw line is recorded.
-   */
-  private compact(r: FlowRecord): FlowRecord {
-    if (this.interned.size > 100_000) this.interned.clear();
-    const out: FlowRecord = {
-      kind: 'flow',
-      event: r.event,
-      proto: r.proto === 'udp' ? 'udp' : r.proto,
-      protonum: r.protonum,
-      timeout: r.timeout,
-      state: r.state,
-      orig: {
-        src: this.canon(r.orig.src),
-        dst: this.canon(r.orig.dst),
-        sport: r.orig.sport,
-        dport: r.orig.dport,
-      },
-      reply: {
-        src: this.canon(r.reply.src),
-        dst: this.canon(r.reply.dst),
-        sport: r.reply.sport,
-        dport: r.reply.dport,
-      },
-      unreplied: r.unreplied,
-      assured: r.assured,
-      zone: r.zone,
-      mark: r.mark,
-      id: r.id,
-    };
-    return out;
-  }
-
-  private canon(s: string): string {
-    const c = this.interned.get(s);
-    if (c !== undefined) return c;
-    this.interned.set(s, s);
-    return s;
   }
 
   /** Mark a flow for re-judging, remembering the time of the first input since its last judgement. */

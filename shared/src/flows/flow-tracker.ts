@@ -2,6 +2,7 @@
 import type { ConntrackEventType, FlowRecord } from '../conntrack/conntrack-types.js';
 import { tupleKey } from '../conntrack/flow-key.js';
 import type { Classification } from '../verdict/verdict-types.js';
+import { CompactRecord, small } from './compact-record.js';
 
 /** One lifecycle step of a tracked flow; also a timeout reading for keep-alive detection. */
 export interface FlowHistoryEntry {
@@ -39,9 +40,49 @@ export interface TrackedFlow {
   touchedAt?: number;
 }
 
+/**
+ * A tracked flow with every field set from the start, so all flows share one in-object shape: a literal that
+ * gains `createdAt`, `verdict` and `destroyedAt` later moves them to a separate property array (and its numbers
+ * to boxes), tens of bytes per flow at 250k flows.
+ */
+class LiveFlow implements TrackedFlow {
+  key: string;
+  record: FlowRecord;
+  firstSeen: number;
+  lastSeen: number;
+  createdAt: number | undefined = undefined;
+  destroyedAt: number | undefined = undefined;
+  history: FlowHistoryEntry[] = NO_HISTORY;
+  verdict: Classification | undefined = undefined;
+  badSince: number | undefined = undefined;
+  touchedAt: number | undefined = undefined;
+
+  constructor(key: string, record: FlowRecord, at: number) {
+    this.key = key;
+    this.record = record;
+    this.firstSeen = at;
+    this.lastSeen = at;
+  }
+}
+
+/** The history of a flow not yet observed (never mutated: {@link appendBounded} always copies). */
+const NO_HISTORY: FlowHistoryEntry[] = [];
+
+/**
+ * Heap cost of one history entry, bytes: its object (four fields, 56 B on Node 20's 64-bit V8) plus its slot in
+ * the flow's history array (8 B). What {@link FlowTrackerOptions.maxHistoryBytes} counts: entries have one fixed
+ * shape, so the byte cap comes down to an entry count, but it is stated in bytes so the bound reads as memory.
+ */
+export const HISTORY_ENTRY_BYTES = 64;
+
 export interface FlowTrackerOptions {
   /** Max history entries kept per flow (oldest dropped). Default 64. */
   maxHistory?: number;
+  /**
+   * Max estimated bytes of history per flow ({@link HISTORY_ENTRY_BYTES} per entry); the tighter of this and
+   * `maxHistory` applies. Default: no byte cap beyond `maxHistory`.
+   */
+  maxHistoryBytes?: number;
   /**
    * Index flows that carry a conntrack id by tuple too (default true). The tuple index lets a NEW with a new id
    * retire a flow whose DESTROY was missed; a live table fed by `-o id` output can turn it off to save memory
@@ -52,6 +93,11 @@ export interface FlowTrackerOptions {
   onRetire?: (flow: TrackedFlow) => void;
   /** Called with a tracked flow about to take a newer record at `at` (its owner may judge the older one first). */
   beforeUpdate?: (flow: TrackedFlow, at: number) => void;
+  /**
+   * The form a record is kept in, given the record it replaces (undefined for a new flow): lets the live table
+   * keep a compact copy that shares unchanged parts with the previous one. Default: the record as given.
+   */
+  keep?: (rec: FlowRecord, prev: FlowRecord | undefined) => FlowRecord;
 }
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
@@ -61,26 +107,33 @@ export class FlowTracker {
    * The newest flow per conntrack id. The kernel derives ids from the entry's address and tuple, so an entry
    * deleted and re-created at once often gets the same id: a destroyed flow must not swallow its successor.
    */
-  private readonly byId = new Map<number, TrackedFlow>();
+  private readonly byId = new IdIndex(this.byKey);
   /** Live flows by original tuple; destroyed flows leave it so a reused tuple starts a new flow. */
   private readonly byTuple = new Map<string, TrackedFlow>();
   private readonly maxHistory: number;
   private readonly indexIdFlows: boolean;
   private readonly onRetire: ((flow: TrackedFlow) => void) | undefined;
   private readonly beforeUpdate: ((flow: TrackedFlow, at: number) => void) | undefined;
+  private readonly keep: ((rec: FlowRecord, prev: FlowRecord | undefined) => FlowRecord) | undefined;
 
   constructor(options: FlowTrackerOptions = {}) {
-    this.maxHistory = options.maxHistory ?? 64;
+    const byBytes =
+      options.maxHistoryBytes === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(options.maxHistoryBytes / HISTORY_ENTRY_BYTES);
+    this.maxHistory = Math.max(1, Math.min(options.maxHistory ?? 64, byBytes));
     this.indexIdFlows = options.indexIdFlowsByTuple ?? true;
     this.onRetire = options.onRetire;
     this.beforeUpdate = options.beforeUpdate;
+    this.keep = options.keep;
   }
 
   /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
-  observe(rec: FlowRecord, at: number): TrackedFlow {
-    const tk = tupleKey(rec);
-    const { flow: match, superseded } = this.match(rec, tk);
+  observe(parsed: FlowRecord, at: number): TrackedFlow {
+    const tk = tupleKey(parsed);
+    const { flow: match, superseded } = this.match(parsed, tk);
     if (superseded) this.supersede(superseded, at);
+    const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
     if (flow) this.beforeUpdate?.(flow, at);
     else {
@@ -88,7 +141,7 @@ export class FlowTracker {
         rec.id !== undefined ? String(rec.id) : tk,
         rec.id !== undefined ? '-' : '#',
       );
-      flow = { key, record: rec, firstSeen: at, lastSeen: at, history: [] };
+      flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
     if (rec.id !== undefined) this.byId.set(rec.id, flow);
@@ -120,7 +173,7 @@ export class FlowTracker {
 
   /** A new entry took this tuple, so the old one is gone even though we missed its DESTROY. */
   private supersede(old: TrackedFlow, at: number): void {
-    old.destroyedAt = at;
+    old.destroyedAt = small(at);
     this.onRetire?.(old);
     const otk = tupleKey(old.record);
     if (this.byTuple.get(otk) === old) this.byTuple.delete(otk);
@@ -137,21 +190,27 @@ export class FlowTracker {
   private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string): void {
     const prev = flow.record;
     // DESTROY lines may lack the timeout and flags; keep what we knew.
-    flow.record =
-      rec.event === 'DESTROY'
-        ? { ...rec, timeout: rec.timeout ?? prev.timeout, id: rec.id ?? prev.id }
-        : { ...rec, id: rec.id ?? prev.id };
-    flow.lastSeen = Math.max(flow.lastSeen, at);
-    if (rec.event === 'NEW') flow.createdAt = at;
+    const id = rec.id ?? prev.id;
+    const timeout = rec.event === 'DESTROY' ? (rec.timeout ?? prev.timeout) : rec.timeout;
+    if (id === rec.id && timeout === rec.timeout) flow.record = rec;
+    else if (rec instanceof CompactRecord) flow.record = rec.with(id, timeout);
+    else flow.record = { ...rec, timeout, id };
+    flow.lastSeen = small(Math.max(flow.lastSeen, at));
+    if (rec.event === 'NEW') flow.createdAt = small(at);
     if (rec.event === 'DESTROY') {
-      flow.destroyedAt = at;
+      flow.destroyedAt = small(at);
       if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
     if (rec.event === undefined && isExpectedReading(flow.history, rec, at)) return;
-    const entry: FlowHistoryEntry = { at, event: rec.event ?? 'LIST', unreplied: rec.unreplied };
-    if (rec.timeout !== undefined) entry.timeout = rec.timeout;
+    // Always the same four keys, so every entry has one shape.
+    const entry: FlowHistoryEntry = {
+      at: small(at),
+      event: rec.event ?? 'LIST',
+      timeout: small(rec.timeout),
+      unreplied: rec.unreplied,
+    };
     flow.history = appendBounded(flow.history, entry, this.maxHistory);
   }
 
@@ -159,11 +218,10 @@ export class FlowTracker {
   remove(key: string): void {
     const flow = this.byKey.get(key);
     if (!flow) return;
+    if (flow.record.id !== undefined) this.byId.forget(flow.record.id, flow);
     this.byKey.delete(key);
     const tk = tupleKey(flow.record);
     if (this.byTuple.get(tk) === flow) this.byTuple.delete(tk);
-    if (flow.record.id !== undefined && this.byId.get(flow.record.id) === flow)
-      this.byId.delete(flow.record.id);
   }
 
   /** Mark a live flow gone without a DESTROY event (e.g. absent from a full dump). */
@@ -191,8 +249,7 @@ export class FlowTracker {
   /** Plain-data copy of the table for a replay checkpoint (flows in first-seen order, indexes by key). */
   exportState(): FlowTrackerState {
     const flows = [...this.byKey.values()];
-    const byId: Array<[number, string]> = [];
-    for (const [id, f] of this.byId) byId.push([id, f.key]);
+    const byId = this.byId.entries();
     const byTuple: Array<[string, string]> = [];
     for (const [tk, f] of this.byTuple) byTuple.push([tk, f.key]);
     return { flows, byId, byTuple };
@@ -204,13 +261,84 @@ export class FlowTracker {
     this.byId.clear();
     this.byTuple.clear();
     for (const f of state.flows) this.byKey.set(f.key, f);
-    for (const [id, key] of state.byId) {
-      const f = this.byKey.get(key);
-      if (f) this.byId.set(id, f);
-    }
+    this.byId.load(state.byId);
     for (const [tk, key] of state.byTuple) {
       const f = this.byKey.get(key);
       if (f) this.byTuple.set(tk, f);
+    }
+  }
+}
+
+/**
+ * Newest flow per conntrack id, without a map entry per flow: a flow keyed by its own id (`"123"`) is found in the
+ * key map, so only the exceptions are stored: a newer flow that reused the id (`"123-2"`), a tuple-keyed flow
+ * that learnt its id later, or `null` where the newest was removed while the id-keyed one remains.
+ */
+class IdIndex {
+  private readonly exceptions = new Map<number, TrackedFlow | null>();
+
+  constructor(private readonly byKey: Map<string, TrackedFlow>) {}
+
+  /** The flow keyed by this id itself, if any. */
+  private holder(id: number): TrackedFlow | undefined {
+    const f = this.byKey.get(String(id));
+    return f !== undefined && f.record.id === id ? f : undefined;
+  }
+
+  get(id: number): TrackedFlow | undefined {
+    const e = this.exceptions.get(id);
+    if (e !== undefined) return e ?? undefined;
+    return this.holder(id);
+  }
+
+  /** `flow` is now the newest with this id. */
+  set(id: number, flow: TrackedFlow): void {
+    if (this.holder(id) === flow) this.exceptions.delete(id);
+    else this.exceptions.set(id, flow);
+  }
+
+  /** `flow` is being removed from the key map (call before removing it). */
+  forget(id: number, flow: TrackedFlow): void {
+    const e = this.exceptions.get(id);
+    const holder = this.holder(id);
+    if (e === flow) {
+      // The newest goes: no flow has the id any more, even though the id-keyed one stays.
+      if (holder !== undefined && holder !== flow) this.exceptions.set(id, null);
+      else this.exceptions.delete(id);
+    } else if (e === null && holder === flow) {
+      this.exceptions.delete(id);
+    }
+  }
+
+  clear(): void {
+    this.exceptions.clear();
+  }
+
+  /** `[id, key]` of every id's newest flow. */
+  entries(): Array<[number, string]> {
+    const out: Array<[number, string]> = [];
+    for (const f of this.byKey.values()) {
+      const id = f.record.id;
+      if (id !== undefined && !this.exceptions.has(id) && this.holder(id) === f) out.push([id, f.key]);
+    }
+    for (const [id, f] of this.exceptions) if (f) out.push([id, f.key]);
+    return out;
+  }
+
+  /** Replace the index with `[id, key]` pairs (the key map already filled). */
+  load(pairs: ReadonlyArray<readonly [number, string]>): void {
+    this.exceptions.clear();
+    const listed = new Set<number>();
+    for (const [id, key] of pairs) {
+      const f = this.byKey.get(key);
+      if (f === undefined) continue;
+      listed.add(id);
+      this.set(id, f);
+    }
+    // An id-keyed flow whose id has no newest flow listed: keep it unfindable by id, as it was.
+    for (const f of this.byKey.values()) {
+      const id = f.record.id;
+      if (id !== undefined && !listed.has(id) && this.holder(id) === f) this.exceptions.set(id, null);
     }
   }
 }
