@@ -5,7 +5,7 @@
  */
 import type { FlowReport } from '@ctscope/shared';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useRef } from 'react';
+import { type CSSProperties, memo, useEffect, useRef } from 'react';
 import { flowAgeMs, formatDuration, formatExpiry, formatOrig, formatReply } from '../domain/format.js';
 import type { SortKey, SortState } from '../domain/url-state.js';
 import { OrigTuple, ReplyTuple } from './TupleText.js';
@@ -158,20 +158,25 @@ function PendingRow({ index, start }: { index: number; start: number }) {
       aria-busy="true"
       data-pending-row={index}
       className="flow-row row-pending"
-      style={{
-        position: 'absolute',
-        top: 0,
-        left: 0,
-        right: 0,
-        height: ROW_HEIGHT,
-        transform: `translateY(${start}px)`,
-      }}
+      style={rowStyle(start)}
     >
       <td className="cell muted" style={{ gridColumn: '1 / -1' }}>
         loading row {(index + 1).toLocaleString()}…
       </td>
     </tr>
   );
+}
+
+/** A virtual row's box: absolutely placed at `start` px, so only the rows on screen are in the DOM. */
+function rowStyle(start: number): CSSProperties {
+  return {
+    position: 'absolute',
+    top: 0,
+    left: 0,
+    right: 0,
+    height: ROW_HEIGHT,
+    transform: `translateY(${start}px)`,
+  };
 }
 
 interface FlowRowProps {
@@ -197,14 +202,7 @@ const FlowRow = memo(function FlowRow({ f, index, start, now, selected, focusabl
       data-verdict={f.verdict}
       data-severity={f.severity}
       className={`flow-row sev-row-${f.severity}${bad ? ' row-bad' : ''}${f.verdict === 'blocked' ? ' row-blocked' : ''}${selected ? ' row-selected' : ''}${f.destroyedAt !== undefined ? ' row-gone' : ''}`}
-      style={{
-        position: 'absolute',
-        top: 0,
-        left: 0,
-        right: 0,
-        height: ROW_HEIGHT,
-        transform: `translateY(${start}px)`,
-      }}
+      style={rowStyle(start)}
       onClick={() => onSelect(selected ? undefined : f.id)}
       onKeyDown={(e) => {
         if (e.key === 'Enter') onSelect(f.id);
