@@ -95,6 +95,13 @@ describe('every DELETE attempt is audited', () => {
     // Healthy flows come from the event tail, which may start after the first dump on a loaded machine.
     // A flow DNATed to an endpoint stays ok; one that is ok only because its NAT snapshot is not in yet may turn
     // no-dnat (deletable) before the attempt.
+    // And only once the NAT polls have reached their last version (before → during → after, which stays): a flow
+    // DNATed to an endpoint the restart replaced turns stale-endpoint (deletable) with the last one.
+    await waitFor(
+      async () =>
+        (await app.inject({ url: '/api/nat', headers: auth })).json().versions.length >= 3 ? true : undefined,
+      10_000,
+    );
     const healthy: { id: string } = await waitFor(
       async () =>
         (
