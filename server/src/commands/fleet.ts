@@ -11,6 +11,8 @@ import type { Io } from './analyze.js';
 
 export interface FleetConfig {
   prometheus: string;
+  /** File holding a bearer token for Prometheus (re-read on every query). */
+  prometheusTokenFile?: string;
   nodeUrl: string;
   host: string;
   port: number;
@@ -67,14 +69,19 @@ export async function runFleet(
     io.err(`ctscope fleet: ${problem}\n`);
     return 2;
   }
-  const reader = new FleetReader(new PrometheusClient(config.prometheus.replace(/\/+$/, '')), {
-    nodeUrl: config.nodeUrl,
-    refreshMs: config.refreshMs,
-    slowMs: config.slowMs,
-    timeoutMs: config.timeoutMs,
-    timelineMinutes: config.timelineMinutes,
-    timelinePoints: FLEET_DEFAULTS.timelinePoints,
-  });
+  const reader = new FleetReader(
+    new PrometheusClient(config.prometheus.replace(/\/+$/, ''), {
+      tokenFile: config.prometheusTokenFile,
+    }),
+    {
+      nodeUrl: config.nodeUrl,
+      refreshMs: config.refreshMs,
+      slowMs: config.slowMs,
+      timeoutMs: config.timeoutMs,
+      timelineMinutes: config.timelineMinutes,
+      timelinePoints: FLEET_DEFAULTS.timelinePoints,
+    },
+  );
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
   await app.register(fleetApp, { reader, token: config.token, webRoot: config.webRoot });
   let url: string;
@@ -119,6 +126,13 @@ export function registerFleetCommand(program: Command, exit: (code: number) => v
     )
     .addOption(
       opt(
+        '--prometheus-token-file <path>',
+        'send the bearer token in this file to Prometheus (re-read on every query, so a rotated token works)',
+        'CTSCOPE_PROMETHEUS_TOKEN_FILE',
+      ),
+    )
+    .addOption(
+      opt(
         '--node-url <template>',
         `a node's page; {node} and {instance} are filled in (default ${d.nodeUrl})`,
         'CTSCOPE_NODE_URL',
@@ -160,6 +174,7 @@ export function registerFleetCommand(program: Command, exit: (code: number) => v
         {
           ...d,
           prometheus: o.prometheus,
+          prometheusTokenFile: o.prometheusTokenFile,
           nodeUrl: o.nodeUrl ?? d.nodeUrl,
           host: o.host ?? d.host,
           port: o.port ?? d.port,

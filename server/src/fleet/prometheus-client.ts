@@ -1,4 +1,5 @@
 /** Minimal reader of Prometheus's HTTP API (instant and range queries), with a timeout and a size cap. */
+import { readFile } from 'node:fs/promises';
 import { FLEET_MAX_RESPONSE_BYTES } from '../config.js';
 
 export interface VectorSample {
@@ -13,11 +14,29 @@ export interface RangeSeries {
 
 export class PrometheusError extends Error {}
 
+/** How to authenticate to Prometheus (behind an auth proxy): a bearer token read from a file. */
+export interface PrometheusAuth {
+  /** Read before every query, so a rotated token (a projected service-account token) is picked up. */
+  tokenFile?: string;
+}
+
 export class PrometheusClient {
   constructor(
     readonly baseUrl: string,
-    private readonly headers: Record<string, string> = {},
+    private readonly auth: PrometheusAuth = {},
   ) {}
+
+  async #headers(): Promise<Record<string, string>> {
+    if (this.auth.tokenFile === undefined) return {};
+    let token: string;
+    try {
+      token = (await readFile(this.auth.tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new PrometheusError(`cannot read --prometheus-token-file: ${(err as Error).message}`);
+    }
+    if (token === '') throw new PrometheusError('--prometheus-token-file is empty');
+    return { authorization: `Bearer ${token}` };
+  }
 
   /** `GET /api/v1/query`. */
   async query(expr: string, signal: AbortSignal): Promise<VectorSample[]> {
@@ -66,7 +85,7 @@ export class PrometheusClient {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(u, { headers: { accept: 'application/json', ...this.headers }, signal });
+      res = await fetch(u, { headers: { accept: 'application/json', ...(await this.#headers()) }, signal });
       text = await res.text();
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };

@@ -6,6 +6,8 @@ export interface FakePrometheus {
   url: string;
   /** Query texts received, in order. */
   queries: string[];
+  /** Authorization header of each request, in order ('' when absent). */
+  auths: string[];
   /** Answer after this many ms. */
   delayMs: number;
   /** Vector results by exact query text; anything else answers an empty vector. */
@@ -14,11 +16,17 @@ export interface FakePrometheus {
 }
 
 export async function startFakePrometheus(): Promise<FakePrometheus> {
-  const fake: Omit<FakePrometheus, 'url' | 'close'> = { queries: [], delayMs: 0, vectors: new Map() };
+  const fake: Omit<FakePrometheus, 'url' | 'close'> = {
+    queries: [],
+    auths: [],
+    delayMs: 0,
+    vectors: new Map(),
+  };
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const q = u.searchParams.get('query') ?? '';
     fake.queries.push(q);
+    fake.auths.push(req.headers.authorization ?? '');
     const body =
       u.pathname === '/api/v1/query_range'
         ? { status: 'success', data: { resultType: 'matrix', result: [] } }

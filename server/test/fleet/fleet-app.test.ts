@@ -147,4 +147,29 @@ describe('fleet app', () => {
     await Promise.all([get(a, '/api/fleet'), get(a, '/api/fleet'), get(a, '/api/fleet')]);
     expect(prom.queries.length - before).toBe(Object.keys(FLEET_QUERIES).length + 1);
   });
+
+  it('sends the bearer token from --prometheus-token-file, re-read each round; says why when it is unreadable', async () => {
+    const file = join(webRoot, 'prom-token');
+    writeFileSync(file, 'first-token\n');
+    const client = new PrometheusClient(prom.url, { tokenFile: file });
+    const signal = AbortSignal.timeout(2000);
+    let before = prom.auths.length;
+    await client.query(FLEET_QUERIES.up, signal);
+    expect(prom.auths.slice(before)).toEqual(['Bearer first-token']);
+    // Rotated (as a projected service-account token is): the next query carries the new one.
+    writeFileSync(file, 'second-token');
+    before = prom.auths.length;
+    await client.query(FLEET_QUERIES.up, signal);
+    expect(prom.auths.slice(before)).toEqual(['Bearer second-token']);
+    // Without the option, no header at all.
+    before = prom.auths.length;
+    await new PrometheusClient(prom.url).query(FLEET_QUERIES.up, signal);
+    expect(prom.auths.slice(before)).toEqual(['']);
+    rmSync(file);
+    await expect(client.query(FLEET_QUERIES.up, signal)).rejects.toThrow(
+      /cannot read --prometheus-token-file/,
+    );
+    writeFileSync(file, '  \n');
+    await expect(client.query(FLEET_QUERIES.up, signal)).rejects.toThrow(/is empty/);
+  });
 });
