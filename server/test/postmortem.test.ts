@@ -10,7 +10,13 @@ import { buildApp } from '../src/http/app.js';
 import { postmortemRoutes } from '../src/http/postmortem-routes.js';
 import { exportSlice } from '../src/recording/export-slice.js';
 import { IndexedRecording } from '../src/recording/indexed-recording.js';
-import { badAt, badDuring, natChangesAround, tupleLifecycle } from '../src/recording/postmortem.js';
+import {
+  badAndNatAt,
+  badAt,
+  badDuring,
+  natChangesAround,
+  tupleLifecycle,
+} from '../src/recording/postmortem.js';
 import { type SynthResult, writeSyntheticRecording } from './support/synth-recording.mjs';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -54,6 +60,19 @@ afterAll(async () => {
 
 describe('post-mortem questions', () => {
   const keptIds = () => synth.truth.badFlows.map((b) => String(b.id)).sort();
+
+  // analyze --at answers both with one seek; it must equal the two separate answers (a NAT change before T, after
+  // T within the window, both, none).
+  it.each([
+    ['before the incident', 40_000, 30_000],
+    ['the rules gone, their return after T', 65_000, 30_000],
+    ['both changes before T', 100_000, 60_000],
+    ['no change in the window', 150_000, 10_000],
+  ])('badAndNatAt equals badAt + natChangesAround: %s', async (_name, rel, windowMs) => {
+    const both = await badAndNatAt(rec, at(rel), windowMs);
+    expect(both.bad).toEqual(await badAt(rec, at(rel)));
+    expect(both.nat).toEqual(await natChangesAround(rec, at(rel), windowMs));
+  });
 
   it('lists the flows bad at T, worst first, and none once they are deleted', async () => {
     const during = await badAt(rec, at(100_000));

@@ -7,7 +7,7 @@ import {
   type TupleQuery,
 } from '@ctscope/shared';
 import { IndexedRecording } from '../recording/indexed-recording.js';
-import { badAt, badDuring, natChangesAround, tupleLifecycle } from '../recording/postmortem.js';
+import { badAndNatAt, badDuring, tupleLifecycle } from '../recording/postmortem.js';
 import { EXIT_CRITICAL, EXIT_OK, EXIT_USAGE, type Io } from './analyze.js';
 import { formatFlowTable } from './format-flow-table.js';
 import { parseRecordingTime } from './recording-time.js';
@@ -151,8 +151,7 @@ export async function runAnalyzeRecording(opts: AnalyzeRecordingOptions, io: Io)
   }
   if (times['--at'] !== undefined) {
     const at = times['--at'];
-    const bad = await badAt(rec, at);
-    const nat = await natChangesAround(rec, at, natWindow);
+    const { bad, nat } = await badAndNatAt(rec, at, natWindow);
     if (opts.json) io.out(`${JSON.stringify({ ...bad, nat })}\n`);
     else {
       io.out(`Bad flows at ${iso(at)}:\n`);

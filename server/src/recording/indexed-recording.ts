@@ -87,9 +87,14 @@ export class IndexedRecording {
   /** The replay state at time t: nearest checkpoint, then every record up to t. */
   async playerAt(t: number): Promise<RecordingPlayer> {
     const c = await this.cursorNear(t);
-    c.headless = true;
-    await c.advanceTo(t);
-    return c.player;
+    try {
+      c.headless = true;
+      await c.advanceTo(t);
+      return c.player;
+    } finally {
+      // The player outlives its cursor; the segment it was reading is closed now, not by the GC.
+      await c.close();
+    }
   }
 }
 

@@ -143,16 +143,45 @@ export async function natChangesAround(
   const from = at - windowMs;
   const to = at + windowMs;
   const times = rec.index.natChanges.filter((t) => t >= from && t <= to);
+  // One seek, to the last change in the window: the store keeps the latest changes (up to its NAT version cap).
+  return natChangesOf(times.length > 0 ? await rec.playerAt(times.at(-1)!) : undefined, from, to);
+}
+
+function natChangesOf(p: RecordingPlayer | undefined, from: number, to: number): NatChangesAnswer {
   const changes: NatChangesAnswer['changes'] = [];
-  if (times.length > 0) {
-    // One seek, to the last change in the window: the store keeps the latest changes (up to its NAT version cap).
-    const p = await rec.playerAt(times.at(-1)!);
-    for (const c of p.core.store.natChanges)
-      if (c.t >= from && c.t <= to)
-        changes.push({ t: c.t, from: c.from, to: c.to, lines: describeNatChange(c) });
-  }
+  for (const c of p?.core.store.natChanges ?? [])
+    if (c.t >= from && c.t <= to)
+      changes.push({ t: c.t, from: c.from, to: c.to, lines: describeNatChange(c) });
   changes.sort((a, b) => a.t - b.t);
   return { from, to, changes };
+}
+
+/**
+ * {@link badAt} and {@link natChangesAround} with one seek: the state at `t` answers the first, and the same
+ * cursor read on to the window's last NAT change (if after `t`) answers the second.
+ */
+export async function badAndNatAt(
+  rec: IndexedRecording,
+  t: number,
+  windowMs: number,
+  limit = MAX_ANSWER_FLOWS,
+): Promise<{ bad: BadAtAnswer; nat: NatChangesAnswer }> {
+  const from = t - windowMs;
+  const to = t + windowMs;
+  const cursor = await rec.cursorNear(t);
+  try {
+    cursor.headless = true;
+    await cursor.advanceTo(t);
+    const flows = badFlows(cursor.player);
+    const bad = { at: t, total: flows.length, flows: flows.slice(0, limit) };
+    const times = rec.index.natChanges.filter((x) => x >= from && x <= to);
+    if (times.length === 0) return { bad, nat: natChangesOf(undefined, from, to) };
+    const last = times.at(-1)!;
+    if (last > t) await cursor.advanceTo(last);
+    return { bad, nat: natChangesOf(cursor.player, from, to) };
+  } finally {
+    await cursor.close();
+  }
 }
 
 function matchesTuple(f: FlowReport, q: TupleQuery): boolean {
