@@ -159,4 +159,22 @@ describe('FlowTracker with conntrack ids reused by the kernel', () => {
     expect(second).not.toBe(first);
     expect(first.destroyedAt).toBe(5000);
   });
+
+  it('two live entries sharing an id (a 32-bit hash) are two flows, each taking its own lines', () => {
+    const t = new FlowTracker({ indexIdFlowsByTuple: false });
+    const line = (event: string, sport: number, id: number) =>
+      `${event} ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=10.42.0.5 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
+    const a = t.observe(rec(line('    [NEW]', 40001, 9)), 0);
+    const b = t.observe(rec(line('    [NEW]', 40002, 9)), 10);
+    expect(b).not.toBe(a);
+    expect([a.destroyedAt, b.destroyedAt]).toEqual([undefined, undefined]);
+    // Later lines of either entry, by id and tuple, reach their own flow.
+    expect(t.observe(rec(line(' [UPDATE]', 40001, 9).replace(' [UNREPLIED]', '')), 20)).toBe(a);
+    expect(t.observe(rec(line(' [UPDATE]', 40002, 9).replace(' [UNREPLIED]', '')), 30)).toBe(b);
+    expect(t.observe(rec(line('[DESTROY]', 40001, 9)), 40)).toBe(a);
+    expect(a.destroyedAt).toBe(40);
+    expect(b.destroyedAt).toBeUndefined();
+    expect(t.observe(rec(line('[DESTROY]', 40002, 9)), 50)).toBe(b);
+    expect([...t.all()].filter((f) => f.destroyedAt === undefined)).toHaveLength(0);
+  });
 });

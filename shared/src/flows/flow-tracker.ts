@@ -155,7 +155,12 @@ export class FlowTracker {
   }
 
   private match(rec: FlowRecord, tk: string): { flow?: TrackedFlow; superseded?: TrackedFlow } {
-    const byId = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
+    const found = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
+    // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
+    // same id with another original tuple is another entry (its own flow), never a replacement; the id then
+    // leads to the newer one, so the older is found by its tuple from here on.
+    const byId = found && tupleKey(found.record) === tk ? found : undefined;
+    if (found && !byId && found.destroyedAt === undefined) this.byTuple.set(tupleKey(found.record), found);
     if (byId) {
       // A destroyed flow only takes a late DESTROY; anything else with its id is a new entry that reused it.
       if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return {};
