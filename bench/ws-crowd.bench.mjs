@@ -198,7 +198,8 @@ function syncedClient(url, localAddress) {
   });
 }
 
-const addr = (block, i) => `127.${block}.${(i >> 8) & 255}.${(i & 255) + 1}`;
+/** The i-th client address in 127.block.0.0/16 (host part 1-254, never .0 or .255). */
+const addr = (block, i) => `127.${block}.${Math.floor(i / 254) & 255}.${(i % 254) + 1}`;
 const fmt = (h) =>
   `/healthz ${h.checks} checks, ${h.failures} failed, p50 ${h.p50.toFixed(0)} ms, p99 ${h.p99.toFixed(0)} ms, max ${h.max.toFixed(0)} ms`;
 
@@ -273,6 +274,7 @@ async function churn(s, cycles, concurrency) {
   const t0 = performance.now();
   let done = 0;
   let failed = 0;
+  const reasons = new Map();
   const cpu0 = readCpu(s.pid);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
@@ -282,9 +284,11 @@ async function churn(s, cycles, concurrency) {
         try {
           const c = await syncedClient(s.url, addr(3, (w * 97 + i) % 4000));
           c.ws.close();
-        } catch {
+        } catch (err) {
           done--;
           failed++;
+          const why = String(err?.message ?? err);
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
         }
       }
     }),
@@ -292,7 +296,7 @@ async function churn(s, cycles, concurrency) {
   const wallMs = performance.now() - t0;
   const cpuMs = (readCpu(s.pid) - cpu0) * 10;
   const h = await mon.stop();
-  return { cycles, failed, wallMs, cpuMs, h };
+  return { cycles, failed, reasons: [...reasons.entries()], wallMs, cpuMs, h };
 }
 
 /** utime+stime of a process, in clock ticks (10 ms). */
@@ -342,7 +346,7 @@ try {
   const one = await churn(s, 20, 1);
   const many = await churn(s, CYCLES, 10);
   console.log(
-    `ws churn (${CYCLES} connect/sync/close cycles, 10 at a time): ${many.wallMs.toFixed(0)} ms wall, server CPU ${(many.cpuMs / 1000).toFixed(1)} s (${(many.cpuMs / CYCLES).toFixed(1)} ms per cycle vs ${(one.cpuMs / 20).toFixed(1)} ms baseline, one at a time); ${fmt(many.h)} (baseline p99 ${one.h.p99.toFixed(0)} ms) — budget: /healthz p99 <= 200 ms${many.failed ? `; ${many.failed} cycles failed` : ''}`,
+    `ws churn (${CYCLES} connect/sync/close cycles, 10 at a time): ${many.wallMs.toFixed(0)} ms wall, server CPU ${(many.cpuMs / 1000).toFixed(1)} s (${(many.cpuMs / CYCLES).toFixed(1)} ms per cycle vs ${(one.cpuMs / 20).toFixed(1)} ms baseline, one at a time); ${fmt(many.h)} (baseline p99 ${one.h.p99.toFixed(0)} ms) — budget: /healthz p99 <= 200 ms${many.failed ? `; ${many.failed} cycles failed (${many.reasons.map(([w, n]) => `${n}× ${w}`).join('; ')})` : ''}`,
   );
   await stopServer(s);
 } finally {
