@@ -44,6 +44,34 @@ describe('FlowStore', () => {
     expect(s.get('137932478')?.report).toMatchObject({ keptAlive: true, timeoutResets: 1 });
   });
 
+  // A full dump during a flood takes seconds; its lines were read by the kernel anywhere in that time.
+  it.each([
+    {
+      name: 'a countdown listed early in a 7 s dump is not a refresh',
+      readings: [
+        { timeout: 29, startedAt: 0, at: 7000 },
+        { timeout: 16, startedAt: 14_000, at: 14_000 },
+      ],
+      keptAlive: false,
+      resets: 0,
+    },
+    {
+      name: 'a real refresh still shows, even inside a long dump',
+      readings: [
+        { timeout: 29, startedAt: 0, at: 7000 },
+        { timeout: 30, startedAt: 14_000, at: 20_000 },
+      ],
+      keptAlive: true,
+      resets: 1,
+    },
+  ])('full dump readings are dated conservatively: $name', ({ readings, keptAlive, resets }) => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    for (const r of readings) s.ingestDump('full', [LIST(r.timeout)], r.at, r.startedAt);
+    expect(s.get('137932478')?.report).toMatchObject({ keptAlive, timeoutResets: resets });
+  });
+
   it('retires live flows missing from a full dump, keeps destroyed flows for the retention, then forgets them', () => {
     const s = new FlowStore({ destroyedRetentionMs: 10_000 });
     s.setNat(after, 0);

@@ -167,8 +167,14 @@ export class FlowStore {
     const seen = new Set<string>();
     for (const line of lines) {
       const r = parseConntrackLine(line);
-      if (r.kind === 'flow') seen.add(this.observe(r, at).key);
-      else if (r.kind === 'error') {
+      if (r.kind === 'flow') {
+        // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood).
+        // Dated at the earliest it can be (the start, or the flow's last input if later), a countdown reading is
+        // never mistaken for a refresh (a false kept-alive); a real refresh still reads higher than that.
+        const known = this.tracker.find(r);
+        const readAt = known ? Math.min(at, Math.max(startedAt, this.abs(known.lastSeen))) : at;
+        seen.add(this.observe(r, at, readAt).key);
+      } else if (r.kind === 'error') {
         this.parseErrors++;
         this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
       }
@@ -204,9 +210,9 @@ export class FlowStore {
     return change;
   }
 
-  private observe(parsed: FlowRecord, at: number): TrackedFlow {
+  private observe(parsed: FlowRecord, at: number, readAt = at): TrackedFlow {
     const before = this.tracker.size;
-    const flow = this.tracker.observe(parsed, this.rel(at));
+    const flow = this.tracker.observe(parsed, this.rel(at), this.rel(readAt));
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();

@@ -128,8 +128,11 @@ export class FlowTracker {
     this.keep = options.keep;
   }
 
-  /** Apply one parsed record observed at `at` ms; returns the flow it belongs to. */
-  observe(parsed: FlowRecord, at: number): TrackedFlow {
+  /**
+   * Apply one parsed record observed at `at` ms; returns the flow it belongs to. `readAt` (≤ `at`) dates its
+   * timeout reading when that is known to be older than its arrival (a line of a long dump).
+   */
+  observe(parsed: FlowRecord, at: number, readAt = at): TrackedFlow {
     const tk = tupleKey(parsed);
     const { flow: match, superseded } = this.match(parsed, tk);
     if (superseded) this.supersede(superseded, at);
@@ -145,7 +148,7 @@ export class FlowTracker {
       this.byKey.set(key, flow);
     }
     if (rec.id !== undefined) this.byId.set(rec.id, flow);
-    this.apply(flow, rec, at, tk);
+    this.apply(flow, rec, at, tk, readAt);
     return flow;
   }
 
@@ -192,7 +195,7 @@ export class FlowTracker {
     return `${base}${sep}${n}`;
   }
 
-  private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string): void {
+  private apply(flow: TrackedFlow, rec: FlowRecord, at: number, tk: string, readAt = at): void {
     const prev = flow.record;
     // DESTROY lines may lack the timeout and flags; keep what we knew.
     const id = rec.id ?? prev.id;
@@ -208,10 +211,10 @@ export class FlowTracker {
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
-    if (rec.event === undefined && isExpectedReading(flow.history, rec, at)) return;
+    if (rec.event === undefined && isExpectedReading(flow.history, rec, readAt)) return;
     // Always the same four keys, so every entry has one shape.
     const entry: FlowHistoryEntry = {
-      at: small(at),
+      at: small(readAt),
       event: rec.event ?? 'LIST',
       timeout: small(rec.timeout),
       unreplied: rec.unreplied,
