@@ -72,6 +72,15 @@ describe('FlowStore', () => {
     expect(s.get('137932478')?.report).toMatchObject({ keptAlive, timeoutResets: resets });
   });
 
+  it('suspect polls (no start time) keep their readings at their own time', () => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(NO_DNAT, 0);
+    s.ingestDump('poll', [LIST(29)], 2000, 0);
+    s.ingestDump('poll', [LIST(29)], 4000, 0);
+    expect(s.get('137932478')?.report).toMatchObject({ keptAlive: true, timeoutResets: 1 });
+  });
+
   it('retires live flows missing from a full dump, keeps destroyed flows for the retention, then forgets them', () => {
     const s = new FlowStore({ destroyedRetentionMs: 10_000 });
     s.setNat(after, 0);

@@ -171,7 +171,8 @@ export class FlowStore {
         // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood).
         // Dated at the earliest it can be (the start, or the flow's last input if later), a countdown reading is
         // never mistaken for a refresh (a false kept-alive); a real refresh still reads higher than that.
-        const known = this.tracker.find(r);
+        // (Targeted polls of suspects take milliseconds and carry no start time: their readings are dated `at`.)
+        const known = scope === 'full' ? this.tracker.find(r) : undefined;
         const readAt = known ? Math.min(at, Math.max(startedAt, this.abs(known.lastSeen))) : at;
         seen.add(this.observe(r, at, readAt).key);
       } else if (r.kind === 'error') {
