@@ -243,8 +243,8 @@ describe('the DaemonSet', () => {
     const heap = Number(/--max-old-space-size=(\d+)/.exec(env('NODE_OPTIONS').value)?.[1]);
     const { requests, limits } = container.resources;
     expect(mib(requests.memory)).toBe(128);
-    expect(mib(limits.memory)).toBe(512);
-    expect(heap).toBe(400);
+    expect(mib(limits.memory)).toBe(640);
+    expect(heap).toBe(512);
     // --max-flows and the limit agree: the measured peak RSS at the cap, plus 20% headroom, fits the limit.
     const maxFlows = Number(env('CTSCOPE_MAX_FLOWS').value);
     expect(maxFlows).toBe(250_000);
