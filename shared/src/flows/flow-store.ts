@@ -168,13 +168,10 @@ export class FlowStore {
     for (const line of lines) {
       const r = parseConntrackLine(line);
       if (r.kind === 'flow') {
-        // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood).
-        // Dated at the earliest it can be (the start, or the flow's last input if later), a countdown reading is
-        // never mistaken for a refresh (a false kept-alive); a real refresh still reads higher than that.
-        // (Targeted polls of suspects take milliseconds and carry no start time: their readings are dated `at`.)
-        const known = scope === 'full' ? this.tracker.find(r) : undefined;
-        const readAt = known ? Math.min(at, Math.max(startedAt, this.abs(known.lastSeen))) : at;
-        seen.add(this.observe(r, at, readAt).key);
+        // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood):
+        // its reading is dated from the start (see FlowTracker.observe). Targeted polls of suspects take
+        // milliseconds and carry no start time of their own: their readings are dated `at`.
+        seen.add(this.observe(r, at, scope === 'full' ? startedAt : undefined).key);
       } else if (r.kind === 'error') {
         this.parseErrors++;
         this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
@@ -211,9 +208,13 @@ export class FlowStore {
     return change;
   }
 
-  private observe(parsed: FlowRecord, at: number, readAt = at): TrackedFlow {
+  private observe(parsed: FlowRecord, at: number, readFrom?: number): TrackedFlow {
     const before = this.tracker.size;
-    const flow = this.tracker.observe(parsed, this.rel(at), this.rel(readAt));
+    const flow = this.tracker.observe(
+      parsed,
+      this.rel(at),
+      readFrom === undefined ? undefined : this.rel(readFrom),
+    );
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();

@@ -129,12 +129,14 @@ export class FlowTracker {
   }
 
   /**
-   * Apply one parsed record observed at `at` ms; returns the flow it belongs to. `readAt` (≤ `at`) dates its
-   * timeout reading when that is known to be older than its arrival (a line of a long dump).
+   * Apply one parsed record observed at `at` ms; returns the flow it belongs to. `readFrom` (≤ `at`), for a line
+   * of a long dump read by the kernel somewhere in [readFrom, at]: its timeout reading is dated at the earliest it
+   * can be (`readFrom`, or the flow's last input if later), so a countdown is never mistaken for a refresh.
    */
-  observe(parsed: FlowRecord, at: number, readAt = at): TrackedFlow {
+  observe(parsed: FlowRecord, at: number, readFrom?: number): TrackedFlow {
     const tk = tupleKey(parsed);
     const { flow: match, superseded } = this.match(parsed, tk);
+    const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     if (superseded) this.supersede(superseded, at);
     const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
