@@ -17,6 +17,7 @@ import {
   floodSkipReason,
   listNetns,
   runFlood,
+  serveListening,
   startListener,
   untilStable,
 } from '../server/test/kernel/flood-netns.mjs';
@@ -156,21 +157,10 @@ async function startServe(ns, dataDir) {
     ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ctscope serve did not start: ${stderr}`)), 30_000);
-    child.stderr.on('data', (c) => {
-      stderr += String(c);
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`ctscope serve exited (${code}): ${stderr}`)));
-  });
+  const listening = serveListening(child);
+  const url = await listening.url;
   const exited = new Promise((r) => child.on('exit', r));
-  return { child, url, exited, stderr: () => stderr };
+  return { child, url, exited, stderr: listening.stderr };
 }
 
 async function stats(url) {

@@ -27,6 +27,7 @@ import {
   floodSkipReason,
   listNetns,
   runFlood,
+  serveListening,
 } from '../server/test/kernel/flood-netns.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -109,20 +110,8 @@ async function startServe(ns, dataDir) {
     ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
   const exited = new Promise((r) => child.on('exit', r));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ctscope serve did not start: ${stderr}`)), 30_000);
-    child.stderr.on('data', (c) => {
-      stderr += String(c);
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`ctscope serve exited (${code}): ${stderr}`)));
-  }).catch((err) => {
+  const url = await serveListening(child).url.catch((err) => {
     child.kill('SIGKILL');
     throw err;
   });

@@ -27,3 +27,7 @@ export declare function untilStable<T>(
   read: () => Promise<T>,
   o?: { everyMs?: number; stableReads?: number; maxMs?: number },
 ): Promise<T>;
+export declare function serveListening(
+  child: import('node:child_process').ChildProcess,
+  timeoutMs?: number,
+): { url: Promise<string>; stderr: () => string };

@@ -193,3 +193,27 @@ export async function untilStable(read, { everyMs = 250, stableReads = 3, maxMs 
   }
   return last;
 }
+
+/**
+ * The URL a spawned `ctscope serve` (stderr piped) prints once listening; rejects when it exits first or says
+ * nothing within `timeoutMs`. `stderr()` is everything it printed so far.
+ */
+export function serveListening(child, timeoutMs = 30_000) {
+  let text = '';
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ctscope serve did not start: ${text}`)), timeoutMs);
+    child.stderr.on('data', (c) => {
+      text += String(c);
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ctscope serve exited (${code}): ${text}`));
+    });
+  });
+  return { url, stderr: () => text };
+}

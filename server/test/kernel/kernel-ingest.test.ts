@@ -19,6 +19,7 @@ import {
   deleteNetns,
   floodSkipReason,
   runFlood,
+  serveListening,
   startListener,
   untilStable,
 } from './flood-netns.mjs';
@@ -54,15 +55,7 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
       { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     serve = child;
-    let stderr = '';
-    url = await new Promise<string>((resolve, reject) => {
-      child.stderr?.on('data', (c) => {
-        stderr += String(c);
-        const m = /listening on (http:\/\/\S+)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`ctscope serve exited (${code}): ${stderr}`)));
-    });
+    url = await serveListening(child).url;
     // Ready: the event tail runs and the first dump is in.
     for (;;) {
       const s = await stats();
