@@ -1,4 +1,6 @@
 import type { FlowReport, ServerMessage } from '@ctscope/shared';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent } from '../src/engine/node-agent.js';
@@ -12,7 +14,6 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
   let restoreEnv: () => void;
   let agent: NodeAgent;
   const app = Fastify();
-  let startedAt = 0;
   let liveFlows: FlowReport[] = [];
 
   beforeAll(async () => {
@@ -20,7 +21,6 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     agent = new NodeAgent(scenario.config);
     const hub = await buildApp(app, { engine: agent });
     await app.ready();
-    startedAt = Date.now();
     await agent.start();
     hub.start();
   });
@@ -30,6 +30,13 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     await agent?.stop();
     restoreEnv();
   });
+
+  /** `conntrack -L` runs that ask for one service (the suspect poller's), from the fake tool's call log. */
+  function suspectPolls(): number {
+    const log = join(scenario.env.FAKE_CT_STATE_DIR!, 'calls.log');
+    if (!existsSync(log)) return 0;
+    return readFileSync(log, 'utf8').split('\n').filter((c) => c.includes(' -L ') && c.includes('--orig-dst')).length;
+  }
 
   async function flows(query = ''): Promise<FlowReport[]> {
     const r = await app.inject({ method: 'GET', url: `/api/flows${query}` });
@@ -42,14 +49,15 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
       async () => (await flows('?verdict=no-dnat')).find((f) => f.orig.sport === 52001),
       5000,
     );
-    const flaggedAt = Date.now();
+    const pollsAtFlag = suspectPolls();
     expect(first).toMatchObject({ verdict: 'no-dnat', severity: 'critical' });
     const kept = await waitFor(
       async () => (await flows()).find((f) => f.orig.sport === 52001 && f.keptAlive),
       10_000,
     );
-    const bound = 2 * scenario.config.suspectPollMs + 1000;
-    expect(Date.now() - flaggedAt).toBeLessThanOrEqual(bound);
+    // Counted in suspect polls, not milliseconds: a loaded CI machine stretches the clock, not the poll count.
+    // One poll may already be running when the flow is flagged, so two intervals are at most three polls.
+    expect(suspectPolls() - pollsAtFlag).toBeLessThanOrEqual(3);
     expect(kept).toMatchObject({
       id: '137932478',
       verdict: 'no-dnat',
@@ -63,7 +71,6 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     }
     expect(all.filter((f) => f.verdict === 'ok').every((f) => f.reply.src === '172.20.112.199')).toBe(true);
     liveFlows = all;
-    expect(Date.now() - startedAt).toBeLessThan(15_000);
   }, 20_000);
 
   it('serves the flow detail with lifecycle and remedy', async () => {
