@@ -1,6 +1,6 @@
-import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FlowReport, ServerMessage } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent } from '../src/engine/node-agent.js';
@@ -35,7 +35,9 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
   function suspectPolls(): number {
     const log = join(scenario.env.FAKE_CT_STATE_DIR!, 'calls.log');
     if (!existsSync(log)) return 0;
-    return readFileSync(log, 'utf8').split('\n').filter((c) => c.includes(' -L ') && c.includes('--orig-dst')).length;
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((c) => c.includes(' -L ') && c.includes('--orig-dst')).length;
   }
 
   async function flows(query = ''): Promise<FlowReport[]> {
