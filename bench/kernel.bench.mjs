@@ -34,6 +34,8 @@ const ALL_RATES = [
   { label: 'max', rate: 0, count: 250_000 },
 ];
 const CONVERGE_MAX_MS = 20_000;
+/** Quiet time before each flood, to measure the idle CPU of polls and NAT reads. */
+const IDLE_MS = 5000;
 const CLK_TCK = 100;
 
 const skip = floodSkipReason();
@@ -60,9 +62,9 @@ async function withNetns(fn) {
   }
 }
 
-/** CPU seconds of a process and its children (live ones read directly, reaped ones through cutime/cstime). */
-function cpuSeconds(pid) {
-  const ticks = (p, withChildren) => {
+/** CPU seconds of a process (all its threads) and, apart, of its children (live ones read directly, reaped ones through cutime/cstime). */
+function cpuSplit(pid) {
+  const ticks = (p) => {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8');
       const v = f
@@ -70,21 +72,31 @@ function cpuSeconds(pid) {
         .split(' ')
         .map(Number);
       // fields 14-17 of stat: utime, stime, cutime, cstime (index 11.. after pid and comm)
-      return v[11] + v[12] + (withChildren ? v[13] + v[14] : 0);
+      return { self: v[11] + v[12], reaped: v[13] + v[14] };
     } catch {
-      return 0;
+      return { self: 0, reaped: 0 };
     }
   };
-  let total = ticks(pid, true);
+  const own = ticks(pid);
+  let children = own.reaped;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let kids = '';
     try {
       kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
     } catch {}
-    for (const k of kids.split(' ').filter(Boolean)) total += ticks(k, true);
+    for (const k of kids.split(' ').filter(Boolean)) {
+      const t = ticks(k);
+      children += t.self + t.reaped;
+    }
   }
-  return total / CLK_TCK;
+  return { self: own.self / CLK_TCK, children: children / CLK_TCK };
 }
+
+const cpuDiff = (a, b) => ({
+  self: b.self - a.self,
+  children: b.children - a.children,
+  total: b.self + b.children - a.self - a.children,
+});
 
 function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -126,11 +138,13 @@ async function ceiling(bin, spec) {
     const listener = startListener(ns, file, { prioritised: true });
     try {
       await listener.ready;
+      const cpu0 = cpuSplit(listener.pid);
       const flood = await runFlood(bin, ns, spec);
       const kernel = await conntrackCount(ns);
       const seen = await untilStable(() => countNewInFile(file), { everyMs: 300, maxMs: 15_000 });
+      const cpu = cpuDiff(cpu0, cpuSplit(listener.pid)).total;
       const stderr = await listener.stop();
-      return { flood, kernel, seen, enobufs: (stderr.match(/ENOBUFS/g) ?? []).length };
+      return { flood, kernel, seen, cpu, enobufs: (stderr.match(/ENOBUFS/g) ?? []).length };
     } finally {
       await listener.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -183,7 +197,11 @@ async function ctscope(bin, spec) {
         if (Date.now() - t0 > 30_000) throw new Error('ctscope serve sources never became ready');
         await sleep(100);
       }
-      const cpu0 = cpuSeconds(serve.child.pid);
+      // Idle cost first (polls, NAT reads, counters), so the flood's share can be told apart.
+      const idle0 = cpuSplit(serve.child.pid);
+      await sleep(IDLE_MS);
+      const idle = cpuDiff(idle0, cpuSplit(serve.child.pid));
+      const cpu0 = cpuSplit(serve.child.pid);
       const flood = await runFlood(bin, ns, spec);
       const floodEnd = Date.now();
       const kernel = await conntrackCount(ns);
@@ -198,7 +216,7 @@ async function ctscope(bin, spec) {
         }
         await sleep(250);
       }
-      const cpu = cpuSeconds(serve.child.pid) - cpu0;
+      const cpu = cpuDiff(cpu0, cpuSplit(serve.child.pid));
       const rss = peakRssMb(serve.child.pid);
       const s = await stats(serve.url);
       serve.child.kill('SIGTERM');
@@ -211,6 +229,7 @@ async function ctscope(bin, spec) {
         live,
         ct,
         cpu,
+        idle,
         rss,
         recBytes: dirBytes(dataDir),
         ...rec,
@@ -247,22 +266,22 @@ async function main() {
     console.log(
       `  ${spec.label}: ceiling sent ${c.flood.sent} at ${fmt(c.flood.rate)}/s, kernel ${c.kernel}, NEW ${c.seen} (${c.enobufs} ENOBUFS); ` +
         `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news} (engine ${s.engineNew}), gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps}, ` +
-        `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu, 2)} s, ` +
+        `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu.total, 2)} s (node ${fmt(s.cpu.self, 2)}, children ${fmt(s.cpu.children, 2)}; idle ${fmt((100 * s.idle.total) / (IDLE_MS / 1000))} % of a core; plain listener ${fmt(c.cpu, 2)} s), ` +
         `${fmt(s.recBytes / s.flood.sent)} B/flow, listener: ${s.listener}`,
     );
   }
   console.log('');
   console.log(
-    '| rate | sent/s (ceiling; ctscope) | kernel entries | tool alone NEW | ctscope NEW | ratio | loss gaps | converged | peak RSS | CPU s (% of a core while flooding) | recording B/flow |',
+    '| rate | sent/s (ceiling; ctscope) | kernel entries | tool alone NEW | ctscope NEW | ratio | loss gaps | converged | peak RSS | CPU s: ctscope (node; its children) | CPU s: plain listener | % of a core while flooding: ctscope; over the plain listener | idle CPU | recording B/flow |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const { spec, c, s } of rows) {
     // The two floods are separate runs of the same generator sending the same flows: compare the shares of them
     // each listener saw (the kernel's count at the end is lower when a slow flood outlived the 30 s UDP timeout).
     const ratio = s.news / s.flood.sent / (c.seen / c.flood.sent);
-    const cpuPct = (100 * s.cpu) / Math.max(s.flood.seconds, 1e-3);
+    const pct = (sec) => (100 * sec) / Math.max(s.flood.seconds, 1e-3);
     console.log(
-      `| ${spec.label} | ${fmt(c.flood.rate)}; ${fmt(s.flood.rate)} | ${fmt(c.kernel)}; ${fmt(s.kernel)} | ${fmt(c.seen)} | ${fmt(s.news)} | ${fmt(ratio, 4)} | ${s.gaps} | ${Number.isFinite(s.convergedMs) ? `${fmt(s.convergedMs / 1000, 1)} s` : 'no'} | ${fmt(s.rss)} MB | ${fmt(s.cpu, 1)} (${fmt(cpuPct)} %) | ${fmt(s.recBytes / s.flood.sent)} |`,
+      `| ${spec.label} | ${fmt(c.flood.rate)}; ${fmt(s.flood.rate)} | ${fmt(c.kernel)}; ${fmt(s.kernel)} | ${fmt(c.seen)} | ${fmt(s.news)} | ${fmt(ratio, 4)} | ${s.gaps} | ${Number.isFinite(s.convergedMs) ? `${fmt(s.convergedMs / 1000, 1)} s` : 'no'} | ${fmt(s.rss)} MB | ${fmt(s.cpu.total, 1)} (${fmt(s.cpu.self, 1)}; ${fmt(s.cpu.children, 1)}) | ${fmt(c.cpu, 1)} | ${fmt(pct(s.cpu.total))} %; ${fmt(pct(s.cpu.total - c.cpu))} % | ${fmt((100 * s.idle.total) / (IDLE_MS / 1000))} % | ${fmt(s.recBytes / s.flood.sent)} |`,
     );
   }
 }

@@ -146,7 +146,7 @@ async function tailEvents(
         try {
           if (sinkError === undefined) {
             ready();
-            for (const line of m.lines) sink.onEventLine(line, m.at);
+            for (const c of m.chunks) for (const line of c.lines) sink.onEventLine(line, c.at);
           }
         } catch (e) {
           // A throwing sink is a bug; fail the run loudly (restart → loss → resync) rather than drop lines silently.

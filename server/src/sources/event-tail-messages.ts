@@ -17,10 +17,17 @@ export interface EventTailWorkerData {
   readerFifo?: number;
 }
 
-/** Worker → main. `at` is the receive time (ms, wall clock) of the chunk. */
+/** Lines read in one chunk; `at` is its receive time (ms, wall clock). */
+export interface EventTailChunk {
+  at: number;
+  lines: string[];
+}
+
+/** Worker → main. `at` is the receive time (ms, wall clock). */
 export type EventTailMessage =
   | { t: 'spawned'; pid: number | undefined; childNice?: number; reader: string }
-  | { t: 'lines'; at: number; lines: string[]; chars: number }
+  /** Chunks read within one batching window, in order. */
+  | { t: 'lines'; chunks: EventTailChunk[]; chars: number }
   | { t: 'stderr'; at: number; lines: string[] }
   /** The main thread was too far behind: `lines` lines were dropped between `from` and `at`. */
   | { t: 'backlog'; at: number; from: number; lines: number }

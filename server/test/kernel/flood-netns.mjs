@@ -163,6 +163,8 @@ export function startListener(netns, file, { prioritised = true } = {}) {
   ready.catch(() => {});
   return {
     ready,
+    /** `ip netns exec` and `chrt` exec, so this is conntrack's own pid. */
+    pid: child.pid,
     /** Stop it; resolves with its stderr (ENOBUFS warnings show there). */
     async stop() {
       child.kill('SIGTERM');
