@@ -1,7 +1,7 @@
 // Real-kernel benchmark (issue 10): a UDP flood in a network namespace, measured per rate for the ceiling
 // (`chrt -f 10 conntrack -E` alone, to a file) and for `ctscope serve --netns` with its defaults, in the same run.
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
-// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
+// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); BENCH_KERNEL_TRACE=1 prints each convergence poll; every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -209,7 +209,13 @@ async function ctscope(bin, spec) {
       let live = 0;
       let ct = 0;
       while (Date.now() - floodEnd < CONVERGE_MAX_MS) {
-        [live, ct] = await Promise.all([stats(serve.url).then((s) => s.flows.live), conntrackCount(ns)]);
+        let st;
+        [st, ct] = await Promise.all([stats(serve.url), conntrackCount(ns)]);
+        live = st.flows.live;
+        if (process.env.BENCH_KERNEL_TRACE)
+          console.log(
+            `    +${Date.now() - floodEnd} ms: live ${live}, kernel ${ct}, dump ${JSON.stringify({ inFlight: st.dump?.inFlight, pending: st.dump?.pendingResync, dumps: st.dump?.dumps })}, events ${JSON.stringify(st.flows?.events)}`,
+          );
         if (live === ct) {
           convergedMs = Date.now() - floodEnd;
           break;

@@ -1,9 +1,12 @@
 // One measured step of the post-mortem benchmark, in its own process so its peak RSS is its own; prints JSON.
 import { RecordingPlayer } from '@ctscope/shared';
+import { applyV8Flags } from '../server/dist/config.js';
 import { loadRecording, ReplayEngine } from '../server/dist/engine/replay-engine.js';
 import { IndexedRecording } from '../server/dist/recording/indexed-recording.js';
 
 const [mode, dir, ...args] = process.argv.slice(2);
+// The V8 settings `ctscope replay` and `analyze --recording` run with, so the figures are what users get.
+applyV8Flags('replay');
 const peakMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const out = (o) => console.log(JSON.stringify({ ...o, peakRssMb: peakMb() }));
 

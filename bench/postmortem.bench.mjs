@@ -3,7 +3,7 @@
 // beside the full-load baseline (the whole recording in memory) in the same run. Each step runs in its own
 // process so its peak RSS is its own. The recording is deleted at the end unless BENCH_PM_KEEP=1.
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBigRecording } from './synth-big-recording.mjs';
@@ -78,7 +78,8 @@ try {
   await mkdir(base, { recursive: true });
   const perSeg = r.bytes / r.files.length;
   const segs = Math.max(1, Math.round(BASELINE_BYTES / perSeg));
-  for (const f of r.files.slice(0, segs)) await symlink(join(dir, f), join(base, f));
+  // Copies, not symbolic links: a recording directory's symbolic links are never read (they could point anywhere).
+  for (const f of r.files.slice(0, segs)) await copyFile(join(dir, f), join(base, f));
   const full = child('full', base);
   const baseBytes = perSeg * Math.min(segs, r.files.length);
   const factor = r.bytes / baseBytes;

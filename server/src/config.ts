@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type { AutoRemedyMode } from '@ctscope/shared';
 
 /** The package version, read once from server/package.json (next to src/ and dist/). */
@@ -139,12 +140,24 @@ export const WS_LIMITS = {
 } as const;
 
 /**
- * V8 settings `ctscope serve` applies at start: grow the heap in smaller steps and give back freed pages sooner.
- * The live table is long-lived and a full dump is a burst of garbage; with the default growth the heap kept
- * ~1.8x the live data reserved (measured: 250k dumped flows, 131 MB used, 238 MB heap reserved, 308 MB RSS;
- * with this, 167 MB reserved and 250 MB RSS).
+ * V8 settings applied at start (they take effect at run time).
+ * - `live` (`ctscope serve`): grow the heap in smaller steps and give back freed pages sooner. The live table is
+ *   long-lived and a full dump is a burst of garbage; with the default growth the heap kept ~1.8x the live data
+ *   reserved (measured: 250k dumped flows, 131 MB used, 238 MB heap reserved, 308 MB RSS; with this, 167 MB
+ *   reserved and 250 MB RSS).
+ * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
+ *   recording, peak RSS was 351 MB with the defaults; `--optimize-for-size` made it 169 MB but doubled the seeks
+ *   (median 3.3 s, GC-bound); a 50% heap growth step gave 210 MB with a 1.8 s median.
  */
-export const LIVE_AGENT_V8_FLAGS: readonly string[] = ['--optimize-for-size'];
+export const V8_FLAGS = {
+  live: ['--optimize-for-size'],
+  replay: ['--heap-growing-percent=50'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Apply one of the {@link V8_FLAGS} sets to this process. */
+export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
+  for (const flag of V8_FLAGS[use]) setFlagsFromString(flag);
+}
 
 /**
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real

@@ -6,6 +6,7 @@ import {
   type LifecycleAnswer,
   type TupleQuery,
 } from '@ctscope/shared';
+import { applyV8Flags } from '../config.js';
 import { IndexedRecording } from '../recording/indexed-recording.js';
 import { badAndNatAt, badDuring, tupleLifecycle } from '../recording/postmortem.js';
 import { EXIT_CRITICAL, EXIT_OK, EXIT_USAGE, type Io } from './analyze.js';
@@ -132,6 +133,7 @@ export async function runAnalyzeRecording(opts: AnalyzeRecordingOptions, io: Io)
     if (q instanceof Error) return usage(q.message);
     tuple = q;
   }
+  applyV8Flags('replay');
   let rec: IndexedRecording;
   try {
     rec = await IndexedRecording.open(opts.recording);

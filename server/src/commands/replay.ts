@@ -1,6 +1,6 @@
 /** `ctscope replay PATH`: serve the API and page from a recording instead of the live node. */
 import { dirname, join } from 'node:path';
-import { ConfigError, checkToken, isLoopback } from '../config.js';
+import { applyV8Flags, ConfigError, checkToken, isLoopback } from '../config.js';
 import { ReplayEngine } from '../engine/replay-engine.js';
 import { postmortemRoutes } from '../http/postmortem-routes.js';
 import { replayRoutes } from '../http/recording-routes.js';
@@ -35,6 +35,7 @@ export async function runReplay(
     io.err(`ctscope replay: ${(err as Error).message}\n`);
     return 2;
   }
+  applyV8Flags('replay');
   let engine: ReplayEngine;
   try {
     engine = await ReplayEngine.open(opts.path, (n) =>

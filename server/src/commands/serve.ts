@@ -1,7 +1,6 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { ConfigError, LIVE_AGENT_V8_FLAGS, type ServeConfig, validateConfig } from '../config.js';
+import { applyV8Flags, ConfigError, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
 import { AuditLog } from '../http/audit-log.js';
 import { recordingRoutes } from '../http/recording-routes.js';
@@ -38,7 +37,7 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
-  for (const flag of LIVE_AGENT_V8_FLAGS) setFlagsFromString(flag);
+  applyV8Flags('live');
   const audit = new AuditLog(join(config.dataDir, 'audit.log'));
   const agent = new NodeAgent(config, Date.now, audit);
   await agent.start();

@@ -13,6 +13,8 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import {
+  AddressInterner,
+  type Classification,
   type MinuteDensity,
   OutlineBuilder,
   type PlayerState,
@@ -20,13 +22,14 @@ import {
   RECORDING_FORMAT_VERSION,
   RecordingPlayer,
   type RecordingRecord,
+  type TrackedFlow,
 } from '@ctscope/shared';
 import { INDEX_CHECKPOINT_MS, INDEX_CHECKPOINT_RECORDS, INDEX_DIR_NAME } from '../config.js';
 import { type SkippedEntry, scanSegments } from './segment-files.js';
 import { segmentLines } from './segment-lines.js';
 
 /** Bumped when the index or checkpoint layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
 
 /** Where reading resumes: a line start in one segment. */
 export interface RecordingPosition {
@@ -145,15 +148,29 @@ async function describeSegments(files: string[]): Promise<IndexedSegment[]> {
 
 /**
  * Read a checkpoint's player state (a fresh object: the player takes it over). The file is gzip NDJSON: the
- * state with an empty flow list, then one tracked flow per line, so neither side ever holds one giant string.
+ * state with an empty flow list and the table of distinct verdicts, then one tracked flow per line as
+ * `VERDICT-INDEX<TAB>FLOW-JSON`, so neither side ever holds one giant string. Flows share their verdict objects
+ * and interned addresses, as in the live table: a seek parses about half the text and keeps far less.
  */
 export async function readCheckpoint(src: RecordingSource, cp: IndexCheckpoint): Promise<PlayerState> {
-  let state: PlayerState | undefined;
-  const flows: PlayerState['core']['store']['tracker']['flows'] = [];
+  let state: (PlayerState & { verdicts?: Classification[] }) | undefined;
+  let verdicts: Classification[] = [];
+  const interner = new AddressInterner();
+  const flows: TrackedFlow[] = [];
   for await (const l of segmentLines(join(src.indexDir, cp.file))) {
     if (l.text === '') continue;
-    if (state === undefined) state = JSON.parse(l.text) as PlayerState;
-    else flows.push(JSON.parse(l.text));
+    if (state === undefined) {
+      state = JSON.parse(l.text) as PlayerState & { verdicts?: Classification[] };
+      verdicts = state.verdicts ?? [];
+      delete state.verdicts;
+      continue;
+    }
+    const tab = l.text.indexOf('\t');
+    const flow = JSON.parse(l.text.slice(tab + 1)) as TrackedFlow;
+    const v = verdicts[Number(l.text.slice(0, tab))];
+    if (v !== undefined) flow.verdict = v;
+    flow.record = interner.compact(flow.record);
+    flows.push(flow);
   }
   if (!state) throw new Error(`checkpoint ${cp.file} is empty`);
   state.core.store.tracker.flows = flows;
@@ -165,17 +182,35 @@ async function writeCheckpoint(dir: string, file: string, state: PlayerState): P
   const gz = createGzip({ level: 1 });
   const done = pipeline(gz, createWriteStream(tmp));
   const flows = state.core.store.tracker.flows;
+  // Distinct verdicts, by content (a table of 250k flows has a few dozen); most flows share the object itself.
+  const verdicts: Classification[] = [];
+  const byObject = new Map<Classification, number>();
+  const byText = new Map<string, number>();
+  const vis = new Int32Array(flows.length).fill(-1);
+  flows.forEach((f, i) => {
+    const v = f.verdict;
+    if (v === undefined) return;
+    let vi = byObject.get(v);
+    if (vi === undefined) {
+      const text = JSON.stringify(v);
+      vi = byText.get(text) ?? verdicts.push(v) - 1;
+      byText.set(text, vi);
+      byObject.set(v, vi);
+    }
+    vis[i] = vi;
+  });
   const head = {
     ...state,
     core: {
       ...state.core,
       store: { ...state.core.store, tracker: { ...state.core.store.tracker, flows: [] } },
     },
+    verdicts,
   };
   gz.write(`${JSON.stringify(head)}\n`);
   let batch: string[] = [];
-  for (const f of flows) {
-    batch.push(JSON.stringify(f));
+  for (let i = 0; i < flows.length; i++) {
+    batch.push(`${vis[i]}\t${JSON.stringify({ ...flows[i], verdict: undefined })}`);
     if (batch.length >= 2000) {
       if (!gz.write(`${batch.join('\n')}\n`)) await once(gz, 'drain');
       batch = [];
