@@ -25,6 +25,7 @@ import {
   type TrackedFlow,
 } from '@ctscope/shared';
 import { INDEX_CHECKPOINT_MS, INDEX_CHECKPOINT_RECORDS, INDEX_DIR_NAME } from '../config.js';
+import { decodeCheckpointFlow, encodeCheckpointFlow } from './checkpoint-codec.js';
 import { type SkippedEntry, scanSegments } from './segment-files.js';
 import { segmentLines } from './segment-lines.js';
 
@@ -149,8 +150,8 @@ async function describeSegments(files: string[]): Promise<IndexedSegment[]> {
 /**
  * Read a checkpoint's player state (a fresh object: the player takes it over). The file is gzip NDJSON: the
  * state with an empty flow list and the table of distinct verdicts, then one tracked flow per line as
- * `VERDICT-INDEX<TAB>FLOW-JSON`, so neither side ever holds one giant string. Flows share their verdict objects
- * and interned addresses, as in the live table: a seek parses about half the text and keeps far less.
+ * `VERDICT-INDEX<TAB>FLOW` (see checkpoint-codec.ts), so neither side ever holds one giant string. Flows share
+ * their verdict objects and interned addresses, as in the live table.
  */
 export async function readCheckpoint(src: RecordingSource, cp: IndexCheckpoint): Promise<PlayerState> {
   let state: (PlayerState & { verdicts?: Classification[] }) | undefined;
@@ -166,10 +167,9 @@ export async function readCheckpoint(src: RecordingSource, cp: IndexCheckpoint):
       continue;
     }
     const tab = l.text.indexOf('\t');
-    const flow = JSON.parse(l.text.slice(tab + 1)) as TrackedFlow;
+    const flow = decodeCheckpointFlow(l.text.slice(tab + 1), interner);
     const v = verdicts[Number(l.text.slice(0, tab))];
     if (v !== undefined) flow.verdict = v;
-    flow.record = interner.compact(flow.record);
     flows.push(flow);
   }
   if (!state) throw new Error(`checkpoint ${cp.file} is empty`);
@@ -210,7 +210,7 @@ async function writeCheckpoint(dir: string, file: string, state: PlayerState): P
   gz.write(`${JSON.stringify(head)}\n`);
   let batch: string[] = [];
   for (let i = 0; i < flows.length; i++) {
-    batch.push(`${vis[i]}\t${JSON.stringify({ ...flows[i], verdict: undefined })}`);
+    batch.push(`${vis[i]}\t${encodeCheckpointFlow(flows[i]!)}`);
     if (batch.length >= 2000) {
       if (!gz.write(`${batch.join('\n')}\n`)) await once(gz, 'drain');
       batch = [];
