@@ -1,6 +1,6 @@
 /** Pure live table of conntrack entries built from events and dumps, with a bounded history per entry. */
 import type { ConntrackEventType, FlowRecord } from '../conntrack/conntrack-types.js';
-import { tupleKey } from '../conntrack/flow-key.js';
+import { sameTupleKey, tupleKey } from '../conntrack/flow-key.js';
 import type { Classification } from '../verdict/verdict-types.js';
 import { CompactRecord, small } from './compact-record.js';
 
@@ -135,21 +135,20 @@ export class FlowTracker {
    */
   observe(parsed: FlowRecord, at: number, readFrom?: number): TrackedFlow {
     const tk = tupleKey(parsed);
-    const { flow: match, superseded } = this.match(parsed, tk);
+    // Built once per event: the id index and a new flow's key both need it.
+    const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
+    const { flow: match, superseded } = this.match(parsed, tk, idKey);
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     if (superseded) this.supersede(superseded, at);
     const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
     if (flow) this.beforeUpdate?.(flow, at);
     else {
-      const key = this.uniqueKey(
-        rec.id !== undefined ? String(rec.id) : tk,
-        rec.id !== undefined ? '-' : '#',
-      );
+      const key = this.uniqueKey(idKey ?? tk, idKey !== undefined ? '-' : '#');
       flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
-    if (rec.id !== undefined) this.byId.set(rec.id, flow);
+    if (rec.id !== undefined) this.byId.set(rec.id, flow, idKey);
     this.apply(flow, rec, at, tk, readAt);
     return flow;
   }
@@ -159,12 +158,16 @@ export class FlowTracker {
     return this.match(rec, tupleKey(rec)).flow;
   }
 
-  private match(rec: FlowRecord, tk: string): { flow?: TrackedFlow; superseded?: TrackedFlow } {
-    const found = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
+  private match(
+    rec: FlowRecord,
+    tk: string,
+    idKey?: string,
+  ): { flow?: TrackedFlow; superseded?: TrackedFlow } {
+    const found = rec.id !== undefined ? this.byId.get(rec.id, idKey) : undefined;
     // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
     // same id with another original tuple is another entry (its own flow), never a replacement; the id then
     // leads to the newer one, so the older is found by its tuple from here on.
-    const byId = found && tupleKey(found.record) === tk ? found : undefined;
+    const byId = found && sameTupleKey(found.record, rec) ? found : undefined;
     if (found && !byId && found.destroyedAt === undefined) this.byTuple.set(tupleKey(found.record), found);
     if (byId) {
       // A destroyed flow only takes a late DESTROY; anything else with its id is a new entry that reused it.
@@ -290,20 +293,22 @@ class IdIndex {
   constructor(private readonly byKey: Map<string, TrackedFlow>) {}
 
   /** The flow keyed by this id itself, if any. */
-  private holder(id: number): TrackedFlow | undefined {
-    const f = this.byKey.get(String(id));
+  private holder(id: number, idKey = String(id)): TrackedFlow | undefined {
+    const f = this.byKey.get(idKey);
     return f !== undefined && f.record.id === id ? f : undefined;
   }
 
-  get(id: number): TrackedFlow | undefined {
+  /** `idKey`, when given, is `String(id)` (saves building it again). */
+  get(id: number, idKey?: string): TrackedFlow | undefined {
     const e = this.exceptions.get(id);
     if (e !== undefined) return e ?? undefined;
-    return this.holder(id);
+    return this.holder(id, idKey);
   }
 
   /** `flow` is now the newest with this id. */
-  set(id: number, flow: TrackedFlow): void {
-    if (this.holder(id) === flow) this.exceptions.delete(id);
+  set(id: number, flow: TrackedFlow, idKey = String(id)): void {
+    // The key map holds `flow` under its own key, so it is this id's holder exactly when that key is the id.
+    if (flow.key === idKey && flow.record.id === id) this.exceptions.delete(id);
     else this.exceptions.set(id, flow);
   }
 
