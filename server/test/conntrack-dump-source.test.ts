@@ -107,6 +107,39 @@ describe('DumpScheduler', () => {
     }
   });
 
+  it('kills a dump that loses events while it runs, and dumps again once the loss is over (not twice in a row)', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    scheduler = new DumpScheduler({
+      sink,
+      node: {},
+      fullIntervalMs: 60_000,
+      // The owed dump starts ≥ 1.5 s after the kill: time to make it a quick one before it spawns.
+      minResyncGapMs: 1500,
+      resyncQuietMs: 500,
+    });
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    // A dump that would take 10 minutes.
+    process.env.FAKE_CT_LIST_DELAY = '600';
+    scheduler.requestResync('enobufs');
+    await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
+    // Loss while it runs: its table would be stale, so it is killed rather than awaited.
+    scheduler.requestResync('enobufs');
+    await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
+    expect(rec.dumps).toHaveLength(1);
+    expect(scheduler.stats()).toMatchObject({
+      inFlight: false,
+      pendingResync: { reason: 'enobufs', requests: 2 },
+    });
+    // The owed dump runs once the loss is over, and loss during that one does not kill it.
+    process.env.FAKE_CT_LIST_DELAY = '0.3';
+    await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
+    scheduler.requestResync('enobufs');
+    await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
+    expect(scheduler.stats()).toMatchObject({ staleAborted: 1, lastReason: 'enobufs (+1 more)' });
+  }, 20_000);
+
   it('falls back to a pipe when the spool directory cannot be created', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const blocker = join(stateDir, 'not-a-dir');

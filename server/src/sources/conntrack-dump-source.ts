@@ -150,6 +150,8 @@ export interface DumpStats {
   coalesced: number;
   /** A dump is running now. */
   inFlight: boolean;
+  /** Dumps killed because events were lost while they ran (their table would be stale): a fresh one follows. */
+  staleAborted: number;
   /** A resync owed and not yet started: the live table may be stale until it runs (reason, requests, age ms). */
   pendingResync?: { reason: string; requests: number; ageMs: number };
 }
@@ -179,6 +181,11 @@ export class DumpScheduler {
   #coalesced = 0;
   #pending: { first: string; count: number; since: number; last: number } | undefined;
   #inFlight = false;
+  /** Kills the dump in flight as stale (set while one runs). */
+  #abortStale: (() => void) | undefined;
+  #staleAborted = 0;
+  /** The last dump was killed as stale: the next one runs to the end, so a storm still converges. */
+  #lastWasStale = false;
   /** The spool file once its directory exists; null when spooling is off or failed (a pipe is used). */
   #spool: string | null | undefined;
   #lastEnd: number | undefined;
@@ -225,6 +232,10 @@ export class DumpScheduler {
       this.#pending.last = at;
       this.#coalesced++;
     } else this.#pending = { first: reason, count: 1, since: at, last: at };
+    // Loss while a dump runs makes its table stale, and another dump is owed anyway: stop paying for this one
+    // (the kernel's walk of a 250k-entry table under a flood, then its ingest, took 10+ s) and start the owed
+    // one once the loss is over. Never twice in a row, and never the first dump.
+    if (this.#abortStale && !this.#lastWasStale && this.#dumps > 0) this.#abortStale();
     this.#wake?.();
   }
 
@@ -241,6 +252,7 @@ export class DumpScheduler {
       resyncGapMs: this.#resyncGap(),
       coalesced: this.#coalesced,
       inFlight: this.#inFlight,
+      staleAborted: this.#staleAborted,
       pendingResync: this.#pending && {
         reason: this.#pending.first,
         requests: this.#pending.count,
@@ -336,13 +348,32 @@ export class DumpScheduler {
     const pending = this.#pending;
     this.#pending = undefined;
     this.#inFlight = true;
+    const stale = new AbortController();
+    this.#abortStale = () => stale.abort();
     try {
-      // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late.
-      const { lines, durationMs } = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
-        timeoutMs: this.#opts.timeoutMs,
-        signal,
-        spoolFile: (await this.#spoolFile()) ?? undefined,
-      });
+      let listing: Awaited<ReturnType<typeof listConntrack>>;
+      try {
+        // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late.
+        listing = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
+          timeoutMs: this.#opts.timeoutMs,
+          signal: AbortSignal.any([signal, stale.signal]),
+          spoolFile: (await this.#spoolFile()) ?? undefined,
+        });
+      } catch (err) {
+        if (!stale.signal.aborted || signal.aborted) throw err;
+        // Killed as stale: owe its request too, and space the next one from now as if a dump had ended.
+        // (Set again by requestResync while the dump ran.)
+        const now = this.#pending as typeof pending;
+        this.#pending = pending
+          ? { ...pending, count: pending.count + (now?.count ?? 0), last: now?.last ?? pending.last }
+          : now;
+        this.#staleAborted++;
+        this.#lastWasStale = true;
+        this.#lastEnd = this.#now();
+        return;
+      }
+      const { lines, durationMs } = listing;
+      this.#lastWasStale = false;
       const at = this.#now();
       const resync = pending !== undefined && this.#dumps > 0;
       if (resync) {
@@ -373,6 +404,7 @@ export class DumpScheduler {
       throw err;
     } finally {
       this.#inFlight = false;
+      this.#abortStale = undefined;
     }
   }
 }
