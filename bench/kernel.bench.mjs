@@ -242,6 +242,7 @@ async function ctscope(bin, spec) {
         listener: s.listener ? `${s.listener.text}, reader ${s.listener.reader}` : '?',
         engineNew: s.flows?.events?.NEW,
         dumps: s.dump?.dumps,
+        dumpCost: `last dump ${s.dump?.lastDurationMs} ms + ingest ${s.dump?.lastIngestMs} ms, ${s.dump?.staleAborted ?? 0} killed as stale`,
       };
     } finally {
       serve.child.kill('SIGKILL');
@@ -271,7 +272,7 @@ async function main() {
     rows.push(row);
     console.log(
       `  ${spec.label}: ceiling sent ${c.flood.sent} at ${fmt(c.flood.rate)}/s, kernel ${c.kernel}, NEW ${c.seen} (${c.enobufs} ENOBUFS); ` +
-        `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news} (engine ${s.engineNew}), gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps}, ` +
+        `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news} (engine ${s.engineNew}), gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps} (${s.dumpCost}), ` +
         `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu.total, 2)} s (node ${fmt(s.cpu.self, 2)}, children ${fmt(s.cpu.children, 2)}; idle ${fmt((100 * s.idle.total) / (IDLE_MS / 1000))} % of a core; plain listener ${fmt(c.cpu, 2)} s), ` +
         `${fmt(s.recBytes / s.flood.sent)} B/flow, listener: ${s.listener}`,
     );
