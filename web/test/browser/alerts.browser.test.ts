@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
-import { type CtscopeProcess, startSeedServe } from '../support/ctscope-process.js';
+import { type CtscopeProcess, closeAll, startSeedServe } from '../support/ctscope-process.js';
 
 const INCIDENT = '137932478';
 const RAISED_TOAST = '[data-alert-toast][data-alert-state="raised"]';
@@ -40,11 +40,7 @@ describe('alerts on the page (seed incident, fake node tools)', () => {
     page = await browser.newPage();
   }, 30_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-  });
+  afterAll(() => closeAll(browser, server));
 
   it('toasts raised alerts and names the latest in the critical banner', async () => {
     await page.goto(server.url);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
-import { type CtscopeProcess, REPO, startSeedServe } from '../support/ctscope-process.js';
+import { type CtscopeProcess, closeAll, REPO, startSeedServe } from '../support/ctscope-process.js';
 
 // The `blocked` verdict on the page: ctscope serve (fake node tools) on real kube-proxy rules that drop on purpose
 // (iptables-save of an externalTrafficPolicy Local LB with no local endpoint, and loadBalancerSourceRanges).
@@ -38,11 +38,7 @@ describe('blocked flows on the page (fake node tools, real kube-proxy rules)', (
     page = await browser.newPage();
   }, 30_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-  });
+  afterAll(() => closeAll(browser, server));
 
   it('shows blocked rows in their own colour and chip, not in the critical banner', async () => {
     await page.goto(server.url);

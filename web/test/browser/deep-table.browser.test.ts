@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
-import { type CtscopeProcess, startSeedServe } from '../support/ctscope-process.js';
+import { type CtscopeProcess, closeAll, startSeedServe } from '../support/ctscope-process.js';
 
 const FLOWS = 50_000;
 /** Row 40,000 of the worst-first table (0-based index). */
@@ -60,11 +60,7 @@ describe('a 50k-flow table scrolled deep', () => {
     );
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-  });
+  afterAll(() => closeAll(browser, server));
 
   it('gives the scrollbar the whole table, not just the window the page holds', async () => {
     await page.goto(server.url);

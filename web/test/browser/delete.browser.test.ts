@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
-import { type CtscopeProcess, startSeedServe } from '../support/ctscope-process.js';
+import { type CtscopeProcess, closeAll, startSeedServe } from '../support/ctscope-process.js';
 
 const TOKEN = 'web-test-token-0123456789';
 
@@ -15,11 +15,7 @@ describe('token and guarded delete (ctscope serve --token --allow-delete)', () =
     ]);
   }, 30_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-  });
+  afterAll(() => closeAll(browser, server));
 
   it('without the token the page cannot connect; with ?token= it can', async () => {
     const page = await browser.newPage();

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, shot, type TestBrowser } from '../support/browser.js';
-import { type CtscopeProcess, startSeedServe } from '../support/ctscope-process.js';
+import { type CtscopeProcess, closeAll, startSeedServe } from '../support/ctscope-process.js';
 
 const REMEDY = 'conntrack -D -p udp --orig-src 10.42.0.33 --orig-dst 10.43.0.10 --sport 52001 --dport 53';
 // A row, not the alert toast that names the same flow.
@@ -17,11 +17,7 @@ describe('dashboard against ctscope serve (seed incident, fake node tools)', () 
     page = await browser.newPage();
   }, 30_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.cleanup();
-  });
+  afterAll(() => closeAll(browser, server));
 
   it('highlights the seed incident row with the marked reply source and the expected endpoint', async () => {
     await page.goto(server.url);

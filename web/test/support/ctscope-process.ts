@@ -28,6 +28,16 @@ function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** A TCP port that was free a moment ago. */
+/** Close the browser, then stop the server and remove its files; either may be unset if set-up failed. */
+export async function closeAll(
+  browser: { close(): Promise<void> } | undefined,
+  server: CtscopeProcess | undefined,
+): Promise<void> {
+  await browser?.close();
+  await server?.stop();
+  server?.cleanup();
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
