@@ -15,6 +15,7 @@ const CASES: Array<{ name: string; input: string; version: 0 | 4 | 6 }> = [
   { name: 'IPv4 five parts', input: '1.2.3.4.5', version: 0 },
   { name: 'IPv4 empty part', input: '1..3.4', version: 0 },
   { name: 'IPv4 trailing dot', input: '1.2.3.4.', version: 0 },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell payload, on purpose
   { name: 'shell payload with digit ends', input: '1`touch${IFS}/tmp/x`;0', version: 0 },
   { name: 'command substitution', input: '1$(id)0', version: 0 },
   { name: 'IPv6 compressed', input: 'fd00::1', version: 6 },
@@ -64,6 +65,7 @@ describe('ipLiteralVersion', () => {
 });
 
 describe('conntrack parsers refuse an address that is not a literal', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell payload, on purpose
   const payload = '1`touch${IFS}/tmp/x`;0';
   it('text line', () => {
     const r = parseConntrackLine(

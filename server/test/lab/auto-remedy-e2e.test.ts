@@ -281,7 +281,6 @@ describe.skipIf(skip)('auto-remedy on the lab (nft)', () => {
   }, 90_000);
 
   it('restart --no-restore: the rules never return (no endpoints), so nothing is deleted', async () => {
-    const dns = svc('dns');
     const before = auto(await audit(lab())).length;
     const deletedBefore = await metric(lab(), 'deleted');
     const r = await labCli<{ rulesRemovedAt: number }>(lab().name, lab().stateRoot, [
@@ -309,7 +308,6 @@ describe.skipIf(skip)('auto-remedy dry-run on the lab (nft)', () => {
   const lab = useLab('dry-run');
 
   it('logs every would-be delete and deletes nothing', async () => {
-    const dns = lab().services.find((s) => s.key === 'dns')!;
     const monitors = lab().clients.filter((c) => c.mode === 'fixed' && c.service === 'dns');
     await labCli(lab().name, lab().stateRoot, ['restart', '--service', 'dns', '--gap', '3']);
     for (const c of monitors) {

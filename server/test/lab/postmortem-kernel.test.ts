@@ -9,7 +9,6 @@ import {
   apiFlows,
   CLI,
   labCli,
-  labSkipReason,
   liveFlowOf,
   startLab,
   stopLab,
@@ -17,7 +16,6 @@ import {
   waitFor,
 } from './lab-harness.js';
 
-const skip = labSkipReason();
 const SUSPECT_POLL_MS = 1000;
 
 interface RestartJson {
