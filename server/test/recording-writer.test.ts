@@ -191,6 +191,57 @@ describe('RecordingWriter', () => {
     expect(all.some((r) => 'error' in r)).toBe(false);
   });
 
+  it.each([
+    { name: 'plain, one segment', opts: {} },
+    { name: 'plain, rotating by size inside the dump', opts: { segmentBytes: 3000 } },
+    { name: 'gzip, rotating by size inside the dump', opts: { gzip: true, segmentBytes: 3000 } },
+  ])('appendLines writes the same records as one append per line, in place ($name)', async ({ opts }) => {
+    const dump = Array.from({ length: 300 }, (_, i) => `${(lineRec(i, 40) as { line: string }).line} "q\\"`);
+    const write = async (lazy: boolean) => {
+      const dir = tempDir();
+      const { w } = makeWriter(dir, opts);
+      await w.open();
+      w.append(lineRec(-1));
+      w.append({ k: 'dump', t: T0, phase: 'begin', scope: 'full' });
+      if (lazy) w.appendLines(T0 + 5, 'dump', dump);
+      else for (const line of dump) w.append({ k: 'line', t: T0 + 5, src: 'dump', line });
+      w.append({ k: 'dump', t: T0 + 5, phase: 'end', scope: 'full' });
+      w.append(lineRec(-2));
+      await w.close();
+      return { items: await readAll(dir), segments: segments(dir).length, written: w.state().written };
+    };
+    const [eager, lazy] = [await write(false), await write(true)];
+    expect(lazy.items).toEqual(eager.items);
+    expect(lazy.written).toBe(eager.written);
+    expect(linesOf(lazy.items)).toEqual([
+      (lineRec(-1) as { line: string }).line,
+      ...dump,
+      (lineRec(-2) as { line: string }).line,
+    ]);
+    expect(lazy.segments).toBe(eager.segments);
+    // Plain segments rotate at the line that reaches the limit, so the dump itself spans several of them.
+    if (opts.segmentBytes && !('gzip' in opts)) expect(lazy.segments).toBeGreaterThan(3);
+    expect(lazy.items.some((r) => 'error' in r)).toBe(false);
+  });
+
+  it('appendLines over maxQueueBytes drops the whole dump and marks the hole', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, { maxQueueBytes: 4000 });
+    await w.open();
+    w.appendLines(
+      T0,
+      'dump',
+      Array.from({ length: 100 }, (_, i) => (lineRec(i, 40) as { line: string }).line),
+    );
+    expect(w.state().dropped).toBe(100);
+    await w.flush();
+    w.append(lineRec(1000));
+    await w.close();
+    const items = await readAll(dir);
+    expect(linesOf(items)).toEqual([(lineRec(1000) as { line: string }).line]);
+    expect(gaps(items).find((g) => g.reason === 'recording-resumed')).toMatchObject({ dropped: 100 });
+  });
+
   it('rotates by age of the segment', async () => {
     const dir = tempDir();
     const { w, clock } = makeWriter(dir, { segmentMs: 60_000 });

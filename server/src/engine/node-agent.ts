@@ -141,7 +141,7 @@ export class NodeAgent implements Engine {
         if (this.recorder) {
           const src = scope === 'full' ? 'dump' : 'poll';
           rec({ k: 'dump', t: startedAt ?? at, phase: 'begin', scope });
-          for (const line of lines) rec({ k: 'line', t: at, src, line });
+          this.recorder.appendLines(at, src, lines);
           rec({ k: 'dump', t: at, phase: 'end', scope });
         }
       },

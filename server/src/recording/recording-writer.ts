@@ -74,6 +74,21 @@ interface Hole {
   dropped: number;
 }
 
+/**
+ * A dump's lines, queued as they are and written as `line` records only when the drain reaches them: a
+ * 250k-entry dump is never copied into JSON strings all at once (that copy was ~60 MB of the agent's peak and
+ * most of a second of the main thread's ingest).
+ */
+interface LazyLines {
+  t: number;
+  src: 'dump' | 'poll';
+  lines: readonly string[];
+  /** The next line to write. */
+  next: number;
+}
+
+type Queued = string | LazyLines;
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -87,8 +102,8 @@ export class RecordingWriter {
   readonly #opts: Required<Omit<RecordingWriterOptions, 'netns'>> & { netns?: string };
   readonly #now: () => number;
 
-  #queue: string[] = [];
-  /** UTF-8 size of each queued line, in step with `#queue`. */
+  #queue: Queued[] = [];
+  /** UTF-8 size of each queued line (estimated for lazy lines), in step with `#queue`. */
   #sizes: number[] = [];
   #queueBytes = 0;
   #drainScheduled = false;
@@ -170,6 +185,30 @@ export class RecordingWriter {
     }
     if (this.#hole) this.#enqueue(this.#closeHole());
     this.#enqueue(line, size);
+    this.#scheduleDrain();
+  }
+
+  /**
+   * Enqueues `lines` as one `line` record each (the same as appending them one by one), serialised only when
+   * written; `lines` must not change afterwards. Never blocks or throws; dropped whole when over the queue limit.
+   */
+  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    if (this.#closing || this.#paused) {
+      for (let i = 0; i < lines.length; i++) this.#drop();
+      return;
+    }
+    const overhead = JSON.stringify({ k: 'line', t, src, line: '' }).length + 1;
+    let size = lines.length * overhead;
+    for (const l of lines) size += l.length;
+    if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
+      for (let i = 0; i < lines.length; i++) this.#drop('recording queue full (disk too slow)');
+      return;
+    }
+    if (this.#hole) this.#enqueue(this.#closeHole());
+    this.#queue.push({ t, src, lines, next: 0 });
+    this.#sizes.push(size);
+    this.#queueBytes += size;
     this.#scheduleDrain();
   }
 
@@ -284,17 +323,7 @@ export class RecordingWriter {
         const limit = this.#opts.gzip
           ? MAX_BATCH_BYTES
           : Math.max(1, Math.min(MAX_BATCH_BYTES, this.#opts.segmentBytes - this.#bytes));
-        let n = 0;
-        let batchBytes = 0;
-        while (n < this.#queue.length) {
-          const size = this.#sizes[n]!;
-          if (n > 0 && batchBytes + size > limit) break;
-          batchBytes += size;
-          n++;
-        }
-        const batch = this.#queue.splice(0, n);
-        this.#sizes.splice(0, n);
-        this.#queueBytes -= batchBytes;
+        const batch = this.#takeBatch(limit);
         try {
           await this.#writeLines(batch);
         } catch (err) {
@@ -304,6 +333,39 @@ export class RecordingWriter {
     } finally {
       this.#drainScheduled = false;
     }
+  }
+
+  /** Up to `limit` bytes of queued lines (at least one), lazy lines serialised as they are taken. */
+  #takeBatch(limit: number): string[] {
+    const batch: string[] = [];
+    let batchBytes = 0;
+    let n = 0;
+    fill: while (n < this.#queue.length) {
+      const item = this.#queue[n]!;
+      if (typeof item === 'string') {
+        const size = this.#sizes[n]!;
+        if (batch.length > 0 && batchBytes + size > limit) break;
+        batch.push(item);
+        batchBytes += size;
+        this.#queueBytes -= size;
+        n++;
+        continue;
+      }
+      while (item.next < item.lines.length) {
+        const { t, src } = item;
+        const line = `${JSON.stringify({ k: 'line', t, src, line: item.lines[item.next] })}\n`;
+        const size = Buffer.byteLength(line);
+        if (batch.length > 0 && batchBytes + size > limit) break fill;
+        batch.push(line);
+        batchBytes += size;
+        item.next++;
+      }
+      this.#queueBytes -= this.#sizes[n]!;
+      n++;
+    }
+    this.#queue.splice(0, n);
+    this.#sizes.splice(0, n);
+    return batch;
   }
 
   #shouldRotate(): boolean {
@@ -508,10 +570,12 @@ export class RecordingWriter {
   }
 }
 
-function countLines(lines: string[]): number {
+/** Records in queued items: newlines in serialised ones, lines not yet written in lazy ones. */
+function countLines(items: readonly Queued[]): number {
   let n = 0;
-  for (const l of lines) {
-    for (let i = l.indexOf('\n'); i >= 0; i = l.indexOf('\n', i + 1)) n++;
+  for (const l of items) {
+    if (typeof l !== 'string') n += l.lines.length - l.next;
+    else for (let i = l.indexOf('\n'); i >= 0; i = l.indexOf('\n', i + 1)) n++;
   }
   return n;
 }
