@@ -29,10 +29,11 @@ function seedInputs(gapSeen = true): RecordingRecord[] {
 }
 
 /**
- * The live agent: inputs reach the core as they arrive, and the hub flushes on its own wall-clock timer (off the
- * inputs' times by `phaseMs`), reading the table only then.
+ * The live agent: inputs reach the core `lagMs` after their time (the event tail hands lines over in batches), and
+ * the hub flushes on its own wall-clock timer (off the inputs' times by `phaseMs`), reading the table only then;
+ * so a flush can run between an input's time and its arrival.
  */
-function live(inputs: readonly RecordingRecord[], flushEveryMs: number, phaseMs: number) {
+function live(inputs: readonly RecordingRecord[], flushEveryMs: number, phaseMs: number, lagMs = 0) {
   const core = new EngineCore();
   const alerts: Array<{ t: number; flowId?: string; state: string }> = [];
   let nextFlush = inputs[0]!.t + phaseMs;
@@ -40,7 +41,7 @@ function live(inputs: readonly RecordingRecord[], flushEveryMs: number, phaseMs:
     for (; nextFlush <= t; nextFlush += flushEveryMs) alerts.push(...core.flush(nextFlush).alerts);
   };
   for (const r of inputs) {
-    flushUntil(r.t);
+    flushUntil(r.t + lagMs);
     if (r.k === 'nat') core.onNat(r.snapshot, r.t);
     else if (r.k === 'line') core.onEventLine(r.line, r.t);
   }
@@ -69,9 +70,23 @@ describe('badSince: one time for a flow turning bad, live and in a replay of its
     },
     { name: 'gap missed (bad from NEW), every 100 ms', gapSeen: false, flushEveryMs: 100, phaseMs: 37 },
     { name: 'gap missed (bad from NEW), every 1.8 s', gapSeen: false, flushEveryMs: 1800, phaseMs: 911 },
-  ])('$name', ({ gapSeen, flushEveryMs, phaseMs }) => {
+    {
+      name: 'gap seen, inputs arriving 8 ms late with a flush every 3 ms in between',
+      gapSeen: true,
+      flushEveryMs: 3,
+      phaseMs: 1,
+      lagMs: 8,
+    },
+    {
+      name: 'gap missed (bad from NEW), inputs arriving 8 ms late with a flush every 3 ms in between',
+      gapSeen: false,
+      flushEveryMs: 3,
+      phaseMs: 1,
+      lagMs: 8,
+    },
+  ])('$name', ({ gapSeen, flushEveryMs, phaseMs, lagMs }) => {
     const inputs = seedInputs(gapSeen);
-    const l = live(inputs, flushEveryMs, phaseMs);
+    const l = live(inputs, flushEveryMs, phaseMs, lagMs);
     const r = replay(inputs);
     const replayed = byId(r.flows);
     const bad = l.flows.filter((f) => f.severity !== 'ok' && f.destroyedAt === undefined);

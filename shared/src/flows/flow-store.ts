@@ -121,7 +121,7 @@ export class FlowStore {
       // A flow replaced after a missed DESTROY must still be re-sent (as gone) and retired later.
       onRetire: (old) => {
         this.destroyedQueue.add(old.key);
-        this.touch(old);
+        this.touch(old, old.destroyedAt);
       },
       // A flow still awaiting judgement from an earlier input is judged on that one first (see judgeOne).
       beforeUpdate: (flow, at) => {
@@ -202,7 +202,8 @@ export class FlowStore {
     // Verdicts depend on the rules: re-judge every flow, at the snapshot's time (a flow turned bad by it was bad
     // from then on, whenever a client reads it).
     if (added) {
-      for (const flow of this.tracker.all()) this.touch(flow);
+      const t = this.rel(at);
+      for (const flow of this.tracker.all()) this.touch(flow, t);
       this.settle();
     }
     return change;
@@ -218,14 +219,19 @@ export class FlowStore {
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
-    this.touch(flow);
+    this.touch(flow, this.rel(at));
     return flow;
   }
 
-  /** Mark a flow for re-judging, remembering the time of the first input since its last judgement. */
-  private touch(flow: TrackedFlow): void {
+  /**
+   * Mark a flow for re-judging, remembering the time (tracker ms) of the first input since its last judgement:
+   * the input's own time, not the store's clock. A live flush moves the clock to the wall clock, past inputs
+   * still on their way to the main thread (the event tail hands them over up to 10 ms later); a replay has no
+   * such flush, so the clock would make `badSince` differ between the two.
+   */
+  private touch(flow: TrackedFlow, relAt = this.rel(this.now)): void {
     this.dirty.add(flow.key);
-    flow.touchedAt ??= this.rel(this.now);
+    flow.touchedAt ??= relAt;
   }
 
   /** Move the clock forward (never back) and fix the time base on first use; housekeeping is {@link tick}'s. */
