@@ -146,8 +146,8 @@ export const WS_LIMITS = {
  *   reserved (measured: 250k dumped flows, 131 MB used, 238 MB heap reserved, 308 MB RSS; with this, 167 MB
  *   reserved and 250 MB RSS).
  * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
- *   recording, peak RSS was 351 MB with the defaults; `--optimize-for-size` made it 169 MB but doubled the seeks
- *   (median 3.3 s, GC-bound); a 50% heap growth step gave 210 MB with a 1.8 s median.
+ *   recording (bench:postmortem), peak RSS was 424-429 MB with the defaults; `--optimize-for-size` made it 169 MB
+ *   but GC-bound seeks (median 3.3 s); a 50% heap growth step gives 261 MB with a 1.5 s median.
  */
 export const V8_FLAGS = {
   live: ['--optimize-for-size'],
@@ -163,8 +163,9 @@ export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
  * kernel, recording on, full dumps included). The compact live table measured 198 MB at 100k flows and 367 MB at
  * 250k on its branch (baseline 372 and 643 MB); on the merged tree, with gzip recording and loss-triggered dumps
- * of the whole table during a 50k/s flood, 174-186 MB at 100k and 467-477 MB at 250k. This bound covers the
- * latter: 85 MB plus 155 MB per 100,000 flows (472 MB at 250k). Deployments size their memory limit from it
+ * of the whole table during a 50k/s flood, 174-186 MB at 100k and 467-477 MB at 250k (376-384 MB since the
+ * recorder serialises a dump's lines only as it writes them). This bound still covers the former, with margin:
+ * 85 MB plus 155 MB per 100,000 flows (472 MB at 250k). Deployments size their memory limit from it
  * (deploy/daemonset.yaml is checked against it).
  */
 export const MEASURED_RSS = { baseMb: 85, per100kFlowsMb: 155 } as const;

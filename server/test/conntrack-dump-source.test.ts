@@ -3,7 +3,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DumpScheduler, listConntrack } from '../src/sources/conntrack-dump-source.js';
+import {
+  DumpScheduler,
+  type DumpSchedulerOptions,
+  listConntrack,
+} from '../src/sources/conntrack-dump-source.js';
+import type { SourceSink } from '../src/sources/source-types.js';
 import { FAKE_BIN, fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
 const LIST_POLL = join(
@@ -46,11 +51,16 @@ afterEach(async () => {
 const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A scheduler on the fake tools, periodic dumps 60 s apart unless `opts` says otherwise (not started). */
+function schedulerFor(sink: SourceSink, opts: Partial<DumpSchedulerOptions> = {}): DumpScheduler {
+  return new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, ...opts });
+}
+
 describe('DumpScheduler', () => {
   it('dumps the UDP table at start and hands over the entry lines without the stderr summary', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
+    scheduler = schedulerFor(sink);
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     const polls = capturedPolls();
@@ -90,7 +100,7 @@ describe('DumpScheduler', () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const spoolDir = join(stateDir, 'data');
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, spoolDir });
+    scheduler = schedulerFor(sink, { spoolDir });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     expect(rec.dumps[0]!.lines).toEqual(capturedPolls().flat());
@@ -110,10 +120,7 @@ describe('DumpScheduler', () => {
   it('kills a dump that loses events while it runs, and dumps again once the loss is over (not twice in a row)', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({
-      sink,
-      node: {},
-      fullIntervalMs: 60_000,
+    scheduler = schedulerFor(sink, {
       // The owed dump starts ≥ 1.5 s after the kill: time to make it a quick one before it spawns.
       minResyncGapMs: 1500,
       resyncQuietMs: 500,
@@ -145,7 +152,7 @@ describe('DumpScheduler', () => {
     const blocker = join(stateDir, 'not-a-dir');
     writeFileSync(blocker, '');
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, spoolDir: join(blocker, 'x') });
+    scheduler = schedulerFor(sink, { spoolDir: join(blocker, 'x') });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     expect(rec.dumps[0]!.lines).toHaveLength(40);
@@ -159,7 +166,7 @@ describe('DumpScheduler', () => {
     });
     Object.assign(process.env, { FAKE_CT_LIST: dir, FAKE_CT_LIST_DELAY: '0.15' });
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minResyncGapMs: 100 });
+    scheduler = schedulerFor(sink, { minResyncGapMs: 100 });
     scheduler.start();
     // All ten arrive while the start dump is in flight.
     for (let i = 0; i < 10; i++) scheduler.requestResync(`loss-${i}`);
@@ -194,14 +201,7 @@ describe('DumpScheduler', () => {
       const until = Date.now() + 40;
       while (Date.now() < until) {}
     });
-    scheduler = new DumpScheduler({
-      sink,
-      node: {},
-      fullIntervalMs: 60_000,
-      minResyncGapMs: 10,
-      resyncCostFactor: 3,
-      maxResyncGapMs: 2000,
-    });
+    scheduler = schedulerFor(sink, { minResyncGapMs: 10, resyncCostFactor: 3, maxResyncGapMs: 2000 });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     const s1 = scheduler.stats();
@@ -278,13 +278,7 @@ describe('DumpScheduler', () => {
     process.env.PATH = emptyDir;
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({
-      sink,
-      node: {},
-      fullIntervalMs: 60_000,
-      minBackoffMs: 30,
-      maxBackoffMs: 60,
-    });
+    scheduler = schedulerFor(sink, { minBackoffMs: 30, maxBackoffMs: 60 });
     scheduler.start();
     await waitFor(() => expect(scheduler?.supervisor.state.state).toBe('failed'));
     expect(scheduler.supervisor.state.lastError).toBe(`${FULL_DUMP}: conntrack: command not found`);
@@ -300,7 +294,7 @@ describe('DumpScheduler', () => {
     // The fake dump would take 10 minutes: stop() returns at all only if it kills it.
     Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '600' });
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000 });
+    scheduler = schedulerFor(sink);
     scheduler.start();
     await waitFor(() => expect(env.calls()).toEqual([FULL_DUMP]));
     const outcome = await Promise.race([
@@ -315,7 +309,7 @@ describe('DumpScheduler', () => {
   it('dumps again when started after a stop', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    scheduler = new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, minResyncGapMs: 10 });
+    scheduler = schedulerFor(sink, { minResyncGapMs: 10 });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     await scheduler.stop();

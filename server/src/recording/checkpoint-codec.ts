@@ -57,10 +57,7 @@ export function encodeCheckpointFlow(f: TrackedFlow): string {
 
 /** A flow back from {@link encodeCheckpointFlow}'s text; addresses go through `interner`, as in the live table. */
 export function decodeCheckpointFlow(text: string, interner: AddressInterner): TrackedFlow {
-  if (text.charCodeAt(0) !== 0x5b /* [ */) {
-    const flow = JSON.parse(text) as TrackedFlow;
-    return flow;
-  }
+  if (text.charCodeAt(0) !== 0x5b /* [ */) return JSON.parse(text) as TrackedFlow;
   const c = JSON.parse(text) as Cell[];
   const tuple = (i: number) =>
     new CompactTuple(
