@@ -161,3 +161,38 @@ describe('FlowStore with a missed DESTROY', () => {
     expect(s.takeChanges().removals).toContain('137932478');
   });
 });
+
+describe('FlowStore dump readings', () => {
+  // A full dump re-reads every live flow: one that only counted its timeout down is not re-judged or re-sent.
+  const LISTED = (o: { timeout?: number; flag?: string; replySrc?: string; mark?: number } = {}) =>
+    `ipv4     2 udp      17 ${o.timeout ?? 25} src=10.42.0.33 dst=10.43.0.10 sport=40000 dport=53 ${o.flag ?? '[UNREPLIED]'} src=${o.replySrc ?? '172.20.112.199'} dst=10.42.0.33 sport=53 dport=40000 mark=${o.mark ?? 0} use=1 id=7`;
+  it.each([
+    { name: 'a countdown (and the mark events never print)', line: LISTED(), resent: false },
+    { name: 'a reset timeout', line: LISTED({ timeout: 30 }), resent: true },
+    { name: 'answered since', line: LISTED({ flag: '' }), resent: true },
+    { name: 'another reply source', line: LISTED({ replySrc: '10.43.0.10' }), resent: true },
+  ])('$name: re-sent $resent', ({ line, resent }) => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(40000, 7), 0);
+    expect(s.takeChanges().upserts.map((f) => f.id)).toEqual(['7']);
+    s.ingestDump('full', [line], 5000, 5000);
+    expect(s.takeChanges().upserts.map((f) => f.id)).toEqual(resent ? ['7'] : []);
+    // Either way the table holds the new reading.
+    const timeout = Number(/udp +17 (\d+)/.exec(line)![1]);
+    expect(s.get('7')?.report).toMatchObject({ timeout, lastSeen: 5000 });
+    expect(s.get('7')?.flow.record).toMatchObject({ mark: 0, event: undefined });
+  });
+
+  it('a quiet reading leaves the next change judged as before', () => {
+    const s = new FlowStore();
+    s.setNat(after, 0);
+    s.ingestEventLine(HEALTHY(40000, 7), 0);
+    s.ingestDump('full', [LISTED()], 5000, 5000);
+    s.ingestDump('full', [LISTED({ timeout: 20 })], 10_000, 10_000);
+    s.takeChanges();
+    s.ingestDump('full', [LISTED({ timeout: 30 })], 15_000, 15_000);
+    expect(s.get('7')?.report).toMatchObject({ timeoutResets: 1 });
+    expect(s.takeChanges().upserts.map((f) => f.id)).toEqual(['7']);
+  });
+});

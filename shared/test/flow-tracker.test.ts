@@ -122,9 +122,27 @@ describe('FlowTracker', () => {
       ],
       kept: [0, 5000],
     },
+    // [at, timeout, unreplied, readFrom]: a 4 s dump from 6000 to 10000 may list the entry at any time in it.
+    {
+      name: 'a countdown read late in a long dump adds nothing',
+      readings: [
+        [0, 29],
+        [10_000, 20, 1, 6000],
+      ],
+      kept: [0],
+    },
+    {
+      name: 'a reset inside a long dump is kept',
+      readings: [
+        [0, 29],
+        [10_000, 26, 1, 6000],
+      ],
+      kept: [0, 6000],
+    },
   ])('records a dump reading only when it says something new: $name', ({ readings, kept }) => {
     const t = new FlowTracker();
-    for (const [at, timeout, unreplied] of readings) t.observe(listAt(timeout!, unreplied !== 0), at!);
+    for (const [at, timeout, unreplied, readFrom] of readings)
+      t.observe(listAt(timeout!, unreplied !== 0), at!, readFrom);
     const [f] = [...t.all()];
     expect(f!.history.map((h) => h.at)).toEqual(kept);
     // The record and lastSeen still follow every reading.

@@ -286,6 +286,9 @@ export class DumpScheduler {
     // Loss has stopped: converge now (after the minimum gap), unless resyncs have been following each other
     // closely, where one dump's cost keeps dumping under half the time.
     if (quietAt <= now) {
+      // Right after a dump killed as stale there is nothing to space from: it was never ingested, and the loss
+      // that killed it is what this dump converges.
+      if (this.#lastWasStale) return Math.max(0, quietAt - now);
       const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
       return Math.max(0, this.#lastEnd + gap - now);
     }

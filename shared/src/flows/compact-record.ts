@@ -54,6 +54,15 @@ export class CompactRecord implements FlowRecord {
     this.id = r.id;
   }
 
+  /** This record as a dump reading: no event, the listing's timeout and mark (the tuples are shared). */
+  reading(timeout: number | undefined, mark: number | undefined): CompactRecord {
+    const c = new CompactRecord(this, this.orig, this.reply);
+    c.event = undefined;
+    c.timeout = small(timeout);
+    c.mark = small(mark);
+    return c;
+  }
+
   /** The same record with another id and timeout (the tuples are shared; records are never mutated). */
   with(id: number | undefined, timeout: number | undefined): CompactRecord {
     const c = new CompactRecord(this, this.orig, this.reply);

@@ -164,22 +164,23 @@ export class FlowStore {
   /** A `conntrack -L` run. A full dump also retires live flows it no longer lists. */
   ingestDump(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt = at): void {
     this.advance(at);
-    const seen = new Set<string>();
     for (const line of lines) {
       const r = parseConntrackLine(line);
       if (r.kind === 'flow') {
         // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood):
         // its reading is dated from the start (see FlowTracker.observe). Targeted polls of suspects take
         // milliseconds and carry no start time of their own: their readings are dated `at`.
-        seen.add(this.observe(r, at, scope === 'full' ? startedAt : undefined).key);
+        this.observe(r, at, scope === 'full' ? startedAt : undefined);
       } else if (r.kind === 'error') {
         this.parseErrors++;
         this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
       }
     }
     if (scope !== 'full') return;
+    // A listed flow's lastSeen is now `at` (≥ startedAt), so only the unlisted ones are older than the start.
+    const start = this.rel(startedAt);
     for (const flow of this.tracker.all()) {
-      if (flow.destroyedAt === undefined && !seen.has(flow.key) && flow.lastSeen < this.rel(startedAt)) {
+      if (flow.destroyedAt === undefined && flow.lastSeen < start) {
         this.tracker.markGone(flow.key, this.rel(at));
       }
     }
@@ -218,6 +219,7 @@ export class FlowStore {
     );
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
+    if (this.tracker.lastQuiet) return flow;
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
     this.touch(flow, this.rel(at));
     return flow;

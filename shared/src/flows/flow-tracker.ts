@@ -139,6 +139,18 @@ export class FlowTracker {
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
     const { flow: match, superseded } = this.match(parsed, tk, idKey);
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
+    this.lastQuiet = false;
+    if (match && !superseded && this.isQuietReading(match, parsed, readAt, at)) {
+      // Nothing a verdict reads changed: take the new timeout, build nothing else (a full dump re-reads every flow).
+      const prev = match.record;
+      match.record =
+        prev instanceof CompactRecord
+          ? prev.reading(parsed.timeout, parsed.mark)
+          : { ...prev, event: undefined, timeout: parsed.timeout, mark: parsed.mark };
+      match.lastSeen = small(Math.max(match.lastSeen, at));
+      this.lastQuiet = true;
+      return match;
+    }
     if (superseded) this.supersede(superseded, at);
     const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
@@ -151,6 +163,34 @@ export class FlowTracker {
     if (rec.id !== undefined) this.byId.set(rec.id, flow, idKey);
     this.apply(flow, rec, at, tk, readAt);
     return flow;
+  }
+
+  /**
+   * Whether the last {@link observe} was a quiet reading: a dump line of a live flow that only counted its timeout
+   * down. Its verdict cannot have changed (classification reads the tuples, flags and readings history, never the
+   * timeout itself), so the store need not re-judge it.
+   */
+  lastQuiet = false;
+
+  private isQuietReading(flow: TrackedFlow, rec: FlowRecord, readAt: number, at: number): boolean {
+    if (rec.event !== undefined || flow.destroyedAt !== undefined) return false;
+    const p = flow.record;
+    const a = p.reply;
+    const b = rec.reply;
+    return (
+      p.id === rec.id &&
+      p.unreplied === rec.unreplied &&
+      p.assured === rec.assured &&
+      p.state === rec.state &&
+      // Event lines never print the mark and dump lines do: learning it is not a change.
+      (p.mark === rec.mark || p.mark === undefined) &&
+      a.src === b.src &&
+      a.dst === b.dst &&
+      a.sport === b.sport &&
+      a.dport === b.dport &&
+      sameTupleKey(p, rec) &&
+      isExpectedReading(flow.history, rec, readAt, at)
+    );
   }
 
   /** The tracked flow a record belongs to, without changing anything (undefined when it would start a new one). */
@@ -216,7 +256,7 @@ export class FlowTracker {
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
-    if (rec.event === undefined && isExpectedReading(flow.history, rec, readAt)) return;
+    if (rec.event === undefined && isExpectedReading(flow.history, rec, readAt, at)) return;
     // Always the same four keys, so every entry has one shape.
     const entry: FlowHistoryEntry = {
       at: small(readAt),
@@ -374,7 +414,12 @@ const EXPECTED_READING_SLACK_S = 1;
  * merely counted down since. Such readings are not kept (a busy node's dumps would otherwise fill every flow's
  * history with them); a reset timeout or a changed state is kept, so keep-alive detection sees the same resets.
  */
-function isExpectedReading(history: readonly FlowHistoryEntry[], rec: FlowRecord, at: number): boolean {
+function isExpectedReading(
+  history: readonly FlowHistoryEntry[],
+  rec: FlowRecord,
+  readAt: number,
+  at: number,
+): boolean {
   const last = history[history.length - 1];
   if (!last || last.event === 'DESTROY' || last.timeout === undefined || rec.timeout === undefined)
     return false;
@@ -382,8 +427,12 @@ function isExpectedReading(history: readonly FlowHistoryEntry[], rec: FlowRecord
   // Only a reading that visibly counted down: a timeout that stayed put may be a reset in the making, and
   // keep-alive detection must see it exactly as before.
   if (rec.timeout >= last.timeout) return false;
-  const expected = last.timeout - (at - last.at) / 1000;
-  return Math.abs(rec.timeout - expected) <= EXPECTED_READING_SLACK_S;
+  // The kernel read it somewhere in [readAt, at] (a long dump): any countdown in that window is expected.
+  const latest = last.timeout - (readAt - last.at) / 1000;
+  const earliest = last.timeout - (at - last.at) / 1000;
+  return (
+    rec.timeout <= latest + EXPECTED_READING_SLACK_S && rec.timeout >= earliest - EXPECTED_READING_SLACK_S
+  );
 }
 
 function appendBounded<T>(list: T[], item: T, max: number): T[] {
