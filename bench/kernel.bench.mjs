@@ -202,6 +202,16 @@ async function ctscope(bin, spec) {
       await sleep(IDLE_MS);
       const idle = cpuDiff(idle0, cpuSplit(serve.child.pid));
       const cpu0 = cpuSplit(serve.child.pid);
+      // Traced: when the RSS peak happens (during the flood, or in the resync after it).
+      const floodStart = Date.now();
+      let rssPeak = { mb: 0, at: 0 };
+      const rssSampler = process.env.BENCH_KERNEL_TRACE
+        ? setInterval(() => {
+            const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'));
+            const mb = m ? Number(m[1]) / 1024 : 0;
+            if (mb > rssPeak.mb) rssPeak = { mb, at: Date.now() };
+          }, 100)
+        : undefined;
       const flood = await runFlood(bin, ns, spec);
       const floodEnd = Date.now();
       const kernel = await conntrackCount(ns);
@@ -224,6 +234,12 @@ async function ctscope(bin, spec) {
       }
       const cpu = cpuDiff(cpu0, cpuSplit(serve.child.pid));
       const rss = peakRssMb(serve.child.pid);
+      if (rssSampler) {
+        clearInterval(rssSampler);
+        console.log(
+          `    RSS peak ${fmt(rssPeak.mb)} MB at ${rssPeak.at <= floodEnd ? `${fmt((rssPeak.at - floodStart) / 1000, 1)} s into the ${fmt((floodEnd - floodStart) / 1000, 1)} s flood` : `+${rssPeak.at - floodEnd} ms after the flood`}`,
+        );
+      }
       const s = await stats(serve.url);
       serve.child.kill('SIGTERM');
       await serve.exited;

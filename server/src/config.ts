@@ -154,6 +154,12 @@ export const V8_FLAGS = {
   replay: ['--heap-growing-percent=50'],
 } as const satisfies Record<string, readonly string[]>;
 
+/**
+ * A full dump read back in chunks waits while the recorder has more than this queued: its lines are written
+ * about as fast as they are applied, never piled up (a 250k-entry dump is ~60 MB of records).
+ */
+export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
+
 /** Apply one of the {@link V8_FLAGS} sets to this process. */
 export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
   for (const flag of V8_FLAGS[use]) setFlagsFromString(flag);

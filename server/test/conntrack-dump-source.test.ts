@@ -341,3 +341,73 @@ describe('listConntrack', () => {
     await expect(listConntrack(['-L', '-p', 'udp'], {})).rejects.toThrow(/0 flow entries/);
   });
 });
+
+describe('dumps handed over in chunks', () => {
+  /** A listing of `n` entries, ~200 bytes each: 3,000 make ~600 KB, more than two read-back chunks. */
+  function bigListing(n: number): { file: string; lines: string[] } {
+    const lines = Array.from(
+      { length: n },
+      (_, i) =>
+        `ipv4     2 udp      17 ${i % 30} src=10.42.${(i >> 8) & 255}.${i & 255} dst=10.43.0.10 sport=${1024 + i} dport=53 [UNREPLIED] src=10.43.0.10 dst=10.42.0.33 sport=53 dport=${1024 + i} mark=0 use=1 id=${i + 1}`,
+    );
+    const file = join(stateDir, `listing-${n}.txt`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return { file, lines };
+  }
+
+  it('reads a spooled listing back in chunks, one at a time, with the same lines as whole', async () => {
+    const { file, lines } = bigListing(3000);
+    process.env.FAKE_CT_LIST = file;
+    const whole = await listConntrack(['-L', '-p', 'udp'], {}, { spoolFile: join(stateDir, 'a.tmp') });
+    expect(whole.lines).toEqual(lines);
+    const chunks: string[][] = [];
+    let running = 0;
+    let overlapped = false;
+    const streamed = await listConntrack(
+      ['-L', '-p', 'udp'],
+      {},
+      {
+        spoolFile: join(stateDir, 'b.tmp'),
+        onLines: async (chunk) => {
+          if (running > 0) overlapped = true;
+          running++;
+          chunks.push(chunk);
+          await delay(5);
+          running--;
+        },
+      },
+    );
+    expect(streamed.lines).toEqual([]);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flat()).toEqual(lines);
+    // Each chunk waited for the one before: a slow receiver holds the read-back, not the whole dump in memory.
+    expect(overlapped).toBe(false);
+  });
+
+  it('a sink that takes chunks gets the full dump through onDumpLines then onDumpEnd, never onDump', async () => {
+    const { file } = bigListing(3000);
+    process.env.FAKE_CT_LIST = file;
+    const { rec, sink } = recordingSink();
+    const chunks: Array<{ scope: string; n: number; at: number; startedAt: number }> = [];
+    const ends: Array<{ scope: string; at: number; startedAt: number }> = [];
+    const chunked: SourceSink = {
+      ...sink,
+      onDumpLines: (scope, lines, at, startedAt) => {
+        chunks.push({ scope, n: lines.length, at, startedAt });
+      },
+      onDumpEnd: (scope, at, startedAt) => {
+        ends.push({ scope, at, startedAt });
+      },
+    };
+    scheduler = schedulerFor(chunked, { spoolDir: join(stateDir, 'data') });
+    scheduler.start();
+    await waitFor(() => expect(ends).toHaveLength(1));
+    expect(rec.dumps).toEqual([]);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.reduce((s, c) => s + c.n, 0)).toBe(3000);
+    // Every chunk of one run carries the run's end and start times, as a replay will.
+    for (const c of chunks) expect(c).toMatchObject({ scope: 'full', ...ends[0] });
+    expect(ends[0]!.startedAt).toBeLessThanOrEqual(ends[0]!.at);
+    expect(scheduler.stats()).toMatchObject({ dumps: 1, lastEntries: 3000 });
+  });
+});

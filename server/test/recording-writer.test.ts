@@ -242,6 +242,24 @@ describe('RecordingWriter', () => {
     expect(gaps(items).find((g) => g.reason === 'recording-resumed')).toMatchObject({ dropped: 100 });
   });
 
+  it('roomFor waits until the queue is down to the size asked, and not at all when nothing drains', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir);
+    const dump = (n: number) =>
+      Array.from({ length: n }, (_, i) => (lineRec(i, 200) as { line: string }).line);
+    // Not open yet: nothing would ever drain it, so waiting would hang the producer.
+    w.appendLines(T0, 'dump', dump(100));
+    await w.roomFor(0);
+    expect(w.state().queuedBytes).toBeGreaterThan(0);
+    await w.open();
+    for (let i = 0; i < 20; i++) w.appendLines(T0, 'dump', dump(500));
+    expect(w.state().queuedBytes).toBeGreaterThan(1_000_000);
+    await w.roomFor(200_000);
+    expect(w.state().queuedBytes).toBeLessThanOrEqual(200_000);
+    await w.close();
+    expect(linesOf(await readAll(dir))).toHaveLength(100 + 20 * 500);
+  });
+
   it('rotates by age of the segment', async () => {
     const dir = tempDir();
     const { w, clock } = makeWriter(dir, { segmentMs: 60_000 });

@@ -170,6 +170,22 @@ describe('FlowTracker with conntrack ids reused by the kernel', () => {
     expect(t.observe(rec(LIST_ID.replace('id=137932478', 'id=7')), 2000)).toBe(reborn);
   });
 
+  it.each([
+    { name: 'listed before its DESTROY came in: a stale reading, no new flow', readFrom: 500, flows: 1 },
+    { name: 'listed by a dump that started after its DESTROY: a new entry', readFrom: 1500, flows: 2 },
+  ])('a dump line for a destroyed flow, $name', ({ readFrom, flows }) => {
+    const t = new FlowTracker({ indexIdFlowsByTuple: false });
+    const listed = LIST_ID.replace('id=137932478', 'id=7').replace(
+      'src=10.43.0.10 dst=172',
+      'src=172.20.112.199 dst=172',
+    );
+    t.observe(rec(NEW_ID(7, '172.20.112.199')), 0);
+    t.observe(rec(DESTROY_ID(7)), 1000);
+    t.observe(rec(listed), 2000, readFrom);
+    expect([...t.all()].length).toBe(flows);
+    expect(t.get('7')?.destroyedAt).toBe(1000);
+  });
+
   it('a second NEW for a live id retires the old flow (its DESTROY was lost)', () => {
     const t = new FlowTracker({ indexIdFlowsByTuple: false });
     const first = t.observe(rec(NEW_ID(8, '172.20.112.199')), 0);

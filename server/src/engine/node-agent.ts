@@ -1,7 +1,13 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
 import type { AutoRemedyMode, FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
 import { EngineCore, remedyArgs } from '@ctscope/shared';
-import { autoRemedySettleMs, CTSCOPE_VERSION, RECORDING_SEGMENT_BYTES, type ServeConfig } from '../config.js';
+import {
+  autoRemedySettleMs,
+  CTSCOPE_VERSION,
+  DUMP_QUEUE_ROOM_BYTES,
+  RECORDING_SEGMENT_BYTES,
+  type ServeConfig,
+} from '../config.js';
 import { type AuditLog, autoRemedyAuditEntry } from '../http/audit-log.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
@@ -38,6 +44,8 @@ export class NodeAgent implements Engine {
   readonly deleteLock = new PerFlowLock();
   private readonly remedy: AutoRemedy | undefined;
   private remedyTimer: NodeJS.Timeout | undefined;
+  /** Chunked dumps whose `begin` is recorded and whose `end` is not yet. */
+  private readonly openDumps = new Set<'full' | 'poll'>();
 
   constructor(
     private readonly config: ServeConfig,
@@ -144,6 +152,25 @@ export class NodeAgent implements Engine {
           this.recorder.appendLines(at, src, lines);
           rec({ k: 'dump', t: at, phase: 'end', scope });
         }
+      },
+      // A full dump read back in chunks: recorded as it is applied (other inputs in between, as a replay will
+      // see them), and paced by the recorder so its lines never pile up in the queue.
+      onDumpLines: (scope, lines, at, startedAt) => {
+        core.onDumpLines(scope, lines, at, startedAt);
+        const recorder = this.recorder;
+        if (!recorder) return;
+        if (!this.openDumps.has(scope)) {
+          this.openDumps.add(scope);
+          rec({ k: 'dump', t: startedAt, phase: 'begin', scope });
+        }
+        recorder.appendLines(at, scope === 'full' ? 'dump' : 'poll', lines);
+        return recorder.roomFor(DUMP_QUEUE_ROOM_BYTES);
+      },
+      onDumpEnd: (scope, at, startedAt) => {
+        core.onDumpEnd(scope, at, startedAt);
+        if (!this.recorder) return;
+        if (!this.openDumps.delete(scope)) rec({ k: 'dump', t: startedAt, phase: 'begin', scope });
+        rec({ k: 'dump', t: at, phase: 'end', scope });
       },
       onNat: (snapshot: NatSnapshot, at) => {
         const fresh = core.onNat(snapshot, at);

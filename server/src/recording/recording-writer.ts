@@ -61,6 +61,8 @@ export interface RecordingWriterState {
   dropped: number;
   /** Records written to disk, headers and gap markers included. */
   written: number;
+  /** Bytes of records queued and not yet written. */
+  queuedBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -107,6 +109,7 @@ export class RecordingWriter {
   #sizes: number[] = [];
   #queueBytes = 0;
   #drainScheduled = false;
+  #roomWaiters: Array<{ bytes: number; resolve: () => void }> = [];
   /** Serialises every file operation; tasks never reject. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -212,6 +215,25 @@ export class RecordingWriter {
     this.#scheduleDrain();
   }
 
+  /**
+   * Resolves once at most `bytes` are queued, or at once when nothing is draining (paused, closed, not open):
+   * lets a producer that can wait, such as a dump read back in chunks, keep the queue short instead of filling it.
+   */
+  roomFor(bytes: number): Promise<void> {
+    if (this.#queueBytes <= bytes || !this.#drainScheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ bytes, resolve }));
+  }
+
+  #wakeRoom(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const draining = this.#drainScheduled && !this.#paused;
+    this.#roomWaiters = this.#roomWaiters.filter((w) => {
+      if (draining && this.#queueBytes > w.bytes) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
   /** Resolves once everything queued so far is written, or dropped because the writer is paused. */
   async flush(): Promise<void> {
     while (this.#drainScheduled) await this.#chain;
@@ -261,6 +283,7 @@ export class RecordingWriter {
       paused: this.#paused !== undefined,
       dropped: this.#dropped,
       written: this.#written,
+      queuedBytes: this.#queueBytes,
     };
     if (this.#segment !== undefined) s.segment = this.#segment;
     if (this.#paused) s.reason = this.#paused.reason;
@@ -329,9 +352,11 @@ export class RecordingWriter {
         } catch (err) {
           this.#pause(err, countLines(batch));
         }
+        this.#wakeRoom();
       }
     } finally {
       this.#drainScheduled = false;
+      this.#wakeRoom();
     }
   }
 

@@ -26,7 +26,19 @@ export interface ConntrackListing {
 export async function listConntrack(
   args: readonly string[],
   node: NodeCommandOptions,
-  opts: { timeoutMs?: number; signal?: AbortSignal; spoolFile?: string } = {},
+  opts: {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    spoolFile?: string;
+    /**
+     * Takes the entry lines in chunks once the command has ended (then `lines` comes back empty): read back from
+     * the spool file as they are handed over, so a big dump is never held whole. A returned promise holds the
+     * next chunk back. Without a spool file, the lines collected from the pipe come as one chunk.
+     */
+    onLines?: (lines: string[], durationMs: number) => void | Promise<void>;
+    /** Called when the command has ended and the lines are about to be handed over. */
+    onListed?: () => void;
+  } = {},
 ): Promise<ConntrackListing> {
   const lines: string[] = [];
   // Created 0600 before conntrack writes to it (the table lists every flow's addresses); a pipe if that fails.
@@ -41,9 +53,23 @@ export async function listConntrack(
         ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
         : { stdoutFile: spool }),
     });
-    // Read back line by line: never the whole dump as one string plus its split copy.
-    if (spool !== undefined) await readLines(spool, (chunk) => keepEntryLines(chunk, lines));
-    return { lines, durationMs: r.durationMs };
+    opts.onListed?.();
+    const { onLines } = opts;
+    if (onLines === undefined) {
+      // Read back line by line: never the whole dump as one string plus its split copy.
+      if (spool !== undefined) await readLines(spool, (chunk) => keepEntryLines(chunk, lines));
+      return { lines, durationMs: r.durationMs };
+    }
+    if (spool === undefined) {
+      if (lines.length > 0) await onLines(lines, r.durationMs);
+      return { lines: [], durationMs: r.durationMs };
+    }
+    await readLines(spool, async (chunk) => {
+      const kept: string[] = [];
+      keepEntryLines(chunk, kept);
+      if (kept.length > 0) await onLines(kept, r.durationMs);
+    });
+    return { lines: [], durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
     if (r && r.exitCode === 1 && lines.length === 0 && EMPTY_SUMMARY.test(r.stderr)) {
@@ -70,17 +96,26 @@ async function createPrivate(file: string): Promise<boolean> {
   }
 }
 
-/** Feed a file's lines to `onLines` in chunks, as they are read. */
-async function readLines(file: string, onLines: (lines: string[]) => void): Promise<void> {
+/**
+ * Feed a file's lines to `onLines` in chunks, as they are read, waiting for each. Other work (the event tail,
+ * HTTP) runs between chunks: a 250k-entry dump is ~60 MB, seconds of work.
+ */
+async function readLines(file: string, onLines: (lines: string[]) => void | Promise<void>): Promise<void> {
   const splitter = new LineSplitter({ maxLineLength: MAX_LISTING_LINE });
-  const stream = createReadStream(file, { encoding: 'utf8' });
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
   for await (const chunk of stream) {
     const lines = splitter.push(chunk as string);
-    if (lines.length > 0) onLines(lines);
+    if (lines.length > 0) await onLines(lines);
+    await yieldToLoop();
   }
   const rest = splitter.flush();
-  if (rest.length > 0) onLines(rest);
+  if (rest.length > 0) await onLines(rest);
 }
+
+/** ~1,000 listing lines: a few ms of ingest between chances for other work. */
+const READ_CHUNK_BYTES = 256 * 1024;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Longest listing line kept (a conntrack line is a few hundred characters). */
 const MAX_LISTING_LINE = 64 * 1024;
@@ -355,12 +390,33 @@ export class DumpScheduler {
     this.#abortStale = () => stale.abort();
     try {
       let listing: Awaited<ReturnType<typeof listConntrack>>;
+      const sink = this.#opts.sink;
+      const streamed = sink.onDumpLines !== undefined && sink.onDumpEnd !== undefined;
+      let entries = 0;
+      let ingestMs = 0;
+      let endAt = 0;
       try {
-        // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late.
+        // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late. A sink that
+        // takes chunks gets the lines as they are read back, so the dump is never held whole.
         listing = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
           timeoutMs: this.#opts.timeoutMs,
           signal: AbortSignal.any([signal, stale.signal]),
           spoolFile: (await this.#spoolFile()) ?? undefined,
+          onListed: () => {
+            // Listed: loss from here on is for the next dump to converge, this one is ingested whole.
+            this.#abortStale = undefined;
+            endAt = this.#now();
+          },
+          onLines: streamed
+            ? async (lines, durationMs) => {
+                if (signal.aborted) return;
+                entries += lines.length;
+                const t0 = performance.now();
+                const wait = sink.onDumpLines!('full', lines, endAt, endAt - durationMs);
+                ingestMs += performance.now() - t0;
+                await wait;
+              }
+            : undefined,
         });
       } catch (err) {
         if (!stale.signal.aborted || signal.aborted) throw err;
@@ -377,7 +433,7 @@ export class DumpScheduler {
       }
       const { lines, durationMs } = listing;
       this.#lastWasStale = false;
-      const at = this.#now();
+      const at = streamed ? endAt : this.#now();
       const resync = pending !== undefined && this.#dumps > 0;
       if (resync) {
         // Loss again within one gap of the previous resync continues a storm: back off further.
@@ -389,7 +445,7 @@ export class DumpScheduler {
       this.#dumps++;
       this.#lastEnd = at;
       this.#lastDurationMs = durationMs;
-      this.#lastEntries = lines.length;
+      this.#lastEntries = streamed ? entries : lines.length;
       this.#lastReason = pending
         ? pending.count > 1
           ? `${pending.first} (+${pending.count - 1} more)`
@@ -397,8 +453,9 @@ export class DumpScheduler {
         : 'periodic';
       if (!signal.aborted) {
         const t0 = performance.now();
-        this.#opts.sink.onDump('full', lines, at, at - durationMs);
-        this.#lastIngestMs = Math.round(performance.now() - t0);
+        if (streamed) sink.onDumpEnd!('full', at, at - durationMs);
+        else sink.onDump('full', lines, at, at - durationMs);
+        this.#lastIngestMs = Math.round(ingestMs + performance.now() - t0);
       }
       ready();
     } catch (err) {

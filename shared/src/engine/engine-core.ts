@@ -103,8 +103,18 @@ export class EngineCore implements EngineInput {
   }
 
   onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void {
+    const from = startedAt ?? at - 5_000;
+    this.onDumpLines(scope, lines, at, from);
+    this.onDumpEnd(scope, at, from);
+  }
+
+  onDumpLines(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt: number): void {
+    this.store.ingestDumpLines(scope, lines, at, startedAt);
+  }
+
+  onDumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
     // A flow seen after the dump started may postdate the kernel's walk of its bucket: only older ones retire.
-    this.store.ingestDump(scope, lines, at, startedAt ?? at - 5_000);
+    if (scope === 'full') this.store.endFullDump(at, startedAt);
   }
 
   /** We deleted this entry ourselves: it is gone now, whatever events the kernel does or doesn't send. */

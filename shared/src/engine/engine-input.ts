@@ -22,6 +22,20 @@ export interface EngineInput {
   onEventLoss(reason: EventLossReason, detail: string, at: number): void;
   /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
   onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void;
+  /**
+   * The same run delivered in chunks as it is read back (a 250k-entry dump is never held whole): every chunk of
+   * the run carries the same `at` and `startedAt`, other inputs may come in between, and {@link onDumpEnd}
+   * follows the last. A returned promise asks for the next chunk to wait (the recorder's backpressure).
+   * Receivers without it get the run whole through {@link onDump}.
+   */
+  onDumpLines?(
+    scope: 'full' | 'poll',
+    lines: readonly string[],
+    at: number,
+    startedAt: number,
+  ): void | Promise<void>;
+  /** The chunked run that {@link onDumpLines} delivered is complete (a full dump retires what it did not list). */
+  onDumpEnd?(scope: 'full' | 'poll', at: number, startedAt: number): void;
   /** A new NAT snapshot (every poll; the receiver dedupes by hash). */
   onNat(snapshot: NatSnapshot, at: number): void;
   /** Counters. */

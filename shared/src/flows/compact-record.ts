@@ -54,16 +54,18 @@ export class CompactRecord implements FlowRecord {
     this.id = r.id;
   }
 
-  /** This record as a dump reading: no event, the listing's timeout and mark (the tuples are shared). */
-  reading(timeout: number | undefined, mark: number | undefined): CompactRecord {
-    const c = new CompactRecord(this, this.orig, this.reply);
-    c.event = undefined;
-    c.timeout = small(timeout);
-    c.mark = small(mark);
-    return c;
+  /**
+   * Take a dump reading that only counted the timeout down: no event, the listing's timeout and mark. The one
+   * change made in place (a full dump re-reads every flow, and a copy each would be 250k records of garbage);
+   * nothing a verdict reads changes, and reports copy the fields.
+   */
+  takeReading(timeout: number | undefined, mark: number | undefined): void {
+    this.event = undefined;
+    this.timeout = small(timeout);
+    this.mark = small(mark);
   }
 
-  /** The same record with another id and timeout (the tuples are shared; records are never mutated). */
+  /** The same record with another id and timeout (the tuples are shared; otherwise records are not mutated). */
   with(id: number | undefined, timeout: number | undefined): CompactRecord {
     const c = new CompactRecord(this, this.orig, this.reply);
     c.id = id;

@@ -163,21 +163,33 @@ export class FlowStore {
 
   /** A `conntrack -L` run. A full dump also retires live flows it no longer lists. */
   ingestDump(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt = at): void {
+    this.ingestDumpLines(scope, lines, at, startedAt);
+    if (scope === 'full') this.endFullDump(at, startedAt);
+  }
+
+  /**
+   * Some lines of a `conntrack -L` run that ended at `at` (a big dump arrives in chunks, other inputs in between).
+   * A full dump's lines are dated from its start (see FlowTracker.observe); a targeted poll's are dated `at`.
+   */
+  ingestDumpLines(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt = at): void {
     this.advance(at);
+    const readFrom = scope === 'full' ? startedAt : undefined;
     for (const line of lines) {
       const r = parseConntrackLine(line);
-      if (r.kind === 'flow') {
-        // The kernel listed this entry somewhere between the dump's start and `at` (seconds apart during a flood):
-        // its reading is dated from the start (see FlowTracker.observe). Targeted polls of suspects take
-        // milliseconds and carry no start time of their own: their readings are dated `at`.
-        this.observe(r, at, scope === 'full' ? startedAt : undefined);
-      } else if (r.kind === 'error') {
+      if (r.kind === 'flow') this.observe(r, at, readFrom);
+      else if (r.kind === 'error') {
         this.parseErrors++;
         this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
       }
     }
-    if (scope !== 'full') return;
-    // A listed flow's lastSeen is now `at` (≥ startedAt), so only the unlisted ones are older than the start.
+  }
+
+  /**
+   * A full dump is complete: retire the live flows it did not list. A flow seen after the dump started may
+   * postdate the kernel's walk of its bucket, so only older ones retire; a listed flow's lastSeen is `at`.
+   */
+  endFullDump(at: number, startedAt: number): void {
+    this.advance(at);
     const start = this.rel(startedAt);
     for (const flow of this.tracker.all()) {
       if (flow.destroyedAt === undefined && flow.lastSeen < start) {

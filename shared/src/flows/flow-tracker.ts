@@ -137,16 +137,24 @@ export class FlowTracker {
     const tk = tupleKey(parsed);
     // Built once per event: the id index and a new flow's key both need it.
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
-    const { flow: match, superseded } = this.match(parsed, tk, idKey);
+    const { flow: match, superseded, destroyed } = this.match(parsed, tk, idKey);
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     this.lastQuiet = false;
+    // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
+    if (
+      destroyed &&
+      readFrom !== undefined &&
+      parsed.event === undefined &&
+      destroyed.destroyedAt! >= readFrom
+    ) {
+      this.lastQuiet = true;
+      return destroyed;
+    }
     if (match && !superseded && this.isQuietReading(match, parsed, readAt, at)) {
       // Nothing a verdict reads changed: take the new timeout, build nothing else (a full dump re-reads every flow).
       const prev = match.record;
-      match.record =
-        prev instanceof CompactRecord
-          ? prev.reading(parsed.timeout, parsed.mark)
-          : { ...prev, event: undefined, timeout: parsed.timeout, mark: parsed.mark };
+      if (prev instanceof CompactRecord) prev.takeReading(parsed.timeout, parsed.mark);
+      else match.record = { ...prev, event: undefined, timeout: parsed.timeout, mark: parsed.mark };
       match.lastSeen = small(Math.max(match.lastSeen, at));
       this.lastQuiet = true;
       return match;
@@ -202,7 +210,7 @@ export class FlowTracker {
     rec: FlowRecord,
     tk: string,
     idKey?: string,
-  ): { flow?: TrackedFlow; superseded?: TrackedFlow } {
+  ): { flow?: TrackedFlow; superseded?: TrackedFlow; destroyed?: TrackedFlow } {
     const found = rec.id !== undefined ? this.byId.get(rec.id, idKey) : undefined;
     // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
     // same id with another original tuple is another entry (its own flow), never a replacement; the id then
@@ -211,7 +219,7 @@ export class FlowTracker {
     if (found && !byId && found.destroyedAt === undefined) this.byTuple.set(tupleKey(found.record), found);
     if (byId) {
       // A destroyed flow only takes a late DESTROY; anything else with its id is a new entry that reused it.
-      if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return {};
+      if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return { destroyed: byId };
       // A second NEW for a live flow means its DESTROY was missed.
       if (rec.event === 'NEW' && byId.createdAt !== undefined) return { superseded: byId };
       return { flow: byId };

@@ -11,8 +11,8 @@ export interface PlayerState {
   /** Records applied up to this time. */
   applied: number;
   core: EngineCoreState;
-  /** Dumps still open at this point, per scope. */
-  pending: Array<{ scope: 'full' | 'poll'; lines: string[]; startedAt: number }>;
+  /** Dumps still open at this point, per scope (their lines are applied as they are read). */
+  pending: Array<{ scope: 'full' | 'poll'; startedAt: number }>;
 }
 
 /**
@@ -24,7 +24,7 @@ export class RecordingPlayer {
   #cursor = 0;
   #applied = Number.NEGATIVE_INFINITY;
   /** Dumps in progress, per scope: a suspect poll can finish (and be recorded) while a long full dump runs. */
-  #pending = new Map<'full' | 'poll', { lines: string[]; startedAt: number }>();
+  #pending = new Map<'full' | 'poll', { startedAt: number }>();
   /** Set when advanceTo rebuilt the core; the owner clears it once clients got a full sync. */
   reset = false;
 
@@ -45,9 +45,7 @@ export class RecordingPlayer {
   #restore(state: PlayerState): void {
     this.#core = EngineCore.fromState(state.core, this.storeOptions);
     this.#applied = state.applied;
-    this.#pending = new Map(
-      state.pending.map((d) => [d.scope, { lines: d.lines, startedAt: d.startedAt }] as const),
-    );
+    this.#pending = new Map(state.pending.map((d) => [d.scope, { startedAt: d.startedAt }] as const));
     this.reset = true;
   }
 
@@ -56,7 +54,7 @@ export class RecordingPlayer {
     return {
       applied: this.#applied,
       core: this.#core.exportState(),
-      pending: [...this.#pending].map(([scope, d]) => ({ scope, lines: d.lines, startedAt: d.startedAt })),
+      pending: [...this.#pending].map(([scope, d]) => ({ scope, startedAt: d.startedAt })),
     };
   }
 
@@ -112,16 +110,21 @@ export class RecordingPlayer {
     switch (r.k) {
       case 'line':
         if (r.src === 'events') core.onEventLine(r.line, r.t);
-        else this.#pending.get(r.src === 'dump' ? 'full' : 'poll')?.lines.push(r.line);
+        else {
+          // Applied as read, as live applies a dump's chunks (a line before its `begin` has no run to join).
+          const scope = r.src === 'dump' ? 'full' : 'poll';
+          const open = this.#pending.get(scope);
+          if (open) core.onDumpLines(scope, [r.line], r.t, open.startedAt);
+        }
         return;
       case 'dump': {
         if (r.phase === 'begin') {
-          this.#pending.set(r.scope, { lines: [], startedAt: r.t });
+          this.#pending.set(r.scope, { startedAt: r.t });
           return;
         }
         const open = this.#pending.get(r.scope);
         if (open) {
-          core.onDump(r.scope, open.lines, r.t, open.startedAt);
+          core.onDumpEnd(r.scope, r.t, open.startedAt);
           this.#pending.delete(r.scope);
         }
         return;
