@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RecordingRecord } from '@ctscope/shared';
+import { RECORDING_FORMAT_VERSION, type RecordingRecord } from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listRecordings, type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
 import { RecordingWriter } from '../src/recording/recording-writer.js';
@@ -175,12 +175,15 @@ describe('readRecording', () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, SEG('20240501T020304Z', 0)),
-      ndjson([{ ...header(T0), v: 2 } as RecordingRecord, line(1)]),
+      ndjson([{ ...header(T0), v: RECORDING_FORMAT_VERSION + 1 } as RecordingRecord, line(1)]),
     );
     writeFileSync(join(dir, SEG('20240501T020304Z', 1)), ndjson([header(T0 + 1), line(T0 + 2)]));
     const items = await readAll(dir);
     expect(items).toHaveLength(3);
-    expect(items[0]).toMatchObject({ line: 1, error: expect.stringMatching(/version 2/) });
+    expect(items[0]).toMatchObject({
+      line: 1,
+      error: expect.stringMatching(`version ${RECORDING_FORMAT_VERSION + 1}`),
+    });
     expect(items.slice(1)).toEqual([header(T0 + 1), line(T0 + 2)]);
   });
 

@@ -14,7 +14,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { FlowRecord, RecGap, RecordingRecord } from '@ctscope/shared';
+import {
+  type FlowRecord,
+  RECORDING_FORMAT_VERSION,
+  type RecGap,
+  type RecordingRecord,
+} from '@ctscope/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RecordingReadError, readRecording } from '../src/recording/recording-reader.js';
 import { RecordingWriter, type RecordingWriterOptions } from '../src/recording/recording-writer.js';
@@ -133,7 +138,14 @@ describe('RecordingWriter', () => {
     expect(w.state()).toMatchObject({ segment: names[0], paused: false, dropped: 0, written: 2 });
     const items = await readAll(join(dir, names[0]!));
     expect(items).toEqual([
-      { k: 'header', t: T0, v: 1, node: 'node-a', netns: 'lab', writer: 'ctscope/0.1.0' },
+      {
+        k: 'header',
+        t: T0,
+        v: RECORDING_FORMAT_VERSION,
+        node: 'node-a',
+        netns: 'lab',
+        writer: 'ctscope/0.1.0',
+      },
       { k: 'gap', t: T0, reason: 'server-start' },
     ]);
     expect(w.state().bytes).toBe(statSync(join(dir, names[0]!)).size);

@@ -94,9 +94,11 @@ export { detectNatFormat, parseNatSnapshot } from './nat/parse-nat-snapshot.js';
 export { parseNftKubeProxy } from './nat/parse-nft-kube-proxy.js';
 // recording/: the recording file format and its player
 export type { LoadedRecording } from './recording/loaded-recording.js';
+export { type DumpRun, quietRuns } from './recording/quiet-runs.js';
 export {
   type EventLossReason,
   type GapReason,
+  type ListedReading,
   parseRecordingLine,
   RECORDING_FORMAT_VERSION,
   type RecCheckpoint,
@@ -106,6 +108,7 @@ export {
   type RecGap,
   type RecHeader,
   type RecLine,
+  type RecListed,
   type RecNat,
   type RecordingLineError,
   type RecordingRecord,

@@ -1,6 +1,12 @@
 /** The live engine: supervised node sources → engine core, recorder and delete, for `ctscope serve`. */
-import type { AutoRemedyMode, FlowReport, NatSnapshot, RecordingRecord } from '@ctscope/shared';
-import { EngineCore, remedyArgs } from '@ctscope/shared';
+import type {
+  AutoRemedyMode,
+  FlowReport,
+  ListedReading,
+  NatSnapshot,
+  RecordingRecord,
+} from '@ctscope/shared';
+import { EngineCore, quietRuns, remedyArgs } from '@ctscope/shared';
 import {
   autoRemedySettleMs,
   CTSCOPE_VERSION,
@@ -144,34 +150,15 @@ export class NodeAgent implements Engine {
         core.onEventLoss(reason, detail, at);
         rec({ k: 'gap', t: at, reason, detail });
       },
+      // Polls and other whole runs: the same as one chunk.
       onDump: (scope, lines, at, startedAt) => {
-        core.onDump(scope, lines, at, startedAt);
-        if (this.recorder) {
-          const src = scope === 'full' ? 'dump' : 'poll';
-          rec({ k: 'dump', t: startedAt ?? at, phase: 'begin', scope });
-          this.recorder.appendLines(at, src, lines);
-          rec({ k: 'dump', t: at, phase: 'end', scope });
-        }
+        // A full dump's lines are dated from its start (as EngineCore.onDump does without one); a poll's at `at`.
+        const from = startedAt ?? (scope === 'full' ? at - 5_000 : at);
+        void this.dumpLines(scope, lines, at, from);
+        this.dumpEnd(scope, at, from);
       },
-      // A full dump read back in chunks: recorded as it is applied (other inputs in between, as a replay will
-      // see them), and paced by the recorder so its lines never pile up in the queue.
-      onDumpLines: (scope, lines, at, startedAt) => {
-        core.onDumpLines(scope, lines, at, startedAt);
-        const recorder = this.recorder;
-        if (!recorder) return;
-        if (!this.openDumps.has(scope)) {
-          this.openDumps.add(scope);
-          rec({ k: 'dump', t: startedAt, phase: 'begin', scope });
-        }
-        recorder.appendLines(at, scope === 'full' ? 'dump' : 'poll', lines);
-        return recorder.roomFor(DUMP_QUEUE_ROOM_BYTES);
-      },
-      onDumpEnd: (scope, at, startedAt) => {
-        core.onDumpEnd(scope, at, startedAt);
-        if (!this.recorder) return;
-        if (!this.openDumps.delete(scope)) rec({ k: 'dump', t: startedAt, phase: 'begin', scope });
-        rec({ k: 'dump', t: at, phase: 'end', scope });
-      },
+      onDumpLines: (scope, lines, at, startedAt) => this.dumpLines(scope, lines, at, startedAt),
+      onDumpEnd: (scope, at, startedAt) => this.dumpEnd(scope, at, startedAt),
       onNat: (snapshot: NatSnapshot, at) => {
         const fresh = core.onNat(snapshot, at);
         if (fresh) rec({ k: 'nat', t: at, snapshot: fresh });
@@ -182,6 +169,43 @@ export class NodeAgent implements Engine {
       },
       onSourceState: (s) => core.onSourceState(s),
     };
+  }
+
+  /**
+   * Dump lines (a chunk of a full dump read back, or a whole poll): applied, then recorded as applied, with other
+   * inputs in between as a replay will see them. Quiet lines are recorded as `listed` readings, the others raw.
+   * The returned promise paces a chunked dump by the recorder, so its lines never pile up in the queue.
+   */
+  private dumpLines(
+    scope: 'full' | 'poll',
+    lines: readonly string[],
+    at: number,
+    startedAt: number,
+  ): Promise<void> | undefined {
+    const recorder = this.recorder;
+    const readings: Array<ListedReading | undefined> | undefined = recorder
+      ? new Array(lines.length)
+      : undefined;
+    this.core.onDumpLines(scope, lines, at, startedAt, readings);
+    if (!recorder || !readings) return undefined;
+    if (!this.openDumps.has(scope)) {
+      this.openDumps.add(scope);
+      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
+    }
+    const src = scope === 'full' ? 'dump' : 'poll';
+    for (const run of quietRuns(lines, readings)) {
+      if ('listed' in run) recorder.append({ k: 'listed', t: at, src, flows: run.listed });
+      else recorder.appendLines(at, src, run.lines);
+    }
+    return recorder.roomFor(DUMP_QUEUE_ROOM_BYTES);
+  }
+
+  private dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
+    this.core.onDumpEnd(scope, at, startedAt);
+    const recorder = this.recorder;
+    if (!recorder) return;
+    if (!this.openDumps.delete(scope)) recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
+    recorder.append({ k: 'dump', t: at, phase: 'end', scope });
   }
 
   async start(): Promise<void> {

@@ -8,7 +8,7 @@ import type { Alert } from '../flows/alert.js';
 import type { FlowReport } from '../flows/flow-report.js';
 import { FlowStore, type FlowStoreOptions, type FlowStoreState } from '../flows/flow-store.js';
 import type { NatChange, NatSnapshot, NatView } from '../nat/nat-types.js';
-import type { EventLossReason } from '../recording/recording-format.js';
+import type { EventLossReason, ListedReading } from '../recording/recording-format.js';
 import { type CountersView, counterJumps, countersView } from './counters-view.js';
 import type { EngineInput, NodeCounters, SourceState } from './engine-input.js';
 import { MarkerLog, type TimelineMarker } from './marker-log.js';
@@ -108,8 +108,20 @@ export class EngineCore implements EngineInput {
     this.onDumpEnd(scope, at, from);
   }
 
-  onDumpLines(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt: number): void {
-    this.store.ingestDumpLines(scope, lines, at, startedAt);
+  /** `readings`, when given, gets the quiet lines' `[key, timeout, mark]` at their index (for the recorder). */
+  onDumpLines(
+    scope: 'full' | 'poll',
+    lines: readonly string[],
+    at: number,
+    startedAt: number,
+    readings?: Array<ListedReading | undefined>,
+  ): void {
+    this.store.ingestDumpLines(scope, lines, at, startedAt, readings);
+  }
+
+  /** Quiet dump readings from a recording (`listed`). */
+  onListed(readings: readonly ListedReading[], at: number): void {
+    this.store.applyListed(readings, at);
   }
 
   onDumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {

@@ -6,6 +6,7 @@ import type { RateBucket } from '../engine/rate-timeline.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
 import type { NatChange, NatSnapshot } from '../nat/nat-types.js';
 import { type NatVersion, NatVersions } from '../nat/nat-versions.js';
+import type { ListedReading } from '../recording/recording-format.js';
 import { classifyFlow } from '../verdict/classify-flow.js';
 import type { Classification } from '../verdict/verdict-types.js';
 import {
@@ -171,17 +172,34 @@ export class FlowStore {
    * Some lines of a `conntrack -L` run that ended at `at` (a big dump arrives in chunks, other inputs in between).
    * A full dump's lines are dated from its start (see FlowTracker.observe); a targeted poll's are dated `at`.
    */
-  ingestDumpLines(scope: 'full' | 'poll', lines: readonly string[], at: number, startedAt = at): void {
+  ingestDumpLines(
+    scope: 'full' | 'poll',
+    lines: readonly string[],
+    at: number,
+    startedAt = at,
+    readings?: Array<ListedReading | undefined>,
+  ): void {
     this.advance(at);
     const readFrom = scope === 'full' ? startedAt : undefined;
-    for (const line of lines) {
-      const r = parseConntrackLine(line);
-      if (r.kind === 'flow') this.observe(r, at, readFrom);
-      else if (r.kind === 'error') {
+    for (let i = 0; i < lines.length; i++) {
+      const r = parseConntrackLine(lines[i]!);
+      if (r.kind === 'flow') {
+        const flow = this.observe(r, at, readFrom);
+        // A quiet line can be recorded as its flow's key and reading (see RecListed).
+        if (readings && this.tracker.lastReading === 'quiet')
+          readings[i] = r.mark === undefined ? [flow.key, r.timeout!] : [flow.key, r.timeout!, r.mark];
+      } else if (r.kind === 'error') {
         this.parseErrors++;
         this.lastParseError = `${r.reason}: ${r.raw.slice(0, 200)}`;
       }
     }
+  }
+
+  /** Quiet dump readings recorded as `[key, timeout, mark]` (a replay of what {@link ingestDumpLines} saw). */
+  applyListed(readings: readonly ListedReading[], at: number): void {
+    this.advance(at);
+    const t = this.rel(at);
+    for (const [key, timeout, mark] of readings) this.tracker.takeQuietReading(key, timeout, mark, t);
   }
 
   /**
@@ -231,7 +249,7 @@ export class FlowStore {
     );
     if (flow.verdict === undefined) flow.verdict = UNJUDGED;
     if (flow.destroyedAt !== undefined) this.destroyedQueue.add(flow.key);
-    if (this.tracker.lastQuiet) return flow;
+    if (this.tracker.lastReading !== 'changed') return flow;
     if (this.tracker.size > before && this.tracker.size > this.options.maxFlows) this.evict();
     this.touch(flow, this.rel(at));
     return flow;

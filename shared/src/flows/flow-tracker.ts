@@ -139,7 +139,7 @@ export class FlowTracker {
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
     const { flow: match, superseded, destroyed } = this.match(parsed, tk, idKey);
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
-    this.lastQuiet = false;
+    this.lastReading = 'changed';
     // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
     if (
       destroyed &&
@@ -147,16 +147,13 @@ export class FlowTracker {
       parsed.event === undefined &&
       destroyed.destroyedAt! >= readFrom
     ) {
-      this.lastQuiet = true;
+      this.lastReading = 'stale';
       return destroyed;
     }
     if (match && !superseded && this.isQuietReading(match, parsed, readAt, at)) {
       // Nothing a verdict reads changed: take the new timeout, build nothing else (a full dump re-reads every flow).
-      const prev = match.record;
-      if (prev instanceof CompactRecord) prev.takeReading(parsed.timeout, parsed.mark);
-      else match.record = { ...prev, event: undefined, timeout: parsed.timeout, mark: parsed.mark };
-      match.lastSeen = small(Math.max(match.lastSeen, at));
-      this.lastQuiet = true;
+      this.quiet(match, parsed.timeout, parsed.mark, at);
+      this.lastReading = 'quiet';
       return match;
     }
     if (superseded) this.supersede(superseded, at);
@@ -174,11 +171,27 @@ export class FlowTracker {
   }
 
   /**
-   * Whether the last {@link observe} was a quiet reading: a dump line of a live flow that only counted its timeout
-   * down. Its verdict cannot have changed (classification reads the tuples, flags and readings history, never the
-   * timeout itself), so the store need not re-judge it.
+   * What the last {@link observe} did: `quiet`, a dump line of a live flow that only counted its timeout down (its
+   * verdict cannot have changed: classification reads the tuples, flags and readings history, never the timeout
+   * itself, so the store need not re-judge it); `stale`, a dump line of a flow destroyed since the dump started
+   * (ignored); else `changed`.
    */
-  lastQuiet = false;
+  lastReading: 'changed' | 'quiet' | 'stale' = 'changed';
+
+  /** Apply a quiet reading recorded as `[key, timeout, mark]` (see {@link observe}); false when the flow is not live. */
+  takeQuietReading(key: string, timeout: number, mark: number | undefined, at: number): boolean {
+    const flow = this.byKey.get(key);
+    if (!flow || flow.destroyedAt !== undefined) return false;
+    this.quiet(flow, timeout, mark, at);
+    return true;
+  }
+
+  private quiet(flow: TrackedFlow, timeout: number | undefined, mark: number | undefined, at: number): void {
+    const prev = flow.record;
+    if (prev instanceof CompactRecord) prev.takeReading(timeout, mark);
+    else flow.record = { ...prev, event: undefined, timeout, mark };
+    flow.lastSeen = small(Math.max(flow.lastSeen, at));
+  }
 
   private isQuietReading(flow: TrackedFlow, rec: FlowRecord, readAt: number, at: number): boolean {
     if (rec.event !== undefined || flow.destroyedAt !== undefined) return false;

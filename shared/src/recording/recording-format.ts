@@ -7,8 +7,8 @@ import type { AutoRemedyAction } from '../engine/remedy-log.js';
 import type { NatSnapshot } from '../nat/nat-types.js';
 import type { PlayerState } from './recording-player.js';
 
-/** Bumped when a record's meaning changes; readers reject newer majors. */
-export const RECORDING_FORMAT_VERSION = 1;
+/** Bumped when a record's meaning changes or a kind is added; readers reject newer majors (2: `listed`). */
+export const RECORDING_FORMAT_VERSION = 2;
 
 /** First line of every segment file. */
 export interface RecHeader {
@@ -43,6 +43,21 @@ export interface RecDump {
   /** `full` or `poll`. */
   scope: 'full' | 'poll';
 }
+
+/**
+ * Dump lines that said nothing new, recorded as the flows they re-read instead of whole: a line that only counted
+ * a live flow's timeout down is `[flow key, timeout, mark?]` (~15 bytes instead of ~250). Belongs to the open
+ * `dump` run of `src`'s scope; a replay applies it in file order, as live applied the lines.
+ */
+export interface RecListed {
+  k: 'listed';
+  t: number;
+  src: 'dump' | 'poll';
+  flows: ListedReading[];
+}
+
+/** One quiet dump reading: the flow's key in the live table, the listed timeout, and the mark when printed. */
+export type ListedReading = [key: string, timeout: number, mark?: number];
 
 /** A NAT snapshot version (written when the hash changes). */
 export interface RecNat {
@@ -127,6 +142,7 @@ export interface RecRemedy {
 export type RecordingRecord =
   | RecHeader
   | RecLine
+  | RecListed
   | RecDump
   | RecNat
   | RecCounters
@@ -156,6 +172,7 @@ export function parseRecordingLine(line: string): RecordingRecord | RecordingLin
   switch (rec.k) {
     case 'header':
     case 'line':
+    case 'listed':
     case 'dump':
     case 'nat':
     case 'counters':

@@ -117,6 +117,9 @@ export class RecordingPlayer {
           if (open) core.onDumpLines(scope, [r.line], r.t, open.startedAt);
         }
         return;
+      case 'listed':
+        if (this.#pending.has(r.src === 'dump' ? 'full' : 'poll')) core.onListed(r.flows, r.t);
+        return;
       case 'dump': {
         if (r.phase === 'begin') {
           this.#pending.set(r.scope, { startedAt: r.t });
