@@ -1,5 +1,14 @@
 /** The `dump` source (DumpScheduler) against the fake conntrack in test/fake-bin. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -355,7 +364,7 @@ describe('dumps handed over in chunks', () => {
     return { file, lines };
   }
 
-  it('reads a spooled listing back in chunks, one at a time, with the same lines as whole', async () => {
+  it('reads a spooled listing in chunks while conntrack writes it, one at a time, with the same lines as whole', async () => {
     const { file, lines } = bigListing(3000);
     process.env.FAKE_CT_LIST = file;
     const whole = await listConntrack(['-L', '-p', 'udp'], {}, { spoolFile: join(stateDir, 'a.tmp') });
@@ -384,6 +393,31 @@ describe('dumps handed over in chunks', () => {
     expect(overlapped).toBe(false);
   });
 
+  it('hands lines over while conntrack is still writing the spool file', async () => {
+    const { file, lines } = bigListing(3000);
+    process.env.FAKE_CT_LIST = file;
+    process.env.FAKE_CT_LIST_PAUSE_AT = '1500';
+    process.env.FAKE_CT_LIST_PAUSE = '1';
+    const done = join(stateDir, 'list.done');
+    let beforeEnd = 0;
+    const got: string[] = [];
+    await listConntrack(
+      ['-L', '-p', 'udp'],
+      {},
+      {
+        spoolFile: join(stateDir, 'c.tmp'),
+        onLines: (chunk) => {
+          if (!existsSync(done)) beforeEnd += chunk.length;
+          got.push(...chunk);
+        },
+      },
+    );
+    expect(got).toEqual(lines);
+    // The first half was ingested during the pause, before the listing ended.
+    expect(beforeEnd).toBeGreaterThanOrEqual(1500);
+    expect(beforeEnd).toBeLessThan(3000);
+  });
+
   it('a sink that takes chunks gets the full dump through onDumpLines then onDumpEnd, never onDump', async () => {
     const { file } = bigListing(3000);
     process.env.FAKE_CT_LIST = file;
@@ -405,9 +439,13 @@ describe('dumps handed over in chunks', () => {
     expect(rec.dumps).toEqual([]);
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.reduce((s, c) => s + c.n, 0)).toBe(3000);
-    // Every chunk of one run carries the run's end and start times, as a replay will.
-    for (const c of chunks) expect(c).toMatchObject({ scope: 'full', ...ends[0] });
-    expect(ends[0]!.startedAt).toBeLessThanOrEqual(ends[0]!.at);
+    // Every chunk of one run carries the run's start, and its own time between that and the run's end.
+    const { at, startedAt } = ends[0]!;
+    for (const c of chunks) expect(c).toMatchObject({ scope: 'full', startedAt });
+    const times = chunks.map((c) => c.at);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    expect(times[0]).toBeGreaterThanOrEqual(startedAt);
+    expect(times.at(-1)).toBeLessThanOrEqual(at);
     expect(scheduler.stats()).toMatchObject({ dumps: 1, lastEntries: 3000 });
   });
 });

@@ -50,8 +50,8 @@ export class NodeAgent implements Engine {
   readonly deleteLock = new PerFlowLock();
   private readonly remedy: AutoRemedy | undefined;
   private remedyTimer: NodeJS.Timeout | undefined;
-  /** Chunked dumps whose `begin` is recorded and whose `end` is not yet. */
-  private readonly openDumps = new Set<'full' | 'poll'>();
+  /** Start time of the run, per scope, whose `begin` is recorded and whose `end` is not yet. */
+  private readonly openDumps = new Map<'full' | 'poll', number>();
 
   constructor(
     private readonly config: ServeConfig,
@@ -188,8 +188,9 @@ export class NodeAgent implements Engine {
       : undefined;
     this.core.onDumpLines(scope, lines, at, startedAt, readings);
     if (!recorder || !readings) return undefined;
-    if (!this.openDumps.has(scope)) {
-      this.openDumps.add(scope);
+    // A new run (one killed as stale has no `end`: the replay drops it at the next `begin`, as live did).
+    if (this.openDumps.get(scope) !== startedAt) {
+      this.openDumps.set(scope, startedAt);
       recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
     }
     const src = scope === 'full' ? 'dump' : 'poll';
@@ -204,7 +205,9 @@ export class NodeAgent implements Engine {
     this.core.onDumpEnd(scope, at, startedAt);
     const recorder = this.recorder;
     if (!recorder) return;
-    if (!this.openDumps.delete(scope)) recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
+    if (this.openDumps.get(scope) !== startedAt)
+      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
+    this.openDumps.delete(scope);
     recorder.append({ k: 'dump', t: at, phase: 'end', scope });
   }
 

@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from '@ctscope/shared';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
@@ -31,21 +32,21 @@ export async function listConntrack(
     signal?: AbortSignal;
     spoolFile?: string;
     /**
-     * Takes the entry lines in chunks once the command has ended (then `lines` comes back empty): read back from
-     * the spool file as they are handed over, so a big dump is never held whole. A returned promise holds the
-     * next chunk back. Without a spool file, the lines collected from the pipe come as one chunk.
+     * Takes the entry lines in chunks (then `lines` comes back empty), so a big dump is never held whole. With a
+     * spool file they are read as conntrack writes them, while it still runs (it never waits on us), each chunk
+     * after the previous one's returned promise; without one, the lines collected from the pipe come as one chunk
+     * at the end. Lines already handed over stay handed over if the command then fails.
      */
-    onLines?: (lines: string[], durationMs: number) => void | Promise<void>;
-    /** Called when the command has ended and the lines are about to be handed over. */
-    onListed?: () => void;
+    onLines?: (lines: string[]) => void | Promise<void>;
   } = {},
 ): Promise<ConntrackListing> {
   const lines: string[] = [];
   // Created 0600 before conntrack writes to it (the table lists every flow's addresses); a pipe if that fails.
   const spool =
     opts.spoolFile !== undefined && (await createPrivate(opts.spoolFile)) ? opts.spoolFile : undefined;
+  const { onLines } = opts;
   try {
-    const r = await runNodeCommand('conntrack', args, {
+    const run = runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
@@ -53,22 +54,21 @@ export async function listConntrack(
         ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
         : { stdoutFile: spool }),
     });
-    opts.onListed?.();
-    const { onLines } = opts;
+    if (spool !== undefined && onLines !== undefined) {
+      await followSpool(spool, run, async (chunk) => {
+        const kept: string[] = [];
+        keepEntryLines(chunk, kept);
+        if (kept.length > 0) await onLines(kept);
+      });
+      return { lines: [], durationMs: (await run).durationMs };
+    }
+    const r = await run;
     if (onLines === undefined) {
       // Read back line by line: never the whole dump as one string plus its split copy.
       if (spool !== undefined) await readLines(spool, (chunk) => keepEntryLines(chunk, lines));
       return { lines, durationMs: r.durationMs };
     }
-    if (spool === undefined) {
-      if (lines.length > 0) await onLines(lines, r.durationMs);
-      return { lines: [], durationMs: r.durationMs };
-    }
-    await readLines(spool, async (chunk) => {
-      const kept: string[] = [];
-      keepEntryLines(chunk, kept);
-      if (kept.length > 0) await onLines(kept, r.durationMs);
-    });
+    if (lines.length > 0) await onLines(lines);
     return { lines: [], durationMs: r.durationMs };
   } catch (err) {
     const r = err instanceof NodeCommandError ? err.result : undefined;
@@ -111,6 +111,55 @@ async function readLines(file: string, onLines: (lines: string[]) => void | Prom
   const rest = splitter.flush();
   if (rest.length > 0) await onLines(rest);
 }
+
+/**
+ * Read `file` as `run` writes it, until `run` has ended and the file is read to its end, handing its lines to
+ * `onLines` chunk by chunk (waiting for each). Resolves either way; the caller awaits `run` for its result.
+ */
+async function followSpool(
+  file: string,
+  run: Promise<unknown>,
+  onLines: (lines: string[]) => Promise<void>,
+): Promise<void> {
+  let ended = false;
+  const end = run.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  const fh = await open(file, 'r');
+  try {
+    const splitter = new LineSplitter({ maxLineLength: MAX_LISTING_LINE });
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let pos = 0;
+    for (;;) {
+      // Whether it had ended before this read: a read after the end that finds nothing has read everything.
+      const wasEnded = ended;
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead > 0) {
+        pos += bytesRead;
+        const chunk = splitter.push(decoder.write(buf.subarray(0, bytesRead)));
+        if (chunk.length > 0) await onLines(chunk);
+        await yieldToLoop();
+      } else if (wasEnded) break;
+      else await Promise.race([end, delay(FOLLOW_POLL_MS)]);
+    }
+    const rest = splitter.push(decoder.end());
+    rest.push(...splitter.flush());
+    if (rest.length > 0) await onLines(rest);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** How often a dump's spool file is checked for more output while conntrack writes it. */
+const FOLLOW_POLL_MS = 20;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** ~1,000 listing lines: a few ms of ingest between chances for other work. */
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -394,25 +443,22 @@ export class DumpScheduler {
       const streamed = sink.onDumpLines !== undefined && sink.onDumpEnd !== undefined;
       let entries = 0;
       let ingestMs = 0;
-      let endAt = 0;
+      // The kernel lists each entry somewhere between now and the chunk that carries it.
+      const startedAt = this.#now();
       try {
         // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late. A sink that
-        // takes chunks gets the lines as they are read back, so the dump is never held whole.
+        // takes chunks gets the lines as conntrack writes them, so the dump is never held whole and its ingest
+        // overlaps the listing.
         listing = await listConntrack(FULL_DUMP_ARGS, this.#opts.node, {
           timeoutMs: this.#opts.timeoutMs,
           signal: AbortSignal.any([signal, stale.signal]),
           spoolFile: (await this.#spoolFile()) ?? undefined,
-          onListed: () => {
-            // Listed: loss from here on is for the next dump to converge, this one is ingested whole.
-            this.#abortStale = undefined;
-            endAt = this.#now();
-          },
           onLines: streamed
-            ? async (lines, durationMs) => {
+            ? async (lines) => {
                 if (signal.aborted) return;
                 entries += lines.length;
                 const t0 = performance.now();
-                const wait = sink.onDumpLines!('full', lines, endAt, endAt - durationMs);
+                const wait = sink.onDumpLines!('full', lines, this.#now(), startedAt);
                 ingestMs += performance.now() - t0;
                 await wait;
               }
@@ -433,7 +479,7 @@ export class DumpScheduler {
       }
       const { lines, durationMs } = listing;
       this.#lastWasStale = false;
-      const at = streamed ? endAt : this.#now();
+      const at = this.#now();
       const resync = pending !== undefined && this.#dumps > 0;
       if (resync) {
         // Loss again within one gap of the previous resync continues a storm: back off further.
@@ -453,7 +499,7 @@ export class DumpScheduler {
         : 'periodic';
       if (!signal.aborted) {
         const t0 = performance.now();
-        if (streamed) sink.onDumpEnd!('full', at, at - durationMs);
+        if (streamed) sink.onDumpEnd!('full', at, startedAt);
         else sink.onDump('full', lines, at, at - durationMs);
         this.#lastIngestMs = Math.round(ingestMs + performance.now() - t0);
       }
