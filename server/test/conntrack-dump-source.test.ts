@@ -418,6 +418,42 @@ describe('dumps handed over in chunks', () => {
     expect(beforeEnd).toBeLessThan(3000);
   });
 
+  it('ends the dump when taking its lines fails, rather than leaving it running', async () => {
+    const { file } = bigListing(10);
+    process.env.FAKE_CT_LIST = file;
+    // Hangs for 10 minutes after 5 lines: only a kill ends it within the test's time.
+    process.env.FAKE_CT_LIST_PAUSE_AT = '5';
+    process.env.FAKE_CT_LIST_PAUSE = '600';
+    await expect(
+      listConntrack(
+        ['-L', '-p', 'udp'],
+        {},
+        {
+          spoolFile: join(stateDir, 'e.tmp'),
+          onLines: () => {
+            throw new Error('sink failed');
+          },
+        },
+      ),
+    ).rejects.toThrow('sink failed');
+  });
+
+  it('drops the unfinished last line of a dump that was killed', async () => {
+    const { file, lines } = bigListing(10);
+    process.env.FAKE_CT_LIST = file;
+    // Half a line that still parses as a flow (everything up to the reply tuple).
+    process.env.FAKE_CT_LIST_TORN = lines[0]!.slice(0, lines[0]!.indexOf(' mark='));
+    const got: string[] = [];
+    await expect(
+      listConntrack(
+        ['-L', '-p', 'udp'],
+        {},
+        { spoolFile: join(stateDir, 'd.tmp'), timeoutMs: 1000, onLines: (chunk) => void got.push(...chunk) },
+      ),
+    ).rejects.toThrow();
+    expect(got).toEqual(lines);
+  });
+
   it('a sink that takes chunks gets the full dump through onDumpLines then onDumpEnd, never onDump', async () => {
     const { file } = bigListing(3000);
     process.env.FAKE_CT_LIST = file;

@@ -272,6 +272,21 @@ describe('RecordingWriter', () => {
     expect(linesOf(await readAll(dir))).toHaveLength(100 + 20 * 500);
   });
 
+  it('roomFor does not hold a producer back while the writer is dropping records anyway', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, { maxQueueBytes: 3 * 1024 * 1024 });
+    await w.open();
+    const dump = (n: number) =>
+      Array.from({ length: n }, (_, i) => (lineRec(i, 200) as { line: string }).line);
+    // More than one write batch (1 MiB), so the queue stays well above 100 bytes while the first is written.
+    for (let i = 0; i < 4; i++) w.appendLines(T0, 'dump', dump(2000));
+    // Over the limit: dropped, and a hole is open until the next record that fits.
+    w.appendLines(T0, 'dump', dump(5000));
+    expect(w.state().dropped).toBe(5000);
+    await w.roomFor(100);
+    expect(w.state().queuedBytes).toBeGreaterThan(100);
+  });
+
   it('rotates by age of the segment', async () => {
     const dir = tempDir();
     const { w, clock } = makeWriter(dir, { segmentMs: 60_000 });

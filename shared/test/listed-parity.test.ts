@@ -95,4 +95,32 @@ describe('dumps recorded with quiet readings', () => {
     ]);
     expect(byId(player.core)).toEqual(live);
   });
+
+  it('replays to the live state when two flows share a conntrack id (a 32-bit hash)', () => {
+    // 1 and 2 share id 9. A line of 1 finds 2 by the id: live indexes 2 by its tuple on the way, so only lines
+    // found by their own id may be recorded as readings. Then 2's tuple comes back with a new id (its DESTROY
+    // was missed): live retires 2, and so must the replay.
+    const SHARED = (n: number, rest: string) => `${rest} ${tuple(40000 + n)} id=9`;
+    const clash: Step[] = [
+      { event: SHARED(1, '    [NEW] ipv4     2 udp      17 30'), t: T0 + 1 },
+      { event: SHARED(2, '    [NEW] ipv4     2 udp      17 30'), t: T0 + 2 },
+      {
+        chunk: [
+          SHARED(2, 'ipv4     2 udp      17 22').replace(' id=9', ' mark=0 use=1 id=9'),
+          SHARED(1, 'ipv4     2 udp      17 22').replace(' id=9', ' mark=0 use=1 id=9'),
+        ],
+      },
+      { end: true },
+      { event: `    [NEW] ipv4     2 udp      17 30 ${tuple(40002)} id=77`, t: at + 100 },
+    ];
+    const { core, records } = runLive(clash, startedAt, at);
+    expect(records.filter((r) => r.k === 'listed')).toHaveLength(1);
+    const player = new RecordingPlayer(records);
+    player.advanceTo(at + 200);
+    core.store.settleNow(at + 200);
+    player.core.store.settleNow(at + 200);
+    const live = byId(core);
+    expect(live.filter((f) => f.destroyedAt === undefined).map((f) => f.id)).toEqual(['77', '9']);
+    expect(byId(player.core)).toEqual(live);
+  });
 });

@@ -189,10 +189,12 @@ export class NodeAgent implements Engine {
     this.core.onDumpLines(scope, lines, at, startedAt, readings);
     if (!recorder || !readings) return undefined;
     // A new run (one killed as stale has no `end`: the replay drops it at the next `begin`, as live did).
-    if (this.openDumps.get(scope) !== startedAt) {
+    // Until its `begin` is queued (the recorder may be dropping), every chunk tries again.
+    if (
+      this.openDumps.get(scope) !== startedAt &&
+      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope })
+    )
       this.openDumps.set(scope, startedAt);
-      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
-    }
     const src = scope === 'full' ? 'dump' : 'poll';
     for (const run of quietRuns(lines, readings)) {
       if ('listed' in run) recorder.append({ k: 'listed', t: at, src, flows: run.listed });

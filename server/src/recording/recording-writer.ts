@@ -66,6 +66,8 @@ export interface RecordingWriterState {
 }
 
 const MiB = 1024 * 1024;
+/** Longest {@link RecordingWriter.roomFor} wait, ms. */
+const ROOM_MAX_WAIT_MS = 2000;
 /** Upper bound on one write, so a long backlog is not joined into one huge string. */
 const MAX_BATCH_BYTES = MiB;
 
@@ -168,27 +170,31 @@ export class RecordingWriter {
     this.#scheduleDrain();
   }
 
-  /** Enqueues one record; never blocks or throws. Dropped (and counted) when paused, closed or over the queue limit. */
-  append(rec: RecordingRecord): void {
+  /**
+   * Enqueues one record; never blocks or throws. Dropped (and counted) when paused, closed or over the queue
+   * limit: returns whether it was queued.
+   */
+  append(rec: RecordingRecord): boolean {
     if (this.#closing || this.#paused) {
       this.#drop();
-      return;
+      return false;
     }
     let line: string;
     try {
       line = `${JSON.stringify(rec)}\n`;
     } catch {
       this.#drop();
-      return;
+      return false;
     }
     const size = Buffer.byteLength(line);
     if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
       this.#drop('recording queue full (disk too slow)');
-      return;
+      return false;
     }
     if (this.#hole) this.#enqueue(this.#closeHole());
     this.#enqueue(line, size);
     this.#scheduleDrain();
+    return true;
   }
 
   /**
@@ -220,13 +226,25 @@ export class RecordingWriter {
    * lets a producer that can wait, such as a dump read back in chunks, keep the queue short instead of filling it.
    */
   roomFor(bytes: number): Promise<void> {
-    if (this.#queueBytes <= bytes || !this.#drainScheduled) return Promise.resolve();
-    return new Promise((resolve) => this.#roomWaiters.push({ bytes, resolve }));
+    if (this.#queueBytes <= bytes || !this.#drainScheduled || this.#hole) return Promise.resolve();
+    return new Promise((resolve) => {
+      // Never longer than this: other producers (the event tail) may keep the queue full on their own.
+      const timer = setTimeout(() => {
+        this.#roomWaiters = this.#roomWaiters.filter((w) => w.resolve !== done);
+        resolve();
+      }, ROOM_MAX_WAIT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#roomWaiters.push({ bytes, resolve: done });
+    });
   }
 
   #wakeRoom(): void {
     if (this.#roomWaiters.length === 0) return;
-    const draining = this.#drainScheduled && !this.#paused;
+    // Dropping records (a hole is open): waiting for room would only hold the producer back for nothing.
+    const draining = this.#drainScheduled && !this.#paused && !this.#hole;
     this.#roomWaiters = this.#roomWaiters.filter((w) => {
       if (draining && this.#queueBytes > w.bytes) return true;
       w.resolve();
@@ -294,6 +312,7 @@ export class RecordingWriter {
     this.#dropped++;
     if (this.#hole) this.#hole.dropped++;
     else if (reason !== undefined) this.#hole = { since: this.#now(), reason, dropped: 1 };
+    this.#wakeRoom();
   }
 
   #enqueue(line: string, size = Buffer.byteLength(line)): void {

@@ -45,21 +45,29 @@ export async function listConntrack(
   const spool =
     opts.spoolFile !== undefined && (await createPrivate(opts.spoolFile)) ? opts.spoolFile : undefined;
   const { onLines } = opts;
+  // Ends the command when following its output fails: never a dump left running beside the retry.
+  const reader = new AbortController();
   try {
     const run = runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
-      signal: opts.signal,
+      signal: opts.signal ? AbortSignal.any([opts.signal, reader.signal]) : reader.signal,
       ...(spool === undefined
         ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
         : { stdoutFile: spool }),
     });
     if (spool !== undefined && onLines !== undefined) {
-      await followSpool(spool, run, async (chunk) => {
-        const kept: string[] = [];
-        keepEntryLines(chunk, kept);
-        if (kept.length > 0) await onLines(kept);
-      });
+      try {
+        await followSpool(spool, run, async (chunk) => {
+          const kept: string[] = [];
+          keepEntryLines(chunk, kept);
+          if (kept.length > 0) await onLines(kept);
+        });
+      } catch (err) {
+        reader.abort();
+        await run.catch(() => {});
+        throw err;
+      }
       return { lines: [], durationMs: (await run).durationMs };
     }
     const r = await run;
@@ -122,9 +130,11 @@ async function followSpool(
   onLines: (lines: string[]) => Promise<void>,
 ): Promise<void> {
   let ended = false;
+  let clean = false;
   const end = run.then(
     () => {
       ended = true;
+      clean = true;
     },
     () => {
       ended = true;
@@ -149,7 +159,9 @@ async function followSpool(
       else await Promise.race([end, delay(FOLLOW_POLL_MS)]);
     }
     const rest = splitter.push(decoder.end());
-    rest.push(...splitter.flush());
+    // An unterminated last line is whole only when conntrack exited by itself: a killed one (stale, timeout)
+    // stops mid-block, and half a line can still parse as a flow.
+    if (clean) rest.push(...splitter.flush());
     if (rest.length > 0) await onLines(rest);
   } finally {
     await fh.close();

@@ -137,7 +137,7 @@ export class FlowTracker {
     const tk = tupleKey(parsed);
     // Built once per event: the id index and a new flow's key both need it.
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
-    const { flow: match, superseded, destroyed } = this.match(parsed, tk, idKey);
+    const { flow: match, superseded, destroyed, viaId } = this.match(parsed, tk, idKey);
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     this.lastReading = 'changed';
     // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
@@ -150,7 +150,9 @@ export class FlowTracker {
       this.lastReading = 'stale';
       return destroyed;
     }
-    if (match && !superseded && this.isQuietReading(match, parsed, readAt, at)) {
+    // Only a line found by its id: a replay re-applies quiet readings by key, without `match` and the index
+    // update it makes when the id leads to another flow.
+    if (match && viaId && !superseded && this.isQuietReading(match, parsed, readAt, at)) {
       // Nothing a verdict reads changed: take the new timeout, build nothing else (a full dump re-reads every flow).
       this.quiet(match, parsed.timeout, parsed.mark, at);
       this.lastReading = 'quiet';
@@ -223,7 +225,7 @@ export class FlowTracker {
     rec: FlowRecord,
     tk: string,
     idKey?: string,
-  ): { flow?: TrackedFlow; superseded?: TrackedFlow; destroyed?: TrackedFlow } {
+  ): { flow?: TrackedFlow; superseded?: TrackedFlow; destroyed?: TrackedFlow; viaId?: boolean } {
     const found = rec.id !== undefined ? this.byId.get(rec.id, idKey) : undefined;
     // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
     // same id with another original tuple is another entry (its own flow), never a replacement; the id then
@@ -235,7 +237,7 @@ export class FlowTracker {
       if (byId.destroyedAt !== undefined && rec.event !== 'DESTROY') return { destroyed: byId };
       // A second NEW for a live flow means its DESTROY was missed.
       if (rec.event === 'NEW' && byId.createdAt !== undefined) return { superseded: byId };
-      return { flow: byId };
+      return { flow: byId, viaId: true };
     }
     const holder = this.byTuple.get(tk);
     if (!holder) return {};
