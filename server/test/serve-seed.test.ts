@@ -106,6 +106,11 @@ describe('ctscope serve on the seed incident (fake node tools)', () => {
     expect(nat.changes.length).toBeGreaterThanOrEqual(2);
     const stats = (await app.inject({ method: 'GET', url: '/api/stats' })).json();
     expect(stats.flows.live).toBeGreaterThan(0);
+    // The server's own memory: resident covers the heap, which covers what is used of it.
+    const mem = stats.process;
+    expect(mem.heapUsedBytes).toBeGreaterThan(0);
+    expect(mem.heapTotalBytes).toBeGreaterThanOrEqual(mem.heapUsedBytes);
+    expect(mem.rssBytes).toBeGreaterThan(mem.heapUsedBytes);
     expect(stats.sources.map((s: { name: string }) => s.name).sort()).toEqual([
       'counters',
       'dump',

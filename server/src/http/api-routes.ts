@@ -183,10 +183,17 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
       counters: engine.core.counters() ?? null,
       sources: engine.sources(),
       websocket: deps.hub.stats(),
+      process: processMemory(),
       ...engine.extraStats(),
     };
   });
 };
+
+/** The server's own memory, to watch against its memory limit (the live table is most of the heap). */
+function processMemory(): { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number } {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal };
+}
 
 /** One audit line for a DELETE attempt, from what was answered. */
 function auditEntry(
