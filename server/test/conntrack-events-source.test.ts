@@ -1,4 +1,5 @@
 /** The `events` source against the fake conntrack in test/fake-bin. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -394,5 +395,24 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(source?.state.state).toBe('failed'));
     expect(source.state.lastError).toBe('event sink threw: consumer bug');
     expect(rec.states.at(-1)?.state).toBe('failed');
+  });
+});
+
+describe('a process that exits without stopping its tail', () => {
+  it('takes its conntrack -E with it', async () => {
+    // The fake tail writes nothing and waits: a real one on a quiet table would only notice its reader is gone
+    // when it next wrote.
+    const script = join(import.meta.dirname, 'support', 'exit-with-tail.mjs');
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [script], { env: process.env, stdio: 'ignore' });
+      child.once('exit', resolve);
+    });
+    expect(code).toBe(0);
+    const pid = childPid();
+    try {
+      await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 5000, interval: 50 });
+    } finally {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

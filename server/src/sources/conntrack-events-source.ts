@@ -51,6 +51,29 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 
+/**
+ * Listeners running now, by pid. Killed if this process exits without stopping them (a crash handled by
+ * `process.exit`, a test runner ending): a `conntrack -E` whose reader is gone only notices when it next writes,
+ * which on a quiet table may be never.
+ */
+const runningTails = new Set<number>();
+let exitHookInstalled = false;
+
+function trackTail(pid: number): void {
+  runningTails.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of runningTails) {
+      try {
+        process.kill(p, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+}
+
 /** The supervised tail, which also tells the listener's current scheduling. */
 export type ConntrackEventsSource = Supervisor & {
   /** Scheduling of the current (or last) listener; undefined before the first start. */
@@ -116,6 +139,7 @@ async function tailEvents(
 
   let lastStderr: string | undefined;
   let sinkError: unknown;
+  let tailPid: number | undefined;
   let exit: Extract<EventTailMessage, { t: 'exit' }> | undefined;
 
   const onStderr = (lines: string[], at: number): void => {
@@ -137,6 +161,10 @@ async function tailEvents(
 
   const onMessage = (m: EventTailMessage): void => {
     switch (m.t) {
+      case 'pid':
+        tailPid = m.pid;
+        trackTail(m.pid);
+        return;
       case 'spawned': {
         const p = fifo ? planned : m.childNice !== undefined ? nicePriority(m.childNice) : defaultPriority();
         onPriority({ ...p, reader: m.reader });
@@ -168,6 +196,7 @@ async function tailEvents(
         return;
       case 'exit':
         exit = m;
+        if (tailPid !== undefined) runningTails.delete(tailPid);
         return;
     }
   };

@@ -26,6 +26,8 @@ export interface EventTailChunk {
 /** Worker → main. `at` is the receive time (ms, wall clock). */
 export type EventTailMessage =
   | { t: 'spawned'; pid: number | undefined; childNice?: number; reader: string }
+  /** Sent as soon as the listener runs (before `spawned`, which waits for the reader's scheduling). */
+  | { t: 'pid'; pid: number }
   /** Chunks read within one batching window, in order. */
   | { t: 'lines'; chunks: EventTailChunk[]; chars: number }
   | { t: 'stderr'; at: number; lines: string[] }

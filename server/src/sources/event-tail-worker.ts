@@ -84,6 +84,7 @@ const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }
   });
   child.once('close', (code, signal) => resolve({ code, signal }));
 });
+if (child.pid !== undefined) port.postMessage({ t: 'pid', pid: child.pid } satisfies EventTailMessage);
 const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
 prioritiseReader().then((reader) => post({ t: 'spawned', pid: child.pid, childNice, reader }));
 
