@@ -17,6 +17,7 @@ export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay, and the messages built from it
 export type { CountersView } from './engine/counters-view.js';
 export {
+  dumpStart,
   type EngineBatch,
   EngineCore,
   type EngineCoreState,

@@ -6,7 +6,7 @@ import type {
   NatSnapshot,
   RecordingRecord,
 } from '@ctscope/shared';
-import { EngineCore, quietRuns, remedyArgs } from '@ctscope/shared';
+import { dumpStart, EngineCore, quietRuns, remedyArgs } from '@ctscope/shared';
 import {
   autoRemedySettleMs,
   CTSCOPE_VERSION,
@@ -152,8 +152,7 @@ export class NodeAgent implements Engine {
       },
       // Polls and other whole runs: the same as one chunk.
       onDump: (scope, lines, at, startedAt) => {
-        // A full dump's lines are dated from its start (as EngineCore.onDump does without one); a poll's at `at`.
-        const from = startedAt ?? (scope === 'full' ? at - 5_000 : at);
+        const from = dumpStart(scope, at, startedAt);
         void this.dumpLines(scope, lines, at, from);
         this.dumpEnd(scope, at, from);
       },

@@ -104,20 +104,16 @@ async function createPrivate(file: string): Promise<boolean> {
   }
 }
 
-/**
- * Feed a file's lines to `onLines` in chunks, as they are read, waiting for each. Other work (the event tail,
- * HTTP) runs between chunks: a 250k-entry dump is ~60 MB, seconds of work.
- */
-async function readLines(file: string, onLines: (lines: string[]) => void | Promise<void>): Promise<void> {
+/** Feed a file's lines to `onLines` in chunks, as they are read. */
+async function readLines(file: string, onLines: (lines: string[]) => void): Promise<void> {
   const splitter = new LineSplitter({ maxLineLength: MAX_LISTING_LINE });
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+  const stream = createReadStream(file, { encoding: 'utf8' });
   for await (const chunk of stream) {
     const lines = splitter.push(chunk as string);
-    if (lines.length > 0) await onLines(lines);
-    await yieldToLoop();
+    if (lines.length > 0) onLines(lines);
   }
   const rest = splitter.flush();
-  if (rest.length > 0) await onLines(rest);
+  if (rest.length > 0) onLines(rest);
 }
 
 /**

@@ -55,6 +55,14 @@ export function natViewOf(store: FlowStore): NatView | undefined {
   };
 }
 
+/**
+ * When a `conntrack -L` run started, for one handed over without it: a full dump's lines are dated from its start
+ * (assumed 5 s before its end), a targeted poll's at its end.
+ */
+export function dumpStart(scope: 'full' | 'poll', at: number, startedAt?: number): number {
+  return startedAt ?? (scope === 'full' ? at - 5_000 : at);
+}
+
 /** Alerts kept for syncs: a flood turns deltas into syncs, and alerts must survive that. */
 export const RECENT_ALERTS = 200;
 
@@ -103,7 +111,7 @@ export class EngineCore implements EngineInput {
   }
 
   onDump(scope: 'full' | 'poll', lines: string[], at: number, startedAt?: number): void {
-    const from = startedAt ?? at - 5_000;
+    const from = dumpStart(scope, at, startedAt);
     this.onDumpLines(scope, lines, at, from);
     this.onDumpEnd(scope, at, from);
   }

@@ -23,8 +23,8 @@ export class RecordingPlayer {
   #core: EngineCore;
   #cursor = 0;
   #applied = Number.NEGATIVE_INFINITY;
-  /** Dumps in progress, per scope: a suspect poll can finish (and be recorded) while a long full dump runs. */
-  #pending = new Map<'full' | 'poll', { startedAt: number }>();
+  /** Start times of the dumps in progress, per scope: a suspect poll can finish (and be recorded) while a long full dump runs. */
+  #pending = new Map<'full' | 'poll', number>();
   /** Set when advanceTo rebuilt the core; the owner clears it once clients got a full sync. */
   reset = false;
 
@@ -45,7 +45,7 @@ export class RecordingPlayer {
   #restore(state: PlayerState): void {
     this.#core = EngineCore.fromState(state.core, this.storeOptions);
     this.#applied = state.applied;
-    this.#pending = new Map(state.pending.map((d) => [d.scope, { startedAt: d.startedAt }] as const));
+    this.#pending = new Map(state.pending.map((d) => [d.scope, d.startedAt] as const));
     this.reset = true;
   }
 
@@ -54,7 +54,7 @@ export class RecordingPlayer {
     return {
       applied: this.#applied,
       core: this.#core.exportState(),
-      pending: [...this.#pending].map(([scope, d]) => ({ scope, startedAt: d.startedAt })),
+      pending: [...this.#pending].map(([scope, startedAt]) => ({ scope, startedAt })),
     };
   }
 
@@ -113,8 +113,8 @@ export class RecordingPlayer {
         else {
           // Applied as read, as live applies a dump's chunks (a line before its `begin` has no run to join).
           const scope = r.src === 'dump' ? 'full' : 'poll';
-          const open = this.#pending.get(scope);
-          if (open) core.onDumpLines(scope, [r.line], r.t, open.startedAt);
+          const startedAt = this.#pending.get(scope);
+          if (startedAt !== undefined) core.onDumpLines(scope, [r.line], r.t, startedAt);
         }
         return;
       case 'listed':
@@ -122,12 +122,12 @@ export class RecordingPlayer {
         return;
       case 'dump': {
         if (r.phase === 'begin') {
-          this.#pending.set(r.scope, { startedAt: r.t });
+          this.#pending.set(r.scope, r.t);
           return;
         }
-        const open = this.#pending.get(r.scope);
-        if (open) {
-          core.onDumpEnd(r.scope, r.t, open.startedAt);
+        const startedAt = this.#pending.get(r.scope);
+        if (startedAt !== undefined) {
+          core.onDumpEnd(r.scope, r.t, startedAt);
           this.#pending.delete(r.scope);
         }
         return;
