@@ -23,7 +23,7 @@ const n = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 /** The flow's line text, without its verdict (checkpoints keep verdicts in a table). */
 export function encodeCheckpointFlow(f: TrackedFlow): string {
   const r = f.record;
-  if (!(r instanceof CompactRecord)) return JSON.stringify({ ...f, verdict: undefined });
+  if (!(r instanceof CompactRecord)) return JSON.stringify({ ...f, verdict: undefined, counted: undefined });
   const cells: Cell[] = [
     f.key,
     f.firstSeen,

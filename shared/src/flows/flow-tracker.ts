@@ -38,6 +38,8 @@ export interface TrackedFlow {
   badSince?: number;
   /** Time of the first input since that judgement (ms), while it awaits re-judging. */
   touchedAt?: number;
+  /** The verdict the owner's running counts hold it under (see FlowTally); not part of its state. */
+  counted?: Classification;
 }
 
 /**
@@ -56,6 +58,7 @@ class LiveFlow implements TrackedFlow {
   verdict: Classification | undefined = undefined;
   badSince: number | undefined = undefined;
   touchedAt: number | undefined = undefined;
+  counted: Classification | undefined = undefined;
 
   constructor(key: string, record: FlowRecord, at: number) {
     this.key = key;
