@@ -163,6 +163,29 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps).toEqual([]);
   });
 
+  it('skips its turn while a full dump covers the suspects, and polls again after', async () => {
+    const { rec, sink } = recordingSink();
+    let covered = true;
+    let asked = 0;
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
+      fullDumpCovers: () => {
+        asked++;
+        return covered;
+      },
+    });
+    poller.start();
+    await waitFor(() => expect(asked).toBeGreaterThanOrEqual(3));
+    expect(env.calls()).toEqual([]);
+    expect(rec.dumps).toEqual([]);
+    covered = false;
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
+    expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
+  });
+
   it('wraps queries in the namespace and fails visibly when it is missing', async () => {
     process.env.FAKE_NETNS = 'ns1';
     const one = [suspect('10.42.0.33', 52001, '10.43.0.10', 53)];

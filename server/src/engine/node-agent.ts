@@ -105,6 +105,7 @@ export class NodeAgent implements Engine {
         node: nodeOpts,
         intervalMs: () => config.suspectPollMs,
         suspects: () => this.core.store.suspects(),
+        fullDumpCovers: () => this.dump.covering(config.suspectPollMs),
       }),
       this.nat,
       createCountersPoller({ sink, node: nodeOpts, intervalMs: config.countersPollMs, now }),

@@ -331,6 +331,16 @@ export class DumpScheduler {
     this.#wake?.();
   }
 
+  /**
+   * A full dump is running, or owed and due within `withinMs`: it will read every entry soon. False while the
+   * dump source is not running (a failing dump covers nothing).
+   */
+  covering(withinMs: number): boolean {
+    const state = this.supervisor.state.state;
+    if (state !== 'running' && state !== 'starting') return false;
+    return this.#inFlight || (this.#pending !== undefined && this.#delay() <= withinMs);
+  }
+
   /** Counters for the UI. */
   stats(): DumpStats {
     const running = this.supervisor.state.state === 'running';

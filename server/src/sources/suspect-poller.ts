@@ -19,6 +19,12 @@ export interface SuspectPollerOptions {
   intervalMs?: () => number;
   /** Current suspects, read at every poll. */
   suspects: () => SuspectTuple[];
+  /**
+   * True while a full dump is running or about to: it re-reads every entry, suspects included, so the poll skips
+   * its turn (after a flood, a suspect frontend's listing is most of the table and would compete with the dump
+   * that converges it).
+   */
+  fullDumpCovers?: () => boolean;
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
   maxQueriesPerPoll?: number;
   /**
@@ -117,6 +123,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   };
 
   const queryOnce = async (signal: AbortSignal): Promise<void> => {
+    if (opts.fullDumpCovers?.()) return;
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
     let start = cursor === undefined ? 0 : groups.findIndex((g) => g.key > cursor!);
