@@ -414,9 +414,14 @@ describe('dumps handed over in chunks', () => {
 
   it('hands lines over while conntrack is still writing the spool file', async () => {
     const { file, lines } = bigListing(3000);
-    process.env.FAKE_CT_LIST = file;
-    process.env.FAKE_CT_LIST_PAUSE_AT = '1500';
-    process.env.FAKE_CT_LIST_PAUSE = '1';
+    // The fake stops halfway until the reader has taken lines (at most ~4 s): a loaded machine cannot make the
+    // reader late, and a reader that waits for the end gets everything only after the listing ended.
+    const gotSome = join(stateDir, 'reader.got');
+    Object.assign(process.env, {
+      FAKE_CT_LIST: file,
+      FAKE_CT_LIST_PAUSE_AT: '1500',
+      FAKE_CT_LIST_PAUSE_UNTIL: gotSome,
+    });
     const done = join(stateDir, 'list.done');
     let beforeEnd = 0;
     const got: string[] = [];
@@ -426,7 +431,10 @@ describe('dumps handed over in chunks', () => {
       {
         spoolFile: join(stateDir, 'c.tmp'),
         onLines: (chunk) => {
-          if (!existsSync(done)) beforeEnd += chunk.length;
+          if (!existsSync(done)) {
+            beforeEnd += chunk.length;
+            writeFileSync(gotSome, '');
+          }
           got.push(...chunk);
         },
       },
@@ -435,7 +443,7 @@ describe('dumps handed over in chunks', () => {
     // The first half was ingested during the pause, before the listing ended.
     expect(beforeEnd).toBeGreaterThanOrEqual(1500);
     expect(beforeEnd).toBeLessThan(3000);
-  });
+  }, 20_000);
 
   it('ends the dump when taking its lines fails, rather than leaving it running', async () => {
     const { file } = bigListing(10);

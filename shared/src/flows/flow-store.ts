@@ -18,6 +18,7 @@ import {
   type Severity,
   type Verdict,
 } from '../verdict/verdicts.js';
+import { AgeingQueue } from './ageing-queue.js';
 import type { Alert } from './alert.js';
 import { AddressInterner } from './compact-record.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
@@ -101,8 +102,8 @@ export class FlowStore {
   private dirty = new Set<string>();
   private removed = new Set<string>();
   private alerts: Alert[] = [];
-  /** Flows still UNREPLIED and judged ok, in first-seen order, to re-judge as they age into `unanswered`. */
-  private readonly pendingUnanswered = new Set<string>();
+  /** Flows still UNREPLIED and judged ok, by first-seen second, to re-judge as they age into `unanswered`. */
+  private readonly pendingUnanswered = new AgeingQueue();
   private readonly natVersions: NatVersions;
   readonly timeline = new RateTimeline(3600);
   private evicted = 0;
@@ -296,11 +297,9 @@ export class FlowStore {
     const limit = this.rel(this.now - this.options.destroyedRetentionMs);
     retireDestroyed(this.destroyedQueue, this.tracker, limit, (key) => this.drop(key));
     const ageLimit = this.rel(this.now - this.options.unansweredAfterMs);
-    // Not in first-seen order (re-judging re-adds keys), so scan it all: once a second, it stays cheap.
-    for (const key of this.pendingUnanswered) {
+    const due = this.pendingUnanswered.takeDue(ageLimit, (key) => this.tracker.get(key)?.firstSeen);
+    for (const key of due) {
       const flow = this.tracker.get(key);
-      if (flow && flow.firstSeen > ageLimit) continue;
-      this.pendingUnanswered.delete(key);
       if (!flow) continue;
       // Unanswered from the first ms it was older than the limit, not from whenever this housekeeping ran.
       flow.touchedAt ??= flow.firstSeen + this.options.unansweredAfterMs + 1;
@@ -310,10 +309,12 @@ export class FlowStore {
 
   private drop(key: string): void {
     const flow = this.tracker.get(key);
-    if (flow) this.tally.set(flow, undefined);
+    if (flow) {
+      this.tally.set(flow, undefined);
+      this.pendingUnanswered.delete(key, flow.firstSeen);
+    }
     this.destroyedQueue.delete(key);
     this.tracker.remove(key);
-    this.pendingUnanswered.delete(key);
     this.dirty.delete(key);
     this.judged.delete(key);
     this.removed.add(key);
@@ -358,9 +359,9 @@ export class FlowStore {
       this.timeline.countBad(t, after.verdict);
     // Only UNREPLIED service flows can age into `unanswered`.
     if (flow.destroyedAt === undefined && flow.record.unreplied && after.verdict === 'ok' && after.frontend) {
-      this.pendingUnanswered.add(flow.key);
+      this.pendingUnanswered.add(flow.key, flow.firstSeen);
     } else {
-      this.pendingUnanswered.delete(flow.key);
+      this.pendingUnanswered.delete(flow.key, flow.firstSeen);
     }
     this.judged.add(flow.key);
   }
@@ -590,7 +591,7 @@ export class FlowStore {
       removed: [...this.removed],
       judged: [...this.judged],
       alerts: this.alerts,
-      pendingUnanswered: [...this.pendingUnanswered],
+      pendingUnanswered: this.pendingUnanswered.keys(),
       nat: this.nat,
       natChanges: this.natChanges,
       timeline: this.timeline.exportState(),
@@ -620,7 +621,10 @@ export class FlowStore {
     this.judged = new Set(s.judged);
     this.alerts = s.alerts;
     this.pendingUnanswered.clear();
-    for (const k of s.pendingUnanswered) this.pendingUnanswered.add(k);
+    for (const k of s.pendingUnanswered) {
+      const f = this.tracker.get(k);
+      if (f) this.pendingUnanswered.add(k, f.firstSeen);
+    }
     this.nat.splice(0, this.nat.length, ...s.nat);
     this.natChanges.splice(0, this.natChanges.length, ...s.natChanges);
     this.timeline.importState(s.timeline);
