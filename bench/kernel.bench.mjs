@@ -256,6 +256,10 @@ async function ctscope(bin, spec) {
         recBytes: dirBytes(dataDir),
         ...rec,
         listener: s.listener ? `${s.listener.text}, reader ${s.listener.reader}` : '?',
+        backlogPeakMiB: (s.eventBacklog?.peakChars ?? Number.NaN) / 1048576,
+        endMemory: s.process
+          ? `RSS ${fmt(s.process.rssBytes / 1048576)} MB, heap ${fmt(s.process.heapUsedBytes / 1048576)} of ${fmt(s.process.heapTotalBytes / 1048576)} MB at the end`
+          : '?',
         engineNew: s.flows?.events?.NEW,
         dumps: s.dump?.dumps,
         dumpCost: `last dump ${s.dump?.lastDurationMs} ms + ingest ${s.dump?.lastIngestMs} ms, ${s.dump?.staleAborted ?? 0} killed as stale`,
@@ -290,7 +294,7 @@ async function main() {
       `  ${spec.label}: ceiling sent ${c.flood.sent} at ${fmt(c.flood.rate)}/s, kernel ${c.kernel}, NEW ${c.seen} (${c.enobufs} ENOBUFS); ` +
         `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news} (engine ${s.engineNew}), gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps} (${s.dumpCost}), ` +
         `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu.total, 2)} s (node ${fmt(s.cpu.self, 2)}, children ${fmt(s.cpu.children, 2)}; idle ${fmt((100 * s.idle.total) / (IDLE_MS / 1000))} % of a core; plain listener ${fmt(c.cpu, 2)} s), ` +
-        `${fmt(s.recBytes / s.flood.sent)} B/flow, listener: ${s.listener}`,
+        `${fmt(s.recBytes / s.flood.sent)} B/flow, event backlog peak ${fmt(s.backlogPeakMiB, 1)} MiB, ${s.endMemory}, listener: ${s.listener}`,
     );
   }
   console.log('');

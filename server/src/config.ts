@@ -160,6 +160,12 @@ export const V8_FLAGS = {
  */
 export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Event text the tail's reader may hold for the main thread before it drops lines (and reports `backlog` loss):
+ * enough for seconds of a flood while a dump is ingested, bounded so a stalled main thread cannot grow it forever.
+ */
+export const EVENT_BACKLOG_MAX_CHARS = 64 * 1024 * 1024;
+
 /** Apply one of the {@link V8_FLAGS} sets to this process. */
 export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
   for (const flag of V8_FLAGS[use]) setFlagsFromString(flag);

@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConntrackEventsSource } from '../src/sources/conntrack-events-source.js';
+import {
+  type ConntrackEventsSource,
+  createConntrackEventsSource,
+} from '../src/sources/conntrack-events-source.js';
 import type { Supervisor } from '../src/sources/supervisor.js';
 import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
 
@@ -24,7 +27,7 @@ function eventLines(file: string): string[] {
 let env: ReturnType<typeof fakeConntrackEnv>;
 let _savedEnv: NodeJS.ProcessEnv;
 let stateDir: string;
-let source: Supervisor | undefined;
+let source: ConntrackEventsSource | undefined;
 
 beforeEach(() => {
   env = fakeConntrackEnv('ctscope-events-');
@@ -382,6 +385,12 @@ describe('createConntrackEventsSource', () => {
       i = l.linesSoFar;
     }
     expect(rec.lines.slice(i)).toEqual(expected.slice(next));
+    // The stall shows in the backlog's peak, never past its limit; once caught up, nothing is owed.
+    const b = source.backlog();
+    expect(b.limitChars).toBe(20_000);
+    expect(b.peakChars).toBeGreaterThan(5000);
+    expect(b.peakChars).toBeLessThanOrEqual(20_000);
+    expect(b.chars).toBe(0);
   });
 
   it('fails the run (and so restarts the tail) when the sink throws', async () => {

@@ -276,6 +276,7 @@ export class NodeAgent implements Engine {
   extraStats(): Record<string, unknown> {
     return {
       listener: this.events.priority() ?? null,
+      eventBacklog: this.events.backlog(),
       natMode: this.nat.mode() ?? null,
       dump: this.dump.stats(),
       recording: this.recorder?.state() ?? null,

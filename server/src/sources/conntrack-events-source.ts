@@ -2,9 +2,11 @@
  * The `events` source: tails `conntrack -E` for UDP, prioritised (SCHED_FIFO or nice) and read off the main
  * thread by a worker, and hands every raw line to the sink.
  */
+
 import { Worker } from 'node:worker_threads';
 import type { ListenerPriority, SourceState } from '@ctscope/shared';
 import { parseConntrackLine } from '@ctscope/shared';
+import { EVENT_BACKLOG_MAX_CHARS } from '../config.js';
 import { nodeArgv } from '../node/node-command.js';
 import type { EventTailCommand, EventTailMessage, EventTailWorkerData } from './event-tail-messages.js';
 import {
@@ -78,17 +80,28 @@ function trackTail(pid: number): void {
 export type ConntrackEventsSource = Supervisor & {
   /** Scheduling of the current (or last) listener; undefined before the first start. */
   priority(): ListenerPriority | undefined;
+  /** Event text read by the tail and not yet taken by the main thread, now and at most since start (chars). */
+  backlog(): EventBacklog;
 };
+
+/** How far the main thread is behind the tail's reader (lines past `limitChars` are dropped as `backlog` loss). */
+export interface EventBacklog {
+  chars: number;
+  peakChars: number;
+  limitChars: number;
+}
 
 /** Supervised `conntrack -E` tail named `events`; call `start()` on the result. */
 export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions): ConntrackEventsSource {
   const now = opts.now ?? Date.now;
   let priority: ListenerPriority | undefined;
+  const limitChars = opts.maxBacklogChars ?? EVENT_BACKLOG_MAX_CHARS;
+  const backlog: EventBacklog = { chars: 0, peakChars: 0, limitChars };
   const withPriority = (s: SourceState): SourceState => (priority ? { ...s, priority } : s);
   const supervisor: Supervisor = new Supervisor({
     name: 'events',
     run: (signal, ready) =>
-      tailEvents(opts, signal, ready, (p) => {
+      tailEvents({ ...opts, maxBacklogChars: limitChars }, signal, ready, backlog, (p) => {
         const changed = p.text !== priority?.text;
         priority = p;
         // Usually known before the run is ready, so the `running` state carries it; else tell it now.
@@ -106,7 +119,10 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
     readyAfterMs: 15_000,
     now,
   });
-  return Object.assign(supervisor, { priority: () => priority });
+  return Object.assign(supervisor, {
+    priority: () => priority,
+    backlog: (): EventBacklog => ({ ...backlog }),
+  });
 }
 
 /** One run of the tail: resolves when stopped, rejects when the process ends on its own; ready() once it works. */
@@ -114,6 +130,7 @@ async function tailEvents(
   opts: ConntrackEventsSourceOptions,
   signal: AbortSignal,
   ready: () => void,
+  seen: EventBacklog,
   onPriority: (p: ListenerPriority) => void,
 ): Promise<void> {
   const { sink, node } = opts;
@@ -128,7 +145,7 @@ async function tailEvents(
     file,
     argv,
     maxLineLength: opts.maxLineLength ?? 64 * 1024,
-    maxBacklogChars: opts.maxBacklogChars ?? 64 * 1024 * 1024,
+    maxBacklogChars: opts.maxBacklogChars ?? EVENT_BACKLOG_MAX_CHARS,
     backlog,
     niceChild: !fifo,
     readerFifo: fifo ? planned.level : undefined,
@@ -171,6 +188,9 @@ async function tailEvents(
         return;
       }
       case 'lines':
+        // What the worker had handed over and the main thread not yet taken, this message included.
+        seen.chars = Atomics.load(consumed, 0);
+        if (seen.chars > seen.peakChars) seen.peakChars = seen.chars;
         try {
           if (sinkError === undefined) {
             ready();
@@ -181,7 +201,7 @@ async function tailEvents(
           sinkError = e;
           stop();
         } finally {
-          Atomics.sub(consumed, 0, m.chars);
+          seen.chars = Atomics.sub(consumed, 0, m.chars) - m.chars;
         }
         return;
       case 'stderr':
