@@ -257,6 +257,10 @@ async function ctscope(bin, spec) {
         ...rec,
         listener: s.listener ? `${s.listener.text}, reader ${s.listener.reader}` : '?',
         backlogPeakMiB: (s.eventBacklog?.peakChars ?? Number.NaN) / 1048576,
+        // The recorder's own account, to tell a writer's drop from a reader's loss if the recorded NEW count is short.
+        recorder: s.recording
+          ? `recorder wrote ${s.recording.written} records, dropped ${s.recording.dropped}${s.recording.paused ? ', paused' : ''}`
+          : 'recording off',
         endMemory: s.process
           ? `RSS ${fmt(s.process.rssBytes / 1048576)} MB, heap ${fmt(s.process.heapUsedBytes / 1048576)} of ${fmt(s.process.heapTotalBytes / 1048576)} MB at the end`
           : '?',
@@ -294,7 +298,7 @@ async function main() {
       `  ${spec.label}: ceiling sent ${c.flood.sent} at ${fmt(c.flood.rate)}/s, kernel ${c.kernel}, NEW ${c.seen} (${c.enobufs} ENOBUFS); ` +
         `ctscope sent ${s.flood.sent} at ${fmt(s.flood.rate)}/s, kernel ${s.kernel}, NEW ${s.news} (engine ${s.engineNew}), gaps ${s.gaps} ${JSON.stringify(s.reasons)}, dumps ${s.dumps} (${s.dumpCost}), ` +
         `converged ${Number.isFinite(s.convergedMs) ? `${s.convergedMs} ms` : `no (live ${s.live} vs ${s.ct})`}, RSS ${fmt(s.rss)} MB, CPU ${fmt(s.cpu.total, 2)} s (node ${fmt(s.cpu.self, 2)}, children ${fmt(s.cpu.children, 2)}; idle ${fmt((100 * s.idle.total) / (IDLE_MS / 1000))} % of a core; plain listener ${fmt(c.cpu, 2)} s), ` +
-        `${fmt(s.recBytes / s.flood.sent)} B/flow, event backlog peak ${fmt(s.backlogPeakMiB, 1)} MiB, ${s.endMemory}, listener: ${s.listener}`,
+        `${fmt(s.recBytes / s.flood.sent)} B/flow, event backlog peak ${fmt(s.backlogPeakMiB, 1)} MiB, ${s.endMemory}, ${s.recorder}, listener: ${s.listener}`,
     );
   }
   console.log('');
