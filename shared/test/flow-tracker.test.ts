@@ -212,3 +212,23 @@ describe('FlowTracker with conntrack ids reused by the kernel', () => {
     expect([...t.all()].filter((f) => f.destroyedAt === undefined)).toHaveLength(0);
   });
 });
+
+describe('FlowTracker first histories', () => {
+  const NEW = (sport: number, id: number) =>
+    `    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
+  const UPDATE = (sport: number, id: number) =>
+    ` [UPDATE] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 src=172.20.112.199 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
+
+  it('flows first seen by the same read share one history until one of them changes', () => {
+    const t = new FlowTracker({ maxHistory: 8 });
+    const a = t.observe(rec(NEW(1001, 1)), 5000);
+    const b = t.observe(rec(NEW(1002, 2)), 5000);
+    const c = t.observe(rec(NEW(1003, 3)), 5001);
+    expect(b.history).toBe(a.history);
+    expect(c.history).not.toBe(a.history);
+    // The answer to one is its own history; the other keeps its single NEW reading.
+    t.observe(rec(UPDATE(1001, 1)), 5200);
+    expect(a.history.map((h) => h.event)).toEqual(['NEW', 'UPDATE']);
+    expect(b.history.map((h) => [h.event, h.at, h.timeout])).toEqual([['NEW', 5000, 30]]);
+  });
+});
