@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { BadAtAnswer, BadDuringAnswer, LifecycleAnswer, RecordingOutline } from '@ctscope/shared';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +143,13 @@ describe('post-mortem questions', () => {
     await fh.read(magic, 0, 2, 0);
     await fh.close();
     expect([...magic]).toEqual([0x1f, 0x8b]);
+    // The state holds flows and their verdicts once, without the store's running-count copy of each verdict.
+    const stateLine = gunzipSync(await readFile(out))
+      .toString('utf8')
+      .split('\n')[1]!;
+    expect(stateLine.startsWith('{"k":"state"')).toBe(true);
+    expect(stateLine).toContain('"verdict"');
+    expect(stateLine).not.toContain('"counted"');
     const slice = await IndexedRecording.open(out, {
       checkpointRecords: 1e9,
       checkpointMs: 1e12,

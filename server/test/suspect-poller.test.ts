@@ -176,6 +176,7 @@ describe('createSuspectPoller', () => {
         asked++;
         return covered;
       },
+      maxCoveredMs: 60_000,
     });
     poller.start();
     await waitFor(() => expect(asked).toBeGreaterThanOrEqual(3));
@@ -183,6 +184,30 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps).toEqual([]);
     covered = false;
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
+    expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
+  });
+
+  it('skips for a full dump only so long in a row: a dump owed to loss that never stops does not silence it', async () => {
+    const { rec, sink } = recordingSink();
+    let clock = 0;
+    let asked = 0;
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
+      fullDumpCovers: () => {
+        asked++;
+        clock += 30;
+        return true;
+      },
+      maxCoveredMs: 100,
+      now: () => clock,
+    });
+    poller.start();
+    // Covered at every turn: each turn moves the clock 30 ms, so every fourth or fifth turn polls anyway.
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
+    expect(asked).toBeGreaterThanOrEqual(2 * 4);
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
   });
 

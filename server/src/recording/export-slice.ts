@@ -43,8 +43,12 @@ export async function exportSlice(
     };
     gz.write(`${JSON.stringify(header)}\n`);
     records++;
-    // Serialized at once: the exported state shares objects with the live player.
-    gz.write(`${JSON.stringify({ k: 'state', t: from, state: cursor.player.exportState() })}\n`);
+    // Serialized at once: the exported state shares objects with the live player. A flow's `counted` is the
+    // store's running-count bookkeeping (a copy of its verdict), rebuilt on import: not written.
+    const state = JSON.stringify({ k: 'state', t: from, state: cursor.player.exportState() }, (key, v) =>
+      key === 'counted' ? undefined : v,
+    );
+    gz.write(`${state}\n`);
     records++;
     // Written as read (the cursor yields to the event loop every few thousand records, so gzip keeps up).
     await cursor.advanceTo(to, (r) => {

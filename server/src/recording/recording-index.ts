@@ -30,7 +30,7 @@ import { type SkippedEntry, scanSegments } from './segment-files.js';
 import { segmentLines } from './segment-lines.js';
 
 /** Bumped when the index or checkpoint layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 5;
+export const INDEX_VERSION = 6;
 
 /** Where reading resumes: a line start in one segment. */
 export interface RecordingPosition {

@@ -141,6 +141,8 @@ async function tailEvents(
   const [file, argv] = nodeArgv(cmd, cmdArgs, node);
   const backlog = new SharedArrayBuffer(4);
   const consumed = new Int32Array(backlog);
+  // A new worker owes nothing yet (the last run's count died with its buffer).
+  seen.chars = 0;
   const workerData: EventTailWorkerData = {
     file,
     argv,

@@ -25,6 +25,11 @@ export interface SuspectPollerOptions {
    * that converges it).
    */
   fullDumpCovers?: () => boolean;
+  /**
+   * Skip at most this long in a row (default 5 intervals): a loss that never stops keeps a dump owed, and its runs
+   * can be killed as stale, so the suspects would otherwise wait for the resync backoff.
+   */
+  maxCoveredMs?: number;
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
   maxQueriesPerPoll?: number;
   /**
@@ -122,8 +127,14 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
     }
   };
 
+  // When the poll last ran (or the poller started): skipping for a full dump is bounded from here.
+  let lastRun: number | undefined;
   const queryOnce = async (signal: AbortSignal): Promise<void> => {
-    if (opts.fullDumpCovers?.()) return;
+    const at = now();
+    lastRun ??= at;
+    const maxCovered = opts.maxCoveredMs ?? 5 * intervalMs();
+    if (opts.fullDumpCovers?.() && at - lastRun < maxCovered) return;
+    lastRun = at;
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
     let start = cursor === undefined ? 0 : groups.findIndex((g) => g.key > cursor!);

@@ -127,8 +127,9 @@ export function analyzeCapture(input: AnalyzeInput): AnalyzeResult {
   const flows: FlowReport[] = [];
   for (const f of tracker.all()) {
     if (f.destroyedAt !== undefined && !input.includeDestroyed) continue;
-    // Event and dump readings were applied source by source; order them in time for reset detection.
-    f.history.sort((a, b) => a.at - b.at);
+    // Event and dump readings were applied source by source; order them in time for reset detection (a copy:
+    // flows first seen together share one history).
+    f.history = [...f.history].sort((a, b) => a.at - b.at);
     flows.push(reportFlow(f, snapshots, current, clock, input.options));
   }
   flows.sort(compareReports);
