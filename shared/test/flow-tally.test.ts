@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FlowStore, type NatSnapshot, parseIptablesSave } from '../src/index.js';
+import { FlowStore, type NatSnapshot, parseIptablesSave, type StoreStats } from '../src/index.js';
+import { countBySeverity, countByVerdict } from '../src/verdict/verdicts.js';
 import { FIXTURES } from './fixtures.js';
 
 // The store's counts are kept as flows change, not recounted: after every step they must equal a full pass.
@@ -21,6 +22,29 @@ const LIST = (sport: number, id: number, timeout: number, dnat = true) =>
   `ipv4     2 udp      17 ${timeout} ${tuple(sport, dnat ? '172.20.112.199' : '10.43.0.10')} mark=0 use=1 id=${id}`;
 const PLAIN = (sport: number, id: number) =>
   `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.99.0.1 sport=${sport} dport=9 [UNREPLIED] src=10.99.0.1 dst=10.42.0.33 sport=9 dport=${sport} id=${id}`;
+
+/** The counts by a pass over every flow (as `stats()` made them before the tally): what the tally must equal. */
+function recount(s: FlowStore): Pick<StoreStats, 'live' | 'byVerdict' | 'bySeverity' | 'badByService'> {
+  s.stats(); // judges what is pending
+  const byVerdict = countByVerdict();
+  const bySeverity = countBySeverity();
+  const badByService: StoreStats['badByService'] = {};
+  let live = 0;
+  for (const f of s.exportState().tracker.flows) {
+    if (f.destroyedAt !== undefined) continue;
+    const v = f.verdict!;
+    live++;
+    byVerdict[v.verdict]++;
+    bySeverity[v.severity]++;
+    if (v.severity !== 'ok') {
+      const key = v.service ?? '';
+      const n = badByService[key] ?? { critical: 0, warning: 0 };
+      n[v.severity]++;
+      badByService[key] = n;
+    }
+  }
+  return { live, byVerdict, bySeverity, badByService };
+}
 
 type Step = (s: FlowStore) => void;
 const cases: Array<{ name: string; maxFlows?: number; steps: Step[]; live: number }> = [
@@ -118,7 +142,7 @@ describe('FlowStore counts kept as flows change', () => {
     for (const step of steps) {
       step(s);
       const { live: l, byVerdict, bySeverity, badByService } = s.stats();
-      expect({ live: l, byVerdict, bySeverity, badByService }).toEqual(s.recount());
+      expect({ live: l, byVerdict, bySeverity, badByService }).toEqual(recount(s));
     }
     expect(s.stats().live).toBe(live);
   });
@@ -141,6 +165,6 @@ describe('FlowStore counts kept as flows change', () => {
     b.importState(a.exportState());
     expect(b.stats()).toEqual(twin.stats());
     expect(b.stats()).toMatchObject({ live: 3, bySeverity: { critical: 1, ok: 2 } });
-    expect(b.recount()).toMatchObject({ live: 3 });
+    expect(recount(b)).toMatchObject({ live: 3 });
   });
 });

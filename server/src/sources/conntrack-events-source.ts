@@ -2,7 +2,6 @@
  * The `events` source: tails `conntrack -E` for UDP, prioritised (SCHED_FIFO or nice) and read off the main
  * thread by a worker, and hands every raw line to the sink.
  */
-
 import { Worker } from 'node:worker_threads';
 import type { ListenerPriority, SourceState } from '@ctscope/shared';
 import { parseConntrackLine } from '@ctscope/shared';
@@ -101,7 +100,7 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
   const supervisor: Supervisor = new Supervisor({
     name: 'events',
     run: (signal, ready) =>
-      tailEvents({ ...opts, maxBacklogChars: limitChars }, signal, ready, backlog, (p) => {
+      tailEvents(opts, signal, ready, backlog, (p) => {
         const changed = p.text !== priority?.text;
         priority = p;
         // Usually known before the run is ready, so the `running` state carries it; else tell it now.
@@ -147,7 +146,7 @@ async function tailEvents(
     file,
     argv,
     maxLineLength: opts.maxLineLength ?? 64 * 1024,
-    maxBacklogChars: opts.maxBacklogChars ?? EVENT_BACKLOG_MAX_CHARS,
+    maxBacklogChars: seen.limitChars,
     backlog,
     niceChild: !fifo,
     readerFifo: fifo ? planned.level : undefined,

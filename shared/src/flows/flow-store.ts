@@ -10,8 +10,6 @@ import type { ListedReading } from '../recording/recording-format.js';
 import { classifyFlow } from '../verdict/classify-flow.js';
 import type { Classification } from '../verdict/verdict-types.js';
 import {
-  countBySeverity,
-  countByVerdict,
   deleteHelps,
   isBadVerdict,
   SEVERITY_RANK,
@@ -652,29 +650,6 @@ export class FlowStore {
       bySeverity: { ...t.bySeverity },
       badByService,
     };
-  }
-
-  /** The same counts by a pass over every flow: what the tally must always equal (tests check it does). */
-  recount(): Pick<StoreStats, 'live' | 'byVerdict' | 'bySeverity' | 'badByService'> {
-    this.settle();
-    const byVerdict = countByVerdict();
-    const bySeverity = countBySeverity();
-    const badByService: Record<string, { critical: number; warning: number }> = {};
-    let live = 0;
-    for (const f of this.tracker.all()) {
-      if (f.destroyedAt !== undefined) continue;
-      const v = f.verdict ?? UNJUDGED;
-      live++;
-      byVerdict[v.verdict]++;
-      bySeverity[v.severity]++;
-      if (v.severity !== 'ok') {
-        const key = v.service ?? '';
-        const n = badByService[key] ?? { critical: 0, warning: 0 };
-        n[v.severity]++;
-        badByService[key] = n;
-      }
-    }
-    return { live, byVerdict, bySeverity, badByService };
   }
 }
 
