@@ -161,6 +161,14 @@ export const V8_FLAGS = {
 export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Nice levels tried for a full dump's `conntrack -L`, best first. It writes its spool file while ctscope ingests
+ * the flood and the dump itself (2 cores, bench:kernel at 50k/s, 250k entries): at our own priority it got well
+ * under half a core and took 2.2 s; at nice -10, 1.4 s (1.3-1.9 s alone on an idle machine). Not SCHED_FIFO:
+ * a dump of a huge table is seconds of CPU that must not push the node's workloads off a core.
+ */
+export const DUMP_NICE_LEVELS: readonly number[] = [-10, -5, -1];
+
+/**
  * Event text the tail's reader may hold for the main thread before it drops lines (and reports `backlog` loss):
  * enough for seconds of a flood while a dump is ingested, bounded so a stalled main thread cannot grow it forever.
  */

@@ -2,8 +2,10 @@
  * The one command runner for node tools (conntrack, iptables-save, ip, ...), used by the sources and the lab:
  * argument arrays through execa, never a shell string, inside `ip netns exec NAME` when a namespace is set.
  */
+import { type FileHandle, open } from 'node:fs/promises';
 import { LineSplitter } from '@ctscope/shared';
 import { execa, type Options, type ResultPromise } from 'execa';
+import { bestNice } from './nice-level.js';
 
 /** How every node command is run: optionally inside `ip netns exec NAME`. */
 export interface NodeCommandOptions {
@@ -34,6 +36,8 @@ export interface RunOptions extends NodeCommandOptions {
    * `maxBuffer` still bounds the total (in chars). Not with `stdoutFile`.
    */
   onStdoutLines?: (lines: string[]) => void;
+  /** Nice levels to try for the command once started, best first (none allowed leaves it at ours). */
+  nice?: readonly number[];
 }
 
 /** argv for `cmd args…`, wrapped in `ip netns exec NAME` when a namespace is set. Never a shell string. */
@@ -69,18 +73,46 @@ export async function runNodeCommand(
   const [file, argv] = nodeArgv(cmd, args, opts);
   const started = Date.now();
   const maxBuffer = opts.maxBuffer ?? 512 * 1024 * 1024;
+  // The child writes the file through its own descriptor: execa's `{file}` would pipe it through this thread.
+  let out: FileHandle | undefined;
+  if (opts.stdoutFile !== undefined) {
+    try {
+      out = await open(opts.stdoutFile, 'w', 0o600);
+    } catch (err) {
+      throw new NodeCommandError(
+        `${[file, ...argv].join(' ')}: cannot write ${opts.stdoutFile}: ${String(err)}`,
+      );
+    }
+  }
+  try {
+    return await runWith(file, argv, opts, started, maxBuffer, out?.fd);
+  } finally {
+    await out?.close();
+  }
+}
+
+async function runWith(
+  file: string,
+  argv: string[],
+  opts: RunOptions,
+  started: number,
+  maxBuffer: number,
+  stdoutFd: number | undefined,
+): Promise<CommandResult> {
   const onLines = opts.onStdoutLines;
   const sub = execa(file, argv, {
     reject: false,
     timeout: opts.timeoutMs ?? 30_000,
     maxBuffer,
     stripFinalNewline: false,
-    ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
+    // Any descriptor number goes to spawn as is; execa's types list only 3-9.
+    ...(stdoutFd === undefined ? {} : { stdout: stdoutFd as 3 }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     cancelSignal: opts.signal,
     ...(opts.env ? { env: opts.env } : {}),
     ...(onLines ? { buffer: { stdout: false } } : {}),
   });
+  if (opts.nice !== undefined && sub.pid !== undefined) bestNice(sub.pid, opts.nice);
   let streamedTooLarge = false;
   let splitter: LineSplitter | undefined;
   if (onLines && sub.stdout) {

@@ -4,6 +4,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from '@ctscope/shared';
+import { DUMP_NICE_LEVELS } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -38,6 +39,8 @@ export async function listConntrack(
      * at the end. Lines already handed over stay handed over if the command then fails.
      */
     onLines?: (lines: string[]) => void | Promise<void>;
+    /** Nice levels to try for conntrack once started, best first. */
+    nice?: readonly number[];
   } = {},
 ): Promise<ConntrackListing> {
   const lines: string[] = [];
@@ -51,6 +54,7 @@ export async function listConntrack(
     const run = runNodeCommand('conntrack', args, {
       ...node,
       timeoutMs: opts.timeoutMs,
+      nice: opts.nice,
       signal: opts.signal ? AbortSignal.any([opts.signal, reader.signal]) : reader.signal,
       ...(spool === undefined
         ? { onStdoutLines: (chunk: string[]) => keepEntryLines(chunk, lines) }
@@ -471,6 +475,7 @@ export class DumpScheduler {
           timeoutMs: this.#opts.timeoutMs,
           signal: AbortSignal.any([signal, stale.signal]),
           spoolFile: (await this.#spoolFile()) ?? undefined,
+          nice: DUMP_NICE_LEVELS,
           onLines: streamed
             ? async (lines) => {
                 if (signal.aborted) return;

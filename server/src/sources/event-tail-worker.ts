@@ -11,13 +11,13 @@ import { execFile, spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineSplitter } from '@ctscope/shared';
+import { bestNice } from '../node/nice-level.js';
 import type {
   EventTailChunk,
   EventTailCommand,
   EventTailMessage,
   EventTailWorkerData,
 } from './event-tail-messages.js';
-import { bestNice } from './listener-priority.js';
 
 const data = workerData as EventTailWorkerData;
 const port = parentPort!;

@@ -1,5 +1,4 @@
 /** Scheduling for the `conntrack -E` listener: SCHED_FIFO where CAP_SYS_NICE allows, else the best nice level. */
-import { setPriority } from 'node:os';
 import type { ListenerPriority } from '@ctscope/shared';
 import { execa } from 'execa';
 
@@ -8,9 +7,6 @@ import { execa } from 'execa';
  * flood's own softirq work or by ctscope, but below the kernel's RT threads (watchdogs, IRQ threads at 50).
  */
 export const LISTENER_FIFO_PRIORITY = 10;
-
-/** Nice levels tried, best first, when SCHED_FIFO is not allowed. */
-const NICE_LEVELS = [-20, -15, -10, -5, -1];
 
 /** Shown when the listener runs at default priority. */
 export const NOT_PRIORITISED = 'listener not prioritised: expect event loss above a few thousand flows/s';
@@ -55,22 +51,6 @@ export function prioritisedCommand(
   return priority.mode === 'fifo'
     ? ['chrt', ['-f', String(priority.level ?? LISTENER_FIFO_PRIORITY), cmd, ...args]]
     : [cmd, [...args]];
-}
-
-/**
- * Lower the nice level of process (or, on Linux, thread) `id` as far as allowed. Returns the level reached,
- * or undefined when not even -1 is allowed (no CAP_SYS_NICE and no RLIMIT_NICE headroom).
- */
-export function bestNice(id: number, levels: readonly number[] = NICE_LEVELS): number | undefined {
-  for (const level of levels) {
-    try {
-      setPriority(id, level);
-      return level;
-    } catch {
-      // EACCES/EPERM: try a milder level.
-    }
-  }
-  return undefined;
 }
 
 export function nicePriority(level: number): ListenerPriority {
