@@ -231,7 +231,7 @@ async function ctscope(bin, spec) {
         live = st.flows.live;
         if (process.env.BENCH_KERNEL_TRACE)
           console.log(
-            `    +${Date.now() - floodEnd} ms: live ${live}, kernel ${ct}, dump ${JSON.stringify({ inFlight: st.dump?.inFlight, pending: st.dump?.pendingResync, dumps: st.dump?.dumps, lastMs: st.dump?.lastDurationMs, ingestMs: st.dump?.lastIngestMs, lastEntries: st.dump?.lastEntries })}, events ${JSON.stringify(st.flows?.events)}`,
+            `    +${Date.now() - floodEnd} ms: live ${live}, kernel ${ct}, dump ${JSON.stringify({ inFlight: st.dump?.inFlight, pending: st.dump?.pendingResync, dumps: st.dump?.dumps, lastMs: st.dump?.lastDurationMs, ingestMs: st.dump?.lastIngestMs, lastEntries: st.dump?.lastEntries })}, events ${JSON.stringify(st.flows?.events)}, RSS ${fmt(st.process?.rssBytes / 1048576)} MB, heap ${fmt(st.process?.heapUsedBytes / 1048576)} of ${fmt(st.process?.heapTotalBytes / 1048576)} MB, backlog ${fmt(st.eventBacklog?.chars / 1048576, 1)} Mi chars`,
           );
         if (live === ct) {
           convergedMs = Date.now() - floodEnd;

@@ -176,19 +176,19 @@ describe('DumpScheduler', () => {
     Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.3' });
     const { rec, sink } = recordingSink();
     scheduler = schedulerFor(sink, { minResyncGapMs: 3000, resyncQuietMs: 10 });
-    expect(scheduler.covering(2000)).toBe(false);
+    expect(scheduler.covering(2000)).toBeUndefined();
     scheduler.start();
     await waitFor(() => expect(scheduler!.stats().inFlight).toBe(true));
-    expect(scheduler.covering(0)).toBe(true);
+    expect(scheduler.covering(0)).toBe('running');
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
-    expect(scheduler.covering(2000)).toBe(false);
+    expect(scheduler.covering(2000)).toBeUndefined();
     // Owed after loss: due at the 3 s minimum gap, so it covers a window that reaches it, not a shorter one.
     scheduler.requestResync('enobufs');
     await delay(20);
-    expect(scheduler.covering(1000)).toBe(false);
-    expect(scheduler.covering(5000)).toBe(true);
+    expect(scheduler.covering(1000)).toBeUndefined();
+    expect(scheduler.covering(5000)).toBe('due');
     await scheduler.stop();
-    expect(scheduler.covering(5000)).toBe(false);
+    expect(scheduler.covering(5000)).toBeUndefined();
   });
 
   it('coalesces 10 rapid resync requests into one extra dump, after the minimum gap', async () => {

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { FullDumpCover } from '../src/sources/conntrack-dump-source.js';
 import type { Supervisor } from '../src/sources/supervisor.js';
 import {
   createSuspectPoller,
@@ -165,7 +166,7 @@ describe('createSuspectPoller', () => {
 
   it('skips its turn while a full dump covers the suspects, and polls again after', async () => {
     const { rec, sink } = recordingSink();
-    let covered = true;
+    let covered: FullDumpCover | undefined = 'due';
     let asked = 0;
     poller = createSuspectPoller({
       sink,
@@ -182,7 +183,7 @@ describe('createSuspectPoller', () => {
     await waitFor(() => expect(asked).toBeGreaterThanOrEqual(3));
     expect(env.calls()).toEqual([]);
     expect(rec.dumps).toEqual([]);
-    covered = false;
+    covered = undefined;
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
   });
@@ -199,7 +200,7 @@ describe('createSuspectPoller', () => {
       fullDumpCovers: () => {
         asked++;
         clock += 30;
-        return true;
+        return 'due';
       },
       maxCoveredMs: 100,
       now: () => clock,
@@ -209,6 +210,35 @@ describe('createSuspectPoller', () => {
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
     expect(asked).toBeGreaterThanOrEqual(2 * 4);
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
+  });
+
+  it('never polls beside a running full dump, and counts it as a read of the suspects', async () => {
+    const { rec, sink } = recordingSink();
+    let clock = 0;
+    let cover: FullDumpCover | undefined = 'running';
+    let asked = 0;
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
+      fullDumpCovers: () => {
+        asked++;
+        clock += 30;
+        return cover;
+      },
+      maxCoveredMs: 100,
+      now: () => clock,
+    });
+    poller.start();
+    // Running for far longer than the cap: no poll at all.
+    await waitFor(() => expect(asked).toBeGreaterThanOrEqual(12));
+    expect(rec.dumps).toEqual([]);
+    // Then owed again: the suspects were just read by the dump, so the cap counts from its last turn.
+    cover = 'due';
+    const from = asked;
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
+    expect(asked - from).toBeGreaterThanOrEqual(3);
   });
 
   it('wraps queries in the namespace and fails visibly when it is missing', async () => {

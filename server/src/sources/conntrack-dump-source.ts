@@ -229,6 +229,9 @@ export interface DumpSchedulerOptions {
   spoolDir?: string;
 }
 
+/** How a full dump covers every entry: reading them now, or owed and about to. */
+export type FullDumpCover = 'running' | 'due';
+
 /** Counters for the UI. */
 export interface DumpStats {
   dumps: number;
@@ -336,13 +339,14 @@ export class DumpScheduler {
   }
 
   /**
-   * A full dump is running, or owed and due within `withinMs`: it will read every entry soon. False while the
-   * dump source is not running (a failing dump covers nothing).
+   * Whether a full dump reads every entry now (`running`) or soon (`due`: owed and due within `withinMs`).
+   * Undefined while the dump source is not running (a failing dump covers nothing).
    */
-  covering(withinMs: number): boolean {
+  covering(withinMs: number): FullDumpCover | undefined {
     const state = this.supervisor.state.state;
-    if (state !== 'running' && state !== 'starting') return false;
-    return this.#inFlight || (this.#pending !== undefined && this.#delay() <= withinMs);
+    if (state !== 'running' && state !== 'starting') return undefined;
+    if (this.#inFlight) return 'running';
+    return this.#pending !== undefined && this.#delay() <= withinMs ? 'due' : undefined;
   }
 
   /** Counters for the UI. */

@@ -1,5 +1,5 @@
 /** The `poll` source: re-reads only the suspect entries, because a kept-alive UDP entry never emits events. */
-import { listConntrack } from './conntrack-dump-source.js';
+import { type FullDumpCover, listConntrack } from './conntrack-dump-source.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { periodic, Supervisor } from './supervisor.js';
 
@@ -20,14 +20,15 @@ export interface SuspectPollerOptions {
   /** Current suspects, read at every poll. */
   suspects: () => SuspectTuple[];
   /**
-   * True while a full dump is running or about to: it re-reads every entry, suspects included, so the poll skips
-   * its turn (after a flood, a suspect frontend's listing is most of the table and would compete with the dump
-   * that converges it).
+   * Whether a full dump is re-reading every entry, suspects included, now (`running`) or about to (`due`): the poll
+   * skips its turn (after a flood, a suspect frontend's listing is most of the table, and listing it beside the
+   * dump that converges the table slowed both).
    */
-  fullDumpCovers?: () => boolean;
+  fullDumpCovers?: () => FullDumpCover | undefined;
   /**
-   * Skip at most this long in a row (default 5 intervals): a loss that never stops keeps a dump owed, and its runs
-   * can be killed as stale, so the suspects would otherwise wait for the resync backoff.
+   * Skip for a `due` dump at most this long after the suspects were last read, by a poll or a running dump
+   * (default 5 intervals): a loss that never stops keeps a dump owed, and its runs can be killed as stale, so the
+   * suspects would otherwise wait for the resync backoff.
    */
   maxCoveredMs?: number;
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
@@ -127,13 +128,18 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
     }
   };
 
-  // When the poll last ran (or the poller started): skipping for a full dump is bounded from here.
+  // When the suspects were last read, by a poll or a running full dump (or the poller started): skipping for a
+  // dump that is only due is bounded from here.
   let lastRun: number | undefined;
   const queryOnce = async (signal: AbortSignal): Promise<void> => {
     const at = now();
     lastRun ??= at;
-    const maxCovered = opts.maxCoveredMs ?? 5 * intervalMs();
-    if (opts.fullDumpCovers?.() && at - lastRun < maxCovered) return;
+    const cover = opts.fullDumpCovers?.();
+    if (cover === 'running') {
+      lastRun = at;
+      return;
+    }
+    if (cover === 'due' && at - lastRun < (opts.maxCoveredMs ?? 5 * intervalMs())) return;
     lastRun = at;
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
