@@ -1,5 +1,5 @@
 /** The `dump` source: full `conntrack -L` dumps of the UDP table, at start, on resync requests and periodically. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -149,7 +149,9 @@ async function followSpool(
     for (;;) {
       // Whether it had ended before this read: a read after the end that finds nothing has read everything.
       const wasEnded = ended;
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      // Read at once: the file was just written and sits in the page cache. Through the thread pool, behind the
+      // recorder's compression, the reads of a 250k-entry dump after a flood waited 0.9 s in all.
+      const bytesRead = readSync(fh.fd, buf, 0, buf.length, pos);
       if (bytesRead > 0) {
         pos += bytesRead;
         const chunk = splitter.push(decoder.write(buf.subarray(0, bytesRead)));
