@@ -155,10 +155,8 @@ export const V8_FLAGS = {
 } as const satisfies Record<string, readonly string[]>;
 
 /**
- * A full dump read back in chunks waits while the recorder has more than this queued above what it held when the
- * dump began: its lines are written about as fast as they are applied, never piled up (a 250k-entry dump is ~60 MB
- * of records when every entry changed), and a backlog queued before it (a flood's event lines) does not hold its
- * ingest back.
+ * A full dump read back in chunks waits while the recorder has more than this queued: its lines are written
+ * about as fast as they are applied, never piled up (a 250k-entry dump is ~60 MB of records).
  */
 export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 

@@ -272,30 +272,6 @@ describe('RecordingWriter', () => {
     expect(linesOf(await readAll(dir))).toHaveLength(100 + 20 * 500);
   });
 
-  it.each([
-    { name: 'empty queue: the size asked', queued: 0, bytes: 100_000, level: () => 100_000 },
-    {
-      name: 'a backlog: that much above it',
-      queued: 1_000_000,
-      bytes: 100_000,
-      level: (at: number) => at + 100_000,
-    },
-    {
-      name: 'near the limit: its next addition still fits',
-      queued: 2_950_000,
-      bytes: 100_000,
-      level: () => 2_900_000,
-    },
-    { name: 'a size past the limit: the size asked', queued: 0, bytes: 4_000_000, level: () => 4_000_000 },
-  ])('roomLevel with $name', ({ queued, bytes, level }) => {
-    const { w } = makeWriter(tempDir(), { maxQueueBytes: 3_000_000 });
-    // Not open: what is appended stays queued.
-    const line = 'x'.repeat(1000);
-    while (w.state().queuedBytes < queued) w.appendLines(T0, 'dump', [line]);
-    const at = w.state().queuedBytes;
-    expect(w.roomLevel(bytes)).toBe(level(at));
-  });
-
   it('roomFor does not hold a producer back while the writer is dropping records anyway', async () => {
     const dir = tempDir();
     const { w } = makeWriter(dir, { maxQueueBytes: 3 * 1024 * 1024 });

@@ -52,8 +52,6 @@ export class NodeAgent implements Engine {
   private remedyTimer: NodeJS.Timeout | undefined;
   /** Start time of the run, per scope, whose `begin` is recorded and whose `end` is not yet. */
   private readonly openDumps = new Map<'full' | 'poll', number>();
-  /** The recorder queue level each open dump's chunks wait for (see RecordingWriter.roomLevel). */
-  private readonly dumpRoom = new Map<'full' | 'poll', number>();
 
   constructor(
     private readonly config: ServeConfig,
@@ -195,16 +193,14 @@ export class NodeAgent implements Engine {
     if (
       this.openDumps.get(scope) !== startedAt &&
       recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope })
-    ) {
+    )
       this.openDumps.set(scope, startedAt);
-      this.dumpRoom.set(scope, recorder.roomLevel(DUMP_QUEUE_ROOM_BYTES));
-    }
     const src = scope === 'full' ? 'dump' : 'poll';
     for (const run of quietRuns(lines, readings)) {
       if ('listed' in run) recorder.append({ k: 'listed', t: at, src, flows: run.listed });
       else recorder.appendLines(at, src, run.lines);
     }
-    return recorder.roomFor(this.dumpRoom.get(scope) ?? DUMP_QUEUE_ROOM_BYTES);
+    return recorder.roomFor(DUMP_QUEUE_ROOM_BYTES);
   }
 
   private dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
@@ -214,7 +210,6 @@ export class NodeAgent implements Engine {
     if (this.openDumps.get(scope) !== startedAt)
       recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
     this.openDumps.delete(scope);
-    this.dumpRoom.delete(scope);
     recorder.append({ k: 'dump', t: at, phase: 'end', scope });
   }
 

@@ -222,15 +222,6 @@ export class RecordingWriter {
   }
 
   /**
-   * The queue level to pass to {@link roomFor} for a producer that adds up to `bytes` at a time: `bytes` above
-   * what is queued now, so it waits for its own records and not for an earlier backlog (a flood's event lines) to
-   * drain, but never so high that its next addition would pass the queue limit and be dropped.
-   */
-  roomLevel(bytes: number): number {
-    return Math.max(bytes, Math.min(this.#queueBytes + bytes, this.#opts.maxQueueBytes - bytes));
-  }
-
-  /**
    * Resolves once at most `bytes` are queued, or at once when nothing is draining (paused, closed, not open):
    * lets a producer that can wait, such as a dump read back in chunks, keep the queue short instead of filling it.
    */
