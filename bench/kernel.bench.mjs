@@ -219,7 +219,19 @@ async function ctscope(bin, spec) {
             if (mb > rssPeak.mb) rssPeak = { mb, at: Date.now() };
           }, 100)
         : undefined;
-      const flood = await runFlood(bin, ns, spec);
+      // Traced: memory during the flood, once a second.
+      const floodTrace = process.env.BENCH_KERNEL_TRACE
+        ? setInterval(() => {
+            stats(serve.url)
+              .then((st) =>
+                console.log(
+                  `    flood +${Date.now() - floodStart} ms: live ${st.flows.live}, RSS ${fmt(st.process?.rssBytes / 1048576)} MB, heap ${fmt(st.process?.heapUsedBytes / 1048576)} of ${fmt(st.process?.heapTotalBytes / 1048576)} MB, backlog ${fmt(st.eventBacklog?.chars / 1048576, 1)} Mi chars, recorder queue ${fmt(st.recording?.queuedBytes / 1048576, 1)} MiB`,
+                ),
+              )
+              .catch(() => {});
+          }, 1000)
+        : undefined;
+      const flood = await runFlood(bin, ns, spec).finally(() => clearInterval(floodTrace));
       const floodEnd = Date.now();
       const kernel = await conntrackCount(ns);
       let convergedMs = Number.NaN;
@@ -231,7 +243,7 @@ async function ctscope(bin, spec) {
         live = st.flows.live;
         if (process.env.BENCH_KERNEL_TRACE)
           console.log(
-            `    +${Date.now() - floodEnd} ms: live ${live}, kernel ${ct}, dump ${JSON.stringify({ inFlight: st.dump?.inFlight, pending: st.dump?.pendingResync, dumps: st.dump?.dumps, lastMs: st.dump?.lastDurationMs, ingestMs: st.dump?.lastIngestMs, lastEntries: st.dump?.lastEntries })}, events ${JSON.stringify(st.flows?.events)}, RSS ${fmt(st.process?.rssBytes / 1048576)} MB, heap ${fmt(st.process?.heapUsedBytes / 1048576)} of ${fmt(st.process?.heapTotalBytes / 1048576)} MB, backlog ${fmt(st.eventBacklog?.chars / 1048576, 1)} Mi chars`,
+            `    +${Date.now() - floodEnd} ms: live ${live}, kernel ${ct}, dump ${JSON.stringify({ inFlight: st.dump?.inFlight, pending: st.dump?.pendingResync, dumps: st.dump?.dumps, lastMs: st.dump?.lastDurationMs, ingestMs: st.dump?.lastIngestMs, lastEntries: st.dump?.lastEntries })}, events ${JSON.stringify(st.flows?.events)}, RSS ${fmt(st.process?.rssBytes / 1048576)} MB, heap ${fmt(st.process?.heapUsedBytes / 1048576)} of ${fmt(st.process?.heapTotalBytes / 1048576)} MB, backlog ${fmt(st.eventBacklog?.chars / 1048576, 1)} Mi chars, recorder queue ${fmt(st.recording?.queuedBytes / 1048576, 1)} MiB`,
           );
         if (live === ct) {
           convergedMs = Date.now() - floodEnd;
