@@ -136,8 +136,11 @@ describe('DumpScheduler', () => {
       resyncQuietMs: 1500,
       now: () => Date.now() + skew,
     });
+    expect(scheduler.lastCompletedAt()).toBeUndefined();
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const firstDone = scheduler.lastCompletedAt();
+    expect(firstDone).toBeGreaterThan(0);
     // A dump that would take 10 minutes.
     process.env.FAKE_CT_LIST_DELAY = '600';
     scheduler.requestResync('enobufs');
@@ -146,6 +149,8 @@ describe('DumpScheduler', () => {
     scheduler.requestResync('enobufs');
     await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
     expect(rec.dumps).toHaveLength(1);
+    // A killed dump read nothing to its end.
+    expect(scheduler.lastCompletedAt()).toBe(firstDone);
     expect(scheduler.stats()).toMatchObject({
       inFlight: false,
       pendingResync: { reason: 'enobufs', requests: 2 },
@@ -159,6 +164,7 @@ describe('DumpScheduler', () => {
     scheduler.requestResync('enobufs');
     await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
     expect(scheduler.stats()).toMatchObject({ staleAborted: 1, lastReason: 'enobufs (+1 more)' });
+    expect(scheduler.lastCompletedAt()).toBeGreaterThan(firstDone!);
   }, 20_000);
 
   it('falls back to a pipe when the spool directory cannot be created', async () => {

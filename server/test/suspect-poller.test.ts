@@ -212,10 +212,42 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
   });
 
-  it('never polls beside a running full dump, and counts it as a read of the suspects', async () => {
+  it('does not poll beside a running full dump until it has run longer than the cap', async () => {
     const { rec, sink } = recordingSink();
     let clock = 0;
-    let cover: FullDumpCover | undefined = 'running';
+    const turns: number[] = [];
+    let polledAt: number | undefined;
+    const onDump = sink.onDump;
+    sink.onDump = (...args) => {
+      polledAt ??= clock;
+      onDump(...args);
+    };
+    poller = createSuspectPoller({
+      sink,
+      node: {},
+      intervalMs: () => 20,
+      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
+      fullDumpCovers: () => {
+        clock += 30;
+        turns.push(clock);
+        return 'running';
+      },
+      maxCoveredMs: 300,
+      now: () => clock,
+    });
+    poller.start();
+    // A dump that never ends (failing and restarting, say) does not silence the poll: it runs once 300 ms of
+    // clock have passed since the dump was first seen running, and not before.
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
+    expect(polledAt! - turns[0]!).toBeGreaterThanOrEqual(300);
+    expect(polledAt! - turns[0]!).toBeLessThan(300 + 30);
+    expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
+  });
+
+  it('counts a completed full dump as a read of the suspects when the next one is due', async () => {
+    const { rec, sink } = recordingSink();
+    let clock = 0;
+    let completed: number | undefined;
     let asked = 0;
     poller = createSuspectPoller({
       sink,
@@ -225,20 +257,18 @@ describe('createSuspectPoller', () => {
       fullDumpCovers: () => {
         asked++;
         clock += 30;
-        return cover;
+        // A dump completes at every turn, and another is already due.
+        completed = clock;
+        return 'due';
       },
+      lastFullDumpAt: () => completed,
       maxCoveredMs: 100,
       now: () => clock,
     });
     poller.start();
-    // Running for far longer than the cap: no poll at all.
-    await waitFor(() => expect(asked).toBeGreaterThanOrEqual(12));
+    // Without the completed dumps, the cap (100 ms, 30 ms a turn) would let it poll by the fifth turn.
+    await waitFor(() => expect(asked).toBeGreaterThanOrEqual(15));
     expect(rec.dumps).toEqual([]);
-    // Then owed again: the suspects were just read by the dump, so the cap counts from its last turn.
-    cover = 'due';
-    const from = asked;
-    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
-    expect(asked - from).toBeGreaterThanOrEqual(3);
   });
 
   it('wraps queries in the namespace and fails visibly when it is missing', async () => {

@@ -106,6 +106,8 @@ export class NodeAgent implements Engine {
         intervalMs: () => config.suspectPollMs,
         suspects: () => this.core.store.suspects(),
         fullDumpCovers: () => this.dump.covering(config.suspectPollMs),
+        lastFullDumpAt: () => this.dump.lastCompletedAt(),
+        now,
       }),
       this.nat,
       createCountersPoller({ sink, node: nodeOpts, intervalMs: config.countersPollMs, now }),

@@ -79,9 +79,8 @@ export async function runNodeCommand(
     try {
       out = await open(opts.stdoutFile, 'w', 0o600);
     } catch (err) {
-      throw new NodeCommandError(
-        `${[file, ...argv].join(' ')}: cannot write ${opts.stdoutFile}: ${String(err)}`,
-      );
+      const why = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new NodeCommandError(`${[file, ...argv].join(' ')}: cannot write ${opts.stdoutFile}: ${why}`);
     }
   }
   try {

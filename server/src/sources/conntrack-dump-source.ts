@@ -290,6 +290,8 @@ export class DumpScheduler {
   /** The spool file once its directory exists; null when spooling is off or failed (a pipe is used). */
   #spool: string | null | undefined;
   #lastEnd: number | undefined;
+  /** When the last dump that was not killed completed (clock ms). */
+  #lastCompleted: number | undefined;
   #lastDurationMs: number | undefined;
   #lastEntries: number | undefined;
   #lastReason: string | undefined;
@@ -349,6 +351,11 @@ export class DumpScheduler {
     if (state !== 'running' && state !== 'starting') return undefined;
     if (this.#inFlight) return 'running';
     return this.#pending !== undefined && this.#delay() <= withinMs ? 'due' : undefined;
+  }
+
+  /** When the last full dump that ran to its end completed (clock ms); undefined before the first. */
+  lastCompletedAt(): number | undefined {
+    return this.#lastCompleted;
   }
 
   /** Counters for the UI. */
@@ -519,6 +526,7 @@ export class DumpScheduler {
       }
       this.#dumps++;
       this.#lastEnd = at;
+      this.#lastCompleted = at;
       this.#lastDurationMs = durationMs;
       this.#lastEntries = streamed ? entries : lines.length;
       this.#lastReason = pending

@@ -25,10 +25,13 @@ export interface SuspectPollerOptions {
    * dump that converges the table slowed both).
    */
   fullDumpCovers?: () => FullDumpCover | undefined;
+  /** When the last full dump completed (clock ms): it read every entry, suspects included. */
+  lastFullDumpAt?: () => number | undefined;
   /**
-   * Skip for a `due` dump at most this long after the suspects were last read, by a poll or a running dump
-   * (default 5 intervals): a loss that never stops keeps a dump owed, and its runs can be killed as stale, so the
-   * suspects would otherwise wait for the resync backoff.
+   * Skip for a full dump at most this long (default 5 intervals): for a `due` one, since the suspects were last
+   * read (by a poll, or a full dump that completed); for a `running` one, since it was first seen running. A loss
+   * that never stops keeps a dump owed, its runs can be killed as stale and a dump can fail, so the suspects would
+   * otherwise wait for the resync backoff.
    */
   maxCoveredMs?: number;
   /** Most `conntrack -L` processes per poll (default 32); further groups wait for later polls, round-robin. */
@@ -128,18 +131,24 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
     }
   };
 
-  // When the suspects were last read, by a poll or a running full dump (or the poller started): skipping for a
-  // dump that is only due is bounded from here.
+  // When the suspects were last read by a poll (or the poller started); a completed full dump read them too.
   let lastRun: number | undefined;
+  // When this poller first saw the full dump in flight now running.
+  let runningSince: number | undefined;
   const queryOnce = async (signal: AbortSignal): Promise<void> => {
     const at = now();
     lastRun ??= at;
+    const maxCovered = opts.maxCoveredMs ?? 5 * intervalMs();
     const cover = opts.fullDumpCovers?.();
     if (cover === 'running') {
-      lastRun = at;
-      return;
+      // Never beside the dump that is re-reading every entry, unless it has been running too long.
+      runningSince ??= at;
+      if (at - runningSince < maxCovered) return;
+    } else {
+      runningSince = undefined;
+      const read = Math.max(lastRun, opts.lastFullDumpAt?.() ?? Number.NEGATIVE_INFINITY);
+      if (cover === 'due' && at - read < maxCovered) return;
     }
-    if (cover === 'due' && at - lastRun < (opts.maxCoveredMs ?? 5 * intervalMs())) return;
     lastRun = at;
     const groups = groupSuspects(opts.suspects());
     if (groups.length === 0) return;
