@@ -29,7 +29,8 @@ export interface SuspectPollerOptions {
   lastFullDumpAt?: () => number | undefined;
   /**
    * Skip for a full dump at most this long (default 5 intervals): for a `due` one, since the suspects were last
-   * read (by a poll, or a full dump that completed); for a `running` one, since it was first seen running. A loss
+   * read (by a poll, a running full dump, or one that completed); for a `running` one, since it was first seen
+   * running. A loss
    * that never stops keeps a dump owed, its runs can be killed as stale and a dump can fail, so the suspects would
    * otherwise wait for the resync backoff.
    */
@@ -131,7 +132,8 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
     }
   };
 
-  // When the suspects were last read by a poll (or the poller started); a completed full dump read them too.
+  // When the suspects were last read by a poll or a running full dump (or the poller started); a completed full
+  // dump read them too.
   let lastRun: number | undefined;
   // When this poller first saw the full dump in flight now running.
   let runningSince: number | undefined;
@@ -141,13 +143,20 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
     const maxCovered = opts.maxCoveredMs ?? 5 * intervalMs();
     const cover = opts.fullDumpCovers?.();
     if (cover === 'running') {
-      // Never beside the dump that is re-reading every entry, unless it has been running too long.
+      // Not beside the dump that is re-reading every entry (it counts as a read of the suspects), unless it has
+      // been running too long: a dump that keeps failing must not silence the poll.
       runningSince ??= at;
-      if (at - runningSince < maxCovered) return;
+      if (at - runningSince < maxCovered) {
+        lastRun = at;
+        return;
+      }
     } else {
       runningSince = undefined;
-      const read = Math.max(lastRun, opts.lastFullDumpAt?.() ?? Number.NEGATIVE_INFINITY);
-      if (cover === 'due' && at - read < maxCovered) return;
+      const fullAt = opts.lastFullDumpAt?.() ?? Number.NEGATIVE_INFINITY;
+      if (cover === 'due' && at - Math.max(lastRun, fullAt) < maxCovered) return;
+      // A full dump that completed less than an interval ago read the suspects: the next reading is due an
+      // interval after it (after a flood, the suspect frontend's listing is most of the table).
+      if (at - fullAt < intervalMs()) return;
     }
     lastRun = at;
     const groups = groupSuspects(opts.suspects());

@@ -26,8 +26,8 @@ describe('runNodeCommand with stdoutFile (a full dump spooled to disk)', () => {
     const run = runNodeCommand('dd', ['if=/dev/zero', 'bs=1M', 'count=8', 'status=none'], {
       stdoutFile: file,
     });
-    // The file is created just before the command starts; from then on this thread reads nothing.
-    while (!exists(file)) await new Promise((r) => setTimeout(r, 5));
+    // Once the command has written its first bytes, this thread reads nothing more.
+    while (!exists(file) || statSync(file).size === 0) await new Promise((r) => setTimeout(r, 1));
     // Through a pipe this thread drains, the output could not reach the file while it never yields.
     const deadline = Date.now() + 10_000;
     while (statSync(file).size < EIGHT_MIB && Date.now() < deadline) blockFor(10);
