@@ -270,34 +270,6 @@ describe('createSuspectPoller', () => {
     expect(asked * 30).toBeGreaterThanOrEqual(450);
   });
 
-  it('reads the suspects an interval after a full dump that completed, not right after it', async () => {
-    const { rec, sink } = recordingSink();
-    let clock = 0;
-    let polledAt: number | undefined;
-    const onDump = sink.onDump;
-    sink.onDump = (...args) => {
-      polledAt ??= clock;
-      onDump(...args);
-    };
-    poller = createSuspectPoller({
-      sink,
-      node: {},
-      intervalMs: () => 100,
-      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
-      fullDumpCovers: () => {
-        clock += 30;
-        return undefined;
-      },
-      lastFullDumpAt: () => 0,
-      now: () => clock,
-    });
-    poller.start();
-    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1), 5000);
-    // Turns at 0, 30, 60 and 90 ms come within the interval after the dump (at 0); the one at 120 polls (each
-    // turn moves the clock on by 30 when it asks about dumps).
-    expect(polledAt! - 30).toBe(120);
-  });
-
   it('counts a completed full dump as a read of the suspects when the next one is due', async () => {
     const { rec, sink } = recordingSink();
     let clock = 0;

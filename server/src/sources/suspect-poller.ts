@@ -152,11 +152,8 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
       }
     } else {
       runningSince = undefined;
-      const fullAt = opts.lastFullDumpAt?.() ?? Number.NEGATIVE_INFINITY;
-      if (cover === 'due' && at - Math.max(lastRun, fullAt) < maxCovered) return;
-      // A full dump that completed less than an interval ago read the suspects: the next reading is due an
-      // interval after it (after a flood, the suspect frontend's listing is most of the table).
-      if (at - fullAt < intervalMs()) return;
+      const read = Math.max(lastRun, opts.lastFullDumpAt?.() ?? Number.NEGATIVE_INFINITY);
+      if (cover === 'due' && at - read < maxCovered) return;
     }
     lastRun = at;
     const groups = groupSuspects(opts.suspects());

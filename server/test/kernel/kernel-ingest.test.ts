@@ -52,7 +52,8 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
     const child = spawn(
       process.execPath,
       [CLI, 'serve', '--netns', ns, '--data-dir', dataDir, '--port', '0', '--node-name', 'kernel-test'],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+      // Its own process group, so the cleanup also takes its `conntrack -E`.
+      { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     serve = child;
     url = await serveListening(child).url;
@@ -65,7 +66,13 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
   }, 60_000);
 
   afterAll(async () => {
-    serve?.kill('SIGKILL');
+    if (serve?.pid !== undefined) {
+      try {
+        process.kill(-serve.pid, 'SIGKILL');
+      } catch {
+        // The group is gone.
+      }
+    }
     await deleteNetns(ns);
     rmSync(work, { recursive: true, force: true });
   });

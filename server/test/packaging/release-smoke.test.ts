@@ -39,7 +39,8 @@ describe('the release tree (scripts/release-build.sh)', () => {
         join(tmp, 'data'),
         '--skip-preflight',
       ],
-      { cwd: out, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: the cleanup takes its `conntrack -E` with it even if it must be killed.
+      { cwd: out, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`ctscope serve did not start:\n${log}`)), 20_000);
@@ -62,7 +63,14 @@ describe('the release tree (scripts/release-build.sh)', () => {
       const exited = new Promise((r) => server?.once('exit', r));
       server.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    // Whatever is left of the group (a killed server's conntrack child would outlive it on the host).
+    if (server?.pid !== undefined) {
+      try {
+        process.kill(-server.pid, 'SIGKILL');
+      } catch {
+        // The group is gone.
+      }
     }
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
