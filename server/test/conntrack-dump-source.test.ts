@@ -429,27 +429,29 @@ describe('dumps handed over in chunks', () => {
       FAKE_CT_LIST_PAUSE_UNTIL: gotSome,
     });
     const done = join(stateDir, 'list.done');
-    let beforeEnd = 0;
     const got: string[] = [];
+    let atRelease: number | undefined;
+    let endedAtRelease: boolean | undefined;
     await listConntrack(
       ['-L', '-p', 'udp'],
       {},
       {
         spoolFile: join(stateDir, 'c.tmp'),
         onLines: (chunk) => {
-          if (!existsSync(done)) {
-            beforeEnd += chunk.length;
-            // Released only once the first half is in, so the fake always stops there until then.
-            if (beforeEnd >= 1500) writeFileSync(gotSome, '');
-          }
           got.push(...chunk);
+          // Released only once the first half is in, so the fake always stops there until then.
+          if (atRelease === undefined && got.length >= 1500) {
+            atRelease = got.length;
+            endedAtRelease = existsSync(done);
+            writeFileSync(gotSome, '');
+          }
         },
       },
     );
     expect(got).toEqual(lines);
-    // The first half was ingested during the pause, before the listing ended.
-    expect(beforeEnd).toBeGreaterThanOrEqual(1500);
-    expect(beforeEnd).toBeLessThan(3000);
+    // Exactly the lines written before the pause were handed over while conntrack was stopped there.
+    expect(atRelease).toBe(1500);
+    expect(endedAtRelease).toBe(false);
   }, 20_000);
 
   it('ends the dump when taking its lines fails, rather than leaving it running', async () => {
