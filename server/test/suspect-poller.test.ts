@@ -188,31 +188,14 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
   });
 
-  it('skips for a full dump only so long in a row: a dump owed to loss that never stops does not silence it', async () => {
-    const { rec, sink } = recordingSink();
-    let clock = 0;
-    let asked = 0;
-    poller = createSuspectPoller({
-      sink,
-      node: {},
-      intervalMs: () => 20,
-      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
-      fullDumpCovers: () => {
-        asked++;
-        clock += 30;
-        return 'due';
-      },
-      maxCoveredMs: 100,
-      now: () => clock,
-    });
-    poller.start();
-    // Covered at every turn: each turn moves the clock 30 ms, so every fourth or fifth turn polls anyway.
-    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
-    expect(asked).toBeGreaterThanOrEqual(2 * 4);
-    expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
-  });
-
-  it('does not poll beside a running full dump until it has run longer than the cap', async () => {
+  /**
+   * A poller for the seed suspect whose clock moves 30 ms at each turn, when it asks about full dumps; `cover`
+   * answers for the clock then. `turns` holds the clock of every turn, `polledAt()` the clock of the first poll.
+   */
+  function clockedPoller(
+    cover: (clock: number) => FullDumpCover | undefined,
+    opts: { maxCoveredMs: number; lastFullDumpAt?: (turns: number[]) => number | undefined },
+  ) {
     const { rec, sink } = recordingSink();
     let clock = 0;
     const turns: number[] = [];
@@ -230,70 +213,50 @@ describe('createSuspectPoller', () => {
       fullDumpCovers: () => {
         clock += 30;
         turns.push(clock);
-        return 'running';
+        return cover(clock);
       },
-      maxCoveredMs: 300,
+      maxCoveredMs: opts.maxCoveredMs,
+      lastFullDumpAt: opts.lastFullDumpAt && (() => opts.lastFullDumpAt!(turns)),
       now: () => clock,
     });
     poller.start();
+    return { rec, turns, polledAt: () => polledAt };
+  }
+
+  it('skips for a full dump only so long in a row: a dump owed to loss that never stops does not silence it', async () => {
+    const { rec, turns } = clockedPoller(() => 'due', { maxCoveredMs: 100 });
+    // Covered at every turn: each turn moves the clock 30 ms, so every fourth or fifth turn polls anyway.
+    await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(2));
+    expect(turns.length).toBeGreaterThanOrEqual(2 * 4);
+    expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
+  });
+
+  it('does not poll beside a running full dump until it has run longer than the cap', async () => {
+    const { rec, turns, polledAt } = clockedPoller(() => 'running', { maxCoveredMs: 300 });
     // A dump that never ends (failing and restarting, say) does not silence the poll: it runs once 300 ms of
     // clock have passed since the dump was first seen running, and not before.
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
-    expect(polledAt! - turns[0]!).toBeGreaterThanOrEqual(300);
-    expect(polledAt! - turns[0]!).toBeLessThan(300 + 30);
+    expect(polledAt()! - turns[0]!).toBeGreaterThanOrEqual(300);
+    expect(polledAt()! - turns[0]!).toBeLessThan(300 + 30);
     expect(rec.dumps[0]!.lines).toEqual([ENTRIES[1]]);
   });
 
   it('counts a running full dump as a read of the suspects when the next one is due', async () => {
-    const { rec, sink } = recordingSink();
-    let clock = 0;
-    let cover: FullDumpCover | undefined = 'running';
-    let asked = 0;
-    poller = createSuspectPoller({
-      sink,
-      node: {},
-      intervalMs: () => 20,
-      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
-      fullDumpCovers: () => {
-        asked++;
-        clock += 30;
-        // A dump runs for 150 ms of clock (within the cap), then another is due (its successor, after loss).
-        if (clock > 150) cover = 'due';
-        return cover;
-      },
-      maxCoveredMs: 300,
-      now: () => clock,
-    });
-    poller.start();
+    // A dump runs for 150 ms of clock (within the cap), then another is due (its successor, after loss).
+    const { rec, turns } = clockedPoller((clock) => (clock > 150 ? 'due' : 'running'), { maxCoveredMs: 300 });
     await waitFor(() => expect(rec.dumps.length).toBeGreaterThanOrEqual(1));
     // The cap counts from the dump's last running turn (150 ms), not from the start: no poll before 450 ms.
-    expect(asked * 30).toBeGreaterThanOrEqual(450);
+    expect(turns.length * 30).toBeGreaterThanOrEqual(450);
   });
 
   it('counts a completed full dump as a read of the suspects when the next one is due', async () => {
-    const { rec, sink } = recordingSink();
-    let clock = 0;
-    let completed: number | undefined;
-    let asked = 0;
-    poller = createSuspectPoller({
-      sink,
-      node: {},
-      intervalMs: () => 20,
-      suspects: () => [suspect('10.42.0.33', 52001, '10.43.0.10', 53)],
-      fullDumpCovers: () => {
-        asked++;
-        clock += 30;
-        // A dump completes at every turn, and another is already due.
-        completed = clock;
-        return 'due';
-      },
-      lastFullDumpAt: () => completed,
+    // A dump completes at every turn, and another is already due.
+    const { rec, turns } = clockedPoller(() => 'due', {
       maxCoveredMs: 100,
-      now: () => clock,
+      lastFullDumpAt: (turns) => turns.at(-1),
     });
-    poller.start();
     // Without the completed dumps, the cap (100 ms, 30 ms a turn) would let it poll by the fifth turn.
-    await waitFor(() => expect(asked).toBeGreaterThanOrEqual(15));
+    await waitFor(() => expect(turns.length).toBeGreaterThanOrEqual(15));
     expect(rec.dumps).toEqual([]);
   });
 
