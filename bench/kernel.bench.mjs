@@ -1,7 +1,7 @@
 // Real-kernel benchmark (issue 10): a UDP flood in a network namespace, measured per rate for the ceiling
 // (`chrt -f 10 conntrack -E` alone, to a file) and for `ctscope serve --netns` with its defaults, in the same run.
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
-// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); BENCH_KERNEL_TRACE=1 prints each convergence poll and, once a second during the flood, ctscope's memory, event backlog and recorder queue; BENCH_KERNEL_STDOUT=FILE appends ctscope's stdout to FILE (e.g. with --trace-gc); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
+// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof); BENCH_KERNEL_SERVE_ARGS adds serve options (e.g. --no-record); BENCH_KERNEL_TRACE=1 prints each convergence poll and, once a second during the flood, ctscope's memory, event backlog and recorder queue; BENCH_KERNEL_STDOUT=FILE appends ctscope's stdout to FILE (e.g. with --trace-gc); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -168,6 +168,7 @@ async function startServe(ns, dataDir) {
       '0',
       '--node-name',
       'bench',
+      ...(process.env.BENCH_KERNEL_SERVE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     {
       env,

@@ -248,6 +248,82 @@ const cases: Case[] = [
   },
 ];
 
+describe('classifyFlow: no-dnat reasons are remembered per frontend, never across what they depend on', () => {
+  const nodeport = snap(fe('udp', '*', 30053, [['10.42.0.5', 53]], 'default/echo:udp'));
+  const KEPT = 'the client keeps refreshing it';
+  const GAP = 'created while the service had no NAT rules';
+  // Run in this order on one frontend: each reason must be the one of its own flow, not the previous one's.
+  const steps: Array<{
+    name: string;
+    input: Parameters<typeof classifyFlow>[0];
+    has: string[];
+    not: string[];
+  }> = [
+    {
+      name: 'plain',
+      input: { flow: flow('udp', client, vip, vip), currentSnapshot: dnsTwo },
+      has: ['10.43.0.10:53'],
+      not: [KEPT, GAP],
+    },
+    {
+      name: 'kept alive',
+      input: { flow: flow('udp', client, vip, vip), currentSnapshot: dnsTwo, timeouts: refreshed },
+      has: [KEPT],
+      not: [GAP],
+    },
+    {
+      name: 'created in a rule gap',
+      input: { flow: flow('udp', client, vip, vip), currentSnapshot: dnsTwo, createdSnapshot: noRules },
+      has: [GAP],
+      not: [KEPT],
+    },
+    {
+      name: 'both',
+      input: {
+        flow: flow('udp', client, vip, vip),
+        currentSnapshot: dnsTwo,
+        createdSnapshot: noRules,
+        timeouts: refreshed,
+      },
+      has: [GAP, KEPT],
+      not: [],
+    },
+    {
+      name: 'plain again',
+      input: { flow: flow('udp', client, vip, vip), currentSnapshot: dnsTwo },
+      has: ['10.43.0.10:53'],
+      not: [KEPT, GAP],
+    },
+    {
+      name: 'nodeport via one node address',
+      input: {
+        flow: flow('udp', client, ['192.168.1.10', 30053], ['192.168.1.10', 30053]),
+        currentSnapshot: nodeport,
+      },
+      has: ['192.168.1.10:30053'],
+      not: ['192.168.1.11'],
+    },
+    {
+      name: 'nodeport via another',
+      input: {
+        flow: flow('udp', client, ['192.168.1.11', 30053], ['192.168.1.11', 30053]),
+        currentSnapshot: nodeport,
+      },
+      has: ['192.168.1.11:30053'],
+      not: ['192.168.1.10'],
+    },
+  ];
+  it('in sequence', () => {
+    for (const step of steps) {
+      const r = classifyFlow(step.input);
+      expect(r.verdict, step.name).toBe('no-dnat');
+      for (const s of step.has) expect(r.reason, step.name).toContain(s);
+      for (const s of step.not) expect(r.reason, step.name).not.toContain(s);
+      expect(r.remedy, step.name).toContain(`--orig-dst ${step.input.flow.orig.dst}`);
+    }
+  });
+});
+
 describe('classifyFlow', () => {
   it.each(cases)('$name', (c) => {
     const r = classifyFlow(c.input);

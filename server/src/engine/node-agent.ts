@@ -16,7 +16,7 @@ import {
 } from '../config.js';
 import { type AuditLog, autoRemedyAuditEntry } from '../http/audit-log.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
-import { RecordingWriter } from '../recording/recording-writer.js';
+import { type Recorder, RecorderThread } from '../recording/recorder-thread.js';
 import { AutoRemedy } from '../remedy/auto-remedy.js';
 import { recheckEntry } from '../remedy/recheck-entry.js';
 import { DumpScheduler } from '../sources/conntrack-dump-source.js';
@@ -44,7 +44,7 @@ export class NodeAgent implements Engine {
   private readonly dump: DumpScheduler;
   private readonly nat: NatPoller;
   private readonly events: ConntrackEventsSource;
-  readonly recorder: RecordingWriter | undefined;
+  readonly recorder: Recorder | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   readonly autoRemedy: AutoRemedyMode;
   readonly deleteLock = new PerFlowLock();
@@ -67,7 +67,7 @@ export class NodeAgent implements Engine {
     };
     this.core = new EngineCore({ maxFlows: config.maxFlows, unansweredAfterMs: config.unansweredAfterMs });
     this.recorder = config.record
-      ? new RecordingWriter({
+      ? new RecorderThread({
           dir: config.dataDir,
           node: config.nodeName,
           netns: config.netns,
@@ -76,7 +76,6 @@ export class NodeAgent implements Engine {
           maxBytes: config.retentionBytes,
           gzip: config.recordGzip,
           segmentBytes: RECORDING_SEGMENT_BYTES[config.recordGzip ? 'gzip' : 'plain'],
-          now,
         })
       : undefined;
     const sink = this.recordingSink();

@@ -186,6 +186,15 @@ export class RecordingWriter {
       this.#drop();
       return false;
     }
+    return this.appendSerialized(line);
+  }
+
+  /** {@link append} of a record already serialised as one NDJSON line (ending in `\n`). */
+  appendSerialized(line: string): boolean {
+    if (this.#closing || this.#paused) {
+      this.#drop();
+      return false;
+    }
     const size = Buffer.byteLength(line);
     if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
       this.#drop('recording queue full (disk too slow)');
@@ -219,6 +228,14 @@ export class RecordingWriter {
     this.#sizes.push(size);
     this.#queueBytes += size;
     this.#scheduleDrain();
+  }
+
+  /**
+   * Counts `count` records dropped before they reached this writer (by whoever queues for it), in `dropped` and in
+   * the hole the recording marks for them (opened with `reason` if none is open).
+   */
+  noteDropped(count: number, reason: string): void {
+    for (let i = 0; i < count; i++) this.#drop(reason);
   }
 
   /**

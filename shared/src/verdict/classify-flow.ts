@@ -96,6 +96,11 @@ interface FrontendText {
   service: string | undefined;
   label: string;
   expected: string;
+  /**
+   * `no-dnat` reasons by kept-alive and rule-gap (index `keptAlive + 2 * gap`). For an addressed frontend the
+   * reply source is the frontend itself, so the reason depends on nothing else; a storm repeats it per flow.
+   */
+  noDnat: (string | undefined)[];
 }
 const frontendTexts = new WeakMap<Frontend, FrontendText>();
 
@@ -113,6 +118,7 @@ function textFor(f: Frontend): FrontendText {
       service: f.service,
       label: serviceLabel(f),
       expected: formatEndpoints(f.endpoints),
+      noDnat: [undefined, undefined, undefined, undefined],
     };
     frontendTexts.set(f, t);
   }
@@ -178,12 +184,20 @@ export function classifyFlow(input: ClassifyInput): Classification {
     return result('no-endpoints', reason, flow, frontend, label, endpoints, NO_FIELDS, keptAlive, gap);
   }
   // Endpoints exist, so `frontend` is `current`.
-  const { label, expected } = textFor(frontend);
-  const replySrc = formatHostPort(reply.src, reply.sport);
-  if (reply.src === orig.dst && reply.sport === orig.dport) {
-    const reason = `Never DNATed: reply source ${replySrc} is the ${label} frontend itself instead of one of its endpoints ${expected}${tail}.`;
+  const text = textFor(frontend);
+  const { label, expected } = text;
+  if (neverDnated) {
+    // A nodeport (`*`) frontend's reply source is whichever node address the client used.
+    const memo = frontend.ip === '*' ? undefined : (keptAlive ? 1 : 0) + (gap ? 2 : 0);
+    let reason = memo === undefined ? undefined : text.noDnat[memo];
+    if (reason === undefined) {
+      const replySrc = formatHostPort(reply.src, reply.sport);
+      reason = `Never DNATed: reply source ${replySrc} is the ${label} frontend itself instead of one of its endpoints ${expected}${tail}.`;
+      if (memo !== undefined) text.noDnat[memo] = reason;
+    }
     return result('no-dnat', reason, flow, frontend, label, endpoints, BOTH_FIELDS, keptAlive, gap);
   }
+  const replySrc = formatHostPort(reply.src, reply.sport);
   let ipKnown = false;
   for (let i = 0; i < endpoints.length; i++) if (endpoints[i]!.ip === reply.src) ipKnown = true;
   const reason = `Stale endpoint: reply source ${replySrc} is not among ${label}'s current endpoints ${expected}${tail}.`;

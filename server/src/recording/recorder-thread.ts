@@ -1,0 +1,273 @@
+/**
+ * The live recorder as the main thread sees it: records are serialised here, in order, and handed to the recorder
+ * thread (recorder-worker.ts), whose RecordingWriter compresses and writes them whatever the main thread is doing.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RecordingRecord } from '@ctscope/shared';
+import type {
+  RecorderCommand,
+  RecorderItem,
+  RecorderReply,
+  RecorderWorkerData,
+} from './recorder-messages.js';
+import type { RecordingWriterOptions, RecordingWriterState } from './recording-writer.js';
+
+/** What the live agent needs of a recorder (RecordingWriter's own surface). */
+export interface Recorder {
+  open(): Promise<void>;
+  /**
+   * Enqueues one record; never blocks or throws. Returns whether it was queued (false: dropped and counted); a
+   * writer on another thread can still drop a queued record when its own queue is full (counted there).
+   */
+  append(rec: RecordingRecord): boolean;
+  /** One `line` record per line, serialised only when written; `lines` must not change afterwards. */
+  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void;
+  /** Resolves once at most `bytes` wait for the disk (or at once when nothing drains). */
+  roomFor(bytes: number): Promise<void>;
+  /** Resolves once everything appended so far is written, or dropped. */
+  flush(): Promise<void>;
+  /** Appends the `server-stop` gap, writes what is queued, closes the segment; later appends are dropped. */
+  close(): Promise<void>;
+  state(): RecordingWriterState;
+}
+
+/** Under vitest the recorder runs from `src/*.ts`, which a worker cannot load on Node 20: use the build. */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/recording/recorder-worker.js' : './recorder-worker.js',
+  import.meta.url,
+);
+
+/** Serialised records are handed over once this many chars wait, else at the end of the current task. */
+const POST_CHARS = 256 * 1024;
+const QUEUE_FULL = 'recording queue full (disk too slow)';
+const MiB = 1024 * 1024;
+
+/** A {@link Recorder} whose RecordingWriter runs on its own thread. */
+export class RecorderThread implements Recorder {
+  readonly #options: Omit<RecordingWriterOptions, 'now'>;
+  /** Chars handed over and not yet queued by the writer (this thread adds, the recorder thread subtracts). */
+  readonly #inFlight = new Int32Array(new SharedArrayBuffer(4));
+  /** Bound on what waits here and in flight; the writer bounds its own queue by the same figure. */
+  readonly #maxChars: number;
+  #worker: Worker | undefined;
+  /** Set when the recorder thread has ended (closed, or died): nothing reaches the disk any more. */
+  #ended = false;
+  #closing: Promise<void> | undefined;
+  #pending: RecorderItem[] = [];
+  #pendingChars = 0;
+  #postQueued = false;
+  /** Records dropped here, not yet reported to the writer (so that its hole markers count them). */
+  #unreported = 0;
+  #unreportedReason = QUEUE_FULL;
+  /** Every record dropped here. */
+  #droppedHere = 0;
+  #state: RecordingWriterState;
+  /** Of the writer's `dropped`, the records reported from here (counted in {@link droppedHere} already). */
+  #noted = 0;
+  #nextId = 1;
+  readonly #waiters = new Map<number, () => void>();
+  #opened: ((error: string | undefined) => void) | undefined;
+  #closed: (() => void) | undefined;
+
+  constructor(options: Omit<RecordingWriterOptions, 'now'>) {
+    this.#options = options;
+    this.#maxChars = options.maxQueueBytes ?? 64 * MiB;
+    this.#state = {
+      dir: options.dir,
+      bytes: 0,
+      rawBytes: 0,
+      gzip: options.gzip ?? false,
+      totalBytes: 0,
+      paused: false,
+      dropped: 0,
+      written: 0,
+      queuedBytes: 0,
+    };
+  }
+
+  async open(): Promise<void> {
+    if (this.#worker) throw new Error('RecorderThread already opened');
+    const data: RecorderWorkerData = {
+      options: this.#options,
+      inFlight: this.#inFlight.buffer as SharedArrayBuffer,
+    };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    this.#worker = worker;
+    worker.on('message', (m: RecorderReply) => this.#onReply(m));
+    worker.on('error', (err) => {
+      process.stderr.write(`ctscope: recorder thread failed: ${err.message}\n`);
+    });
+    worker.once('exit', () => this.#onExit());
+    const opened = new Promise<string | undefined>((resolve) => {
+      this.#opened = resolve;
+    });
+    this.#send({ t: 'open' });
+    this.#post();
+    const error = await opened;
+    if (error !== undefined) throw new Error(error);
+  }
+
+  append(rec: RecordingRecord): boolean {
+    let line: string;
+    try {
+      line = `${JSON.stringify(rec)}\n`;
+    } catch {
+      this.#drop(1, undefined);
+      return false;
+    }
+    return this.#push(line, line.length, 1);
+  }
+
+  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const overhead = JSON.stringify({ k: 'line', t, src, line: '' }).length + 1;
+    let chars = lines.length * overhead;
+    for (const l of lines) chars += l.length;
+    this.#push({ t, src, lines }, chars, lines.length);
+  }
+
+  roomFor(bytes: number): Promise<void> {
+    return this.#ask((id) => ({ t: 'room', id, bytes }));
+  }
+
+  flush(): Promise<void> {
+    return this.#ask((id) => ({ t: 'flush', id }));
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (!this.#worker || this.#ended) {
+      this.#closing = Promise.resolve();
+      this.#droppedHere += countRecords(this.#pending);
+      this.#unreported = 0;
+      this.#pending = [];
+      this.#pendingChars = 0;
+      return this.#closing;
+    }
+    const closed = new Promise<void>((resolve) => {
+      this.#closed = resolve;
+    });
+    this.#send({ t: 'close' });
+    this.#closing = closed;
+    return closed;
+  }
+
+  state(): RecordingWriterState {
+    return {
+      ...this.#state,
+      dropped: this.#state.dropped - this.#noted + this.#droppedHere,
+      queuedBytes: this.#state.queuedBytes + Atomics.load(this.#inFlight, 0) + this.#pendingChars,
+    };
+  }
+
+  #push(item: RecorderItem, chars: number, records: number): boolean {
+    if (this.#closing || this.#ended || this.#state.paused) {
+      this.#drop(records, undefined);
+      return false;
+    }
+    if (Atomics.load(this.#inFlight, 0) + this.#pendingChars + chars > this.#maxChars) {
+      this.#drop(records, QUEUE_FULL);
+      return false;
+    }
+    this.#pending.push(item);
+    this.#pendingChars += chars;
+    if (this.#pendingChars >= POST_CHARS) this.#post();
+    else if (!this.#postQueued) {
+      this.#postQueued = true;
+      queueMicrotask(() => this.#post());
+    }
+    return true;
+  }
+
+  #drop(records: number, reason: string | undefined): void {
+    this.#droppedHere += records;
+    if (this.#closing || this.#ended) return;
+    // What was appended before the drop goes first, so the hole lands where the records went missing.
+    if (this.#pending.length > 0) this.#post();
+    if (this.#unreported === 0 && reason !== undefined) this.#unreportedReason = reason;
+    this.#unreported += records;
+  }
+
+  /** Hands what waits here to the recorder thread (once it exists). */
+  #post(): void {
+    this.#postQueued = false;
+    const worker = this.#worker;
+    if (!worker || this.#ended) return;
+    if (this.#unreported > 0) {
+      worker.postMessage({
+        t: 'dropped',
+        count: this.#unreported,
+        reason: this.#unreportedReason,
+      } satisfies RecorderCommand);
+      this.#unreported = 0;
+    }
+    if (this.#pending.length === 0) return;
+    const chars = this.#pendingChars;
+    Atomics.add(this.#inFlight, 0, chars);
+    worker.postMessage({ t: 'items', items: this.#pending, chars } satisfies RecorderCommand);
+    this.#pending = [];
+    this.#pendingChars = 0;
+  }
+
+  /** Sends a command after everything appended before it. */
+  #send(m: RecorderCommand): void {
+    this.#post();
+    this.#worker?.postMessage(m);
+  }
+
+  /** A request answered once the recorder thread has handled everything before it (at once when there is none). */
+  #ask(command: (id: number) => RecorderCommand): Promise<void> {
+    if (!this.#worker || this.#ended) return Promise.resolve();
+    const id = this.#nextId++;
+    return new Promise<void>((resolve) => {
+      this.#waiters.set(id, resolve);
+      this.#send(command(id));
+    });
+  }
+
+  #onReply(m: RecorderReply): void {
+    this.#state = m.state;
+    this.#noted = m.noted;
+    switch (m.t) {
+      case 'opened':
+        this.#opened?.(m.error);
+        this.#opened = undefined;
+        return;
+      case 'room':
+      case 'flushed': {
+        const resolve = this.#waiters.get(m.id);
+        this.#waiters.delete(m.id);
+        resolve?.();
+        return;
+      }
+      case 'closed':
+        // The thread ends on its own once its files are closed; a handle left behind must not keep it alive.
+        setTimeout(() => void this.#worker?.terminate(), 2000).unref();
+        return;
+      case 'state':
+        return;
+    }
+  }
+
+  /** The recorder thread ended: nothing is answered any more, so release every waiter. */
+  #onExit(): void {
+    this.#ended = true;
+    this.#droppedHere += countRecords(this.#pending);
+    this.#unreported = 0;
+    this.#pending = [];
+    this.#pendingChars = 0;
+    Atomics.store(this.#inFlight, 0, 0);
+    this.#opened?.('recorder thread ended before the recording opened');
+    this.#opened = undefined;
+    for (const resolve of this.#waiters.values()) resolve();
+    this.#waiters.clear();
+    this.#closed?.();
+  }
+}
+
+/** Records in items not yet handed over. */
+function countRecords(items: readonly RecorderItem[]): number {
+  let n = 0;
+  for (const item of items) n += typeof item === 'string' ? 1 : item.lines.length;
+  return n;
+}
