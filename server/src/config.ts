@@ -161,6 +161,13 @@ export const V8_FLAGS = {
 export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 
 /**
+ * A resync owed after event loss runs once no loss was reported for this long (ms): the dump after a loss burst
+ * comes right after the burst, not in the middle of it. ENOBUFS is reported as soon as conntrack's read fails, so
+ * the end of a burst shows at once; 1 s of it was a quarter of the convergence after a 50k/s flood (session 8).
+ */
+export const RESYNC_QUIET_MS = 500;
+
+/**
  * Nice levels tried for a full dump's `conntrack -L`, best first. It writes its spool file while ctscope ingests
  * the flood and the dump itself (2 cores, bench:kernel at 50k/s, 250k entries): at our own priority it got well
  * under half a core and took 2.2 s; at nice -10, 1.4 s (1.3-1.9 s alone on an idle machine). Not SCHED_FIFO:

@@ -140,14 +140,58 @@ describe('RecorderThread (the RecordingWriter on its own thread)', () => {
     expect(lines.at(-1)).toBe(`events:${(eventLine(2000) as { line: string }).line}`);
   });
 
+  it('counts a record that cannot be serialised as dropped, without a hole', async () => {
+    const dir = tempDir();
+    const r = makeRecorder(dir);
+    await r.open();
+    expect(r.append({ k: 'line', t: 1n as unknown as number, src: 'events', line: 'x' })).toBe(false);
+    expect(r.append(eventLine(1))).toBe(true);
+    await r.close();
+    expect(r.state().dropped).toBe(1);
+    const items = await readDir(dir);
+    expect(gapReasons(items)).toEqual(['server-start', 'server-stop']);
+    expect(linesOf(items)).toHaveLength(1);
+  });
+
+  it('closed while it opens: the recording still starts and ends whole', async () => {
+    const dir = tempDir();
+    const r = makeRecorder(dir);
+    const opening = r.open();
+    r.append(eventLine(1));
+    await r.close();
+    await opening;
+    const items = await readDir(dir);
+    expect(items.filter((x) => !('k' in x))).toEqual([]);
+    expect(gapReasons(items)).toEqual(['server-start', 'server-stop']);
+    expect(linesOf(items)).toHaveLength(1);
+  });
+
+  it('records a dump run through the writer: begin once, then its lines, then its end', async () => {
+    const dir = tempDir();
+    const r = makeRecorder(dir);
+    await r.open();
+    r.dumpBegin('full', 1000);
+    r.appendLines(1100, 'dump', ['udp 17 29 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 id=1']);
+    r.dumpBegin('full', 1000);
+    r.appendLines(1200, 'dump', ['udp 17 28 src=10.0.0.1 dst=10.0.0.2 sport=3 dport=2 id=2']);
+    r.dumpEnd('full', 1300, 1000);
+    await r.close();
+    const kinds = (await readDir(dir)).flatMap((x) =>
+      'k' in x && (x.k === 'dump' || x.k === 'line')
+        ? [x.k === 'dump' ? `${x.phase}@${x.t}` : `line@${x.t}`]
+        : [],
+    );
+    expect(kinds).toEqual(['begin@1000', 'line@1100', 'line@1200', 'end@1300']);
+  });
+
   it('answers roomFor once the queue has drained', async () => {
     const dir = tempDir();
     const r = makeRecorder(dir, { gzip: true });
     await r.open();
-    for (let i = 0; i < 20_000; i++) r.append(eventLine(i));
+    for (let i = 0; i < 5_000; i++) r.append(eventLine(i));
     await r.roomFor(0);
     expect(r.state().queuedBytes).toBe(0);
-    expect(r.state().written).toBe(20_000 + 2);
+    expect(r.state().written).toBe(5_000 + 2);
   });
 
   it('reports a recording that cannot open, and still closes', async () => {

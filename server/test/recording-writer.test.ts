@@ -411,6 +411,32 @@ describe('RecordingWriter', () => {
     expect(kinds.slice(-4)).toEqual(['recording-paused', 'recording-resumed', 'line', 'server-stop']);
   });
 
+  it('writes a dump run begin once, tries it again while it is being dropped, and before an end', async () => {
+    const dir = tempDir();
+    const { w } = makeWriter(dir, { maxQueueBytes: 1000 });
+    await w.open();
+    for (let i = 0; i < 50; i++) w.append(lineRec(i, 20));
+    w.dumpBegin('full', T0 + 100); // dropped: the queue is full
+    await w.flush();
+    w.dumpBegin('full', T0 + 100); // owed: queued now
+    w.dumpBegin('full', T0 + 100); // already queued
+    w.dumpEnd('full', T0 + 200, T0 + 100);
+    w.dumpEnd('poll', T0 + 300, T0 + 250); // no chunk before its end: its begin comes with it
+    await w.flush();
+    w.dumpBegin('full', T0 + 400); // a new run of the same scope
+    await w.close();
+    const dumps = (await readAll(dir)).flatMap((r) =>
+      'k' in r && r.k === 'dump' ? [[r.phase, r.scope, r.t]] : [],
+    );
+    expect(dumps).toEqual([
+      ['begin', 'full', T0 + 100],
+      ['end', 'full', T0 + 200],
+      ['begin', 'poll', T0 + 250],
+      ['end', 'poll', T0 + 300],
+      ['begin', 'full', T0 + 400],
+    ]);
+  });
+
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
   // `new segment`: rotating on every batch means a retry needs a fresh tmpfs page, so it must fail while full.

@@ -50,8 +50,6 @@ export class NodeAgent implements Engine {
   readonly deleteLock = new PerFlowLock();
   private readonly remedy: AutoRemedy | undefined;
   private remedyTimer: NodeJS.Timeout | undefined;
-  /** Start time of the run, per scope, whose `begin` is recorded and whose `end` is not yet. */
-  private readonly openDumps = new Map<'full' | 'poll', number>();
 
   constructor(
     private readonly config: ServeConfig,
@@ -76,6 +74,8 @@ export class NodeAgent implements Engine {
           maxBytes: config.retentionBytes,
           gzip: config.recordGzip,
           segmentBytes: RECORDING_SEGMENT_BYTES[config.recordGzip ? 'gzip' : 'plain'],
+          onFailure: (message) =>
+            this.core.addGap('recording-paused', `recording stopped: ${message}`, this.now()),
         })
       : undefined;
     const sink = this.recordingSink();
@@ -190,12 +190,7 @@ export class NodeAgent implements Engine {
     this.core.onDumpLines(scope, lines, at, startedAt, readings);
     if (!recorder || !readings) return undefined;
     // A new run (one killed as stale has no `end`: the replay drops it at the next `begin`, as live did).
-    // Until its `begin` is queued (the recorder may be dropping), every chunk tries again.
-    if (
-      this.openDumps.get(scope) !== startedAt &&
-      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope })
-    )
-      this.openDumps.set(scope, startedAt);
+    recorder.dumpBegin(scope, startedAt);
     const src = scope === 'full' ? 'dump' : 'poll';
     for (const run of quietRuns(lines, readings)) {
       if ('listed' in run) recorder.append({ k: 'listed', t: at, src, flows: run.listed });
@@ -208,10 +203,7 @@ export class NodeAgent implements Engine {
     this.core.onDumpEnd(scope, at, startedAt);
     const recorder = this.recorder;
     if (!recorder) return;
-    if (this.openDumps.get(scope) !== startedAt)
-      recorder.append({ k: 'dump', t: startedAt, phase: 'begin', scope });
-    this.openDumps.delete(scope);
-    recorder.append({ k: 'dump', t: at, phase: 'end', scope });
+    recorder.dumpEnd(scope, at, startedAt);
   }
 
   async start(): Promise<void> {

@@ -5,20 +5,30 @@ import type { RecordingWriterOptions, RecordingWriterState } from './recording-w
 export interface RecorderWorkerData {
   /** The writer's options, without a clock: the recorder thread uses the wall clock. */
   options: Omit<RecordingWriterOptions, 'now'>;
-  /** Int32Array[1] over this: chars posted to the recorder thread and not yet queued by its writer. */
+  /**
+   * Int32Array[2] over this: chars [0] and records [1] posted to the recorder thread and not yet queued by its
+   * writer (the main thread adds, the recorder thread subtracts).
+   */
   inFlight: SharedArrayBuffer;
 }
 
-/** One queued item: a serialised record (one NDJSON line), or a run of dump lines serialised as they are written. */
-export type RecorderItem = string | { t: number; src: 'dump' | 'poll'; lines: readonly string[] };
+/**
+ * One queued item: a serialised record (one NDJSON line), a run of dump lines serialised as they are written, or
+ * a dump run's `begin`/`end` (the writer knows whether a run's `begin` reached its queue).
+ */
+export type RecorderItem =
+  | string
+  | { t: number; src: 'dump' | 'poll'; lines: readonly string[] }
+  | { dump: 'begin'; scope: 'full' | 'poll'; startedAt: number }
+  | { dump: 'end'; scope: 'full' | 'poll'; at: number; startedAt: number };
 
 /** Main → recorder thread. Handled in order, so every reply covers everything sent before it. */
 export type RecorderCommand =
   | { t: 'open' }
-  /** `chars`: what these items added to the in-flight count. */
-  | { t: 'items'; items: RecorderItem[]; chars: number }
-  /** Records the main thread dropped (the recorder thread was too far behind, or paused). */
-  | { t: 'dropped'; count: number; reason: string }
+  /** `chars` and `records`: what these items added to the in-flight counts. */
+  | { t: 'items'; items: RecorderItem[]; chars: number; records: number }
+  /** Records the main thread dropped (`reason` opens a hole in the recording, as the writer's own drops do). */
+  | { t: 'dropped'; count: number; reason?: string }
   | { t: 'room'; id: number; bytes: number }
   | { t: 'flush'; id: number }
   | { t: 'close' };

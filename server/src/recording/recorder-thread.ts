@@ -22,6 +22,10 @@ export interface Recorder {
   append(rec: RecordingRecord): boolean;
   /** One `line` record per line, serialised only when written; `lines` must not change afterwards. */
   appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void;
+  /** A dump run has lines to record: its `begin`, once per run, tried again while it is being dropped. */
+  dumpBegin(scope: 'full' | 'poll', startedAt: number): void;
+  /** A dump run ended: its `begin` if still owed, then its `end`. */
+  dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void;
   /** Resolves once at most `bytes` wait for the disk (or at once when nothing drains). */
   roomFor(bytes: number): Promise<void>;
   /** Resolves once everything appended so far is written, or dropped. */
@@ -42,12 +46,19 @@ const POST_CHARS = 256 * 1024;
 const QUEUE_FULL = 'recording queue full (disk too slow)';
 const MiB = 1024 * 1024;
 
+/** Options for {@link RecorderThread}: the writer's, less its clock (the recorder thread uses the wall clock). */
+export interface RecorderThreadOptions extends Omit<RecordingWriterOptions, 'now'> {
+  /** The recorder thread ended without being closed: what it had queued is lost, and nothing more is written. */
+  onFailure?: (message: string) => void;
+}
+
 /** A {@link Recorder} whose RecordingWriter runs on its own thread. */
 export class RecorderThread implements Recorder {
   readonly #options: Omit<RecordingWriterOptions, 'now'>;
-  /** Chars handed over and not yet queued by the writer (this thread adds, the recorder thread subtracts). */
-  readonly #inFlight = new Int32Array(new SharedArrayBuffer(4));
-  /** Bound on what waits here and in flight; the writer bounds its own queue by the same figure. */
+  readonly #onFailure: ((message: string) => void) | undefined;
+  /** Chars [0] and records [1] handed over and not yet queued by the writer (this thread adds, it subtracts). */
+  readonly #inFlight = new Int32Array(new SharedArrayBuffer(8));
+  /** Bound on what waits here, in flight and (as last reported) in the writer's queue. */
   readonly #maxChars: number;
   #worker: Worker | undefined;
   /** Set when the recorder thread has ended (closed, or died): nothing reaches the disk any more. */
@@ -55,10 +66,13 @@ export class RecorderThread implements Recorder {
   #closing: Promise<void> | undefined;
   #pending: RecorderItem[] = [];
   #pendingChars = 0;
+  #pendingRecords = 0;
   #postQueued = false;
   /** Records dropped here, not yet reported to the writer (so that its hole markers count them). */
   #unreported = 0;
-  #unreportedReason = QUEUE_FULL;
+  #unreportedReason: string | undefined;
+  /** The writer replied to `close`: its thread's end is expected. */
+  #closedReply = false;
   /** Every record dropped here. */
   #droppedHere = 0;
   #state: RecordingWriterState;
@@ -69,8 +83,9 @@ export class RecorderThread implements Recorder {
   #opened: ((error: string | undefined) => void) | undefined;
   #closed: (() => void) | undefined;
 
-  constructor(options: Omit<RecordingWriterOptions, 'now'>) {
+  constructor({ onFailure, ...options }: RecorderThreadOptions) {
     this.#options = options;
+    this.#onFailure = onFailure;
     this.#maxChars = options.maxQueueBytes ?? 64 * MiB;
     this.#state = {
       dir: options.dir,
@@ -104,7 +119,12 @@ export class RecorderThread implements Recorder {
     this.#send({ t: 'open' });
     this.#post();
     const error = await opened;
-    if (error !== undefined) throw new Error(error);
+    if (error !== undefined) {
+      // Nothing could ever be written: end the thread, so that records are counted as dropped, not held.
+      this.#closedReply = true;
+      await worker.terminate();
+      throw new Error(error);
+    }
   }
 
   append(rec: RecordingRecord): boolean {
@@ -126,7 +146,17 @@ export class RecorderThread implements Recorder {
     this.#push({ t, src, lines }, chars, lines.length);
   }
 
+  dumpBegin(scope: 'full' | 'poll', startedAt: number): void {
+    this.#push({ dump: 'begin', scope, startedAt }, 64, 1);
+  }
+
+  dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
+    this.#push({ dump: 'end', scope, at, startedAt }, 128, 2);
+  }
+
   roomFor(bytes: number): Promise<void> {
+    // Within the bound as last reported: no round trip (a dump read back in chunks asks after every chunk).
+    if (this.state().queuedBytes <= bytes) return Promise.resolve();
     return this.#ask((id) => ({ t: 'room', id, bytes }));
   }
 
@@ -138,10 +168,11 @@ export class RecorderThread implements Recorder {
     if (this.#closing) return this.#closing;
     if (!this.#worker || this.#ended) {
       this.#closing = Promise.resolve();
-      this.#droppedHere += countRecords(this.#pending);
+      this.#droppedHere += this.#pendingRecords;
       this.#unreported = 0;
       this.#pending = [];
       this.#pendingChars = 0;
+      this.#pendingRecords = 0;
       return this.#closing;
     }
     const closed = new Promise<void>((resolve) => {
@@ -161,16 +192,17 @@ export class RecorderThread implements Recorder {
   }
 
   #push(item: RecorderItem, chars: number, records: number): boolean {
-    if (this.#closing || this.#ended || this.#state.paused) {
+    if (this.#closing || this.#ended) {
       this.#drop(records, undefined);
       return false;
     }
-    if (Atomics.load(this.#inFlight, 0) + this.#pendingChars + chars > this.#maxChars) {
+    if (this.state().queuedBytes + chars > this.#maxChars) {
       this.#drop(records, QUEUE_FULL);
       return false;
     }
     this.#pending.push(item);
     this.#pendingChars += chars;
+    this.#pendingRecords += records;
     if (this.#pendingChars >= POST_CHARS) this.#post();
     else if (!this.#postQueued) {
       this.#postQueued = true;
@@ -182,9 +214,10 @@ export class RecorderThread implements Recorder {
   #drop(records: number, reason: string | undefined): void {
     this.#droppedHere += records;
     if (this.#closing || this.#ended) return;
-    // What was appended before the drop goes first, so the hole lands where the records went missing.
-    if (this.#pending.length > 0) this.#post();
-    if (this.#unreported === 0 && reason !== undefined) this.#unreportedReason = reason;
+    // What was appended before the drop goes first, so the hole lands where the records went missing; drops
+    // for another reason are reported apart (only a reason opens a hole, as in the writer).
+    if (this.#pending.length > 0 || (this.#unreported > 0 && reason !== this.#unreportedReason)) this.#post();
+    if (this.#unreported === 0) this.#unreportedReason = reason;
     this.#unreported += records;
   }
 
@@ -194,19 +227,20 @@ export class RecorderThread implements Recorder {
     const worker = this.#worker;
     if (!worker || this.#ended) return;
     if (this.#unreported > 0) {
-      worker.postMessage({
-        t: 'dropped',
-        count: this.#unreported,
-        reason: this.#unreportedReason,
-      } satisfies RecorderCommand);
+      const m: RecorderCommand = { t: 'dropped', count: this.#unreported };
+      if (this.#unreportedReason !== undefined) m.reason = this.#unreportedReason;
+      worker.postMessage(m);
       this.#unreported = 0;
     }
     if (this.#pending.length === 0) return;
     const chars = this.#pendingChars;
+    const records = this.#pendingRecords;
     Atomics.add(this.#inFlight, 0, chars);
-    worker.postMessage({ t: 'items', items: this.#pending, chars } satisfies RecorderCommand);
+    Atomics.add(this.#inFlight, 1, records);
+    worker.postMessage({ t: 'items', items: this.#pending, chars, records } satisfies RecorderCommand);
     this.#pending = [];
     this.#pendingChars = 0;
+    this.#pendingRecords = 0;
   }
 
   /** Sends a command after everything appended before it. */
@@ -241,6 +275,7 @@ export class RecorderThread implements Recorder {
         return;
       }
       case 'closed':
+        this.#closedReply = true;
         // The thread ends on its own once its files are closed; a handle left behind must not keep it alive.
         setTimeout(() => void this.#worker?.terminate(), 2000).unref();
         return;
@@ -252,22 +287,25 @@ export class RecorderThread implements Recorder {
   /** The recorder thread ended: nothing is answered any more, so release every waiter. */
   #onExit(): void {
     this.#ended = true;
-    this.#droppedHere += countRecords(this.#pending);
+    // What was handed over and not yet queued, and what waits here, is lost (the writer's own queue is lost too
+    // when the thread died, and cannot be counted from here).
+    this.#droppedHere += this.#pendingRecords + Atomics.load(this.#inFlight, 1);
     this.#unreported = 0;
     this.#pending = [];
     this.#pendingChars = 0;
+    this.#pendingRecords = 0;
     Atomics.store(this.#inFlight, 0, 0);
+    Atomics.store(this.#inFlight, 1, 0);
+    if (!this.#closedReply) {
+      const reason = 'recorder thread ended';
+      this.#state = { ...this.#state, paused: true, reason, queuedBytes: 0 };
+      // Before the recording opened, open() reports it instead.
+      if (this.#opened === undefined) this.#onFailure?.(reason);
+    }
     this.#opened?.('recorder thread ended before the recording opened');
     this.#opened = undefined;
     for (const resolve of this.#waiters.values()) resolve();
     this.#waiters.clear();
     this.#closed?.();
   }
-}
-
-/** Records in items not yet handed over. */
-function countRecords(items: readonly RecorderItem[]): number {
-  let n = 0;
-  for (const item of items) n += typeof item === 'string' ? 1 : item.lines.length;
-  return n;
 }

@@ -4,8 +4,8 @@
  * queue of serialised records grew to tens of MiB.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RecorderCommand, RecorderReply, RecorderWorkerData } from './recorder-messages.js';
-import { RecordingWriter, type RecordingWriterState } from './recording-writer.js';
+import type { RecorderCommand, RecorderItem, RecorderReply, RecorderWorkerData } from './recorder-messages.js';
+import { RecordingWriter } from './recording-writer.js';
 
 const data = workerData as RecorderWorkerData;
 const port = parentPort!;
@@ -13,55 +13,62 @@ const inFlight = new Int32Array(data.inFlight);
 const writer = new RecordingWriter(data.options);
 /** Records the main thread reported dropped (see RecorderReply). */
 let noted = 0;
-type Reply = RecorderReply extends infer R ? (R extends unknown ? Omit<R, 'noted'> : never) : never;
-const reply = (m: Reply): void => port.postMessage({ ...m, noted } as RecorderReply);
-
 /** The state last sent, so the periodic report only goes out when something changed. */
 let sent = '';
-function state(): RecordingWriterState {
-  const s = writer.state();
-  sent = JSON.stringify(s);
-  return s;
+
+type Reply = RecorderReply extends infer R ? (R extends unknown ? Omit<R, 'state' | 'noted'> : never) : never;
+function reply(m: Reply): void {
+  const state = writer.state();
+  sent = JSON.stringify(state);
+  port.postMessage({ ...m, state, noted } as RecorderReply);
 }
+
 const report = setInterval(() => {
-  const s = writer.state();
-  const text = JSON.stringify(s);
-  if (text === sent) return;
-  sent = text;
-  reply({ t: 'state', state: s });
+  if (JSON.stringify(writer.state()) !== sent) reply({ t: 'state' });
 }, 100);
+
+function take(item: RecorderItem): void {
+  if (typeof item === 'string') writer.appendSerialized(item);
+  else if ('lines' in item) writer.appendLines(item.t, item.src, item.lines);
+  else if (item.dump === 'begin') writer.dumpBegin(item.scope, item.startedAt);
+  else writer.dumpEnd(item.scope, item.at, item.startedAt);
+}
+
+/** Settles once `open` has: `close` waits for it, so a segment is never created after the writer closed. */
+let opening: Promise<unknown> = Promise.resolve();
 
 port.on('message', (m: RecorderCommand) => {
   switch (m.t) {
     case 'open':
-      writer.open().then(
-        () => reply({ t: 'opened', state: state() }),
-        (err: Error) => reply({ t: 'opened', state: state(), error: err.message }),
+      opening = writer.open().then(
+        () => reply({ t: 'opened' }),
+        (err: Error) => reply({ t: 'opened', error: err.message }),
       );
       return;
     case 'items':
-      for (const item of m.items) {
-        if (typeof item === 'string') writer.appendSerialized(item);
-        else writer.appendLines(item.t, item.src, item.lines);
-      }
+      for (const item of m.items) take(item);
       Atomics.sub(inFlight, 0, m.chars);
+      Atomics.sub(inFlight, 1, m.records);
       return;
     case 'dropped':
       writer.noteDropped(m.count, m.reason);
       noted += m.count;
       return;
     case 'room':
-      void writer.roomFor(m.bytes).then(() => reply({ t: 'room', id: m.id, state: state() }));
+      void writer.roomFor(m.bytes).then(() => reply({ t: 'room', id: m.id }));
       return;
     case 'flush':
-      void writer.flush().then(() => reply({ t: 'flushed', id: m.id, state: state() }));
+      void writer.flush().then(() => reply({ t: 'flushed', id: m.id }));
       return;
     case 'close':
-      void writer.close().then(() => {
-        clearInterval(report);
-        reply({ t: 'closed', state: state() });
-        port.close();
-      });
+      void opening
+        .then(() => writer.close())
+        .then(() => {
+          clearInterval(report);
+          reply({ t: 'closed' });
+          port.close();
+        });
       return;
   }
 });
+

@@ -107,6 +107,8 @@ export class RecordingWriter {
   readonly #now: () => number;
 
   #queue: Queued[] = [];
+  /** Start time of the dump run, per scope, whose `begin` is queued and whose `end` is not yet. */
+  readonly #openDumps = new Map<'full' | 'poll', number>();
   /** UTF-8 size of each queued line (estimated for lazy lines), in step with `#queue`. */
   #sizes: number[] = [];
   #queueBytes = 0;
@@ -231,10 +233,26 @@ export class RecordingWriter {
   }
 
   /**
+   * A dump run (`scope`, started at `startedAt`) has lines to record: queues its `begin` unless already queued.
+   * A `begin` that was dropped is tried again on the next call, so a replay never sees a run's lines without it.
+   */
+  dumpBegin(scope: 'full' | 'poll', startedAt: number): void {
+    if (this.#openDumps.get(scope) === startedAt) return;
+    if (this.append({ k: 'dump', t: startedAt, phase: 'begin', scope })) this.#openDumps.set(scope, startedAt);
+  }
+
+  /** A dump run ended at `at`: its `begin` if still owed, then its `end`. */
+  dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
+    this.dumpBegin(scope, startedAt);
+    this.#openDumps.delete(scope);
+    this.append({ k: 'dump', t: at, phase: 'end', scope });
+  }
+
+  /**
    * Counts `count` records dropped before they reached this writer (by whoever queues for it), in `dropped` and in
    * the hole the recording marks for them (opened with `reason` if none is open).
    */
-  noteDropped(count: number, reason: string): void {
+  noteDropped(count: number, reason: string | undefined): void {
     for (let i = 0; i < count; i++) this.#drop(reason);
   }
 

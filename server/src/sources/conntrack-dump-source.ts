@@ -4,7 +4,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from '@ctscope/shared';
-import { DUMP_NICE_LEVELS } from '../config.js';
+import { DUMP_NICE_LEVELS, RESYNC_QUIET_MS } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -212,7 +212,7 @@ export interface DumpSchedulerOptions {
   /** Loss that keeps coming doubles the resync gap, up to this (default 30 s, or 10 × the dump's cost if more). */
   maxResyncGapMs?: number;
   /**
-   * Past the floor, a resync runs once no loss was reported for this long (default 1 s), or at the backed-off gap
+   * Past the floor, a resync runs once no loss was reported for this long (default `RESYNC_QUIET_MS`), or at the backed-off gap
    * if the loss never stops: the dump after a loss burst comes right after the burst, not in the middle of it.
    */
   resyncQuietMs?: number;
@@ -305,7 +305,7 @@ export class DumpScheduler {
     this.#minGapMs = opts.minResyncGapMs ?? 2000;
     this.#maxCpuShare = opts.maxCpuShare ?? 0.01;
     this.#costFactor = opts.resyncCostFactor ?? 2;
-    this.#quietMs = opts.resyncQuietMs ?? 1000;
+    this.#quietMs = opts.resyncQuietMs ?? RESYNC_QUIET_MS;
     this.#maxResyncGapMs = opts.maxResyncGapMs ?? 30_000;
     this.supervisor = new Supervisor({
       name: 'dump',

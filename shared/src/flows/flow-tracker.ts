@@ -137,10 +137,11 @@ export class FlowTracker {
    * can be (`readFrom`, or the flow's last input if later), so a countdown is never mistaken for a refresh.
    */
   observe(parsed: FlowRecord, at: number, readFrom?: number): TrackedFlow {
-    const tk = tupleKey(parsed);
     // Built once per event: the id index and a new flow's key both need it.
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
-    const { flow: match, superseded, destroyed, viaId } = this.match(parsed, tk, idKey);
+    const { flow: match, superseded, destroyed, viaId } = this.match(parsed, idKey);
+    // The tuple key, when the match built it: a dump line found by its id (the common case) never needs it.
+    let tk = this.matchedTk;
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     this.lastReading = 'changed';
     // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
@@ -166,12 +167,13 @@ export class FlowTracker {
     let flow = match;
     if (flow) this.beforeUpdate?.(flow, at);
     else {
-      const key = this.uniqueKey(idKey ?? tk, idKey !== undefined ? '-' : '#');
+      if (idKey === undefined) tk ??= tupleKey(parsed);
+      const key = this.uniqueKey(idKey ?? tk!, idKey !== undefined ? '-' : '#');
       flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
     if (rec.id !== undefined) this.byId.set(rec.id, flow, idKey);
-    this.apply(flow, rec, at, tk, readAt);
+    this.apply(flow, rec, at, tk ?? tupleKey(parsed), readAt);
     return flow;
   }
 
@@ -221,14 +223,17 @@ export class FlowTracker {
 
   /** The tracked flow a record belongs to, without changing anything (undefined when it would start a new one). */
   find(rec: FlowRecord): TrackedFlow | undefined {
-    return this.match(rec, tupleKey(rec)).flow;
+    return this.match(rec).flow;
   }
+
+  /** The tuple key {@link match} built for the record it last looked up by tuple (undefined when it did not). */
+  private matchedTk: string | undefined;
 
   private match(
     rec: FlowRecord,
-    tk: string,
     idKey?: string,
   ): { flow?: TrackedFlow; superseded?: TrackedFlow; destroyed?: TrackedFlow; viaId?: boolean } {
+    this.matchedTk = undefined;
     const found = rec.id !== undefined ? this.byId.get(rec.id, idKey) : undefined;
     // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
     // same id with another original tuple is another entry (its own flow), never a replacement; the id then
@@ -242,6 +247,8 @@ export class FlowTracker {
       if (rec.event === 'NEW' && byId.createdAt !== undefined) return { superseded: byId };
       return { flow: byId, viaId: true };
     }
+    const tk = tupleKey(rec);
+    this.matchedTk = tk;
     const holder = this.byTuple.get(tk);
     if (!holder) return {};
     const sameEntry =
