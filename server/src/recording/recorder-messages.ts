@@ -13,11 +13,12 @@ export interface RecorderWorkerData {
 }
 
 /**
- * One queued item: a serialised record (one NDJSON line), a run of dump lines serialised as they are written, or
- * a dump run's `begin`/`end` (the writer knows whether a run's `begin` reached its queue).
+ * One queued item: serialised records (NDJSON, `records` lines: consecutive records travel as one string, which
+ * is copied to the other thread in one piece), a run of dump lines serialised as they are written, or a dump
+ * run's `begin`/`end` (the writer knows whether a run's `begin` reached its queue).
  */
 export type RecorderItem =
-  | string
+  | { text: string; records: number }
   | { t: number; src: 'dump' | 'poll'; lines: readonly string[] }
   | { dump: 'begin'; scope: 'full' | 'poll'; startedAt: number }
   | { dump: 'end'; scope: 'full' | 'poll'; at: number; startedAt: number };

@@ -135,7 +135,14 @@ export class RecorderThread implements Recorder {
       this.#drop(1, undefined);
       return false;
     }
-    return this.#push(line, line.length, 1);
+    if (!this.#admit(line.length, 1)) return false;
+    const last = this.#pending[this.#pending.length - 1];
+    if (last !== undefined && 'text' in last) {
+      last.text += line;
+      last.records++;
+    } else this.#pending.push({ text: line, records: 1 });
+    this.#queued(line.length, 1);
+    return true;
   }
 
   appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void {
@@ -192,15 +199,28 @@ export class RecorderThread implements Recorder {
   }
 
   #push(item: RecorderItem, chars: number, records: number): boolean {
+    if (!this.#admit(chars, records)) return false;
+    this.#pending.push(item);
+    this.#queued(chars, records);
+    return true;
+  }
+
+  /** Whether `records` records of `chars` may be queued; else they are dropped (and counted) here. */
+  #admit(chars: number, records: number): boolean {
     if (this.#closing || this.#ended) {
       this.#drop(records, undefined);
       return false;
     }
-    if (this.state().queuedBytes + chars > this.#maxChars) {
+    const queued = this.#state.queuedBytes + Atomics.load(this.#inFlight, 0) + this.#pendingChars;
+    if (queued + chars > this.#maxChars) {
       this.#drop(records, QUEUE_FULL);
       return false;
     }
-    this.#pending.push(item);
+    return true;
+  }
+
+  /** Accounts what was just added to the pending items, and hands them over when due. */
+  #queued(chars: number, records: number): void {
     this.#pendingChars += chars;
     this.#pendingRecords += records;
     if (this.#pendingChars >= POST_CHARS) this.#post();
@@ -208,7 +228,6 @@ export class RecorderThread implements Recorder {
       this.#postQueued = true;
       queueMicrotask(() => this.#post());
     }
-    return true;
   }
 
   #drop(records: number, reason: string | undefined): void {

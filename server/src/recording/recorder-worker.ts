@@ -4,7 +4,12 @@
  * queue of serialised records grew to tens of MiB.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RecorderCommand, RecorderItem, RecorderReply, RecorderWorkerData } from './recorder-messages.js';
+import type {
+  RecorderCommand,
+  RecorderItem,
+  RecorderReply,
+  RecorderWorkerData,
+} from './recorder-messages.js';
 import { RecordingWriter } from './recording-writer.js';
 
 const data = workerData as RecorderWorkerData;
@@ -28,7 +33,7 @@ const report = setInterval(() => {
 }, 100);
 
 function take(item: RecorderItem): void {
-  if (typeof item === 'string') writer.appendSerialized(item);
+  if ('text' in item) writer.appendSerialized(item.text, item.records);
   else if ('lines' in item) writer.appendLines(item.t, item.src, item.lines);
   else if (item.dump === 'begin') writer.dumpBegin(item.scope, item.startedAt);
   else writer.dumpEnd(item.scope, item.at, item.startedAt);
@@ -71,4 +76,3 @@ port.on('message', (m: RecorderCommand) => {
       return;
   }
 });
-

@@ -191,15 +191,15 @@ export class RecordingWriter {
     return this.appendSerialized(line);
   }
 
-  /** {@link append} of a record already serialised as one NDJSON line (ending in `\n`). */
-  appendSerialized(line: string): boolean {
+  /** {@link append} of `records` records already serialised as NDJSON lines (each ending in `\n`), kept or dropped whole. */
+  appendSerialized(line: string, records = 1): boolean {
     if (this.#closing || this.#paused) {
-      this.#drop();
+      for (let i = 0; i < records; i++) this.#drop();
       return false;
     }
     const size = Buffer.byteLength(line);
     if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
-      this.#drop('recording queue full (disk too slow)');
+      for (let i = 0; i < records; i++) this.#drop('recording queue full (disk too slow)');
       return false;
     }
     if (this.#hole) this.#enqueue(this.#closeHole());
@@ -238,7 +238,8 @@ export class RecordingWriter {
    */
   dumpBegin(scope: 'full' | 'poll', startedAt: number): void {
     if (this.#openDumps.get(scope) === startedAt) return;
-    if (this.append({ k: 'dump', t: startedAt, phase: 'begin', scope })) this.#openDumps.set(scope, startedAt);
+    if (this.append({ k: 'dump', t: startedAt, phase: 'begin', scope }))
+      this.#openDumps.set(scope, startedAt);
   }
 
   /** A dump run ended at `at`: its `begin` if still owed, then its `end`. */
