@@ -162,10 +162,11 @@ export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 
 /**
  * A resync owed after event loss runs once no loss was reported for this long (ms): the dump after a loss burst
- * comes right after the burst, not in the middle of it. ENOBUFS is reported as soon as conntrack's read fails, so
- * the end of a burst shows at once; 1 s of it was a quarter of the convergence after a 50k/s flood (session 8).
+ * comes right after the burst, not in the middle of it. 500 ms was tried (session 8): at 50k/s the table did not
+ * converge sooner (4.2-5.5 s against 3.9-4.9 s, three runs each), since the main thread is what the dump's ingest
+ * waits for after a flood.
  */
-export const RESYNC_QUIET_MS = 500;
+export const RESYNC_QUIET_MS = 1000;
 
 /**
  * Nice levels tried for a full dump's `conntrack -L`, best first. It writes its spool file while ctscope ingests
