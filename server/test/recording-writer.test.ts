@@ -416,7 +416,9 @@ describe('RecordingWriter', () => {
     const { w } = makeWriter(dir, { maxQueueBytes: 1000 });
     await w.open();
     for (let i = 0; i < 50; i++) w.append(lineRec(i, 20));
+    const before = w.state().dropped;
     w.dumpBegin('full', T0 + 100); // dropped: the queue is full
+    expect(w.state().dropped).toBe(before + 1);
     await w.flush();
     w.dumpBegin('full', T0 + 100); // owed: queued now
     w.dumpBegin('full', T0 + 100); // already queued

@@ -6,8 +6,9 @@ export interface RecorderWorkerData {
   /** The writer's options, without a clock: the recorder thread uses the wall clock. */
   options: Omit<RecordingWriterOptions, 'now'>;
   /**
-   * Int32Array[2] over this: chars [0] and records [1] posted to the recorder thread and not yet queued by its
-   * writer (the main thread adds, the recorder thread subtracts).
+   * Int32Array[3] over this: chars [0] and records [1] posted to the recorder thread and not yet queued by its
+   * writer (the main thread adds, the recorder thread subtracts), and [2] the bytes in the writer's queue (the
+   * recorder thread stores it every few ms, and before it subtracts what it took from [0]).
    */
   inFlight: SharedArrayBuffer;
 }

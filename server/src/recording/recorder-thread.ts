@@ -56,8 +56,11 @@ export interface RecorderThreadOptions extends Omit<RecordingWriterOptions, 'now
 export class RecorderThread implements Recorder {
   readonly #options: Omit<RecordingWriterOptions, 'now'>;
   readonly #onFailure: ((message: string) => void) | undefined;
-  /** Chars [0] and records [1] handed over and not yet queued by the writer (this thread adds, it subtracts). */
-  readonly #inFlight = new Int32Array(new SharedArrayBuffer(8));
+  /**
+   * Chars [0] and records [1] handed over and not yet queued by the writer (this thread adds, it subtracts), and
+   * [2] the bytes in the writer's queue (it stores them).
+   */
+  readonly #inFlight = new Int32Array(new SharedArrayBuffer(12));
   /** Bound on what waits here, in flight and (as last reported) in the writer's queue. */
   readonly #maxChars: number;
   #worker: Worker | undefined;
@@ -123,6 +126,7 @@ export class RecorderThread implements Recorder {
       // Nothing could ever be written: end the thread, so that records are counted as dropped, not held.
       this.#closedReply = true;
       await worker.terminate();
+      this.#state = { ...this.#state, paused: true, reason: error, queuedBytes: 0 };
       throw new Error(error);
     }
   }
@@ -153,12 +157,14 @@ export class RecorderThread implements Recorder {
     this.#push({ t, src, lines }, chars, lines.length);
   }
 
+  // A `begin` is sent with every chunk of a run and written once by the writer: it counts as no record here (if
+  // every one is dropped, the writer still writes it before the run's end).
   dumpBegin(scope: 'full' | 'poll', startedAt: number): void {
-    this.#push({ dump: 'begin', scope, startedAt }, 64, 1);
+    this.#push({ dump: 'begin', scope, startedAt }, 64, 0);
   }
 
   dumpEnd(scope: 'full' | 'poll', at: number, startedAt: number): void {
-    this.#push({ dump: 'end', scope, at, startedAt }, 128, 2);
+    this.#push({ dump: 'end', scope, at, startedAt }, 128, 1);
   }
 
   roomFor(bytes: number): Promise<void> {
@@ -194,7 +200,7 @@ export class RecorderThread implements Recorder {
     return {
       ...this.#state,
       dropped: this.#state.dropped - this.#noted + this.#droppedHere,
-      queuedBytes: this.#state.queuedBytes + Atomics.load(this.#inFlight, 0) + this.#pendingChars,
+      queuedBytes: this.#queuedChars(),
     };
   }
 
@@ -207,12 +213,12 @@ export class RecorderThread implements Recorder {
 
   /** Whether `records` records of `chars` may be queued; else they are dropped (and counted) here. */
   #admit(chars: number, records: number): boolean {
-    if (this.#closing || this.#ended) {
+    // Before open(), nothing could keep the order of drops and records: the agent opens before its sources start.
+    if (this.#closing || this.#ended || !this.#worker) {
       this.#drop(records, undefined);
       return false;
     }
-    const queued = this.#state.queuedBytes + Atomics.load(this.#inFlight, 0) + this.#pendingChars;
-    if (queued + chars > this.#maxChars) {
+    if (this.#queuedChars() + chars > this.#maxChars) {
       this.#drop(records, QUEUE_FULL);
       return false;
     }
@@ -230,9 +236,15 @@ export class RecorderThread implements Recorder {
     }
   }
 
+  /** What waits here, in flight, and in the writer's queue (bytes there, chars elsewhere: ASCII in practice). */
+  #queuedChars(): number {
+    if (this.#ended) return 0;
+    return Atomics.load(this.#inFlight, 2) + Atomics.load(this.#inFlight, 0) + this.#pendingChars;
+  }
+
   #drop(records: number, reason: string | undefined): void {
     this.#droppedHere += records;
-    if (this.#closing || this.#ended) return;
+    if (this.#closing || this.#ended || !this.#worker) return;
     // What was appended before the drop goes first, so the hole lands where the records went missing; drops
     // for another reason are reported apart (only a reason opens a hole, as in the writer).
     if (this.#pending.length > 0 || (this.#unreported > 0 && reason !== this.#unreportedReason)) this.#post();
@@ -315,6 +327,7 @@ export class RecorderThread implements Recorder {
     this.#pendingRecords = 0;
     Atomics.store(this.#inFlight, 0, 0);
     Atomics.store(this.#inFlight, 1, 0);
+    Atomics.store(this.#inFlight, 2, 0);
     if (!this.#closedReply) {
       const reason = 'recorder thread ended';
       this.#state = { ...this.#state, paused: true, reason, queuedBytes: 0 };

@@ -23,6 +23,7 @@ let sent = '';
 
 type Reply = RecorderReply extends infer R ? (R extends unknown ? Omit<R, 'state' | 'noted'> : never) : never;
 function reply(m: Reply): void {
+  publishQueued();
   const state = writer.state();
   sent = JSON.stringify(state);
   port.postMessage({ ...m, state, noted } as RecorderReply);
@@ -31,6 +32,12 @@ function reply(m: Reply): void {
 const report = setInterval(() => {
   if (JSON.stringify(writer.state()) !== sent) reply({ t: 'state' });
 }, 100);
+
+/** The writer's queue size for the main thread's bound, never more than a few ms old. */
+function publishQueued(): void {
+  Atomics.store(inFlight, 2, Math.min(writer.state().queuedBytes, 0x7fffffff));
+}
+const publish = setInterval(publishQueued, 5);
 
 function take(item: RecorderItem): void {
   if ('text' in item) writer.appendSerialized(item.text, item.records);
@@ -52,6 +59,7 @@ port.on('message', (m: RecorderCommand) => {
       return;
     case 'items':
       for (const item of m.items) take(item);
+      publishQueued();
       Atomics.sub(inFlight, 0, m.chars);
       Atomics.sub(inFlight, 1, m.records);
       return;
@@ -70,6 +78,8 @@ port.on('message', (m: RecorderCommand) => {
         .then(() => writer.close())
         .then(() => {
           clearInterval(report);
+          clearInterval(publish);
+          publishQueued();
           reply({ t: 'closed' });
           port.close();
         });

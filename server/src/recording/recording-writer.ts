@@ -396,7 +396,8 @@ export class RecordingWriter {
             break;
           }
         }
-        // Plain: fill the segment up to its limit so rotation by size is exact to one line. Gzip: the compressed
+        // Plain: fill the segment up to its limit so rotation by size is exact to one queued item (a line, or
+        // the records a recorder thread hands over together, at most a few hundred KiB). Gzip: the compressed
         // size is known only after the batch, so a segment ends at the first batch that takes it past the limit.
         const limit = this.#opts.gzip
           ? MAX_BATCH_BYTES
@@ -602,6 +603,8 @@ export class RecordingWriter {
   /** Enters the paused state after a failed write that lost `lost` records, dropping the backlog too. */
   #pause(err: unknown, lost: number): void {
     const lostTotal = lost + countLines(this.#queue);
+    // A `begin` among what is lost is owed again.
+    this.#openDumps.clear();
     this.#queue = [];
     this.#sizes = [];
     this.#queueBytes = 0;
