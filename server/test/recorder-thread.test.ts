@@ -22,7 +22,10 @@ function tempDir(): string {
   return d;
 }
 
-function makeRecorder(dir: string, opts: Partial<Omit<RecordingWriterOptions, 'now'>> = {}): RecorderThread {
+function makeRecorder(
+  dir: string,
+  opts: Partial<Omit<RecordingWriterOptions, 'now' | 'onProgress'>> = {},
+): RecorderThread {
   const r = new RecorderThread({
     dir,
     node: 'node-a',

@@ -3,12 +3,12 @@ import type { RecordingWriterOptions, RecordingWriterState } from './recording-w
 
 /** What the main thread gives the recorder thread. */
 export interface RecorderWorkerData {
-  /** The writer's options, without a clock: the recorder thread uses the wall clock. */
-  options: Omit<RecordingWriterOptions, 'now'>;
+  /** The writer's options, without a clock (the recorder thread uses the wall clock) or callbacks. */
+  options: Omit<RecordingWriterOptions, 'now' | 'onProgress'>;
   /**
    * Int32Array[3] over this: chars [0] and records [1] posted to the recorder thread and not yet queued by its
    * writer (the main thread adds, the recorder thread subtracts), and [2] the bytes in the writer's queue (the
-   * recorder thread stores it every few ms, and before it subtracts what it took from [0]).
+   * recorder thread stores it after every batch written, drop and intake, before it subtracts what it took from [0]).
    */
   inFlight: SharedArrayBuffer;
 }

@@ -47,14 +47,14 @@ const QUEUE_FULL = 'recording queue full (disk too slow)';
 const MiB = 1024 * 1024;
 
 /** Options for {@link RecorderThread}: the writer's, less its clock (the recorder thread uses the wall clock). */
-export interface RecorderThreadOptions extends Omit<RecordingWriterOptions, 'now'> {
+export interface RecorderThreadOptions extends Omit<RecordingWriterOptions, 'now' | 'onProgress'> {
   /** The recorder thread ended without being closed: what it had queued is lost, and nothing more is written. */
   onFailure?: (message: string) => void;
 }
 
 /** A {@link Recorder} whose RecordingWriter runs on its own thread. */
 export class RecorderThread implements Recorder {
-  readonly #options: Omit<RecordingWriterOptions, 'now'>;
+  readonly #options: Omit<RecordingWriterOptions, 'now' | 'onProgress'>;
   readonly #onFailure: ((message: string) => void) | undefined;
   /**
    * Chars [0] and records [1] handed over and not yet queued by the writer (this thread adds, it subtracts), and

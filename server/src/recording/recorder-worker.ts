@@ -15,7 +15,7 @@ import { RecordingWriter } from './recording-writer.js';
 const data = workerData as RecorderWorkerData;
 const port = parentPort!;
 const inFlight = new Int32Array(data.inFlight);
-const writer = new RecordingWriter(data.options);
+const writer = new RecordingWriter({ ...data.options, onProgress: () => publishQueued() });
 /** Records the main thread reported dropped (see RecorderReply). */
 let noted = 0;
 /** The state last sent, so the periodic report only goes out when something changed. */
@@ -33,11 +33,10 @@ const report = setInterval(() => {
   if (JSON.stringify(writer.state()) !== sent) reply({ t: 'state' });
 }, 100);
 
-/** The writer's queue size for the main thread's bound, never more than a few ms old. */
+/** The writer's queue size for the main thread's bound: after every batch written, drop, intake and reply. */
 function publishQueued(): void {
   Atomics.store(inFlight, 2, Math.min(writer.state().queuedBytes, 0x7fffffff));
 }
-const publish = setInterval(publishQueued, 5);
 
 function take(item: RecorderItem): void {
   if ('text' in item) writer.appendSerialized(item.text, item.records);
@@ -78,7 +77,6 @@ port.on('message', (m: RecorderCommand) => {
         .then(() => writer.close())
         .then(() => {
           clearInterval(report);
-          clearInterval(publish);
           publishQueued();
           reply({ t: 'closed' });
           port.close();

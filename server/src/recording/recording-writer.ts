@@ -38,6 +38,8 @@ export interface RecordingWriterOptions {
    * default is in config.ts).
    */
   gzip?: boolean;
+  /** Called after each batch written or record dropped (the queue shrank, or will not grow by what was offered). */
+  onProgress?: () => void;
 }
 
 /** Snapshot of a writer's progress, for status pages and metrics. */
@@ -103,7 +105,8 @@ function errorText(err: unknown): string {
  * writer pauses (dropping and counting records), retries every `retryMs`, and marks the hole in the file.
  */
 export class RecordingWriter {
-  readonly #opts: Required<Omit<RecordingWriterOptions, 'netns'>> & { netns?: string };
+  readonly #opts: Required<Omit<RecordingWriterOptions, 'netns' | 'onProgress'>> &
+    Pick<RecordingWriterOptions, 'netns' | 'onProgress'>;
   readonly #now: () => number;
 
   #queue: Queued[] = [];
@@ -278,6 +281,7 @@ export class RecordingWriter {
   }
 
   #wakeRoom(): void {
+    this.#opts.onProgress?.();
     if (this.#roomWaiters.length === 0) return;
     // Dropping records (a hole is open): waiting for room would only hold the producer back for nothing.
     const draining = this.#drainScheduled && !this.#paused && !this.#hole;
