@@ -10,7 +10,12 @@ import type {
   RecorderReply,
   RecorderWorkerData,
 } from './recorder-messages.js';
-import type { RecordingWriterOptions, RecordingWriterState } from './recording-writer.js';
+import {
+  DEFAULT_MAX_QUEUE_BYTES,
+  QUEUE_FULL_REASON,
+  type RecordingWriterOptions,
+  type RecordingWriterState,
+} from './recording-writer.js';
 
 /** What the live agent needs of a recorder (RecordingWriter's own surface). */
 export interface Recorder {
@@ -43,8 +48,6 @@ const WORKER_URL = new URL(
 
 /** Serialised records are handed over once this many chars wait, else at the end of the current task. */
 const POST_CHARS = 256 * 1024;
-const QUEUE_FULL = 'recording queue full (disk too slow)';
-const MiB = 1024 * 1024;
 
 /** Options for {@link RecorderThread}: the writer's, less its clock (the recorder thread uses the wall clock). */
 export interface RecorderThreadOptions extends Omit<RecordingWriterOptions, 'now' | 'onProgress'> {
@@ -61,7 +64,7 @@ export class RecorderThread implements Recorder {
    * [2] the bytes in the writer's queue (it stores them).
    */
   readonly #inFlight = new Int32Array(new SharedArrayBuffer(12));
-  /** Bound on what waits here, in flight and (as last reported) in the writer's queue. */
+  /** Bound on what waits here, in flight and in the writer's queue, together. */
   readonly #maxChars: number;
   #worker: Worker | undefined;
   /** Set when the recorder thread has ended (closed, or died): nothing reaches the disk any more. */
@@ -89,7 +92,7 @@ export class RecorderThread implements Recorder {
   constructor({ onFailure, ...options }: RecorderThreadOptions) {
     this.#options = options;
     this.#onFailure = onFailure;
-    this.#maxChars = options.maxQueueBytes ?? 64 * MiB;
+    this.#maxChars = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     this.#state = {
       dir: options.dir,
       bytes: 0,
@@ -168,8 +171,8 @@ export class RecorderThread implements Recorder {
   }
 
   roomFor(bytes: number): Promise<void> {
-    // Within the bound as last reported: no round trip (a dump read back in chunks asks after every chunk).
-    if (this.state().queuedBytes <= bytes) return Promise.resolve();
+    // Already within it: no round trip (a dump read back in chunks asks after every chunk).
+    if (this.#queuedChars() <= bytes) return Promise.resolve();
     return this.#ask((id) => ({ t: 'room', id, bytes }));
   }
 
@@ -219,7 +222,7 @@ export class RecorderThread implements Recorder {
       return false;
     }
     if (this.#queuedChars() + chars > this.#maxChars) {
-      this.#drop(records, QUEUE_FULL);
+      this.#drop(records, QUEUE_FULL_REASON);
       return false;
     }
     return true;

@@ -68,6 +68,10 @@ export interface RecordingWriterState {
 }
 
 const MiB = 1024 * 1024;
+/** Default {@link RecordingWriterOptions.maxQueueBytes}. */
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * MiB;
+/** Why records were dropped when the queue for the disk was full (the hole's `recording-paused` detail). */
+export const QUEUE_FULL_REASON = 'recording queue full (disk too slow)';
 /** Longest {@link RecordingWriter.roomFor} wait, ms. */
 const ROOM_MAX_WAIT_MS = 2000;
 /** Upper bound on one write, so a long backlog is not joined into one huge string. */
@@ -150,7 +154,7 @@ export class RecordingWriter {
       segmentMs: opts.segmentMs ?? 60 * 60 * 1000,
       now: opts.now ?? Date.now,
       retryMs: opts.retryMs ?? 5000,
-      maxQueueBytes: opts.maxQueueBytes ?? 64 * MiB,
+      maxQueueBytes: opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
       gzip: opts.gzip ?? false,
     };
     this.#now = this.#opts.now;
@@ -202,7 +206,7 @@ export class RecordingWriter {
     }
     const size = Buffer.byteLength(line);
     if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
-      for (let i = 0; i < records; i++) this.#drop('recording queue full (disk too slow)');
+      for (let i = 0; i < records; i++) this.#drop(QUEUE_FULL_REASON);
       return false;
     }
     if (this.#hole) this.#enqueue(this.#closeHole());
@@ -225,7 +229,7 @@ export class RecordingWriter {
     let size = lines.length * overhead;
     for (const l of lines) size += l.length;
     if (this.#queueBytes + size > this.#opts.maxQueueBytes) {
-      for (let i = 0; i < lines.length; i++) this.#drop('recording queue full (disk too slow)');
+      for (let i = 0; i < lines.length; i++) this.#drop(QUEUE_FULL_REASON);
       return;
     }
     if (this.#hole) this.#enqueue(this.#closeHole());

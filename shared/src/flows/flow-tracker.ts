@@ -140,8 +140,8 @@ export class FlowTracker {
     // Built once per event: the id index and a new flow's key both need it.
     const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
     const { flow: match, superseded, destroyed, viaId } = this.match(parsed, idKey);
-    // The tuple key, when the match built it: a dump line found by its id (the common case) never needs it.
-    let tk = this.matchedTk;
+    // The tuple key as the match built it, if it did: a quiet dump line found by its id never needs one.
+    const matchedTk = this.matchedTk;
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
     this.lastReading = 'changed';
     // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
@@ -163,17 +163,17 @@ export class FlowTracker {
       return match;
     }
     if (superseded) this.supersede(superseded, at);
+    const tk = matchedTk ?? tupleKey(parsed);
     const rec = this.keep ? this.keep(parsed, match?.record) : parsed;
     let flow = match;
     if (flow) this.beforeUpdate?.(flow, at);
     else {
-      if (idKey === undefined) tk ??= tupleKey(parsed);
-      const key = this.uniqueKey(idKey ?? tk!, idKey !== undefined ? '-' : '#');
+      const key = this.uniqueKey(idKey ?? tk, idKey !== undefined ? '-' : '#');
       flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
     if (rec.id !== undefined) this.byId.set(rec.id, flow, idKey);
-    this.apply(flow, rec, at, tk ?? tupleKey(parsed), readAt);
+    this.apply(flow, rec, at, tk, readAt);
     return flow;
   }
 
