@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LIVE_NODE_FLAGS } from '../server/dist/config.js';
 import { readRecording } from '../server/dist/recording/recording-reader.js';
 import {
   canUseFifo,
@@ -158,8 +157,6 @@ async function startServe(ns, dataDir) {
   const child = spawn(
     process.execPath,
     [
-      // What the DaemonSet runs: serve's start-up-only V8 flags (the same for a baseline CLI, so runs compare).
-      ...LIVE_NODE_FLAGS,
       ...(process.env.BENCH_KERNEL_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       CLI,
       'serve',

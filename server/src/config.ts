@@ -182,15 +182,6 @@ export const DUMP_NICE_LEVELS: readonly number[] = [-10, -5, -1];
  */
 export const EVENT_BACKLOG_MAX_CHARS = 64 * 1024 * 1024;
 
-/**
- * V8 flags for `ctscope serve` that V8 reads only when the process starts, so they cannot be applied like
- * {@link V8_FLAGS}: the DaemonSet puts them in `NODE_OPTIONS` (a packaging test checks), and bench:kernel starts
- * serve with them. A larger young generation lets a flood's per-event garbage die there instead of being
- * promoted and collected by full GCs (session 8, four runs each at 50k/s: CPU 19.4-21.2 s against 21.6-25.8 s,
- * converged 2.8-4.0 s against 4.2-6.6 s, peak RSS 258-274 MB against 266-278 MB; no change at 1k and 10k/s).
- */
-export const LIVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
-
 /** Apply one of the {@link V8_FLAGS} sets to this process. */
 export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
   for (const flag of V8_FLAGS[use]) setFlagsFromString(flag);

@@ -12,7 +12,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_MAX_FLOWS, expectedPeakRssMb, LIVE_NODE_FLAGS } from '../../src/config.js';
+import { DEFAULT_MAX_FLOWS, expectedPeakRssMb } from '../../src/config.js';
 import { buildProgram } from '../../src/program.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -241,8 +241,6 @@ describe('the DaemonSet', () => {
       return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
     };
     const heap = Number(/--max-old-space-size=(\d+)/.exec(env('NODE_OPTIONS').value)?.[1]);
-    // The start-up-only V8 flags of serve are in force in the pod.
-    for (const flag of LIVE_NODE_FLAGS) expect(env('NODE_OPTIONS').value.split(/\s+/)).toContain(flag);
     const { requests, limits } = container.resources;
     expect(mib(requests.memory)).toBe(128);
     expect(mib(limits.memory)).toBe(640);
