@@ -275,7 +275,9 @@ async function ctscope(bin, spec) {
         rss,
         recBytes: dirBytes(dataDir),
         ...rec,
-        listener: s.listener ? `${s.listener.text}, reader ${s.listener.reader}` : '?',
+        listener: s.listener
+          ? `${s.listener.text}, reader ${s.listener.reader}, ${s.listener.pipe ?? '?'} pipe`
+          : '?',
         backlogPeakMiB: (s.eventBacklog?.peakChars ?? Number.NaN) / 1048576,
         // The recorder's own account, to tell a writer's drop from a reader's loss if the recorded NEW count is short.
         recorder: s.recording

@@ -106,50 +106,68 @@ describe('createConntrackEventsSource', () => {
     expect(rec.states.every((s) => s.lastError === undefined)).toBe(true);
   });
 
-  it('keeps up with the 3000-line flood sample without losing a line', async () => {
-    const expected = eventLines(FLOOD);
-    expect(expected).toHaveLength(3000);
-    process.env.FAKE_CT_EVENTS = FLOOD;
-    const { rec, sink } = recordingSink();
-    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 1 << 20 });
-    source.start();
-    await waitFor(() => expect(rec.lines.length).toBe(expected.length), 8000);
-    expect(rec.lines).toEqual(expected);
-  });
+  // The 3000 lines are ~590 KB, written at once: nine times what a pipe holds, so the polled named pipe must be
+  // read again before the listener can finish.
+  it.each([
+    { pollNamedPipe: true, pipe: 'named' },
+    { pollNamedPipe: false, pipe: 'anonymous' },
+  ] as const)(
+    'keeps up with the 3000-line flood sample without losing a line ($pipe pipe)',
+    async ({ pollNamedPipe, pipe }) => {
+      const expected = eventLines(FLOOD);
+      expect(expected).toHaveLength(3000);
+      process.env.FAKE_CT_EVENTS = FLOOD;
+      const { rec, sink } = recordingSink();
+      source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 1 << 20, pollNamedPipe });
+      source.start();
+      await waitFor(() => expect(rec.lines.length).toBe(expected.length), 8000);
+      expect(rec.lines).toEqual(expected);
+      await waitFor(() => expect(source?.priority()?.pipe).toBe(pipe));
+    },
+  );
 
-  it('reassembles lines split across chunks (even inside UTF-8) and passes garbage through unparsed', async () => {
-    const content = [
-      '[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=60357 dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=60357 id=2643185377',
-      'complete garbage ###',
-      '',
-      'crlf line\r',
-      'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
-      '[DESTROY] truncated',
-      'no newline at the end',
-    ].join('\n');
-    const file = join(stateDir, 'split.txt');
-    writeFileSync(file, content);
-    Object.assign(process.env, {
-      FAKE_CT_EVENTS: file,
-      FAKE_CT_EVENTS_CHUNK: '7',
-      FAKE_CT_EVENTS_DELAY: '0.002',
-      FAKE_CT_EVENTS_AFTER: 'exit',
-    });
-    const { rec, sink } = recordingSink();
-    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, minBackoffMs: 60_000 });
-    source.start();
-    await waitFor(() => expect(source?.state.state).toBe('failed'));
-    expect(rec.lines).toEqual([
-      content.split('\n')[0],
-      'complete garbage ###',
-      '',
-      'crlf line',
-      'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
-      '[DESTROY] truncated',
-      'no newline at the end',
-    ]);
-    expect(source.state.lastError).toBe('conntrack -E exited with code 0');
-  });
+  it.each([true, false])(
+    'reassembles lines split across chunks (even inside UTF-8) and passes garbage through unparsed (named pipe: %s)',
+    async (pollNamedPipe) => {
+      const content = [
+        '[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=60357 dport=53 [UNREPLIED] src=172.20.112.199 dst=10.42.0.33 sport=53 dport=60357 id=2643185377',
+        'complete garbage ###',
+        '',
+        'crlf line\r',
+        'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
+        '[DESTROY] truncated',
+        'no newline at the end',
+      ].join('\n');
+      const file = join(stateDir, 'split.txt');
+      writeFileSync(file, content);
+      Object.assign(process.env, {
+        FAKE_CT_EVENTS: file,
+        FAKE_CT_EVENTS_CHUNK: '7',
+        FAKE_CT_EVENTS_DELAY: '0.002',
+        FAKE_CT_EVENTS_AFTER: 'exit',
+      });
+      const { rec, sink } = recordingSink();
+      source = createConntrackEventsSource({
+        sink,
+        node: {},
+        bufferBytes: 65536,
+        minBackoffMs: 60_000,
+        pollNamedPipe,
+      });
+      source.start();
+      await waitFor(() => expect(source?.state.state).toBe('failed'));
+      expect(rec.lines).toEqual([
+        content.split('\n')[0],
+        'complete garbage ###',
+        '',
+        'crlf line',
+        'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
+        '[DESTROY] truncated',
+        'no newline at the end',
+      ]);
+      expect(source.state.lastError).toBe('conntrack -E exited with code 0');
+    },
+  );
 
   it('reports an ENOBUFS warning as event loss and keeps delivering lines', async () => {
     const expected = eventLines(SEED_EVENTS);
@@ -331,6 +349,7 @@ describe('createConntrackEventsSource', () => {
       level: 10,
       text: 'SCHED_FIFO 10 (chrt -f 10)',
       reader: 'SCHED_FIFO 10',
+      pipe: 'named',
     });
     expect(rec.states.at(-1)?.priority?.mode).toBe('fifo');
   });
@@ -349,7 +368,7 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
     await waitFor(() => expect(events.priority()).toBeDefined());
-    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20' });
+    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20', pipe: 'named' });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });
 

@@ -36,6 +36,11 @@ export interface ConntrackEventsSourceOptions {
   maxBacklogChars?: number;
   /** Whether SCHED_FIFO may be used (default: probed with `chrt` before each start). */
   canUseFifo?: () => Promise<boolean>;
+  /**
+   * Hand the listener a named pipe that the reader thread reads every few ms (default true), instead of an anonymous
+   * pipe it wakes up for on every event.
+   */
+  pollNamedPipe?: boolean;
 }
 
 /** Arguments of the event tail (before any netns or priority wrapping). */
@@ -150,6 +155,7 @@ async function tailEvents(
     backlog,
     niceChild: !fifo,
     readerFifo: fifo ? planned.level : undefined,
+    pollNamedPipe: opts.pollNamedPipe ?? true,
   };
   const worker = new Worker(WORKER_URL, { workerData });
   const stop = (): void => worker.postMessage({ t: 'stop' } satisfies EventTailCommand);
@@ -185,7 +191,7 @@ async function tailEvents(
         return;
       case 'spawned': {
         const p = fifo ? planned : m.childNice !== undefined ? nicePriority(m.childNice) : defaultPriority();
-        onPriority({ ...p, reader: m.reader });
+        onPriority({ ...p, reader: m.reader, pipe: m.pipe });
         return;
       }
       case 'lines':

@@ -15,6 +15,8 @@ export interface EventTailWorkerData {
   niceChild: boolean;
   /** Put this reader thread under SCHED_FIFO at this priority (when the listener runs under it too). */
   readerFifo?: number;
+  /** Give the listener a named pipe and read it on a timer (falls back to an anonymous pipe if none can be made). */
+  pollNamedPipe: boolean;
 }
 
 /** Lines read in one chunk; `at` is its receive time (ms, wall clock). */
@@ -25,7 +27,7 @@ export interface EventTailChunk {
 
 /** Worker → main. `at` is the receive time (ms, wall clock). */
 export type EventTailMessage =
-  | { t: 'spawned'; pid: number | undefined; childNice?: number; reader: string }
+  | { t: 'spawned'; pid: number | undefined; childNice?: number; reader: string; pipe: 'named' | 'anonymous' }
   /** Sent as soon as the listener runs (before `spawned`, which waits for the reader's scheduling). */
   | { t: 'pid'; pid: number }
   /** Chunks read within one batching window, in order. */

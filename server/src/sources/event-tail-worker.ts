@@ -7,8 +7,11 @@
 // node:child_process rather than execa here: a fresh worker must start the tail fast (events sent before it
 // subscribes are never seen), and loading execa into a new isolate took seconds on a loaded node. Argument
 // arrays only, never a shell.
-import { execFile, spawn } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readlinkSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineSplitter } from '@ctscope/shared';
 import { bestNice } from '../node/nice-level.js';
@@ -75,7 +78,33 @@ async function prioritiseReader(): Promise<string> {
   const nice = bestNice(tid);
   return nice === undefined ? 'default' : `nice ${nice}`;
 }
-const child = spawn(data.file, data.argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A named pipe read on a timer instead of an anonymous one read on every wakeup: conntrack writes each event on
+ * its own, so a reader waiting in epoll woke (and ran the stream machinery) once per event, about 2.5 CPU-s per
+ * 100k flows. Polled, one read takes every line written since the last one. The listener writes through its own
+ * blocking descriptor; ours is O_RDWR (so opening never blocks and there is no EOF) and non-blocking. Undefined
+ * when one cannot be made (no mkfifo, read-only tmp): then the anonymous pipe is read as before.
+ */
+function openNamedPipe(): { read: number; write: number } | undefined {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'ctscope-tail-'));
+    const path = join(dir, 'events');
+    execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore', timeout: 5000 });
+    const read = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const write = openSync(path, constants.O_WRONLY);
+    return { read, write };
+  } catch {
+    return undefined;
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const named = data.pollNamedPipe ? openNamedPipe() : undefined;
+const child = spawn(data.file, data.argv, { stdio: ['ignore', named?.write ?? 'pipe', 'pipe'] });
+// The child holds its own copy of the write end.
+if (named) closeSync(named.write);
 let spawnError: NodeJS.ErrnoException | undefined;
 const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
   child.once('error', (err) => {
@@ -86,7 +115,9 @@ const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }
 });
 if (child.pid !== undefined) port.postMessage({ t: 'pid', pid: child.pid } satisfies EventTailMessage);
 const childNice = data.niceChild && child.pid !== undefined ? bestNice(child.pid) : undefined;
-prioritiseReader().then((reader) => post({ t: 'spawned', pid: child.pid, childNice, reader }));
+prioritiseReader().then((reader) =>
+  post({ t: 'spawned', pid: child.pid, childNice, reader, pipe: named ? 'named' : 'anonymous' }),
+);
 
 const out = new LineSplitter({ maxLineLength: data.maxLineLength });
 const err = new LineSplitter({ maxLineLength: 4096 });
@@ -123,8 +154,49 @@ function deliver(lines: string[], at: number): void {
   else batchTimer ??= setTimeout(flushBatch, BATCH_MS);
 }
 
-child.stdout?.setEncoding('utf8');
-child.stdout?.on('data', (chunk: string) => deliver(out.push(chunk), Date.now()));
+/**
+ * Poll period of the named pipe while events flow; after a read of at least FAST_BYTES the next read follows in
+ * 1 ms, and while it stays empty the period doubles up to IDLE_POLL_MS. The pipe holds 64 KiB: a burst after a
+ * quiet spell may block the listener for at most IDLE_POLL_MS, which its netlink buffer (`-b`) absorbs.
+ */
+const POLL_MS = 5;
+const IDLE_POLL_MS = 40;
+const FAST_BYTES = 16 * 1024;
+let pollMs = POLL_MS;
+const readBuf = Buffer.allocUnsafe(256 * 1024);
+const decoder = new StringDecoder('utf8');
+let pollTimer: NodeJS.Timeout | undefined;
+
+/** Everything the named pipe holds now, delivered; returns the bytes read. */
+function drainPipe(fd: number): number {
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, readBuf, 0, readBuf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw e;
+    }
+    if (n === 0) break;
+    total += n;
+    deliver(out.push(decoder.write(readBuf.subarray(0, n))), Date.now());
+    if (n < readBuf.length) break;
+  }
+  return total;
+}
+
+function pollPipe(fd: number): void {
+  const n = drainPipe(fd);
+  pollMs = n >= FAST_BYTES ? 1 : n > 0 ? POLL_MS : Math.min(IDLE_POLL_MS, pollMs * 2);
+  pollTimer = setTimeout(() => pollPipe(fd), pollMs);
+}
+
+if (named) pollPipe(named.read);
+else {
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => deliver(out.push(chunk), Date.now()));
+}
 child.stderr?.setEncoding('utf8');
 child.stderr?.on('data', (chunk: string) => {
   const lines = err.push(chunk);
@@ -139,6 +211,13 @@ port.on('message', (m: EventTailCommand) => {
 });
 
 const r = await ended;
+if (named) {
+  clearTimeout(pollTimer);
+  drainPipe(named.read);
+  closeSync(named.read);
+  const rest = decoder.end();
+  if (rest) deliver(out.push(rest), Date.now());
+}
 const at = Date.now();
 deliver(out.flush(), at);
 reportDropped(at);

@@ -73,4 +73,9 @@ export interface ListenerPriority {
   text: string;
   /** Scheduling of ctscope's thread that reads the listener's output, e.g. `SCHED_FIFO 10` or `nice -20`. */
   reader?: string;
+  /**
+   * How that thread gets the output: `named`, a named pipe it reads every few ms (one wakeup takes every line
+   * written since); `anonymous`, a pipe it wakes up for on every event (when no named pipe could be made).
+   */
+  pipe?: 'named' | 'anonymous';
 }
