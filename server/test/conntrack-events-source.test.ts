@@ -126,6 +126,20 @@ describe('createConntrackEventsSource', () => {
     },
   );
 
+  it('hands a sink that takes chunks whole every line once, in order, and never line by line', async () => {
+    const expected = eventLines(FLOOD);
+    process.env.FAKE_CT_EVENTS = FLOOD;
+    const { rec, sink } = recordingSink();
+    const chunks: Array<{ lines: readonly string[]; at: number }> = [];
+    sink.onEventLines = (lines, at) => chunks.push({ lines, at });
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 1 << 20 });
+    source.start();
+    await waitFor(() => expect(chunks.reduce((n, c) => n + c.lines.length, 0)).toBe(expected.length), 8000);
+    expect(chunks.flatMap((c) => c.lines)).toEqual(expected);
+    expect(chunks.every((c, i) => i === 0 || c.at >= chunks[i - 1]!.at)).toBe(true);
+    expect(rec.lines).toEqual([]);
+  });
+
   it.each([true, false])(
     'reassembles lines split across chunks (even inside UTF-8) and passes garbage through unparsed (named pipe: %s)',
     async (pollNamedPipe) => {

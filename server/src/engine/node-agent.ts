@@ -148,6 +148,11 @@ export class NodeAgent implements Engine {
         core.onEventLine(line, at);
         rec({ k: 'line', t: at, src: 'events', line });
       },
+      // The same records as line by line (the engine records nothing meanwhile), serialised on the recorder's thread.
+      onEventLines: (lines, at) => {
+        for (let i = 0; i < lines.length; i++) core.onEventLine(lines[i]!, at);
+        this.recorder?.appendLines(at, 'events', lines);
+      },
       onEventLoss: (reason, detail, at) => {
         core.onEventLoss(reason, detail, at);
         rec({ k: 'gap', t: at, reason, detail });

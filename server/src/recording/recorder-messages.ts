@@ -1,4 +1,5 @@
 /** Messages between the recorder thread (which owns the RecordingWriter) and the main thread. */
+import type { RecLine } from '@ctscope/shared';
 import type { RecordingWriterOptions, RecordingWriterState } from './recording-writer.js';
 
 /** What the main thread gives the recorder thread. */
@@ -20,7 +21,7 @@ export interface RecorderWorkerData {
  */
 export type RecorderItem =
   | { text: string; records: number }
-  | { t: number; src: 'dump' | 'poll'; lines: readonly string[] }
+  | { t: number; src: RecLine['src']; lines: readonly string[] }
   | { dump: 'begin'; scope: 'full' | 'poll'; startedAt: number }
   | { dump: 'end'; scope: 'full' | 'poll'; at: number; startedAt: number };
 

@@ -3,7 +3,7 @@
  * thread (recorder-worker.ts), whose RecordingWriter compresses and writes them whatever the main thread is doing.
  */
 import { Worker } from 'node:worker_threads';
-import type { RecordingRecord } from '@ctscope/shared';
+import type { RecLine, RecordingRecord } from '@ctscope/shared';
 import type {
   RecorderCommand,
   RecorderItem,
@@ -26,7 +26,7 @@ export interface Recorder {
    */
   append(rec: RecordingRecord): boolean;
   /** One `line` record per line, serialised only when written; `lines` must not change afterwards. */
-  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void;
+  appendLines(t: number, src: RecLine['src'], lines: readonly string[]): void;
   /** A dump run has lines to record: its `begin`, once per run, tried again while it is being dropped. */
   dumpBegin(scope: 'full' | 'poll', startedAt: number): void;
   /** A dump run ended: its `begin` if still owed, then its `end`. */
@@ -152,7 +152,7 @@ export class RecorderThread implements Recorder {
     return true;
   }
 
-  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void {
+  appendLines(t: number, src: RecLine['src'], lines: readonly string[]): void {
     if (lines.length === 0) return;
     const overhead = JSON.stringify({ k: 'line', t, src, line: '' }).length + 1;
     let chars = lines.length * overhead;

@@ -5,7 +5,13 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
-import { RECORDING_FORMAT_VERSION, type RecGap, type RecHeader, type RecordingRecord } from '@ctscope/shared';
+import {
+  RECORDING_FORMAT_VERSION,
+  type RecGap,
+  type RecHeader,
+  type RecLine,
+  type RecordingRecord,
+} from '@ctscope/shared';
 import { applyRetention, nextSegmentSeq, segmentName } from './segment-files.js';
 
 /** Options for {@link RecordingWriter}. */
@@ -85,13 +91,13 @@ interface Hole {
 }
 
 /**
- * A dump's lines, queued as they are and written as `line` records only when the drain reaches them: a
- * 250k-entry dump is never copied into JSON strings all at once (that copy was ~60 MB of the agent's peak and
- * most of a second of the main thread's ingest).
+ * Raw lines (a dump's, or events read together), queued as they are and written as `line` records only when the
+ * drain reaches them: a 250k-entry dump is never copied into JSON strings all at once (that copy was ~60 MB of the
+ * agent's peak and most of a second of the main thread's ingest).
  */
 interface LazyLines {
   t: number;
-  src: 'dump' | 'poll';
+  src: RecLine['src'];
   lines: readonly string[];
   /** The next line to write. */
   next: number;
@@ -219,7 +225,7 @@ export class RecordingWriter {
    * Enqueues `lines` as one `line` record each (the same as appending them one by one), serialised only when
    * written; `lines` must not change afterwards. Never blocks or throws; dropped whole when over the queue limit.
    */
-  appendLines(t: number, src: 'dump' | 'poll', lines: readonly string[]): void {
+  appendLines(t: number, src: RecLine['src'], lines: readonly string[]): void {
     if (lines.length === 0) return;
     if (this.#closing || this.#paused) {
       for (let i = 0; i < lines.length; i++) this.#drop();

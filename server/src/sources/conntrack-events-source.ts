@@ -201,7 +201,8 @@ async function tailEvents(
         try {
           if (sinkError === undefined) {
             ready();
-            for (const c of m.chunks) for (const line of c.lines) sink.onEventLine(line, c.at);
+            if (sink.onEventLines) for (const c of m.chunks) sink.onEventLines(c.lines, c.at);
+            else for (const c of m.chunks) for (const line of c.lines) sink.onEventLine(line, c.at);
           }
         } catch (e) {
           // A throwing sink is a bug; fail the run loudly (restart → loss → resync) rather than drop lines silently.

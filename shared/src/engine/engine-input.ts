@@ -18,6 +18,8 @@ export interface NodeCounters {
 export interface EngineInput {
   /** One raw line from `conntrack -E` as received (the tail never waits on this). */
   onEventLine(line: string, at: number): void;
+  /** Lines from `conntrack -E` read together, in order; receivers without it get {@link onEventLine} per line. */
+  onEventLines?(lines: readonly string[], at: number): void;
   /** Event loss seen (ENOBUFS, the tail restarted, or ctscope fell behind): state is unknown until the next full dump. */
   onEventLoss(reason: EventLossReason, detail: string, at: number): void;
   /** A `conntrack -L` run: `full` (whole UDP table) or `poll` (targeted re-read of suspects); `at` is its end. */
