@@ -169,6 +169,17 @@ export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 export const RESYNC_QUIET_MS = 1000;
 
 /**
+ * While `nft monitor` watches the rules (nft mode, or iptables-nft), the NAT rules are re-read on every change it
+ * reports and otherwise only this often (ms), in case a change went unreported. Four `*-save` runs a second were
+ * most of the idle CPU (6 % of a core against 2 % with --nat-poll 10000, bench:kernel, session 9).
+ */
+export const NAT_WATCH_BACKSTOP_MS = 30_000;
+/** A change reported by the watch is read this long after it (ms), so that a burst of transactions is read once. */
+export const NAT_CHANGE_SETTLE_MS = 50;
+/** A watch that ended (or could not start) is tried again after a poll at least this long after its start (ms). */
+export const NAT_WATCH_RETRY_MS = 60_000;
+
+/**
  * Nice levels tried for a full dump's `conntrack -L`, best first. It writes its spool file while ctscope ingests
  * the flood and the dump itself (2 cores, bench:kernel at 50k/s, 250k entries): at our own priority it got well
  * under half a core and took 2.2 s; at nice -10, 1.4 s (1.3-1.9 s alone on an idle machine). Not SCHED_FIFO:

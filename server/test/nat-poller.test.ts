@@ -188,6 +188,26 @@ describe('createNatPoller, iptables mode', () => {
     expect(second!.snapshot.takenAt).not.toBe(first!.snapshot.takenAt);
   });
 
+  it('keeps reading every interval when nft monitor cannot run on nf_tables rules, and says why', async () => {
+    usePath(['iptables-save']); // no nft: the watch cannot start
+    process.env.FAKE_IPTABLES_NAT = join(SEED, 'nat-before.txt'); // `(nf_tables)` header: watchable
+    const r = recorder();
+    start({ sink: r.sink, node: {}, mode: 'iptables', backstopMs: 600_000 });
+    await waitFor(() => r.nat.length >= 5, 'five snapshots');
+    expect(r.states.at(-1)?.detail).toMatch(/^read every 10 ms \(.*nft.*\)$/);
+  });
+
+  it('does not try to watch legacy rules: reads them every interval', async () => {
+    usePath(['iptables-save', 'nft']);
+    const legacy = fixture(join(SEED, 'nat-before.txt')).replace('(nf_tables)', '(legacy)');
+    process.env.FAKE_IPTABLES_NAT = write('legacy.txt', legacy);
+    const r = recorder();
+    start({ sink: r.sink, node: {}, mode: 'iptables' });
+    await waitFor(() => r.nat.length >= 3, 'three snapshots');
+    expect(r.states.at(-1)?.detail).toBe('read every 10 ms');
+    expect(calls().filter((c) => c.startsWith('nft'))).toEqual([]);
+  });
+
   it('fails with the command and its stderr, then recovers when iptables-save works again', async () => {
     usePath(['iptables-save']);
     process.env.FAKE_IPTABLES_NAT = join(SEED, 'nat-before.txt');

@@ -1,4 +1,7 @@
-/** Polls the node's kube-proxy NAT rules (iptables, nftables or IPVS) and reports a snapshot per poll. */
+/**
+ * Reads the node's kube-proxy NAT rules (iptables, nftables or IPVS) and reports a snapshot per read: on every
+ * change `nft monitor` reports where it can see them (with a slow backstop poll), else every `intervalMs`.
+ */
 import {
   makeSnapshot,
   type NatSnapshot,
@@ -6,10 +9,13 @@ import {
   parseIptablesSave,
   parseIpvsadm,
   parseNftKubeProxy,
+  type SourceState,
 } from '@ctscope/shared';
+import { NAT_CHANGE_SETTLE_MS, NAT_WATCH_BACKSTOP_MS, NAT_WATCH_RETRY_MS } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
+import { type RuleWatch, rulesAreWatchable, watchRuleChanges } from './nat-watch.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
-import { periodic, Supervisor } from './supervisor.js';
+import { Supervisor, sleep } from './supervisor.js';
 
 /** Requested NAT mode; `auto` probes nft, then IPVS, then falls back to iptables. */
 export type NatMode = 'auto' | NatSourceKind;
@@ -18,8 +24,12 @@ export interface NatPollerOptions {
   sink: SourceSink;
   node: NodeCommandOptions;
   mode: NatMode;
-  /** Poll period, ms. Default 1000. */
+  /** Poll period without a watch, ms, and the shortest time between two reads with one. Default 1000. */
   intervalMs?: number;
+  /** Watch the rules with `nft monitor` where it sees them (default true). */
+  watch?: boolean;
+  /** Re-read period while watched, ms (default {@link NAT_WATCH_BACKSTOP_MS}). */
+  backstopMs?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -45,7 +55,7 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
   let lastKey: string | undefined;
   let lastSnapshot: NatSnapshot | undefined;
 
-  const poll = async (): Promise<void> => {
+  const poll = async (): Promise<RawDump> => {
     const mode = resolved!;
     const raw = await dump(mode, node);
     const at = now();
@@ -59,13 +69,63 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
       lastSnapshot = snapshot;
     }
     opts.sink.onNat(snapshot, at);
+    return raw;
   };
 
-  const loop = periodic(poll, () => intervalMs);
-  const supervisor = new Supervisor({
+  let detail: string | undefined;
+  const withDetail = (s: SourceState): SourceState => (detail === undefined ? s : { ...s, detail });
+  const setDetail = (d: string | undefined): void => {
+    if (d === detail) return;
+    detail = d;
+    if (supervisor.state.state === 'running') opts.sink.onSourceState(withDetail(supervisor.state));
+  };
+  const backstopMs = opts.backstopMs ?? NAT_WATCH_BACKSTOP_MS;
+  const polling = `read every ${intervalMs} ms`;
+
+  const loop = async (signal: AbortSignal, ready: () => void): Promise<void> => {
+    const waker = new Waker();
+    let watch: RuleWatch | undefined;
+    let watchStartedAt = Number.NEGATIVE_INFINITY;
+    try {
+      while (!signal.aborted) {
+        const started = now();
+        const raw = await poll();
+        ready();
+        let fresh = false;
+        if (
+          opts.watch !== false &&
+          !watch?.live &&
+          now() - watchStartedAt >= NAT_WATCH_RETRY_MS &&
+          rulesAreWatchable(resolved!, raw.v4)
+        ) {
+          const w = watchRuleChanges(node, () => waker.wake());
+          watch = w;
+          watchStartedAt = now();
+          fresh = true;
+          setDetail(`read on every rule change (nft monitor), and every ${backstopMs} ms`);
+          void w.ended.then((why) => {
+            if (watch !== w || signal.aborted) return;
+            setDetail(`${polling} (${why})`);
+            waker.wake();
+          });
+        } else if (watch === undefined) setDetail(polling);
+        // A new monitor may have subscribed after this read: the next read comes after one interval regardless.
+        const watched = watch?.live === true && !fresh;
+        const woken = await waker.wait(watched ? backstopMs : intervalMs, signal);
+        if (woken && watched) {
+          // At most one read per interval, however often the rules change; a burst of transactions is read once.
+          await sleep(Math.max(NAT_CHANGE_SETTLE_MS, started + intervalMs - now()), signal);
+          waker.clear();
+        }
+      }
+    } finally {
+      watch?.stop();
+    }
+  };
+  const supervisor: Supervisor = new Supervisor({
     name: 'nat',
     now,
-    onState: (s) => opts.sink.onSourceState(s),
+    onState: (s) => opts.sink.onSourceState(withDetail(s)),
     run: async (signal, ready) => {
       // Re-decided at every (re)start: kube-proxy may have been switched to another mode meanwhile.
       if (opts.mode === 'auto') resolved = await detectNatMode(node);
@@ -74,6 +134,42 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
     },
   });
   return Object.assign(supervisor, { mode: () => resolved });
+}
+
+/** Wakes a waiting loop early; a wake while nobody waits ends the next wait at once. */
+class Waker {
+  #pending = false;
+  #wake: (() => void) | undefined;
+
+  wake(): void {
+    if (this.#wake) this.#wake();
+    else this.#pending = true;
+  }
+
+  clear(): void {
+    this.#pending = false;
+  }
+
+  /** Resolves true when woken, false after `ms` or on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const done = (woken: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.#wake = undefined;
+        resolve(woken);
+      };
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(() => done(false), ms);
+      this.#wake = () => done(true);
+      if (signal.aborted) done(false);
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 }
 
 /**

@@ -60,6 +60,8 @@ export interface SourceState {
   since: number;
   /** `events` only: the scheduling the `conntrack -E` listener runs under. */
   priority?: ListenerPriority;
+  /** How the source reads, for people, e.g. `read on every rule change (nft monitor), and every 30000 ms`. */
+  detail?: string;
 }
 
 /**

@@ -134,7 +134,7 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
               <span
                 key={s.name}
                 className={`source source-${s.state}`}
-                title={`${s.name}: ${s.state} for ${formatDuration(Date.now() - s.since)}${s.restarts ? `, ${s.restarts} restarts` : ''}${s.lastError ? ` — ${s.lastError}` : ''}${s.priority ? ` — listener: ${s.priority.text}` : ''}`}
+                title={`${s.name}: ${s.state} for ${formatDuration(Date.now() - s.since)}${s.restarts ? `, ${s.restarts} restarts` : ''}${s.lastError ? ` — ${s.lastError}` : ''}${s.priority ? ` — listener: ${s.priority.text}` : ''}${s.detail ? ` — ${s.detail}` : ''}`}
               >
                 <span aria-hidden="true">{SOURCE_ICON[s.state]}</span> {s.name}
                 <span className="sr-only"> {s.state}</span>
