@@ -8,7 +8,7 @@
 // subscribes are never seen), and loading execa into a new isolate took seconds on a loaded node. Argument
 // arrays only, never a shell.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readlinkSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, read, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -79,22 +79,29 @@ async function prioritiseReader(): Promise<string> {
   return nice === undefined ? 'default' : `nice ${nice}`;
 }
 /**
- * A named pipe read on a timer instead of an anonymous one read on every wakeup: conntrack writes each event on
+ * A named pipe read with pauses instead of an anonymous one read on every wakeup: conntrack writes each event on
  * its own, so a reader waiting in epoll woke (and ran the stream machinery) once per event, about 2.5 CPU-s per
- * 100k flows. Polled, one read takes every line written since the last one. The listener writes through its own
- * blocking descriptor; ours is O_RDWR (so opening never blocks and there is no EOF) and non-blocking. Undefined
- * when one cannot be made (no mkfifo, read-only tmp): then the anonymous pipe is read as before.
+ * 100k flows. Here a read that took little is followed by a pause, so the next one takes every line written
+ * meanwhile; on an empty pipe the read blocks (on a libuv pool thread) until the next write, so a quiet node costs
+ * no wakeups and the first event of a burst is read at once. Both ends are opened here (the non-blocking read
+ * first, so neither open waits): the child gets the write end, and the blocking read end sees EOF when it exits.
+ * Undefined when one cannot be made (no mkfifo, read-only tmp): then the anonymous pipe is read as before.
  */
 function openNamedPipe(): { read: number; write: number } | undefined {
   let dir: string | undefined;
+  const fds: number[] = [];
   try {
     dir = mkdtempSync(join(tmpdir(), 'ctscope-tail-'));
     const path = join(dir, 'events');
     execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore', timeout: 5000 });
-    const read = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    fds.push(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
     const write = openSync(path, constants.O_WRONLY);
+    fds.push(write);
+    const read = openSync(path, constants.O_RDONLY);
+    closeSync(fds[0]!);
     return { read, write };
   } catch {
+    for (const fd of fds) closeSync(fd);
     return undefined;
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -155,44 +162,53 @@ function deliver(lines: string[], at: number): void {
 }
 
 /**
- * Poll period of the named pipe while events flow; after a read of at least FAST_BYTES the next read follows in
- * 1 ms, and while it stays empty the period doubles up to IDLE_POLL_MS. The pipe holds 64 KiB: a burst after a
- * quiet spell may block the listener for at most IDLE_POLL_MS, which its netlink buffer (`-b`) absorbs.
+ * Pauses between reads of the named pipe. The listener must never block on a full pipe (64 KiB): it then lost
+ * events at once, its 64 MiB netlink buffer notwithstanding (pausing up to 100 ms on a quiet pipe gave an ENOBUFS
+ * at the start of 4 of 4 floods at 10k/s; a fixed 5 ms pause gave 43 at 50k/s). So each pause is sized for about
+ * TARGET_BYTES at the rate just seen (room for a fourfold surge), never longer than MAX_PAUSE_MS nor more than twice
+ * the last one, and starts again from 1 ms when a read had to wait for data (a quiet spell ended). Under 1 ms the
+ * next read follows at once.
  */
-const POLL_MS = 5;
-const IDLE_POLL_MS = 40;
-const FAST_BYTES = 16 * 1024;
-let pollMs = POLL_MS;
+const TARGET_BYTES = 16 * 1024;
+const MAX_PAUSE_MS = 5;
 const readBuf = Buffer.allocUnsafe(256 * 1024);
 const decoder = new StringDecoder('utf8');
-let pollTimer: NodeJS.Timeout | undefined;
+let pauseTimer: NodeJS.Timeout | undefined;
+let pauseMs = 1;
+let lastDone = performance.now();
+let pipeEnded: () => void = () => {};
+/** Resolves at the named pipe's EOF (the listener and every copy of its write end are gone). */
+const pipeDone = new Promise<void>((resolve) => {
+  pipeEnded = resolve;
+});
 
-/** Everything the named pipe holds now, delivered; returns the bytes read. */
-function drainPipe(fd: number): number {
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, readBuf, 0, readBuf.length, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
-      throw e;
+/** The pause before the next read, after one of `n` bytes issued at `issued` and done at `done` (ms). */
+function nextPause(n: number, issued: number, done: number): number {
+  if (n === readBuf.length) return 0;
+  if (done - issued > 1) return 1;
+  const sinceLast = Math.max(done - lastDone, 0.1);
+  return Math.min(MAX_PAUSE_MS, pauseMs * 2, (TARGET_BYTES * sinceLast) / n);
+}
+
+/** Read, deliver, pause, again; a read of an empty pipe holds one thread of the libuv pool until the next write. */
+function readPipe(fd: number): void {
+  const issued = performance.now();
+  read(fd, readBuf, 0, readBuf.length, null, (e, n) => {
+    if (e || n === 0) {
+      closeSync(fd);
+      pipeEnded();
+      return;
     }
-    if (n === 0) break;
-    total += n;
     deliver(out.push(decoder.write(readBuf.subarray(0, n))), Date.now());
-    if (n < readBuf.length) break;
-  }
-  return total;
+    const done = performance.now();
+    pauseMs = Math.max(nextPause(n, issued, done), 0.5);
+    lastDone = done;
+    if (pauseMs < 1) setImmediate(() => readPipe(fd));
+    else pauseTimer = setTimeout(() => readPipe(fd), pauseMs);
+  });
 }
 
-function pollPipe(fd: number): void {
-  const n = drainPipe(fd);
-  pollMs = n >= FAST_BYTES ? 1 : n > 0 ? POLL_MS : Math.min(IDLE_POLL_MS, pollMs * 2);
-  pollTimer = setTimeout(() => pollPipe(fd), pollMs);
-}
-
-if (named) pollPipe(named.read);
+if (named) readPipe(named.read);
 else {
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => deliver(out.push(chunk), Date.now()));
@@ -212,9 +228,11 @@ port.on('message', (m: EventTailCommand) => {
 
 const r = await ended;
 if (named) {
-  clearTimeout(pollTimer);
-  drainPipe(named.read);
-  closeSync(named.read);
+  // Everything the listener wrote, then EOF; a stray holder of the write end (none is expected) is not waited for.
+  const waited = setTimeout(pipeEnded, 2000);
+  await pipeDone;
+  clearTimeout(waited);
+  clearTimeout(pauseTimer);
   const rest = decoder.end();
   if (rest) deliver(out.push(rest), Date.now());
 }
