@@ -190,7 +190,11 @@ function nextPause(n: number, issued: number, done: number): number {
   return Math.min(MAX_PAUSE_MS, pauseMs * 2, (TARGET_BYTES * sinceLast) / n);
 }
 
-/** Read, deliver, pause, again; a read of an empty pipe holds one thread of the libuv pool until the next write. */
+/**
+ * Read, deliver, pause, again. A read of an empty pipe holds one of libuv's pool threads (four unless
+ * UV_THREADPOOL_SIZE says otherwise) until the next write; the recorder's gzip and writes and the dump's spool file
+ * each use one at a time.
+ */
 function readPipe(fd: number): void {
   const issued = performance.now();
   read(fd, readBuf, 0, readBuf.length, null, (e, n) => {
