@@ -34,6 +34,8 @@ export function onShutdown(cleanup: () => Promise<void>): void {
       },
     );
   };
-  process.once('SIGINT', () => handler('SIGINT'));
-  process.once('SIGTERM', () => handler('SIGTERM'));
+  // `on`, not `once`: execa's cleanup (signal-exit, loaded while a long-running child such as `nft monitor` runs)
+  // re-raises a signal that no other listener is left for, which killed the process in the middle of stopping.
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
 }

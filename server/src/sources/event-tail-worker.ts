@@ -8,7 +8,8 @@
 // subscribes are never seen), and loading execa into a new isolate took seconds on a loaded node. Argument
 // arrays only, never a shell.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, read, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -82,10 +83,10 @@ async function prioritiseReader(): Promise<string> {
  * A named pipe read with pauses instead of an anonymous one read on every wakeup: conntrack writes each event on
  * its own, so a reader waiting in epoll woke (and ran the stream machinery) once per event, about 2.5 CPU-s per
  * 100k flows. Here a read that took little is followed by a pause, so the next one takes every line written
- * meanwhile; on an empty pipe the read blocks (on a libuv pool thread) until the next write, so a quiet node costs
- * no wakeups and the first event of a burst is read at once. Both ends are opened here (the non-blocking read
- * first, so neither open waits): the child gets the write end, and the blocking read end sees EOF when it exits.
- * Undefined when one cannot be made (no mkfifo, read-only tmp): then the anonymous pipe is read as before.
+ * meanwhile; while it is empty the reader waits in epoll, so a quiet node costs no wakeups and the first event of
+ * a burst is read at once. Both ends are opened here (the read end first and non-blocking, so neither open waits);
+ * the child gets the write end, and the read end sees EOF when it exits. Undefined when one cannot be made (no
+ * mkfifo, read-only tmp): then the anonymous pipe is read as before.
  */
 function openNamedPipe(): { read: number; write: number } | undefined {
   let dir: string | undefined;
@@ -94,11 +95,9 @@ function openNamedPipe(): { read: number; write: number } | undefined {
     dir = mkdtempSync(join(tmpdir(), 'ctscope-tail-'));
     const path = join(dir, 'events');
     execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore', timeout: 5000 });
-    fds.push(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    const read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fds.push(read);
     const write = openSync(path, constants.O_WRONLY);
-    fds.push(write);
-    const read = openSync(path, constants.O_RDONLY);
-    closeSync(fds[0]!);
     return { read, write };
   } catch {
     for (const fd of fds) closeSync(fd);
@@ -176,40 +175,53 @@ const decoder = new StringDecoder('utf8');
 let pauseTimer: NodeJS.Timeout | undefined;
 let pauseMs = 1;
 let lastDone = performance.now();
+let resumedAt = performance.now();
+let pipeSocket: Socket | undefined;
 let pipeEnded: () => void = () => {};
-/** Resolves at the named pipe's EOF (the listener and every copy of its write end are gone). */
+/** Resolves at the named pipe's EOF (the listener and every copy of its write end are gone) or its failure. */
 const pipeDone = new Promise<void>((resolve) => {
   pipeEnded = resolve;
 });
 
-/** The pause before the next read, after one of `n` bytes issued at `issued` and done at `done` (ms). */
-function nextPause(n: number, issued: number, done: number): number {
+/** The pause before the next read, after one of `n` bytes that came `waited` ms after reading resumed. */
+function nextPause(n: number, waited: number, done: number): number {
   if (n === readBuf.length) return 0;
-  if (done - issued > 1) return 1;
+  if (waited > 1) return 1;
   const sinceLast = Math.max(done - lastDone, 0.1);
   return Math.min(MAX_PAUSE_MS, pauseMs * 2, (TARGET_BYTES * sinceLast) / n);
 }
 
 /**
- * Read, deliver, pause, again. A read of an empty pipe holds one of libuv's pool threads (four unless
- * UV_THREADPOOL_SIZE says otherwise) until the next write; the recorder's gzip and writes and the dump's spool file
- * each use one at a time.
+ * The named pipe as a libuv stream that stops after every read (`onread` returning false) and resumes after the
+ * pause: one read per pause however many events were written, and epoll while it is empty.
  */
 function readPipe(fd: number): void {
-  const issued = performance.now();
-  read(fd, readBuf, 0, readBuf.length, null, (e, n) => {
-    if (e || n === 0) {
-      closeSync(fd);
-      pipeEnded();
-      return;
-    }
-    deliver(out.push(decoder.write(readBuf.subarray(0, n))), Date.now());
-    const done = performance.now();
-    pauseMs = Math.max(nextPause(n, issued, done), 0.5);
-    lastDone = done;
-    if (pauseMs < 1) setImmediate(() => readPipe(fd));
-    else pauseTimer = setTimeout(() => readPipe(fd), pauseMs);
-  });
+  // `onread` is honoured by the constructor too (Node ≥ 12), but typed only for connect().
+  const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+    fd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer: readBuf,
+      callback: (n: number) => {
+        deliver(out.push(decoder.write(readBuf.subarray(0, n))), Date.now());
+        const done = performance.now();
+        pauseMs = Math.max(nextPause(n, done - resumedAt, done), 0.5);
+        lastDone = done;
+        const resume = (): void => {
+          resumedAt = performance.now();
+          pipe.resume();
+        };
+        if (pauseMs < 1) setImmediate(resume);
+        else pauseTimer = setTimeout(resume, pauseMs);
+        return false;
+      },
+    },
+  };
+  const pipe = new Socket(options);
+  pipeSocket = pipe;
+  pipe.once('close', () => pipeEnded());
+  pipe.once('error', () => pipe.destroy());
 }
 
 if (named) readPipe(named.read);
@@ -237,6 +249,7 @@ if (named) {
   await pipeDone;
   clearTimeout(waited);
   clearTimeout(pauseTimer);
+  pipeSocket?.destroy();
   const rest = decoder.end();
   if (rest) deliver(out.push(rest), Date.now());
 }

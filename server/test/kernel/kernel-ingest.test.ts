@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,39 @@ const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const skip =
   floodSkipReason() ?? (existsSync(CLI) ? undefined : `needs the built CLI (${CLI}): npm run build`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every live descendant of `pid` (from /proc: each process's parent). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const [child, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface Stats {
   flows: { live: number; events: { NEW: number } };
@@ -113,16 +146,24 @@ describe.skipIf(skip !== undefined)('ctscope serve on the real kernel under a UD
     expect(live).toBe(kernel);
     expect((await stats()).listener?.mode).toBe('fifo');
 
-    // Stop cleanly so the recording is complete, then count the recorded NEW event lines.
-    const exited = new Promise((r) => serve?.once('exit', r));
+    // Stop cleanly so the recording is complete, then count the recorded NEW event lines. The stop must be whole:
+    // exit 0, the recording closed with `server-stop`, and no child left behind (`conntrack -E`, `nft monitor`).
+    const children = descendants(serve!.pid!);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    const exited = new Promise<number | null>((r) => serve?.once('exit', (code) => r(code)));
     serve?.kill('SIGTERM');
-    await exited;
+    expect(await exited).toBe(0);
+    for (let i = 0; i < 40 && children.some(alive); i++) await sleep(100);
+    expect(children.filter(alive)).toEqual([]);
     let recorded = 0;
+    let last: string | undefined;
     for (const name of readdirSync(dataDir).filter((n) => n.startsWith('ctscope-'))) {
       for await (const r of readRecording(join(dataDir, name))) {
         if (!('error' in r) && r.k === 'line' && r.src === 'events' && r.line.includes('[NEW]')) recorded++;
+        if (!('error' in r)) last = r.k === 'gap' ? `gap ${r.reason}` : r.k;
       }
     }
+    expect(last).toBe('gap server-stop');
     // The plain listener saw the flood (a sanity bound on the reference), and ctscope saw as much.
     expect(toolNew).toBeGreaterThanOrEqual(6000 * 0.95);
     expect(recorded / toolNew).toBeGreaterThanOrEqual(0.99);
