@@ -126,27 +126,6 @@ describe('createConntrackEventsSource', () => {
     },
   );
 
-  it('gives a named pipe to one tail of the process at a time (its reader holds a libuv pool thread)', async () => {
-    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
-    const first = recordingSink();
-    const second = recordingSink();
-    source = createConntrackEventsSource({ sink: first.sink, node: {}, bufferBytes: 65536 });
-    const other = createConntrackEventsSource({ sink: second.sink, node: {}, bufferBytes: 65536 });
-    source.start();
-    await waitFor(() => expect(source?.priority()?.pipe).toBe('named'));
-    other.start();
-    try {
-      await waitFor(() => expect(other.priority()?.pipe).toBe('anonymous'));
-      await waitFor(() => expect(second.rec.lines).toHaveLength(48));
-    } finally {
-      await stopWithin(other, 3000);
-    }
-    await source.stop();
-    source.start();
-    await waitFor(() => expect(source?.state.restarts).toBe(0));
-    await waitFor(() => expect(source?.priority()?.pipe).toBe('named'));
-  });
-
   it('hands a sink that takes chunks whole every line once, in order, and never line by line', async () => {
     const expected = eventLines(FLOOD);
     process.env.FAKE_CT_EVENTS = FLOOD;

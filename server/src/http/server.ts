@@ -23,7 +23,11 @@ export async function startServer(
 export function onShutdown(cleanup: () => Promise<void>): void {
   let stopping = false;
   const handler = (sig: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while stopping: the operator wants out now.
+      process.stderr.write(`ctscope: ${sig} again, exiting without finishing the stop\n`);
+      process.exit(1);
+    }
     stopping = true;
     process.stderr.write(`ctscope: ${sig}, stopping\n`);
     cleanup().then(

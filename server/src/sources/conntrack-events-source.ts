@@ -38,7 +38,7 @@ export interface ConntrackEventsSourceOptions {
   canUseFifo?: () => Promise<boolean>;
   /**
    * Hand the listener a named pipe that the reader thread reads with pauses (default true), instead of an anonymous
-   * pipe it wakes up for on every event. Only the first tail of a process running at a time gets one.
+   * pipe it wakes up for on every event.
    */
   pollNamedPipe?: boolean;
 }
@@ -129,9 +129,6 @@ export function createConntrackEventsSource(opts: ConntrackEventsSourceOptions):
   });
 }
 
-/** Tails of this process that read a named pipe now. */
-let namedPipeTails = 0;
-
 /** One run of the tail: resolves when stopped, rejects when the process ends on its own; ready() once it works. */
 async function tailEvents(
   opts: ConntrackEventsSourceOptions,
@@ -158,11 +155,9 @@ async function tailEvents(
     backlog,
     niceChild: !fifo,
     readerFifo: fifo ? planned.level : undefined,
-    // One per process: its reader holds a libuv pool thread (process-wide, four by default) while the node is quiet.
-    pollNamedPipe: (opts.pollNamedPipe ?? true) && namedPipeTails === 0,
+    pollNamedPipe: opts.pollNamedPipe ?? true,
   };
   const worker = new Worker(WORKER_URL, { workerData });
-  if (workerData.pollNamedPipe) namedPipeTails++;
   const stop = (): void => worker.postMessage({ t: 'stop' } satisfies EventTailCommand);
   signal.addEventListener('abort', stop, { once: true });
 
@@ -242,7 +237,6 @@ async function tailEvents(
     });
   } finally {
     signal.removeEventListener('abort', stop);
-    if (workerData.pollNamedPipe) namedPipeTails--;
   }
 
   if (sinkError !== undefined) {

@@ -15,7 +15,7 @@ export interface EventTailWorkerData {
   niceChild: boolean;
   /** Put this reader thread under SCHED_FIFO at this priority (when the listener runs under it too). */
   readerFifo?: number;
-  /** Give the listener a named pipe and read it on a timer (falls back to an anonymous pipe if none can be made). */
+  /** Give the listener a named pipe, read with pauses (falls back to an anonymous pipe if none can be made). */
   pollNamedPipe: boolean;
 }
 

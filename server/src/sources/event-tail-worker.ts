@@ -27,9 +27,9 @@ const data = workerData as EventTailWorkerData;
 const port = parentPort!;
 const backlog = new Int32Array(data.backlog);
 /**
- * conntrack flushes after every event and this reader wakes for each write, so chunks are often one line. Posting
- * each as a message woke the main thread ~20k times a second at 10k new flows/s; lines are batched for up to
- * BATCH_MS (or BATCH_CHARS) instead. Reading itself is never delayed.
+ * conntrack flushes after every event, so reads can be small (always, on the anonymous pipe). Posting each read as a
+ * message woke the main thread ~20k times a second at 10k new flows/s; lines are batched for up to BATCH_MS (or
+ * BATCH_CHARS) instead.
  */
 const BATCH_MS = 10;
 const BATCH_CHARS = 256 * 1024;
@@ -108,9 +108,13 @@ function openNamedPipe(): { read: number; write: number } | undefined {
 }
 
 const named = data.pollNamedPipe ? openNamedPipe() : undefined;
-const child = spawn(data.file, data.argv, { stdio: ['ignore', named?.write ?? 'pipe', 'pipe'] });
-// The child holds its own copy of the write end.
-if (named) closeSync(named.write);
+let child: ReturnType<typeof spawn>;
+try {
+  child = spawn(data.file, data.argv, { stdio: ['ignore', named?.write ?? 'pipe', 'pipe'] });
+} finally {
+  // The child holds its own copy of the write end (and a spawn that threw must not leak the read end either).
+  if (named) closeSync(named.write);
+}
 let spawnError: NodeJS.ErrnoException | undefined;
 const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
   child.once('error', (err) => {
@@ -169,14 +173,16 @@ function deliver(lines: string[], at: number): void {
  * next read follows at once.
  */
 const TARGET_BYTES = 16 * 1024;
-const MAX_PAUSE_MS = 5;
-const readBuf = Buffer.allocUnsafe(256 * 1024);
+const MAX_PAUSE_MS = 3;
+/** A pipe holds 64 KiB (Linux's default): a read that fills this buffer may have found the listener blocked. */
+const readBuf = Buffer.allocUnsafe(64 * 1024);
 const decoder = new StringDecoder('utf8');
 let pauseTimer: NodeJS.Timeout | undefined;
 let pauseMs = 1;
 let lastDone = performance.now();
 let resumedAt = performance.now();
 let pipeSocket: Socket | undefined;
+let listenerEnded = false;
 let pipeEnded: () => void = () => {};
 /** Resolves at the named pipe's EOF (the listener and every copy of its write end are gone) or its failure. */
 const pipeDone = new Promise<void>((resolve) => {
@@ -220,7 +226,23 @@ function readPipe(fd: number): void {
   };
   const pipe = new Socket(options);
   pipeSocket = pipe;
-  pipe.once('close', () => pipeEnded());
+  let eof = false;
+  pipe.once('end', () => {
+    eof = true;
+  });
+  pipe.once('close', () => {
+    // Closed without EOF (an error) while the listener runs: nothing would drain the pipe and the listener would
+    // block for good. End it, so that the run fails, the source restarts and the gap is marked.
+    if (!eof && !listenerEnded) {
+      post({
+        t: 'stderr',
+        at: Date.now(),
+        lines: ['ctscope: the named pipe from conntrack -E closed early'],
+      });
+      child.kill('SIGTERM');
+    }
+    pipeEnded();
+  });
   pipe.once('error', () => pipe.destroy());
 }
 
@@ -243,6 +265,7 @@ port.on('message', (m: EventTailCommand) => {
 });
 
 const r = await ended;
+listenerEnded = true;
 if (named) {
   // Everything the listener wrote, then EOF; a stray holder of the write end (none is expected) is not waited for.
   const waited = setTimeout(pipeEnded, 2000);

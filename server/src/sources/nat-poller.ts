@@ -86,25 +86,28 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
     const waker = new Waker();
     let watch: RuleWatch | undefined;
     let watchStartedAt = Number.NEGATIVE_INFINITY;
+    /** Set when this run ends (a failed read ends it without aborting `signal`): its watch no longer reports. */
+    let over = false;
     try {
       while (!signal.aborted) {
         const started = now();
         const raw = await poll();
         ready();
         let fresh = false;
-        if (
-          opts.watch !== false &&
-          !watch?.live &&
-          now() - watchStartedAt >= NAT_WATCH_RETRY_MS &&
-          rulesAreWatchable(resolved!, raw.v4)
-        ) {
+        const watchable = opts.watch !== false && rulesAreWatchable(resolved!, raw.v4, raw.v6);
+        if (!watchable && watch !== undefined) {
+          // Legacy tables appeared beside nf_tables, or the mode changed: nft no longer sees every change.
+          watch.stop();
+          watch = undefined;
+        }
+        if (watchable && !watch?.live && now() - watchStartedAt >= NAT_WATCH_RETRY_MS) {
           const w = watchRuleChanges(node, () => waker.wake());
           watch = w;
           watchStartedAt = now();
           fresh = true;
           setDetail(`read on every rule change (nft monitor), and every ${backstopMs} ms`);
           void w.ended.then((why) => {
-            if (watch !== w || signal.aborted) return;
+            if (watch !== w || over || signal.aborted) return;
             setDetail(`${polling} (${why})`);
             waker.wake();
           });
@@ -112,13 +115,14 @@ export function createNatPoller(opts: NatPollerOptions): NatPoller {
         // A new monitor may have subscribed after this read: the next read comes after one interval regardless.
         const watched = watch?.live === true && !fresh;
         const woken = await waker.wait(watched ? backstopMs : intervalMs, signal);
-        if (woken && watched) {
+        if (woken) {
           // At most one read per interval, however often the rules change; a burst of transactions is read once.
           await sleep(Math.max(NAT_CHANGE_SETTLE_MS, started + intervalMs - now()), signal);
           waker.clear();
         }
       }
     } finally {
+      over = true;
       watch?.stop();
     }
   };
