@@ -153,7 +153,8 @@ describe('createConntrackEventsSource', () => {
         'no newline at the end',
       ].join('\n');
       const file = join(stateDir, 'split.txt');
-      writeFileSync(file, content);
+      // The file ends inside a UTF-8 sequence (the first two bytes of ✓): the decoder's end makes it U+FFFD.
+      writeFileSync(file, Buffer.concat([Buffer.from(content), Buffer.from([0xe2, 0x9c])]));
       Object.assign(process.env, {
         FAKE_CT_EVENTS: file,
         FAKE_CT_EVENTS_CHUNK: '7',
@@ -177,7 +178,7 @@ describe('createConntrackEventsSource', () => {
         'crlf line',
         'ünïcødé ✓✓✓✓✓✓✓ ✓✓✓',
         '[DESTROY] truncated',
-        'no newline at the end',
+        'no newline at the end\uFFFD',
       ]);
       expect(source.state.lastError).toBe('conntrack -E exited with code 0');
     },
