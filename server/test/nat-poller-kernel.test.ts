@@ -43,24 +43,31 @@ function netnsWith(files: string[]): string {
   return ns;
 }
 
-async function firstSnapshot(netns: string): Promise<NatSnapshot> {
+/** A sink keeping the snapshots and source states it is given. */
+function natSink(): { sink: SourceSink; got: NatSnapshot[]; states: SourceState[] } {
   const got: NatSnapshot[] = [];
-  const errors: string[] = [];
+  const states: SourceState[] = [];
   const sink: SourceSink = {
     onEventLine() {},
     onEventLoss() {},
     onDump() {},
     onCounters() {},
     onNat: (s) => got.push(s),
-    onSourceState: (s) => {
-      if (s.lastError) errors.push(s.lastError);
-    },
+    onSourceState: (s) => states.push(s),
   };
+  return { sink, got, states };
+}
+
+async function firstSnapshot(netns: string): Promise<NatSnapshot> {
+  const { sink, got, states } = natSink();
   poller = createNatPoller({ sink, node: { netns }, mode: 'auto', intervalMs: 100 });
   poller.start();
   const deadline = Date.now() + 10_000;
   while (got.length === 0) {
-    if (Date.now() > deadline) throw new Error(`no snapshot within 10 s (${errors.join('; ')})`);
+    if (Date.now() > deadline) {
+      const errors = states.flatMap((s) => (s.lastError ? [s.lastError] : []));
+      throw new Error(`no snapshot within 10 s (${errors.join('; ')})`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return got[0]!;
@@ -122,16 +129,7 @@ describe.skipIf(skip !== undefined)(`NAT poller, real kernel${skip ? ` (skipped:
       sh(['ip', 'netns', 'add', ns]);
       made.push(ns);
       load(ns);
-      const got: NatSnapshot[] = [];
-      const states: SourceState[] = [];
-      const sink: SourceSink = {
-        onEventLine() {},
-        onEventLoss() {},
-        onDump() {},
-        onCounters() {},
-        onNat: (s) => got.push(s),
-        onSourceState: (s) => states.push(s),
-      };
+      const { sink, got, states } = natSink();
       // Watched, reads come only on a change (and every ten minutes); polled, every 200 ms.
       poller = createNatPoller({
         sink,
