@@ -111,8 +111,12 @@ const named = data.pollNamedPipe ? openNamedPipe() : undefined;
 let child: ReturnType<typeof spawn>;
 try {
   child = spawn(data.file, data.argv, { stdio: ['ignore', named?.write ?? 'pipe', 'pipe'] });
+} catch (err) {
+  // Descriptors are the process's, not this thread's: a spawn that threw must not leak the read end.
+  if (named) closeSync(named.read);
+  throw err;
 } finally {
-  // The child holds its own copy of the write end (and a spawn that threw must not leak the read end either).
+  // The child holds its own copy of the write end.
   if (named) closeSync(named.write);
 }
 let spawnError: NodeJS.ErrnoException | undefined;
