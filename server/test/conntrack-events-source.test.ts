@@ -46,7 +46,7 @@ afterEach(async () => {
     : true;
   // Never leak a fake tail, even when the test failed because stop() did not kill it.
   const pid = readPid();
-  if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (pid && isFakeTail(pid)) process.kill(pid, 'SIGKILL');
   expect(stopped).toBe(true);
   env.restore();
 });
@@ -63,6 +63,18 @@ function childPid(): number {
   const pid = readPid();
   if (pid === undefined) throw new Error('the fake conntrack wrote no pid');
   return pid;
+}
+
+/**
+ * Whether `pid` is still a fake conntrack. Not just alive: pids wrap (32768 here), and one the fake had may belong
+ * to another process by now (SIGKILLing it killed a test runner's worker).
+ */
+function isFakeTail(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fake-bin/conntrack');
+  } catch {
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -364,7 +376,7 @@ describe('createConntrackEventsSource', () => {
       level: 10,
       text: 'SCHED_FIFO 10 (chrt -f 10)',
       reader: 'SCHED_FIFO 10',
-      pipe: 'named',
+      pipe: 'anonymous',
     });
     expect(rec.states.at(-1)?.priority?.mode).toBe('fifo');
   });
@@ -383,7 +395,7 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
     await waitFor(() => expect(events.priority()).toBeDefined());
-    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20', pipe: 'named' });
+    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20', pipe: 'anonymous' });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });
 
@@ -453,9 +465,9 @@ describe('a process that exits without stopping its tail', () => {
     expect(code).toBe(0);
     const pid = childPid();
     try {
-      await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 5000, interval: 50 });
+      await vi.waitFor(() => expect(isFakeTail(pid)).toBe(false), { timeout: 5000, interval: 50 });
     } finally {
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (isFakeTail(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });
