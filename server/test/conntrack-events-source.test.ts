@@ -395,7 +395,12 @@ describe('createConntrackEventsSource', () => {
     await waitFor(() => expect(rec.lines.length).toBe(48));
     expect(schedOf(childPid())).toEqual({ nice: -20, policy: 0 });
     await waitFor(() => expect(events.priority()).toBeDefined());
-    expect(events.priority()).toMatchObject({ mode: 'nice', level: -20, reader: 'nice -20', pipe: 'anonymous' });
+    expect(events.priority()).toMatchObject({
+      mode: 'nice',
+      level: -20,
+      reader: 'nice -20',
+      pipe: 'anonymous',
+    });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });
 
