@@ -1,6 +1,16 @@
 /** The `events` source against the fake conntrack in test/fake-bin. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -77,6 +87,18 @@ function isFakeTail(pid: number): boolean {
   }
 }
 
+/** The descriptor of the tail worker's named pipe (its path is removed once both ends are open). */
+function namedPipeFd(): number | undefined {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/\/ctscope-tail-[^/]+\/events/.test(readlinkSync(`/proc/self/fd/${fd}`))) return Number(fd);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return undefined;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -137,6 +159,67 @@ describe('createConntrackEventsSource', () => {
       await waitFor(() => expect(source?.priority()?.pipe).toBe(pipe));
     },
   );
+
+  // A worker's fs.open descriptors are closed again when it exits, unless fs.close closed them; the named pipe's
+  // read end is closed by its stream, so that second close hit whichever descriptor had its number by then (the
+  // main thread's, and libuv aborted the process).
+  it('closes the named pipe once: a descriptor that takes its number next outlives the tail worker', async () => {
+    process.env.FAKE_CT_EVENTS = SEED_EVENTS;
+    const { rec, sink } = recordingSink();
+    source = createConntrackEventsSource({ sink, node: {}, bufferBytes: 65536, pollNamedPipe: true });
+    source.start();
+    await waitFor(() => expect(rec.lines.length).toBe(48));
+    const fifo = namedPipeFd();
+    expect(fifo).toBeDefined();
+    // Every free number below the pipe's is taken first, so the pipe's is the next one open() returns once it closes.
+    const fillers: number[] = [];
+    for (let fd = openSync('/dev/null', 'r'); ; fd = openSync('/dev/null', 'r')) {
+      if (fd > fifo!) {
+        closeSync(fd);
+        break;
+      }
+      fillers.push(fd);
+    }
+    const stopping = source.stop();
+    source = undefined;
+    // Synchronously, so nothing of this thread opens a descriptor in between: take the number as soon as the pipe
+    // gives it up, then hold it while the worker exits.
+    let canary: number | undefined;
+    let closedUnderUs = false;
+    const deadline = performance.now() + 4000;
+    let heldUntil = Number.POSITIVE_INFINITY;
+    while (performance.now() < Math.min(deadline, heldUntil)) {
+      if (canary === undefined) {
+        const fd = openSync('/dev/null', 'r');
+        if (fd === fifo) {
+          canary = fd;
+          heldUntil = performance.now() + 500;
+        } else if (fd < fifo!) fillers.push(fd);
+        else closeSync(fd);
+        continue;
+      }
+      try {
+        fstatSync(canary);
+        if (readlinkSync(`/proc/self/fd/${canary}`) !== '/dev/null') closedUnderUs = true;
+      } catch {
+        closedUnderUs = true;
+      }
+      if (closedUnderUs) break;
+    }
+    await stopping;
+    await new Promise((r) => setTimeout(r, 100));
+    if (canary !== undefined && !closedUnderUs) {
+      try {
+        fstatSync(canary);
+      } catch {
+        closedUnderUs = true;
+      }
+    }
+    for (const fd of fillers) closeSync(fd);
+    if (canary !== undefined && !closedUnderUs) closeSync(canary);
+    expect(canary).toBe(fifo);
+    expect(closedUnderUs).toBe(false);
+  });
 
   it('hands a sink that takes chunks whole every line once, in order, and never line by line', async () => {
     const expected = eventLines(FLOOD);
@@ -376,7 +459,7 @@ describe('createConntrackEventsSource', () => {
       level: 10,
       text: 'SCHED_FIFO 10 (chrt -f 10)',
       reader: 'SCHED_FIFO 10',
-      pipe: 'anonymous',
+      pipe: 'named',
     });
     expect(rec.states.at(-1)?.priority?.mode).toBe('fifo');
   });
@@ -399,7 +482,7 @@ describe('createConntrackEventsSource', () => {
       mode: 'nice',
       level: -20,
       reader: 'nice -20',
-      pipe: 'anonymous',
+      pipe: 'named',
     });
     expect(env.calls()).toEqual(['conntrack -E -p udp -o timestamp,extended,id -b 65536']);
   });

@@ -40,8 +40,8 @@ export interface ConntrackEventsSourceOptions {
   canUseFifo?: () => Promise<boolean>;
   /**
    * Hand the listener a named pipe that the reader thread reads with pauses, instead of an anonymous pipe it wakes
-   * up for on every event (default false: under parallel test load, processes running it died unexplained, 4 in
-   * 81 runs against none in 36 without it; it cut the CPU at 10k/s by about a quarter).
+   * up for on every event (default true; it cut the CPU at 10k/s by about a quarter). False is for tests, and
+   * where no FIFO can be made the anonymous pipe is used anyway.
    */
   pollNamedPipe?: boolean;
 }
@@ -171,9 +171,12 @@ async function tailEvents(
     backlog,
     niceChild: !fifo,
     readerFifo: fifo ? planned.level : undefined,
-    pollNamedPipe: opts.pollNamedPipe ?? false,
+    pollNamedPipe: opts.pollNamedPipe ?? true,
   };
-  const worker = new Worker(WORKER_URL, { workerData });
+  // Not tracked: a worker closes, when it exits, every descriptor it opened with fs.open and did not fs.close, and the
+  // named pipe's read end is closed by its stream instead. That second close hit whichever descriptor had the number
+  // by then, and a main-thread one made libuv abort the process. The worker closes what it opens.
+  const worker = new Worker(WORKER_URL, { workerData, trackUnmanagedFds: false });
   const stop = (): void => worker.postMessage({ t: 'stop' } satisfies EventTailCommand);
   signal.addEventListener('abort', stop, { once: true });
 

@@ -228,7 +228,14 @@ function readPipe(fd: number): void {
       },
     },
   };
-  const pipe = new Socket(options);
+  let pipe: Socket;
+  try {
+    pipe = new Socket(options);
+  } catch (err) {
+    // Nothing closes this thread's descriptors for it (the worker runs with trackUnmanagedFds off).
+    closeSync(fd);
+    throw err;
+  }
   pipeSocket = pipe;
   let eof = false;
   pipe.once('end', () => {
