@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SourceState } from '@ctscope/shared';
@@ -54,12 +63,19 @@ function write(rel: string, text: string): string {
 }
 
 function calls(): string[] {
-  return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8')
-    .trim()
-    .split('\n');
+  try {
+    return readFileSync(join(tmp, 'state', 'calls.log'), 'utf8')
+      .trim()
+      .split('\n');
+  } catch {
+    return []; // no tool was run
+  }
 }
 
-function run(opts: { netns?: string; procRoot: string }) {
+/** The conntrack -S and -C runs among the calls. */
+const conntrackRuns = (): string[] => calls().filter((c) => /\bconntrack -[SC]$/.test(c));
+
+function run(opts: { netns?: string; procRoot: string; netnsRoot?: string; maxReuseMs?: number }) {
   const counters: NodeCounters[] = [];
   const states: SourceState[] = [];
   const sink: SourceSink = {
@@ -72,7 +88,15 @@ function run(opts: { netns?: string; procRoot: string }) {
   };
   let clock = 42_000;
   const node = opts.netns ? { netns: opts.netns } : {};
-  const p = createCountersPoller({ sink, node, intervalMs: 10, now: () => clock++, procRoot: opts.procRoot });
+  const p = createCountersPoller({
+    sink,
+    node,
+    intervalMs: 10,
+    now: () => clock++,
+    procRoot: opts.procRoot,
+    netnsRoot: opts.netnsRoot,
+    maxReuseMs: opts.maxReuseMs ?? 0,
+  });
   pollers.push(p);
   p.start();
   return { p, counters, states };
@@ -154,5 +178,104 @@ describe('createCountersPoller', () => {
         'ip netns exec lab cat /proc/sys/net/netfilter/nf_conntrack_max',
       ]),
     );
+  });
+});
+
+// `/proc/net/stat/nf_conntrack` as kernel 6.x writes it: two CPUs, 0x1001 entries.
+const STAT_FILE = [
+  'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart',
+  '00001001  00000002 00000001 00000000 00000003 00000000 00000000 00000000 00000000 00000004 00000001 00000001 00000000  00000000 00000000 00000000 00000001',
+  '00001001  00000003 00000000 00000000 00000005 00000000 00000000 00000000 00000000 00000005 00000000 00000002 00000000  00000000 00000000 00000000 00000001',
+  '',
+].join('\n');
+const FROM_STAT_FILE = { ...SUMMED, count: 0x1001 };
+
+/** A namespace `name` under `tmp/netns` and processes in `tmp/proc` whose ns/net link names it (or another). */
+function netns(name: string): { root: string; link: string } {
+  const file = write(`netns/${name}`, '');
+  return { root: join(tmp, 'netns'), link: `net:[${statSync(file).ino}]` };
+}
+function proc(pid: number, link: string, stat?: string): void {
+  mkdirSync(join(tmp, 'proc', String(pid), 'ns'), { recursive: true });
+  const ns = join(tmp, 'proc', String(pid), 'ns', 'net');
+  rmSync(ns, { force: true });
+  symlinkSync(link, ns);
+  if (stat !== undefined) write(`proc/${pid}/net/stat/nf_conntrack`, stat);
+}
+
+describe('createCountersPoller reading the stat file instead of running conntrack', () => {
+  it('outside a netns: our own net/stat/nf_conntrack, and no conntrack -S or -C', async () => {
+    write(`proc/${MAX_FILE}`, '262144\n');
+    write('proc/self/net/stat/nf_conntrack', STAT_FILE);
+    const { counters } = run({ procRoot: join(tmp, 'proc') });
+    await waitFor(() => counters.length >= 2, 'two readings');
+    const { stats, count, max } = counters[1]!;
+    expect({ ...stats, count, max }).toEqual({ ...FROM_STAT_FILE, max: 262144 });
+    expect(conntrackRuns()).toEqual([]);
+  });
+
+  it('inside a netns: the file of a process that lives in it, found among others, no exec but the max', async () => {
+    const lab = netns('lab');
+    const other = netns('other');
+    proc(100, other.link, STAT_FILE.replaceAll('00001001', '00000007'));
+    proc(200, lab.link, STAT_FILE);
+    proc(300, 'mnt:[1]');
+    write(`netns-proc/${MAX_FILE}`, '1024\n');
+    process.env.FAKE_NETNS_PROC = join(tmp, 'netns-proc');
+    process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
+    const { counters } = run({ netns: 'lab', procRoot: join(tmp, 'proc'), netnsRoot: lab.root });
+    await waitFor(() => counters.length >= 2, 'two readings');
+    const { stats, count, max } = counters[1]!;
+    expect({ ...stats, count, max }).toEqual({ ...FROM_STAT_FILE, max: 1024 });
+    expect(conntrackRuns()).toEqual([]);
+    expect(calls()).toContain('ip netns exec lab cat /proc/sys/net/netfilter/nf_conntrack_max');
+  });
+
+  it('follows the namespace to another process when the pid it used leaves (exits, pid reused)', async () => {
+    const lab = netns('lab');
+    proc(200, lab.link, STAT_FILE);
+    write(`proc/${MAX_FILE}`, '1\n');
+    process.env.FAKE_NETNS_PROC = join(tmp, 'proc');
+    process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
+    const { counters } = run({ netns: 'lab', procRoot: join(tmp, 'proc'), netnsRoot: lab.root });
+    await waitFor(() => counters.some((c) => c.count === 0x1001), 'a reading through pid 200');
+    proc(150, lab.link, STAT_FILE.replaceAll('00001001', '00000009'));
+    proc(200, 'net:[1]');
+    await waitFor(() => counters.some((c) => c.count === 9), 'a reading through pid 150');
+    expect(conntrackRuns()).toEqual([]);
+  });
+
+  it.each([
+    { name: 'no process lives in the netns', setup: (link: string) => proc(200, `${link}x`, STAT_FILE) },
+    { name: 'the stat file does not parse', setup: (link: string) => proc(200, link, 'entries\n') },
+    {
+      name: 'the stat file is missing',
+      setup: (link: string) => {
+        proc(200, link, STAT_FILE);
+        unlinkSync(join(tmp, 'proc', '200', 'net', 'stat', 'nf_conntrack'));
+      },
+    },
+  ])('runs conntrack -S and -C in the netns when $name', async ({ setup }) => {
+    const lab = netns('lab');
+    setup(lab.link);
+    write(`netns-proc/${MAX_FILE}`, '1024\n');
+    process.env.FAKE_NETNS_PROC = join(tmp, 'netns-proc');
+    process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
+    const { counters } = run({ netns: 'lab', procRoot: join(tmp, 'proc'), netnsRoot: lab.root });
+    await waitFor(() => counters.length >= 1, 'a reading');
+    expect(counters[0]).toEqual({ at: expect.any(Number), count: 1234, max: 1024, stats: SUMMED });
+    expect(calls()).toEqual(
+      expect.arrayContaining(['ip netns exec lab conntrack -S', 'ip netns exec lab conntrack -C']),
+    );
+  });
+
+  it('reads nf_conntrack_max once per maxReuseMs, not at every poll', async () => {
+    write('netns-proc/sys/net/netfilter/nf_conntrack_max', '1024\n');
+    process.env.FAKE_NETNS_PROC = join(tmp, 'netns-proc');
+    process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
+    const { counters } = run({ netns: 'lab', procRoot: join(tmp, 'proc'), maxReuseMs: 1_000_000 });
+    await waitFor(() => counters.length >= 3, 'three readings');
+    expect(counters.map((c) => c.max)).toEqual(counters.map(() => 1024));
+    expect(calls().filter((c) => c.endsWith('nf_conntrack_max'))).toHaveLength(1);
   });
 });

@@ -13,6 +13,7 @@ export type {
 export { LineSplitter, type LineSplitterOptions } from './conntrack/line-splitter.js';
 export { parseConntrackLine } from './conntrack/parse-conntrack-line.js';
 export { parseConntrackOutputLine } from './conntrack/parse-conntrack-output.js';
+export { type ProcConntrackStat, parseConntrackProcStat } from './conntrack/parse-conntrack-proc-stat.js';
 export { parseConntrackXmlLine } from './conntrack/parse-conntrack-xml.js';
 // engine/: one engine for live, server replay and browser replay, and the messages built from it
 export type { CountersView } from './engine/counters-view.js';

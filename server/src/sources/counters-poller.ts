@@ -1,6 +1,7 @@
 /** Polls conntrack's node-wide counters: per-CPU stats (summed), entry count and table size. */
 import { readFile } from 'node:fs/promises';
-import { parseConntrackLine } from '@ctscope/shared';
+import { parseConntrackLine, parseConntrackProcStat } from '@ctscope/shared';
+import { NetnsProcNet } from '../node/netns-proc-net.js';
 import { runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, NodeCounters, SourceSink } from './source-types.js';
 import { periodic, Supervisor } from './supervisor.js';
@@ -12,19 +13,41 @@ export interface CountersPollerOptions {
   intervalMs?: number;
   /** Clock, for tests. */
   now?: () => number;
-  /** Where `sys/net/netfilter/nf_conntrack_max` is read outside a netns. Default `/proc` (for tests). */
+  /**
+   * Where `net/stat/nf_conntrack` and `sys/net/netfilter/nf_conntrack_max` are read, and processes are looked for
+   * inside a netns. Default `/proc` (for tests).
+   */
   procRoot?: string;
+  /** Where `ip netns` keeps its namespaces. Default `/run/netns` (for tests). */
+  netnsRoot?: string;
+  /** How long a reading of nf_conntrack_max is reused, ms. Default {@link MAX_REUSE_MS}. */
+  maxReuseMs?: number;
 }
 
 const COMMAND_TIMEOUT_MS = 10_000;
 const MAX_PATH = 'sys/net/netfilter/nf_conntrack_max';
+/**
+ * The table size is an operator's setting, not a counter: inside a netns it costs two execs to read, so one reading
+ * serves this long.
+ */
+export const MAX_REUSE_MS = 30_000;
 
 /** Create the `counters` source. Not started: call `start()`. */
 export function createCountersPoller(opts: CountersPollerOptions): Supervisor {
   const now = opts.now ?? Date.now;
   const intervalMs = opts.intervalMs ?? 2000;
+  const procRoot = opts.procRoot ?? '/proc';
+  const procNet = new NetnsProcNet(opts.node.netns, { procRoot, netnsRoot: opts.netnsRoot, now });
+  const maxReuseMs = opts.maxReuseMs ?? MAX_REUSE_MS;
+  let max: { value: number; at: number } | undefined;
+  const readMaxReused = async (): Promise<number> => {
+    const t = now();
+    if (max !== undefined && t - max.at < maxReuseMs) return max.value;
+    max = { value: await readMax(opts.node, procRoot), at: t };
+    return max.value;
+  };
   const poll = async (): Promise<void> => {
-    const counters = await readCounters(opts.node, opts.procRoot ?? '/proc');
+    const counters = await readCounters(opts.node, procNet, readMaxReused);
     counters.at = now();
     opts.sink.onCounters(counters);
   };
@@ -37,14 +60,20 @@ export function createCountersPoller(opts: CountersPollerOptions): Supervisor {
 }
 
 /**
- * One reading. Each part may fail on its own (old conntrack without `-S`, module not loaded yet) and is
- * then left out; rejects only when all three failed, naming each failure. `at` is left 0 for the caller.
+ * One reading. Stats and count come from the namespace's `net/stat/nf_conntrack` when it can be read, else from
+ * `conntrack -S` and `conntrack -C`. Each part may fail on its own (old conntrack without `-S`, module not loaded
+ * yet) and is then left out; rejects only when all three failed, naming each failure. `at` is left 0 for the caller.
  */
-export async function readCounters(node: NodeCommandOptions, procRoot = '/proc'): Promise<NodeCounters> {
+async function readCounters(
+  node: NodeCommandOptions,
+  procNet: NetnsProcNet,
+  readMaxValue: () => Promise<number>,
+): Promise<NodeCounters> {
+  const fromProc = await readProcStat(procNet);
   const [stats, count, max] = await Promise.allSettled([
-    readStats(node),
-    readCount(node),
-    readMax(node, procRoot),
+    fromProc ? fromProc.stats : readStats(node),
+    fromProc ? fromProc.count : readCount(node),
+    readMaxValue(),
   ]);
   if (stats.status === 'rejected' && count.status === 'rejected' && max.status === 'rejected') {
     throw new Error(
@@ -55,6 +84,19 @@ export async function readCounters(node: NodeCommandOptions, procRoot = '/proc')
   if (count.status === 'fulfilled') out.count = count.value;
   if (max.status === 'fulfilled') out.max = max.value;
   return out;
+}
+
+/** The stat file's counters, or undefined when it cannot be read or parsed (then the commands are run). */
+async function readProcStat(
+  procNet: NetnsProcNet,
+): Promise<{ stats: Record<string, number>; count: number } | undefined> {
+  const text = await procNet.read('stat/nf_conntrack');
+  if (text === undefined) return undefined;
+  try {
+    return parseConntrackProcStat(text);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readStats(node: NodeCommandOptions): Promise<Record<string, number>> {
