@@ -12,7 +12,10 @@ export interface NetnsProcNetOptions {
   netnsRoot?: string;
   /** Clock, ms. */
   now?: () => number;
-  /** After a scan that found no process in the namespace, wait this long before the next one (default 30 s). */
+  /**
+   * After a scan that found no process in the namespace, wait this long before the next one (default 5 s: a scan
+   * reads a link per process, about a millisecond per few hundred; meanwhile the caller spawns).
+   */
   rescanMs?: number;
 }
 
@@ -36,7 +39,7 @@ export class NetnsProcNet {
     this.#procRoot = opts.procRoot ?? '/proc';
     this.#netnsRoot = opts.netnsRoot ?? '/run/netns';
     this.#now = opts.now ?? Date.now;
-    this.#rescanMs = opts.rescanMs ?? 30_000;
+    this.#rescanMs = opts.rescanMs ?? 5000;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type RecLine,
   type RecordingRecord,
 } from '@ctscope/shared';
+import { RECORDING_GZIP_LEVEL } from '../config.js';
 import { applyRetention, nextSegmentSeq, segmentName } from './segment-files.js';
 
 /** Options for {@link RecordingWriter}. */
@@ -591,7 +592,7 @@ export class RecordingWriter {
       this.#torn = false;
       this.#needsHeader = true;
       this.#gzBroken = false;
-      if (this.#opts.gzip) this.#gz = createGzip({ level: 6 });
+      if (this.#opts.gzip) this.#gz = createGzip({ level: RECORDING_GZIP_LEVEL });
       return;
     }
   }
