@@ -40,7 +40,8 @@ export interface SuspectPollerOptions {
   /**
    * After a poll that listed more than {@link BIG_LISTING_LINES} lines, the wait before the next one is at least
    * this many times its cost (queries plus the sink's ingest), so a frontend with a huge table (a flood) is not
-   * listed every interval (default 4: ≤ ~20% of the time).
+   * listed every interval (default 10: ≤ ~9% of the time; 4 let a 10k/s flood's listings take a tenth of the
+   * agent's CPU, and a kept-alive entry's 30 s timeout is still seen reset every few seconds).
    */
   costFactor?: number;
   /** Listings longer than this count as big (default {@link BIG_LISTING_LINES}). */
@@ -116,7 +117,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const intervalMs = opts.intervalMs ?? (() => 2000);
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
-  const costFactor = opts.costFactor ?? 4;
+  const costFactor = opts.costFactor ?? 10;
   let lastCostMs = 0;
 
   // Lines the last poll's queries listed (before keeping only the suspects'): a flood makes this the whole table.
