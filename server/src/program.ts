@@ -164,7 +164,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .addOption(
       opt(
         '--counters-poll <ms>',
-        `conntrack -S/-C every ms (default ${d.countersPollMs})`,
+        `conntrack counters (/proc stat file, else conntrack -S/-C) every ms (default ${d.countersPollMs})`,
         'CTSCOPE_COUNTERS_POLL_MS',
         int('--counters-poll', MIN.countersPollMs),
       ),

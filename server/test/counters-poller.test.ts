@@ -217,9 +217,10 @@ describe('createCountersPoller reading the stat file instead of running conntrac
   it('inside a netns: the file of a process that lives in it, found among others, no exec but the max', async () => {
     const lab = netns('lab');
     const other = netns('other');
-    proc(100, other.link, STAT_FILE.replaceAll('00001001', '00000007'));
+    // Scanned newest first: the other namespace's process and a link of another kind come before ours.
+    proc(300, other.link, STAT_FILE.replaceAll('00001001', '00000007'));
+    proc(250, 'mnt:[1]');
     proc(200, lab.link, STAT_FILE);
-    proc(300, 'mnt:[1]');
     write(`netns-proc/${MAX_FILE}`, '1024\n');
     process.env.FAKE_NETNS_PROC = join(tmp, 'netns-proc');
     process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
@@ -273,7 +274,12 @@ describe('createCountersPoller reading the stat file instead of running conntrac
     write('netns-proc/sys/net/netfilter/nf_conntrack_max', '1024\n');
     process.env.FAKE_NETNS_PROC = join(tmp, 'netns-proc');
     process.env.FAKE_NETNS_LIST = write('netns-list', 'lab\n');
-    const { counters } = run({ netns: 'lab', procRoot: join(tmp, 'proc'), maxReuseMs: 1_000_000 });
+    const { counters } = run({
+      netns: 'lab',
+      procRoot: join(tmp, 'proc'),
+      netnsRoot: join(tmp, 'netns'),
+      maxReuseMs: 1_000_000,
+    });
     await waitFor(() => counters.length >= 3, 'three readings');
     expect(counters.map((c) => c.max)).toEqual(counters.map(() => 1024));
     expect(calls().filter((c) => c.endsWith('nf_conntrack_max'))).toHaveLength(1);

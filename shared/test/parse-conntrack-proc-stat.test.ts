@@ -29,7 +29,7 @@ const ok: { name: string; text: string; count: number; stats: Record<string, num
     },
   },
   {
-    name: 'an older kernel without clashres and chainlength: only the columns it has',
+    name: 'an older kernel (no clashres, no chainlength): the columns it has, ignore counted, the constant 0s left out',
     text: [
       'entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart',
       '00000010  00000005 00000001 00000002 00000003 00000004 00000005 00000006 00000007 00000008 00000009 0000000a 0000000b  00000000 00000000 00000000 0000000c',
@@ -38,6 +38,7 @@ const ok: { name: string; text: string; count: number; stats: Record<string, num
     stats: {
       found: 1,
       invalid: 3,
+      ignore: 4,
       insert: 7,
       insert_failed: 8,
       drop: 9,

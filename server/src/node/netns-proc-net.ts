@@ -1,7 +1,4 @@
-/**
- * Finds a `/proc/<pid>/net` directory that shows a network namespace's own files, so that they can be read
- * without spawning `ip netns exec` (two execs per reading on a busy node).
- */
+/** Reads a network namespace's `/proc/net` files through a process that lives there, without `ip netns exec`. */
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 
 /** Options of {@link NetnsProcNet}; the roots are for tests. */
@@ -77,6 +74,8 @@ export class NetnsProcNet {
     if (this.#pid !== undefined && (await this.#linkOf(this.#pid)) === link) return this.#netDir(this.#pid);
     this.#pid = undefined;
     if (this.#now() < this.#nextScanAt) return undefined;
+    // Until a scan finds one, whatever made it fail.
+    this.#nextScanAt = this.#now() + this.#rescanMs;
     let pids: string[];
     try {
       pids = (await readdir(this.#procRoot)).filter((p) => /^\d+$/.test(p));
@@ -88,10 +87,10 @@ export class NetnsProcNet {
     for (const pid of pids) {
       if ((await this.#linkOf(pid)) === link) {
         this.#pid = pid;
+        this.#nextScanAt = 0;
         return this.#netDir(pid);
       }
     }
-    this.#nextScanAt = this.#now() + this.#rescanMs;
     return undefined;
   }
 

@@ -105,7 +105,14 @@ function openNamedPipe(): { read: number; write: number } | undefined {
     for (const fd of fds) closeSync(fd);
     return undefined;
   } finally {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    // Never throws: its descriptors are open by now, and nothing but this thread closes them.
+    if (dir !== undefined) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // A directory left in tmp; the pipe works without it.
+      }
+    }
   }
 }
 

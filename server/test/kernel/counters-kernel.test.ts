@@ -1,8 +1,4 @@
-/**
- * Real kernel, as root: the counters read from `/proc/<pid>/net/stat/nf_conntrack` of a process inside a network
- * namespace are the ones `conntrack -S` and `conntrack -C` print in it, and without such a process there is no
- * reading (the poller then runs the commands).
- */
+/** Real kernel, as root: counters read through a process in a namespace equal `conntrack -S` and `-C` there. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseConntrackLine, parseConntrackProcStat } from '@ctscope/shared';
@@ -64,7 +60,10 @@ describe.skipIf(skip !== undefined)('conntrack counters from /proc on the real k
       // The entries live 30 s (UDP, unanswered) and nothing else runs there: both readings see the same table.
       expect(fromProc.count).toBeGreaterThanOrEqual(495);
       expect(fromProc.count).toBe(await conntrackCount(ns));
-      expect({ ...fromProc.stats }).toEqual(await conntrackStats(ns));
+      // Every counter conntrack -S prints, with its value (an older conntrack prints fewer).
+      const printed = await conntrackStats(ns);
+      expect(Object.keys(printed).length).toBeGreaterThan(0);
+      for (const [k, v] of Object.entries(printed)) expect({ [k]: fromProc.stats[k] }).toEqual({ [k]: v });
       // The host's own file is another table.
       const host = await new NetnsProcNet(undefined).read('stat/nf_conntrack');
       expect(host).toBeDefined();

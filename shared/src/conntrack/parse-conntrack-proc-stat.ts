@@ -2,21 +2,24 @@
 
 /**
  * The file's column names for the counters `conntrack -S` prints, under `conntrack -S`'s names (which are the
- * metric names). Other columns are left out: `new`, `ignore` and `delete` are always 0 on current kernels and
- * `conntrack -S` omits them, and the `expect_*` ones belong to `conntrack -S expect`.
+ * metric names). Left out: `entries` (the count), the `expect_*` ones (`conntrack -S expect`), and the columns a
+ * kernel prints as a constant 0 and sends no attribute for (`searched`, `new`, `delete`, `delete_list`; `ignore`
+ * too where the header has `chainlength`, whose kernels no longer count it).
  */
-const STAT_NAMES: Readonly<Record<string, string>> = {
-  found: 'found',
-  invalid: 'invalid',
-  insert: 'insert',
-  insert_failed: 'insert_failed',
-  drop: 'drop',
-  early_drop: 'early_drop',
-  icmp_error: 'error',
-  search_restart: 'search_restart',
-  clashres: 'clash_resolve',
-  chainlength: 'chaintoolong',
-};
+const STAT_NAMES: ReadonlyMap<string, string> = new Map([
+  ['found', 'found'],
+  ['invalid', 'invalid'],
+  ['insert', 'insert'],
+  ['insert_failed', 'insert_failed'],
+  ['drop', 'drop'],
+  ['early_drop', 'early_drop'],
+  ['icmp_error', 'error'],
+  ['search_restart', 'search_restart'],
+  ['clashres', 'clash_resolve'],
+  ['chainlength', 'chaintoolong'],
+]);
+/** Older kernels (no `chainlength` column) still count `ignore`, and `conntrack -S` prints it there. */
+const OLDER_STAT_NAMES: ReadonlyMap<string, string> = new Map([...STAT_NAMES, ['ignore', 'ignore']]);
 
 /** The counters of one reading of the file. */
 export interface ProcConntrackStat {
@@ -33,8 +36,10 @@ export function parseConntrackProcStat(text: string): ProcConntrackStat {
   const entries = header.indexOf('entries');
   if (entries < 0) throw new Error('nf_conntrack stat: no "entries" column in the header');
   if (lines.length < 2) throw new Error('nf_conntrack stat: no per-CPU rows');
+  const names = header.includes('chainlength') ? STAT_NAMES : OLDER_STAT_NAMES;
   const stats = Object.create(null) as Record<string, number>;
-  for (const name of header) if (STAT_NAMES[name] !== undefined) stats[STAT_NAMES[name]] = 0;
+  const columns = header.map((h) => names.get(h));
+  for (const name of columns) if (name !== undefined) stats[name] = 0;
   let count = 0;
   for (let r = 1; r < lines.length; r++) {
     const cells = lines[r]!.trim().split(/\s+/);
@@ -44,7 +49,7 @@ export function parseConntrackProcStat(text: string): ProcConntrackStat {
     for (let c = 0; c < cells.length; c++) {
       const v = /^[0-9a-fA-F]{1,16}$/.test(cells[c]!) ? Number.parseInt(cells[c]!, 16) : Number.NaN;
       if (!Number.isSafeInteger(v)) throw new Error(`nf_conntrack stat: row ${r}: bad number "${cells[c]}"`);
-      const name = STAT_NAMES[header[c]!];
+      const name = columns[c];
       if (name !== undefined) stats[name]! += v;
       else if (c === entries && r === 1) count = v;
     }

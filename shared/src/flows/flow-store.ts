@@ -260,7 +260,7 @@ export class FlowStore {
   /**
    * Mark a flow for re-judging, remembering the time (tracker ms) of the first input since its last judgement:
    * the input's own time, not the store's clock. A live flush moves the clock to the wall clock, past inputs
-   * still on their way to the main thread (the event tail hands them over up to 10 ms later); a replay has no
+   * still on their way to the main thread (the event tail hands them over up to 25 ms later); a replay has no
    * such flush, so the clock would make `badSince` differ between the two.
    */
   private touch(flow: TrackedFlow, relAt = this.rel(this.now)): void {
