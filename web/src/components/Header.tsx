@@ -103,17 +103,17 @@ export function Header({ state, view, onView, theme, onTheme, onHelp, onRecordin
   const c = state.counters;
   const node = state.hello?.node;
   const loss = state.eventLoss;
+  const nodeText = `${node?.name ?? '…'}${node?.netns ? ` (netns ${node.netns})` : ''}`;
   return (
     <header className="header">
       <div className="brand">
         <span aria-hidden="true">◎</span> ctscope
       </div>
       <dl className="header-facts">
-        <div className="fact-shrink">
+        <div className="fact-shrink fact-node">
           <dt>Node</dt>
-          <dd className="node-name">
-            {node?.name ?? '…'}
-            {node?.netns ? ` (netns ${node.netns})` : ''}
+          <dd className="node-name" title={nodeText}>
+            {nodeText}
           </dd>
         </div>
         <div>
