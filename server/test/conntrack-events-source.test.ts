@@ -5,7 +5,6 @@ import {
   fstatSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -20,6 +19,7 @@ import {
 } from '../src/sources/conntrack-events-source.js';
 import type { Supervisor } from '../src/sources/supervisor.js';
 import { fakeConntrackEnv, recordingSink } from './support/fake-conntrack.js';
+import { openFds } from './support/open-fds.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'shared', 'test', 'fixtures');
 const SEED_EVENTS = join(FIXTURES, 'seed-incident', 'events-ts-ext-id.txt');
@@ -89,14 +89,7 @@ function isFakeTail(pid: number): boolean {
 
 /** The descriptor of the tail worker's named pipe (its path is removed once both ends are open). */
 function namedPipeFd(): number | undefined {
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (/\/ctscope-tail-[^/]+\/events/.test(readlinkSync(`/proc/self/fd/${fd}`))) return Number(fd);
-    } catch {
-      // Closed meanwhile.
-    }
-  }
-  return undefined;
+  return openFds((target) => /\/ctscope-tail-[^/]+\/events/.test(target))[0];
 }
 
 function isAlive(pid: number): boolean {

@@ -6,8 +6,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
-  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -18,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NetnsProcNet } from '../src/node/netns-proc-net.js';
+import { openFds } from './support/open-fds.js';
 
 let tmp: string;
 beforeEach(() => {
@@ -42,18 +41,6 @@ function proc(pid: number, link: string, text?: string): void {
   rmSync(ns, { force: true });
   symlinkSync(link, ns);
   if (text !== undefined) write(`proc/${pid}/net/stat/nf_conntrack`, text);
-}
-/** How many of this process's descriptors are open on `file`. */
-function openOn(file: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
-    } catch {
-      // Closed meanwhile.
-    }
-  }
-  return n;
 }
 const opts = (o: { now?: () => number; rescanMs?: number } = {}) => ({
   procRoot: join(tmp, 'proc'),
@@ -112,7 +99,10 @@ describe('NetnsProcNet', () => {
     let writer: number | undefined = openSync(file, constants.O_RDWR | constants.O_NONBLOCK);
     try {
       const reading = new NetnsProcNet('lab', opts()).read('stat/nf_conntrack');
-      await vi.waitFor(() => expect(openOn(file)).toBe(2), { timeout: 10_000, interval: 10 });
+      await vi.waitFor(() => expect(openFds((target) => target === file)).toHaveLength(2), {
+        timeout: 10_000,
+        interval: 10,
+      });
       proc(200, netns('other'));
       writeSync(writer, 'from another namespace');
       closeSync(writer);
