@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=1
 // The `ctscope` bin. It is committed (not built) so that `npm ci` can link it on a fresh clone; it loads the built CLI.
+// Its shebang carries NODE_START_FLAGS (server/src/config.ts): flags node takes only at start.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

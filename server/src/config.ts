@@ -155,6 +155,23 @@ export const V8_FLAGS = {
 } as const satisfies Record<string, readonly string[]>;
 
 /**
+ * Node flags that only take effect at process start, so the `ctscope` bin carries them in its shebang
+ * (`#!/usr/bin/env -S node …`; a test keeps the two equal) and the image's entrypoint and `npm start` run the bin.
+ * - `--v8-pool-size=1`: one V8 background thread instead of four. Parallel scavenges and concurrent marking spread
+ *   over four threads on a busy 2-core node cost more CPU in all than on one: at 10k new flows/s the node process
+ *   took 4.0-4.7 CPU-s against 4.5-5.0 s (bench:kernel, four alternating pairs), and at the maximum rate it
+ *   converged as fast (2.0 and 4.1 s against 7.4 and 4.1 s). `--single-threaded-gc` saved as much CPU at 10k/s but
+ *   slowed the main thread under a flood: 4.1-10.0 s to converge against 3.5-7.1 s (four pairs at 50k/s and the
+ *   maximum); set at run time it crashes V8, and Node refuses it in NODE_OPTIONS.
+ */
+export const NODE_START_FLAGS = ['--v8-pool-size=1'] as const;
+
+/** The NODE_START_FLAGS this process was started without (`ctscope serve` warns about them). */
+export function missingStartFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return NODE_START_FLAGS.filter((f) => !execArgv.includes(f));
+}
+
+/**
  * A full dump read back in chunks waits while the recorder has more than this queued: its lines are written
  * about as fast as they are applied, never piled up (a 250k-entry dump is ~60 MB of records).
  */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultServeConfig, type ServeConfig, validateConfig } from '../src/config.js';
+import {
+  defaultServeConfig,
+  missingStartFlags,
+  NODE_START_FLAGS,
+  type ServeConfig,
+  validateConfig,
+} from '../src/config.js';
 
 const base = defaultServeConfig();
 
@@ -53,5 +59,20 @@ describe('validateConfig (safe by default)', () => {
     const run = () => validateConfig({ ...base, ...patch });
     if (error) expect(run).toThrow(error);
     else expect(run).not.toThrow();
+  });
+});
+
+describe('missingStartFlags', () => {
+  it.each<{ name: string; execArgv: string[]; missing: string[] }>([
+    { name: 'started as `node dist/cli.js`', execArgv: [], missing: [...NODE_START_FLAGS] },
+    { name: 'through the bin', execArgv: [...NODE_START_FLAGS], missing: [] },
+    {
+      name: 'through the bin, with other flags',
+      execArgv: ['--cpu-prof', ...NODE_START_FLAGS, '--trace-gc'],
+      missing: [],
+    },
+    { name: 'another pool size', execArgv: ['--v8-pool-size=4'], missing: [...NODE_START_FLAGS] },
+  ])('$name', ({ execArgv, missing }) => {
+    expect(missingStartFlags(execArgv)).toEqual(missing);
   });
 });

@@ -3,6 +3,7 @@ import { flowDetail, parseFlowFilter, remedyArgs, SEVERITIES, VERDICTS } from '@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { missingStartFlags } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { natViewOf } from '../engine/engine.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
@@ -189,10 +190,23 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
   });
 };
 
-/** The server's own memory, to watch against its memory limit (the live table is most of the heap). */
-function processMemory(): { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number } {
+/**
+ * The server's own memory, to watch against its memory limit (the live table is most of the heap), and the start
+ * flags it lacks (started as `node dist/cli.js` rather than through the bin: more CPU under a flood).
+ */
+function processMemory(): {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  missingStartFlags: string[];
+} {
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal };
+  return {
+    rssBytes: m.rss,
+    heapUsedBytes: m.heapUsed,
+    heapTotalBytes: m.heapTotal,
+    missingStartFlags: missingStartFlags(),
+  };
 }
 
 /** One audit line for a DELETE attempt, from what was answered. */

@@ -13,6 +13,7 @@ import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NODE_START_FLAGS } from '../config.js';
 import { findOnPath } from '../sources/preflight.js';
 import { type IptablesBackend, iptablesBinary, labPath } from './lab-netns.js';
 import { processArgv, spawnDetached, stopProcess } from './lab-process.js';
@@ -108,6 +109,7 @@ async function startServeOn(
   const token = randomBytes(18).toString('base64url');
   const argv = [
     process.execPath,
+    ...NODE_START_FLAGS,
     CLI_PATH,
     ...serveMarker(opts.node),
     '--host',

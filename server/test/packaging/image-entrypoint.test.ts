@@ -1,9 +1,19 @@
 /** The image's entrypoint (deploy/image/ctscope) picks the iptables backend the node uses, with fake iptables-*-save tools and a stub ctscope. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_START_FLAGS } from '../../src/config.js';
 
 const ENTRYPOINT = join(import.meta.dirname, '..', '..', '..', 'deploy', 'image', 'ctscope');
 
@@ -18,10 +28,13 @@ eval "out=\\\${FAKE_$(echo "$backend" | tr a-z A-Z)_$table:-}"
 printf '%b\\n' "$out"
 `;
 
-/** Stands in for server/dist/cli.js: reports its arguments and which iptables-save comes first on PATH. */
+/** The real bin, which loads server/dist/cli.js. */
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ctscope.js');
+
+/** Stands in for server/dist/cli.js: reports its arguments, node's flags and which iptables-save comes first on PATH. */
 const STUB_CLI = `import { existsSync } from 'node:fs';
 const dir = process.env.PATH.split(':').find((d) => existsSync(d + '/iptables-save'));
-console.log(JSON.stringify({ argv: process.argv.slice(2), iptablesSave: dir ?? null }));
+console.log(JSON.stringify({ argv: process.argv.slice(2), execArgv: process.execArgv, iptablesSave: dir ?? null }));
 `;
 
 describe('deploy/image/ctscope', () => {
@@ -35,6 +48,9 @@ describe('deploy/image/ctscope', () => {
     bin = join(tmp, 'bin');
     mkdirSync(join(home, 'server', 'dist'), { recursive: true });
     writeFileSync(join(home, 'server', 'dist', 'cli.js'), STUB_CLI);
+    mkdirSync(join(home, 'server', 'bin'));
+    copyFileSync(BIN, join(home, 'server', 'bin', 'ctscope.js'));
+    chmodSync(join(home, 'server', 'bin', 'ctscope.js'), 0o755);
     for (const mode of ['nft', 'legacy']) {
       mkdirSync(join(home, 'iptables', mode), { recursive: true });
       writeFileSync(join(home, 'iptables', mode, 'iptables-save'), '');
@@ -70,7 +86,7 @@ describe('deploy/image/ctscope', () => {
     const out = r.status === 0 ? JSON.parse(r.stdout) : undefined;
     const fromImage = out?.iptablesSave?.startsWith(join(home, 'iptables'));
     const mode = fromImage ? out.iptablesSave.split('/').at(-1) : undefined;
-    return { status: r.status, stderr: r.stderr, argv: out?.argv, mode, called };
+    return { status: r.status, stderr: r.stderr, argv: out?.argv, execArgv: out?.execArgv, mode, called };
   }
 
   it('follows kubelet’s KUBE-IPTABLES-HINT in nft', () => {
@@ -80,6 +96,12 @@ describe('deploy/image/ctscope', () => {
     });
     expect(r).toMatchObject({ status: 0, argv: ['serve'], mode: 'nft' });
     expect(r.stderr).toContain('iptables backend nft (KUBE-IPTABLES-HINT found in nft)');
+  });
+
+  it('starts node through the bin, with the flags that only take effect at start', () => {
+    const r = run(['serve'], { CTSCOPE_IPTABLES_MODE: 'nft' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.execArgv).toEqual([...NODE_START_FLAGS]);
   });
 
   it('follows the hint in legacy', () => {
