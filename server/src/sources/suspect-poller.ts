@@ -40,8 +40,10 @@ export interface SuspectPollerOptions {
   /**
    * After a poll that listed more than {@link BIG_LISTING_LINES} lines, the wait before the next one is at least
    * this many times its cost (queries plus the sink's ingest), so a frontend with a huge table (a flood) is not
-   * listed every interval (default 10: ≤ ~9% of the time; 4 let a 10k/s flood's listings take a tenth of the
-   * agent's CPU, and a kept-alive entry's 30 s timeout is still seen reset every few seconds).
+   * listed every interval (default 30: ≤ ~3% of the time). Each listing of a 10k/s flood's frontend costs ~0.2
+   * CPU-s (the child and its ingest); with 10, four of them took ~0.8 of a 10 s flood's ~5.5 CPU-s. A kept-alive
+   * entry's 30 s timeout is still read before it could expire: at 30, listings of a 250k-entry table (~0.5 s)
+   * come ~15 s apart.
    */
   costFactor?: number;
   /** Listings longer than this count as big (default {@link BIG_LISTING_LINES}). */
@@ -117,7 +119,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   const intervalMs = opts.intervalMs ?? (() => 2000);
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
-  const costFactor = opts.costFactor ?? 10;
+  const costFactor = opts.costFactor ?? 30;
   let lastCostMs = 0;
 
   // Lines the last poll's queries listed (before keeping only the suspects'): a flood makes this the whole table.
