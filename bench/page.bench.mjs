@@ -20,6 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { NODE_START_FLAGS } from '../server/dist/config.js';
 import {
   compileFlood,
   createFloodNetns,
@@ -95,6 +96,7 @@ async function startServe(ns, dataDir) {
   const child = spawn(
     process.execPath,
     [
+      ...NODE_START_FLAGS,
       CLI,
       'serve',
       '--netns',

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { NODE_START_FLAGS } from '../server/dist/config.js';
 import { NAT_TEXT } from './bench-nat.mjs';
 
 const REPO = join(import.meta.dirname, '..');
@@ -69,6 +70,7 @@ async function startServer(dir) {
   const child = spawn(
     process.execPath,
     [
+      ...NODE_START_FLAGS,
       CLI,
       'serve',
       '--port',

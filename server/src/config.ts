@@ -157,18 +157,30 @@ export const V8_FLAGS = {
 /**
  * Node flags that only take effect at process start, so the `ctscope` bin carries them in its shebang
  * (`#!/usr/bin/env -S node …`; a test keeps the two equal) and the image's entrypoint and `npm start` run the bin.
- * - `--v8-pool-size=1`: one V8 background thread instead of four. Parallel scavenges and concurrent marking spread
- *   over four threads on a busy 2-core node cost more CPU in all than on one: at 10k new flows/s the node process
- *   took 4.0-4.7 CPU-s against 4.5-5.0 s (bench:kernel, four alternating pairs), and at the maximum rate it
- *   converged as fast (2.0 and 4.1 s against 7.4 and 4.1 s). `--single-threaded-gc` saved as much CPU at 10k/s but
- *   slowed the main thread under a flood: 4.1-10.0 s to converge against 3.5-7.1 s (four pairs at 50k/s and the
- *   maximum); set at run time it crashes V8, and Node refuses it in NODE_OPTIONS.
+ * `--v8-pool-size=1`: one V8 background thread instead of four; on a busy 2-core node, parallel scavenges and
+ * concurrent marking spread over four threads cost more CPU in all (README, Benchmarks, session 11: measured for
+ * `serve` only). `--single-threaded-gc` cannot be used instead: it crashes V8 when set at run time, and it slowed
+ * the main thread under a flood.
  */
 export const NODE_START_FLAGS = ['--v8-pool-size=1'] as const;
 
-/** The NODE_START_FLAGS this process was started without (`ctscope serve` warns about them). */
-export function missingStartFlags(execArgv: readonly string[] = process.execArgv): string[] {
-  return NODE_START_FLAGS.filter((f) => !execArgv.includes(f));
+/**
+ * The NODE_START_FLAGS this process was started without, whether given on node's command line (`--flag=value` or
+ * `--flag value`) or in NODE_OPTIONS, which node accepts for these but does not show in `process.execArgv`.
+ */
+export function missingStartFlags(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+): string[] {
+  const words = [...execArgv, ...(nodeOptions?.split(/\s+/).filter(Boolean) ?? [])];
+  const given = new Set<string>();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const next = words[i + 1];
+    given.add(w);
+    if (!w.includes('=') && next !== undefined && !next.startsWith('-')) given.add(`${w}=${next}`);
+  }
+  return NODE_START_FLAGS.filter((f) => !given.has(f));
 }
 
 /**

@@ -63,7 +63,7 @@ describe('validateConfig (safe by default)', () => {
 });
 
 describe('missingStartFlags', () => {
-  it.each<{ name: string; execArgv: string[]; missing: string[] }>([
+  it.each<{ name: string; execArgv: string[]; nodeOptions?: string; missing: string[] }>([
     { name: 'started as `node dist/cli.js`', execArgv: [], missing: [...NODE_START_FLAGS] },
     { name: 'through the bin', execArgv: [...NODE_START_FLAGS], missing: [] },
     {
@@ -72,7 +72,25 @@ describe('missingStartFlags', () => {
       missing: [],
     },
     { name: 'another pool size', execArgv: ['--v8-pool-size=4'], missing: [...NODE_START_FLAGS] },
-  ])('$name', ({ execArgv, missing }) => {
-    expect(missingStartFlags(execArgv)).toEqual(missing);
+    { name: 'as `--flag value`', execArgv: ['--v8-pool-size', '1'], missing: [] },
+    {
+      name: '`--flag` then another flag',
+      execArgv: ['--v8-pool-size', '--trace-gc'],
+      missing: [...NODE_START_FLAGS],
+    },
+    {
+      name: 'in NODE_OPTIONS',
+      execArgv: [],
+      nodeOptions: '--max-old-space-size=512 --v8-pool-size=1',
+      missing: [],
+    },
+    {
+      name: 'NODE_OPTIONS without it',
+      execArgv: [],
+      nodeOptions: '  --max-old-space-size=512 ',
+      missing: [...NODE_START_FLAGS],
+    },
+  ])('$name', ({ execArgv, nodeOptions, missing }) => {
+    expect(missingStartFlags(execArgv, nodeOptions)).toEqual(missing);
   });
 });

@@ -104,10 +104,26 @@ describe('createSuspectPoller', () => {
     expect(rec.dumps.map((d) => d.lines.length)).toEqual([0, 0, 0]);
   });
 
-  it.each([
-    { name: 'a big listing', entries: 6, spaced: true },
-    { name: 'a small listing', entries: 5, spaced: false },
-  ])('after $name, waits costFactor × the poll cost: $spaced', async ({ entries, spaced }) => {
+  // Each poll costs ≥ 100 ms (the fake's delay), so 5 × its cost is ≥ 500 ms; the interval is 10 ms.
+  it.each<{
+    name: string;
+    entries: number;
+    costFactor: number;
+    maxCostWaitMs?: number;
+    min: number;
+    max: number;
+  }>([
+    { name: 'a big listing: costFactor × its cost', entries: 6, costFactor: 5, min: 500, max: Infinity },
+    { name: 'a small listing: the interval', entries: 5, costFactor: 5, min: 0, max: 500 },
+    {
+      name: 'a big listing, capped: maxCostWaitMs',
+      entries: 6,
+      costFactor: 100,
+      maxCostWaitMs: 400,
+      min: 400,
+      max: 100 * 100,
+    },
+  ])('after $name', async ({ entries, costFactor, maxCostWaitMs, min, max }) => {
     const many = join(stateDir, 'many.txt');
     const line = (i: number) => ENTRIES[1]!.replace('sport=52001', `sport=${1024 + (i % 60000)}`);
     writeFileSync(many, `${Array.from({ length: entries }, (_, i) => line(i)).join('\n')}\n`);
@@ -119,15 +135,15 @@ describe('createSuspectPoller', () => {
       node: {},
       intervalMs: () => 10,
       suspects: () => suspects,
-      costFactor: 5,
+      costFactor,
+      maxCostWaitMs,
       bigListingLines: 5,
     });
     poller.start();
-    await waitFor(() => expect(rec.dumps.length).toBe(2), 10_000);
+    await waitFor(() => expect(rec.dumps.length).toBe(2), 15_000);
     const gap = rec.dumps[1]!.at - rec.dumps[0]!.at;
-    // Each poll costs ≥ 100 ms (the fake's delay): ≥ 500 ms apart when spaced, else about the 10 ms interval.
-    if (spaced) expect(gap).toBeGreaterThanOrEqual(5 * 100);
-    else expect(gap).toBeLessThan(5 * 100);
+    expect(gap).toBeGreaterThanOrEqual(min);
+    expect(gap).toBeLessThan(max);
   });
 
   it('treats "exit 1 with 0 flow entries" as an empty result, not a failure', async () => {

@@ -14,9 +14,11 @@ if (!existsSync(CLI) || !existsSync(join(WEB_DIST, 'index.html'))) {
   console.error('Build first: npm run build (from the repository root).');
   process.exit(2);
 }
+// As the bin starts it: node's start flags (imported once the build is known to exist).
+const { NODE_START_FLAGS } = await import('../../server/dist/config.js');
 const { dir, env } = seedEnv();
 const dataDir = join(dir, 'data');
-const child = spawn(process.execPath, [CLI, ...seedServeArgs({ port, dataDir })], {
+const child = spawn(process.execPath, [...NODE_START_FLAGS, CLI, ...seedServeArgs({ port, dataDir })], {
   env: { ...process.env, ...env },
   stdio: ['ignore', 'inherit', 'inherit'],
   detached: true,

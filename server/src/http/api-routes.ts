@@ -184,7 +184,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
       counters: engine.core.counters() ?? null,
       sources: engine.sources(),
       websocket: deps.hub.stats(),
-      process: processMemory(),
+      process: processInfo(),
       ...engine.extraStats(),
     };
   });
@@ -194,7 +194,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
  * The server's own memory, to watch against its memory limit (the live table is most of the heap), and the start
  * flags it lacks (started as `node dist/cli.js` rather than through the bin: more CPU under a flood).
  */
-function processMemory(): {
+function processInfo(): {
   rssBytes: number;
   heapUsedBytes: number;
   heapTotalBytes: number;

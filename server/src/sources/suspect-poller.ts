@@ -40,12 +40,15 @@ export interface SuspectPollerOptions {
   /**
    * After a poll that listed more than {@link BIG_LISTING_LINES} lines, the wait before the next one is at least
    * this many times its cost (queries plus the sink's ingest), so a frontend with a huge table (a flood) is not
-   * listed every interval (default 30: ≤ ~3% of the time). Each listing of a 10k/s flood's frontend costs ~0.2
-   * CPU-s (the child and its ingest); with 10, four of them took ~0.8 of a 10 s flood's ~5.5 CPU-s. A kept-alive
-   * entry's 30 s timeout is still read before it could expire: at 30, listings of a 250k-entry table (~0.5 s)
-   * come ~15 s apart.
+   * listed every interval (default 30: ≤ ~3% of the time; a 10k/s flood's frontend listing costs ~0.2 CPU-s), but
+   * never longer than {@link maxCostWaitMs}.
    */
   costFactor?: number;
+  /**
+   * Longest wait the cost factor may impose (default 10 s, a third of UDP's 30 s unreplied timeout): a listing of
+   * a 250k-entry table takes 1-2 s, and 30 × that would let a kept-alive entry go unread for a minute.
+   */
+  maxCostWaitMs?: number;
   /** Listings longer than this count as big (default {@link BIG_LISTING_LINES}). */
   bigListingLines?: number;
   /** Kill a query that takes longer than this, ms (default 10 s). */
@@ -120,6 +123,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
   // Key of the last group polled: the next poll starts after it, so every group gets its turn.
   let cursor: string | undefined;
   const costFactor = opts.costFactor ?? 30;
+  const maxCostWaitMs = opts.maxCostWaitMs ?? 10_000;
   let lastCostMs = 0;
 
   // Lines the last poll's queries listed (before keeping only the suspects'): a flood makes this the whole table.
@@ -194,7 +198,7 @@ export function createSuspectPoller(opts: SuspectPollerOptions): Supervisor {
 
   return new Supervisor({
     name: 'poll',
-    run: periodic(pollOnce, () => Math.max(intervalMs(), costFactor * lastCostMs)),
+    run: periodic(pollOnce, () => Math.max(intervalMs(), Math.min(costFactor * lastCostMs, maxCostWaitMs))),
     onState: (s) => opts.sink.onSourceState(s),
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,

@@ -26,19 +26,10 @@ describe('the release tree (scripts/release-build.sh)', () => {
     buildMs = Date.now() - started;
     if (r.code !== 0) throw new Error(`release-build.sh exited ${r.code}:\n${r.out}`);
 
+    // As the image's entrypoint starts it: the bin, whose shebang gives node its start flags.
     server = spawn(
-      process.execPath,
-      [
-        join(out, 'server', 'dist', 'cli.js'),
-        'serve',
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--data-dir',
-        join(tmp, 'data'),
-        '--skip-preflight',
-      ],
+      join(out, 'server', 'bin', 'ctscope.js'),
+      ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(tmp, 'data'), '--skip-preflight'],
       // Its own process group: the cleanup takes its `conntrack -E` with it even if it must be killed.
       { cwd: out, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
@@ -118,6 +109,14 @@ describe('the release tree (scripts/release-build.sh)', () => {
     expect([200, 503]).toContain(r.status);
     const body = (await r.json()) as { status?: string };
     expect(['ok', 'degraded', 'failed']).toContain(body.status);
+  });
+
+  it('runs with every start flag, through the bin', async () => {
+    const r = await fetch(`${url}/api/stats`);
+    expect(r.status).toBe(200);
+    const stats = (await r.json()) as { process?: { missingStartFlags?: string[] } };
+    expect(stats.process?.missingStartFlags).toEqual([]);
+    expect(log).not.toContain('started without');
   });
 
   it('exports Prometheus metrics', async () => {
