@@ -190,6 +190,9 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) =
   });
 };
 
+/** The start flags this process lacks: fixed for its life, so read once. */
+const MISSING_START_FLAGS = missingStartFlags();
+
 /**
  * The server's own memory, to watch against its memory limit (the live table is most of the heap), and the start
  * flags it lacks (started as `node dist/cli.js` rather than through the bin: more CPU under a flood).
@@ -205,7 +208,7 @@ function processInfo(): {
     rssBytes: m.rss,
     heapUsedBytes: m.heapUsed,
     heapTotalBytes: m.heapTotal,
-    missingStartFlags: missingStartFlags(),
+    missingStartFlags: MISSING_START_FLAGS,
   };
 }
 
