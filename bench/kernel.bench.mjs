@@ -1,11 +1,12 @@
 // Real-kernel benchmark (issue 10): a UDP flood in a network namespace, measured per rate for the ceiling
 // (`chrt -f 10 conntrack -E` alone, to a file) and for `ctscope serve --netns` with its defaults, in the same run.
 // Root only; prints a skip message and exits 0 otherwise. Run with `npm run bench:kernel`.
-// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof) to those of the bin's shebang (BENCH_KERNEL_NO_START_FLAGS=1 drops these); BENCH_KERNEL_SERVE_ARGS adds serve options (e.g. --no-record); BENCH_KERNEL_TRACE=1 prints each convergence poll and, once a second during the flood, ctscope's memory, event backlog and recorder queue; BENCH_KERNEL_STDOUT=FILE appends ctscope's stdout to FILE (e.g. with --trace-gc); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
+// BENCH_KERNEL_RATES=1k,10k limits the rates; BENCH_KERNEL_NODE_ARGS adds node flags (e.g. --cpu-prof) to the build's NODE_START_FLAGS (BENCH_KERNEL_NO_START_FLAGS=1 drops these); BENCH_KERNEL_SERVE_ARGS adds serve options (e.g. --no-record); BENCH_KERNEL_TRACE=1 prints each convergence poll and, once a second during the flood, ctscope's memory, event backlog and recorder queue; BENCH_KERNEL_STDOUT=FILE appends ctscope's stdout to FILE (e.g. with --trace-gc); every namespace is `<BENCH_KERNEL_NETNS_PREFIX, default kbb->-<pid>-…` and is always deleted.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { readRecording } from '../server/dist/recording/recording-reader.js';
 import {
   canUseFifo,
@@ -25,17 +26,13 @@ import {
 // BENCH_KERNEL_CLI runs another build's CLI (e.g. a baseline checkout) through the same flood.
 const CLI = process.env.BENCH_KERNEL_CLI || join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
 /**
- * The node flags that build's bin (server/bin/ctscope.js, as users start it) gives in its shebang: serve runs with
- * them, plus BENCH_KERNEL_NODE_ARGS (which the bin cannot take). BENCH_KERNEL_NO_START_FLAGS=1 leaves them out, to
- * measure what they are worth.
+ * The node flags that build's bin (server/bin/ctscope.js, as users start it) gives node (its NODE_START_FLAGS; none
+ * for builds before them): serve runs with them, plus BENCH_KERNEL_NODE_ARGS. BENCH_KERNEL_NO_START_FLAGS=1 leaves
+ * them out, to measure what they are worth.
  */
-const START_FLAGS = (() => {
-  if (process.env.BENCH_KERNEL_NO_START_FLAGS) return [];
-  const bin = join(dirname(CLI), '..', 'bin', 'ctscope.js');
-  const first = existsSync(bin) ? readFileSync(bin, 'utf8').split('\n', 1)[0] : '';
-  const m = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);
-  return m ? m[1].split(' ').filter(Boolean) : [];
-})();
+const START_FLAGS = process.env.BENCH_KERNEL_NO_START_FLAGS
+  ? []
+  : ((await import(pathToFileURL(join(dirname(CLI), 'config.js')).href)).NODE_START_FLAGS ?? []);
 /** Engineers sharing a machine each pass their own prefix: leftovers are cleaned up under it only. */
 const NS_PREFIX = process.env.BENCH_KERNEL_NETNS_PREFIX || 'kbb-';
 const PREFIX = `${NS_PREFIX}${process.pid}-`;
