@@ -1,6 +1,7 @@
 /** The live flow table: ingests events, dumps and NAT snapshots, keeps verdicts current, and tracks changes. */
 
 import type { FlowRecord } from '../conntrack/conntrack-types.js';
+import { probeListingLine } from '../conntrack/listing-probe.js';
 import { parseConntrackLine } from '../conntrack/parse-conntrack-line.js';
 import type { RateBucket } from '../engine/rate-timeline.js';
 import { RateTimeline } from '../engine/rate-timeline.js';
@@ -183,8 +184,21 @@ export class FlowStore {
   ): void {
     this.advance(at);
     const readFrom = scope === 'full' ? startedAt : undefined;
+    const relAt = this.rel(at);
+    const relFrom = readFrom === undefined ? undefined : this.rel(readFrom);
     for (let i = 0; i < lines.length; i++) {
-      const r = parseConntrackLine(lines[i]!);
+      const line = lines[i]!;
+      // Most lines of a dump only count a live flow's timeout down: taken without building a record.
+      const p = probeListingLine(line);
+      if (p !== undefined) {
+        const flow = this.tracker.takeProbedReading(p, relAt, relFrom);
+        if (flow !== undefined) {
+          if (readings)
+            readings[i] = p.mark === undefined ? [flow.key, p.timeout] : [flow.key, p.timeout, p.mark];
+          continue;
+        }
+      }
+      const r = parseConntrackLine(line);
       if (r.kind === 'flow') {
         const flow = this.observe(r, at, readFrom);
         // A quiet line can be recorded as its flow's key and reading (see RecListed).

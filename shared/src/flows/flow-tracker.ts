@@ -1,8 +1,10 @@
 /** Pure live table of conntrack entries built from events and dumps, with a bounded history per entry. */
 import type { ConntrackEventType, FlowRecord } from '../conntrack/conntrack-types.js';
 import { sameTupleKey, tupleKey } from '../conntrack/flow-key.js';
+import { type ListingProbe, recordSig, recordSignature } from '../conntrack/listing-probe.js';
 import type { Classification } from '../verdict/verdict-types.js';
 import { CompactRecord, small } from './compact-record.js';
+import { FlowKeyMap } from './flow-key-map.js';
 
 /** One lifecycle step of a tracked flow; also a timeout reading for keep-alive detection. */
 export interface FlowHistoryEntry {
@@ -59,6 +61,9 @@ class LiveFlow implements TrackedFlow {
   badSince: number | undefined = undefined;
   touchedAt: number | undefined = undefined;
   counted: Classification | undefined = undefined;
+  /** Signature of the record's tuples (see `recordSignature`); 0 when it has none. */
+  sig0 = 0;
+  sig1 = 0;
 
   constructor(key: string, record: FlowRecord, at: number) {
     this.key = key;
@@ -105,7 +110,7 @@ export interface FlowTrackerOptions {
 
 /** Tracks flows by conntrack id, falling back to the tuple so id-less events and id-carrying dumps meet. */
 export class FlowTracker {
-  private readonly byKey = new Map<string, TrackedFlow>();
+  private readonly byKey = new FlowKeyMap();
   /**
    * The newest flow per conntrack id. The kernel derives ids from the entry's address and tuple, so an entry
    * deleted and re-created at once often gets the same id: a destroyed flow must not swallow its successor.
@@ -137,9 +142,7 @@ export class FlowTracker {
    * can be (`readFrom`, or the flow's last input if later), so a countdown is never mistaken for a refresh.
    */
   observe(parsed: FlowRecord, at: number, readFrom?: number): TrackedFlow {
-    // Built once per event: the id index and a new flow's key both need it.
-    const idKey = parsed.id !== undefined ? String(parsed.id) : undefined;
-    const { flow: match, superseded, destroyed, viaId } = this.match(parsed, idKey);
+    const { flow: match, superseded, destroyed, viaId } = this.match(parsed);
     // The tuple key as the match built it, if it did: a quiet dump line found by its id never needs one.
     const matchedTk = this.matchedTk;
     const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
@@ -168,11 +171,11 @@ export class FlowTracker {
     let flow = match;
     if (flow) this.beforeUpdate?.(flow, at);
     else {
-      const key = this.uniqueKey(idKey ?? tk, idKey !== undefined ? '-' : '#');
+      const key = rec.id !== undefined ? this.uniqueKey(String(rec.id), '-') : this.uniqueKey(tk, '#');
       flow = new LiveFlow(key, rec, small(at));
       this.byKey.set(key, flow);
     }
-    if (rec.id !== undefined) this.byId.set(rec.id, flow, idKey);
+    if (rec.id !== undefined) this.byId.set(rec.id, flow);
     this.apply(flow, rec, at, tk, readAt);
     return flow;
   }
@@ -191,6 +194,35 @@ export class FlowTracker {
     if (!flow || flow.destroyedAt !== undefined) return false;
     this.quiet(flow, timeout, mark, at);
     return true;
+  }
+
+  /**
+   * A full dump's or poll's line read by `probeListingLine`, taken as {@link observe} takes a quiet reading when it
+   * is one: the flow with its id is live, its tuples' signature and flags are the line's, and the timeout only
+   * counted down. Returns that flow, or undefined (nothing changed) for {@link observe} to take the line parsed.
+   * Touches the flow, its record and its history, not the tuples and addresses a field-by-field compare reads.
+   */
+  takeProbedReading(p: ListingProbe, at: number, readFrom?: number): TrackedFlow | undefined {
+    const flow = this.byId.get(p.id);
+    if (!(flow instanceof LiveFlow) || flow.sig0 !== p.sig0 || flow.sig1 !== p.sig1) return undefined;
+    const r = flow.record;
+    if (
+      flow.destroyedAt !== undefined ||
+      r.id !== p.id ||
+      r.event === 'DESTROY' ||
+      r.protonum !== p.protonum ||
+      r.unreplied !== p.unreplied ||
+      r.assured !== p.assured ||
+      r.state !== undefined ||
+      r.zone !== undefined ||
+      (r.mark !== p.mark && r.mark !== undefined)
+    )
+      return undefined;
+    const readAt = readFrom !== undefined ? Math.min(at, Math.max(readFrom, flow.lastSeen)) : at;
+    if (!isExpectedReading(flow.history, p.timeout, p.unreplied, readAt, at)) return undefined;
+    this.quiet(flow, p.timeout, p.mark, at);
+    this.lastReading = 'quiet';
+    return flow;
   }
 
   private quiet(flow: TrackedFlow, timeout: number | undefined, mark: number | undefined, at: number): void {
@@ -217,7 +249,8 @@ export class FlowTracker {
       a.sport === b.sport &&
       a.dport === b.dport &&
       sameTupleKey(p, rec) &&
-      isExpectedReading(flow.history, rec, readAt, at)
+      rec.timeout !== undefined &&
+      isExpectedReading(flow.history, rec.timeout, rec.unreplied, readAt, at)
     );
   }
 
@@ -229,12 +262,14 @@ export class FlowTracker {
   /** The tuple key {@link match} built for the record it last looked up by tuple (undefined when it did not). */
   private matchedTk: string | undefined;
 
-  private match(
-    rec: FlowRecord,
-    idKey?: string,
-  ): { flow?: TrackedFlow; superseded?: TrackedFlow; destroyed?: TrackedFlow; viaId?: boolean } {
+  private match(rec: FlowRecord): {
+    flow?: TrackedFlow;
+    superseded?: TrackedFlow;
+    destroyed?: TrackedFlow;
+    viaId?: boolean;
+  } {
     this.matchedTk = undefined;
-    const found = rec.id !== undefined ? this.byId.get(rec.id, idKey) : undefined;
+    const found = rec.id !== undefined ? this.byId.get(rec.id) : undefined;
     // Conntrack ids are 32-bit hashes, not unique: at 100k live entries two of them share one about once. The
     // same id with another original tuple is another entry (its own flow), never a replacement; the id then
     // leads to the newer one, so the older is found by its tuple from here on.
@@ -281,6 +316,7 @@ export class FlowTracker {
     if (id === rec.id && timeout === rec.timeout) flow.record = rec;
     else if (rec instanceof CompactRecord) flow.record = rec.with(id, timeout);
     else flow.record = { ...rec, timeout, id };
+    if (flow instanceof LiveFlow) signFlow(flow, prev);
     flow.lastSeen = small(Math.max(flow.lastSeen, at));
     if (rec.event === 'NEW') flow.createdAt = small(at);
     if (rec.event === 'DESTROY') {
@@ -289,7 +325,12 @@ export class FlowTracker {
     } else if (this.indexIdFlows || flow.record.id === undefined || this.byTuple.has(tk)) {
       this.byTuple.set(tk, flow);
     }
-    if (rec.event === undefined && isExpectedReading(flow.history, rec, readAt, at)) return;
+    if (
+      rec.event === undefined &&
+      rec.timeout !== undefined &&
+      isExpectedReading(flow.history, rec.timeout, rec.unreplied, readAt, at)
+    )
+      return;
     // Always the same four keys, so every entry has one shape.
     const entry: FlowHistoryEntry = {
       at: small(readAt),
@@ -387,25 +428,24 @@ export class FlowTracker {
 class IdIndex {
   private readonly exceptions = new Map<number, TrackedFlow | null>();
 
-  constructor(private readonly byKey: Map<string, TrackedFlow>) {}
+  constructor(private readonly byKey: FlowKeyMap) {}
 
   /** The flow keyed by this id itself, if any. */
-  private holder(id: number, idKey = String(id)): TrackedFlow | undefined {
-    const f = this.byKey.get(idKey);
+  private holder(id: number): TrackedFlow | undefined {
+    const f = this.byKey.getById(id);
     return f !== undefined && f.record.id === id ? f : undefined;
   }
 
-  /** `idKey`, when given, is `String(id)` (saves building it again). */
-  get(id: number, idKey?: string): TrackedFlow | undefined {
+  get(id: number): TrackedFlow | undefined {
     const e = this.exceptions.get(id);
     if (e !== undefined) return e ?? undefined;
-    return this.holder(id, idKey);
+    return this.holder(id);
   }
 
   /** `flow` is now the newest with this id. */
-  set(id: number, flow: TrackedFlow, idKey = String(id)): void {
+  set(id: number, flow: TrackedFlow): void {
     // The key map holds `flow` under its own key, so it is this id's holder exactly when that key is the id.
-    if (flow.key === idKey && flow.record.id === id) this.exceptions.delete(id);
+    if (flow.record.id === id && this.byKey.getById(id) === flow) this.exceptions.delete(id);
     else this.exceptions.set(id, flow);
   }
 
@@ -473,23 +513,42 @@ const EXPECTED_READING_SLACK_S = 1;
  */
 function isExpectedReading(
   history: readonly FlowHistoryEntry[],
-  rec: FlowRecord,
+  timeout: number,
+  unreplied: boolean,
   readAt: number,
   at: number,
 ): boolean {
   const last = history[history.length - 1];
-  if (!last || last.event === 'DESTROY' || last.timeout === undefined || rec.timeout === undefined)
-    return false;
-  if (last.unreplied !== rec.unreplied) return false;
+  if (!last || last.event === 'DESTROY' || last.timeout === undefined) return false;
+  if (last.unreplied !== unreplied) return false;
   // Only a reading that visibly counted down: a timeout that stayed put may be a reset in the making, and
   // keep-alive detection must see it exactly as before.
-  if (rec.timeout >= last.timeout) return false;
+  if (timeout >= last.timeout) return false;
   // The kernel read it somewhere in [readAt, at] (a long dump): any countdown in that window is expected.
   const latest = last.timeout - (readAt - last.at) / 1000;
   const earliest = last.timeout - (at - last.at) / 1000;
-  return (
-    rec.timeout <= latest + EXPECTED_READING_SLACK_S && rec.timeout >= earliest - EXPECTED_READING_SLACK_S
-  );
+  return timeout <= latest + EXPECTED_READING_SLACK_S && timeout >= earliest - EXPECTED_READING_SLACK_S;
+}
+
+/** Keep a live flow's tuple signature in step with its record (unchanged when the record kept its tuples). */
+function signFlow(flow: LiveFlow, prev: FlowRecord): void {
+  const r = flow.record;
+  if (
+    flow.sig0 !== 0 &&
+    r !== prev &&
+    r.orig === prev.orig &&
+    r.reply === prev.reply &&
+    r.protonum === prev.protonum &&
+    r.zone === prev.zone
+  )
+    return;
+  if (recordSignature(r)) {
+    flow.sig0 = recordSig.sig0;
+    flow.sig1 = recordSig.sig1;
+  } else {
+    flow.sig0 = 0;
+    flow.sig1 = 0;
+  }
 }
 
 function appendBounded<T>(list: T[], item: T, max: number): T[] {
