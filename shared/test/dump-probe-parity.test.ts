@@ -99,7 +99,7 @@ const STEPS: Step[] = [
 ];
 
 /** Runs the steps, each dump line as given or through `variant`; returns the store and each dump's readings. */
-function run(variant: (line: string) => string) {
+function run(variant: (line: string) => string, scope: 'full' | 'poll' = 'full') {
   const s = new FlowStore();
   s.setNat(NAT, T0 - 1000);
   const readings: Array<Array<ListedReading | undefined>> = [];
@@ -110,9 +110,9 @@ function run(variant: (line: string) => string) {
     }
     const lines = step.dump.map(variant);
     const r = new Array<ListedReading | undefined>(lines.length);
-    s.ingestDumpLines('full', lines, step.at, step.startedAt, r);
+    s.ingestDumpLines(scope, lines, step.at, step.startedAt, r);
     readings.push(r);
-    if (step.end) s.endFullDump(step.at, step.startedAt);
+    if (step.end && scope === 'full') s.endFullDump(step.at, step.startedAt);
     s.settleNow(step.at + 10);
   }
   s.settleNow(T0 + 30_000);
@@ -168,6 +168,12 @@ describe('dump lines read by the probe', () => {
       destroyed: f.report.destroyedAt !== undefined,
     };
     expect(got).toMatchObject(expected);
+  });
+
+  it('leaves the table as the parser does when the lines come from targeted polls', () => {
+    const probed = run((l) => l, 'poll');
+    expect(probed).toEqual(run(parsedOnly, 'poll'));
+    expect(probed.readings.flat().filter(Boolean).length).toBeGreaterThan(0);
   });
 
   it('takes a mark that changes as a change, and one first learnt as a reading', () => {
