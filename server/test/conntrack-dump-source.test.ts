@@ -167,6 +167,42 @@ describe('DumpScheduler', () => {
     expect(scheduler.lastCompletedAt()).toBeGreaterThan(firstDone!);
   }, 20_000);
 
+  it.each([
+    { name: 'reported late (dated before the dump started)', lossAgeMs: 5000, killed: 0 },
+    { name: 'reported as it happens', lossAgeMs: 0, killed: 1 },
+  ])(
+    'dates a loss by when it happened: one $name',
+    async ({ lossAgeMs, killed }) => {
+      process.env.FAKE_CT_LIST = LIST_POLL;
+      const { rec, sink } = recordingSink();
+      let skew = 0;
+      scheduler = schedulerFor(sink, {
+        minResyncGapMs: 3000,
+        resyncQuietMs: 1500,
+        now: () => Date.now() + skew,
+      });
+      scheduler.start();
+      await waitFor(() => expect(rec.dumps).toHaveLength(1));
+      process.env.FAKE_CT_LIST_DELAY = '1';
+      skew += 10_000;
+      scheduler.requestResync('enobufs');
+      await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
+      // A busy main thread takes the tail's loss reports late: one from before this dump started cannot make its
+      // table stale.
+      scheduler.requestResync('enobufs', Date.now() + skew - lossAgeMs);
+      if (killed) await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
+      else await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
+      expect(scheduler.stats().staleAborted).toBe(killed);
+      // A late report is covered by the dump that started after the loss: no further dump is owed for it.
+      expect(scheduler.stats().pendingResync === undefined).toBe(!killed);
+      if (!killed) {
+        scheduler.requestResync('enobufs', Date.now() + skew - lossAgeMs);
+        expect(scheduler.stats().pendingResync).toBeUndefined();
+      }
+    },
+    20_000,
+  );
+
   it('falls back to a pipe when the spool directory cannot be created', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const blocker = join(stateDir, 'not-a-dir');

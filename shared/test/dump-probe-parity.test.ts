@@ -49,14 +49,23 @@ const sharesId = { id: 1, sport: 40008 };
 const v6 = { id: 9, sport: 40009, v6: true };
 const counted = { id: 10, sport: 40010, counters: 1 };
 const notListed = { id: 11, sport: 40011 };
+const bigId = { id: 3_000_000_000, sport: 40012 };
+const assuredLater = { id: 13, sport: 40013, unreplied: false };
 
 const STEPS: Step[] = [
-  ...[quiet, turnsNoDnat, keptAlive, answered, marked, destroyedMeanwhile, v6, counted, notListed].map(
-    (f, n) => ({
-      event: NEW(f),
-      t: T0 + n,
-    }),
-  ),
+  ...[
+    quiet,
+    turnsNoDnat,
+    keptAlive,
+    answered,
+    marked,
+    destroyedMeanwhile,
+    v6,
+    counted,
+    notListed,
+    bigId,
+    assuredLater,
+  ].map((f, n) => ({ event: NEW(f), t: T0 + n })),
   { event: NEW(sharesId), t: T0 + 20 },
   {
     startedAt: T0 + 6000,
@@ -70,6 +79,8 @@ const STEPS: Step[] = [
       LIST(v6, 24),
       LIST({ ...counted, counters: 3 }, 24),
       LIST(sharesId, 24),
+      LIST(bigId, 24),
+      LIST({ ...assuredLater, assured: true }, 24),
     ],
   },
   { event: DESTROY(destroyedMeanwhile), t: T0 + 8100 },
@@ -94,6 +105,8 @@ const STEPS: Step[] = [
       LIST(v6, 10),
       LIST({ ...counted, counters: 9 }, 10),
       LIST(sharesId, 10),
+      LIST(bigId, 10),
+      LIST({ ...assuredLater, assured: true }, 10),
     ],
   },
 ];
@@ -145,7 +158,7 @@ describe('dump lines read by the probe', () => {
     expect(probed.flows).toEqual(parsed.flows);
     expect(probed.readings).toEqual(parsed.readings);
     // Quiet lines in the first and last chunks (a line found through another flow's id is never one).
-    expect(probed.readings.map((r) => r.filter(Boolean).length)).toEqual([3, 0, 5]);
+    expect(probed.readings.map((r) => r.filter(Boolean).length)).toEqual([4, 0, 7]);
   });
 
   it.each([

@@ -71,12 +71,13 @@ describe('EngineCore', () => {
 
   it('marks event loss as a gap, counts it and asks for a full dump', () => {
     const core = new EngineCore();
-    let asked = 0;
-    core.onLoss = () => asked++;
+    const asked: number[] = [];
+    core.onLoss = (at) => asked.push(at);
     core.onEventLoss('enobufs', '', T0);
     core.onEventLoss('source-restart', 'conntrack exited', T0 + 5);
     const b = core.flush(T0 + 10);
-    expect(asked).toBe(2);
+    // Each with when the loss happened, not when it was taken.
+    expect(asked).toEqual([T0, T0 + 5]);
     expect(b.eventLoss).toBe(2);
     expect(b.markers.map((m) => [m.kind, m.reason])).toEqual([
       ['gap', 'enobufs'],

@@ -87,7 +87,7 @@ export class NodeAgent implements Engine {
       spoolDir: config.dataDir,
       now,
     });
-    this.core.onLoss = () => this.dump.requestResync('event loss');
+    this.core.onLoss = (at) => this.dump.requestResync('event loss', at);
     this.nat = createNatPoller({
       sink,
       node: nodeOpts,

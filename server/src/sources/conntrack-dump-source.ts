@@ -284,6 +284,10 @@ export class DumpScheduler {
   #inFlight = false;
   /** Kills the dump in flight as stale (set while one runs). */
   #abortStale: (() => void) | undefined;
+  /** When the dump in flight started (clock ms). */
+  #runningSince: number | undefined;
+  /** When the last dump that was read to its end started (clock ms). */
+  #lastCompletedStart: number | undefined;
   #staleAborted = 0;
   /** The last dump was killed as stale: the next one runs to the end, so a storm still converges. */
   #lastWasStale = false;
@@ -327,12 +331,23 @@ export class DumpScheduler {
     return this.supervisor.stop();
   }
 
-  /** Ask for a full dump because state may be stale (event loss, tail restart). Cheap; coalesced. */
-  requestResync(reason: string): void {
-    const at = this.#now();
+  /**
+   * Ask for a full dump because state may be stale (event loss, tail restart). Cheap; coalesced. `at` is when the
+   * loss happened (default now): the event tail reports it in order with the lines, and a main thread behind a
+   * flood takes it seconds later, which must neither delay the quiet wait nor make a dump that started after the
+   * loss look stale.
+   */
+  requestResync(reason: string, at = this.#now()): void {
+    // A dump that started after the loss (running, or the last one read to its end) lists the table as it was
+    // after it: nothing more is owed. (The tail and this clock are both the wall clock in serve.)
+    const coveredFrom = this.#runningSince ?? this.#lastCompletedStart;
+    if (coveredFrom !== undefined && at < coveredFrom) {
+      this.#coalesced++;
+      return;
+    }
     if (this.#pending) {
       this.#pending.count++;
-      this.#pending.last = at;
+      this.#pending.last = Math.max(this.#pending.last, at);
       this.#coalesced++;
     } else this.#pending = { first: reason, count: 1, since: at, last: at };
     // Loss while a dump runs makes its table stale, and another dump is owed anyway: stop paying for this one
@@ -480,6 +495,7 @@ export class DumpScheduler {
       let ingestMs = 0;
       // The kernel lists each entry somewhere between now and the chunk that carries it.
       const startedAt = this.#now();
+      this.#runningSince = startedAt;
       try {
         // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late. A sink that
         // takes chunks gets the lines as conntrack writes them, so the dump is never held whole and its ingest
@@ -527,6 +543,7 @@ export class DumpScheduler {
       this.#dumps++;
       this.#lastEnd = at;
       this.#lastCompleted = at;
+      this.#lastCompletedStart = startedAt;
       this.#lastDurationMs = durationMs;
       this.#lastEntries = streamed ? entries : lines.length;
       this.#lastReason = pending
@@ -548,6 +565,7 @@ export class DumpScheduler {
     } finally {
       this.#inFlight = false;
       this.#abortStale = undefined;
+      this.#runningSince = undefined;
     }
   }
 }

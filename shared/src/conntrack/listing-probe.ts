@@ -150,6 +150,8 @@ function addressAt(a: number, end: number): number {
   return i;
 }
 
+const K_UDP = [117, 100, 112];
+const K_UDPLITE = [117, 100, 112, 108, 105, 116, 101];
 const K_PACKETS = [112, 97, 99, 107, 101, 116, 115, EQ];
 const K_BYTES = [98, 121, 116, 101, 115, EQ];
 
@@ -205,12 +207,14 @@ export function probeListingLine(line: string): ListingProbe | undefined {
     if (!isLetters(wordStart[0]!, wordEnd[0]!) || !isDigits(wordStart[1]!, wordEnd[1]!)) return undefined;
     w = 2;
   } else if (words !== 3) return undefined;
-  if (!isLetters(wordStart[w]!, wordEnd[w]!)) return undefined;
   const protonum = uintAt(wordStart[w + 1]!, wordEnd[w + 1]!);
   const timeout = uintAt(wordStart[w + 2]!, wordEnd[w + 2]!);
   if (protonum < 0 || timeout < 0) return undefined;
-  // Protocols with ports and no state word: udp, udplite.
-  if (protonum !== 17 && protonum !== 136) return undefined;
+  // Protocols with ports and no state word, by name and number as conntrack prints them: udp, udplite. (The
+  // signature has the number; the live table compares names.)
+  const name = protonum === 17 ? K_UDP : protonum === 136 ? K_UDPLITE : undefined;
+  if (name === undefined || wordEnd[w]! - wordStart[w]! !== name.length || !bytesAt(wordStart[w]!, name))
+    return undefined;
 
   sigStart(protonum);
   // Tuple fields seen, as bits: orig src dst sport dport, reply src dst sport dport.
@@ -284,7 +288,7 @@ export function probeListingLine(line: string): ListingProbe | undefined {
     }
     if (c === 109 && c1 === 97 && c2 === 114 && c3 === 107 && buf[i + 4] === EQ) {
       // mark=
-      if (mark >= 0) return undefined;
+      if (mark >= 0 || phase === 0) return undefined;
       mark = uintAt(i + 5, end);
       if (mark < 0) return undefined;
       i = numEnd;
@@ -292,7 +296,7 @@ export function probeListingLine(line: string): ListingProbe | undefined {
     }
     if (c === 117 && c1 === 115 && c2 === 101 && c3 === EQ) {
       // use= (ignored, as by the live table)
-      if (uintAt(i + 4, end) < 0) return undefined;
+      if (phase === 0 || uintAt(i + 4, end) < 0) return undefined;
       i = numEnd;
       continue;
     }
@@ -309,7 +313,7 @@ export function probeListingLine(line: string): ListingProbe | undefined {
     }
     if (c === 105 && c1 === 100 && c2 === EQ) {
       // id=
-      if (id >= 0) return undefined;
+      if (id >= 0 || phase === 0) return undefined;
       id = uintAt(i + 3, end);
       if (id < 0) return undefined;
       i = numEnd;

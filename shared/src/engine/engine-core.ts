@@ -80,8 +80,8 @@ export class EngineCore implements EngineInput {
   private lossCount = 0;
   private lossChanged = false;
   private readonly recentAlerts: Alert[] = [];
-  /** Called after event loss: the live agent asks for a full dump. */
-  onLoss?: () => void;
+  /** Called after event loss, with when it happened: the live agent asks for a full dump. */
+  onLoss?: (at: number) => void;
 
   constructor(storeOptions: Partial<FlowStoreOptions> = {}) {
     this.store = new FlowStore(storeOptions);
@@ -102,7 +102,7 @@ export class EngineCore implements EngineInput {
           ? `event loss (ctscope fell behind): ${detail}`
           : `event source restarted: ${detail}`;
     this.markerLog.add({ t: at, kind: 'gap', reason, text });
-    this.onLoss?.();
+    this.onLoss?.(at);
   }
 
   /** A marker for the server's own start/stop or recording pauses. */
