@@ -5,6 +5,7 @@
  */
 import type { FlowRecord } from './conntrack-types.js';
 import { ipLiteralVersionBytes } from './ip-literal.js';
+import { utf8Encoder } from './utf8-encoder.js';
 
 // Why: after a flood, a full dump re-reads 250k entries the live table already holds. Parsing each into a record
 // (two tuples, four address strings) and comparing it field by field with the flow's record, its two tuples and
@@ -109,11 +110,6 @@ const SPACE = 32;
 const EQ = 61;
 const LBRACKET = 91;
 
-interface Utf8Encoder {
-  encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
-}
-const EncoderCtor = (globalThis as { TextEncoder?: new () => Utf8Encoder }).TextEncoder;
-const encoder: Utf8Encoder | undefined = EncoderCtor === undefined ? undefined : new EncoderCtor();
 /** Zero bytes after the line: the key checks below look up to 8 bytes ahead. */
 const PAD = 16;
 /** Longer lines are left to the parser (a listing line is ~200 bytes). */
@@ -180,8 +176,8 @@ function isDigits(a: number, e: number): boolean {
  */
 export function probeListingLine(line: string): ListingProbe | undefined {
   const n = line.length;
-  if (n > MAX_LINE || n === 0 || encoder === undefined) return undefined;
-  const r = encoder.encodeInto(line, buf);
+  if (n > MAX_LINE || n === 0 || utf8Encoder === undefined) return undefined;
+  const r = utf8Encoder.encodeInto(line, buf);
   if (r.read !== n || r.written !== n) return undefined;
   for (let j = n; j < n + PAD; j++) buf[j] = 0;
   const end = n;

@@ -2,6 +2,7 @@
 
 import type { ConntrackEventType, FlowRecord, ParseError, ParseResult, Tuple } from './conntrack-types.js';
 import { ipLiteralVersionBytes } from './ip-literal.js';
+import { utf8Encoder } from './utf8-encoder.js';
 
 // The scanner works on char codes and index pairs (no split, no per-token regex): the event
 // stream can reach ~170k lines/s and the parser must stay far ahead of it.
@@ -49,13 +50,6 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
 
 // ---- Byte view of the current line ----
 
-/** The part of the WHATWG TextEncoder used here (a global in Node, browsers and workers; not in lib ES2023). */
-interface Utf8Encoder {
-  encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
-}
-const EncoderCtor = (globalThis as { TextEncoder?: new () => Utf8Encoder }).TextEncoder;
-const encoder: Utf8Encoder | undefined = EncoderCtor === undefined ? undefined : new EncoderCtor();
-
 /**
  * Zero bytes kept after the line, so the fixed lookaheads below (at most 12 past a position inside the
  * line) read 0, which matches nothing, instead of a previous line's bytes; `charCodeAt` gives NaN there.
@@ -76,9 +70,9 @@ function loadBytes(line: string, n: number): Uint8Array {
     if (size <= KEEP_BYTES) lineBuf = b;
   }
   let ascii = false;
-  if (encoder !== undefined) {
+  if (utf8Encoder !== undefined) {
     // UTF-8 is one byte per unit exactly when every unit is ASCII; otherwise positions would shift.
-    const r = encoder.encodeInto(line, b);
+    const r = utf8Encoder.encodeInto(line, b);
     ascii = r.read === n && r.written === n;
   }
   if (!ascii) {
