@@ -281,10 +281,9 @@ export class DumpScheduler {
   #lastIngestMs: number | undefined;
   #coalesced = 0;
   #pending: { first: string; count: number; since: number; last: number } | undefined;
-  #inFlight = false;
   /** Kills the dump in flight as stale (set while one runs). */
   #abortStale: (() => void) | undefined;
-  /** When the dump in flight started (clock ms). */
+  /** When the dump in flight started (clock ms); undefined while none runs. */
   #runningSince: number | undefined;
   /** When the last dump that was read to its end started (clock ms). */
   #lastCompletedStart: number | undefined;
@@ -364,7 +363,7 @@ export class DumpScheduler {
   covering(withinMs: number): FullDumpCover | undefined {
     const state = this.supervisor.state.state;
     if (state !== 'running' && state !== 'starting') return undefined;
-    if (this.#inFlight) return 'running';
+    if (this.#runningSince !== undefined) return 'running';
     return this.#pending !== undefined && this.#delay() <= withinMs ? 'due' : undefined;
   }
 
@@ -380,12 +379,12 @@ export class DumpScheduler {
       dumps: this.#dumps,
       lastDurationMs: this.#lastDurationMs,
       lastEntries: this.#lastEntries,
-      nextInMs: running && !this.#inFlight ? this.#delay() : undefined,
+      nextInMs: running && this.#runningSince === undefined ? this.#delay() : undefined,
       lastReason: this.#lastReason,
       lastIngestMs: this.#lastIngestMs,
       resyncGapMs: this.#resyncGap(),
       coalesced: this.#coalesced,
-      inFlight: this.#inFlight,
+      inFlight: this.#runningSince !== undefined,
       staleAborted: this.#staleAborted,
       pendingResync: this.#pending && {
         reason: this.#pending.first,
@@ -484,7 +483,9 @@ export class DumpScheduler {
   async #dumpOnce(signal: AbortSignal, ready: () => void): Promise<void> {
     const pending = this.#pending;
     this.#pending = undefined;
-    this.#inFlight = true;
+    // The kernel lists each entry somewhere between now and the chunk that carries it.
+    const startedAt = this.#now();
+    this.#runningSince = startedAt;
     const stale = new AbortController();
     this.#abortStale = () => stale.abort();
     try {
@@ -493,9 +494,6 @@ export class DumpScheduler {
       const streamed = sink.onDumpLines !== undefined && sink.onDumpEnd !== undefined;
       let entries = 0;
       let ingestMs = 0;
-      // The kernel lists each entry somewhere between now and the chunk that carries it.
-      const startedAt = this.#now();
-      this.#runningSince = startedAt;
       try {
         // Spooled to a file: conntrack never waits on a pipe the busy main thread would drain late. A sink that
         // takes chunks gets the lines as conntrack writes them, so the dump is never held whole and its ingest
@@ -563,7 +561,6 @@ export class DumpScheduler {
       if (pending) this.#pending ??= { ...pending, count: 1 };
       throw err;
     } finally {
-      this.#inFlight = false;
       this.#abortStale = undefined;
       this.#runningSince = undefined;
     }

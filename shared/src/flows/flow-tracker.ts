@@ -145,7 +145,7 @@ export class FlowTracker {
     const { flow: match, superseded, destroyed, viaId } = this.match(parsed);
     // The tuple key as the match built it, if it did: a quiet dump line found by its id never needs one.
     const matchedTk = this.matchedTk;
-    const readAt = readFrom !== undefined && match ? Math.min(at, Math.max(readFrom, match.lastSeen)) : at;
+    const readAt = match ? readingTime(match, at, readFrom) : at;
     this.lastReading = 'changed';
     // Listed before its DESTROY came in (the dump started earlier): a stale reading, not a new entry.
     if (
@@ -218,7 +218,7 @@ export class FlowTracker {
       (r.mark !== p.mark && r.mark !== undefined)
     )
       return undefined;
-    const readAt = readFrom !== undefined ? Math.min(at, Math.max(readFrom, flow.lastSeen)) : at;
+    const readAt = readingTime(flow, at, readFrom);
     if (!isExpectedReading(flow.history, p.timeout, p.unreplied, readAt, at)) return undefined;
     this.quiet(flow, p.timeout, p.mark, at);
     this.lastReading = 'quiet';
@@ -528,6 +528,14 @@ function isExpectedReading(
   const latest = last.timeout - (readAt - last.at) / 1000;
   const earliest = last.timeout - (at - last.at) / 1000;
   return timeout <= latest + EXPECTED_READING_SLACK_S && timeout >= earliest - EXPECTED_READING_SLACK_S;
+}
+
+/**
+ * When a known flow's reading observed at `at` was taken: a line of a long dump read somewhere in [readFrom, at] is
+ * dated at the earliest it can be (`readFrom`, or the flow's last input if later).
+ */
+function readingTime(flow: TrackedFlow, at: number, readFrom: number | undefined): number {
+  return readFrom !== undefined ? Math.min(at, Math.max(readFrom, flow.lastSeen)) : at;
 }
 
 /** Keep a live flow's tuple signature in step with its record (unchanged when the record kept its tuples). */
