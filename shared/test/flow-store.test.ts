@@ -134,10 +134,25 @@ describe('FlowStore.suspects', () => {
     `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=192.0.2.7 sport=${sport} dport=53 [UNREPLIED] src=192.0.2.7 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
   it.each([
     { name: 'a never-DNATed entry, at once', line: NO_DNAT, readAt: 1000, sport: 52001 },
-    { name: 'an UNREPLIED flow to an endpoint, once unanswered', line: HEALTHY(3333, 3), readAt: 6000, sport: 3333 },
-    { name: 'a young UNREPLIED flow to an endpoint (ok whatever it reads)', line: HEALTHY(3333, 3), readAt: 4000, sport: undefined },
+    {
+      name: 'an UNREPLIED flow to an endpoint, once unanswered',
+      line: HEALTHY(3333, 3),
+      readAt: 6000,
+      sport: 3333,
+    },
+    {
+      name: 'a young UNREPLIED flow to an endpoint (ok whatever it reads)',
+      line: HEALTHY(3333, 3),
+      readAt: 4000,
+      sport: undefined,
+    },
     { name: 'an answered flow, however old', line: ANSWERED(4444, 4), readAt: 60_000, sport: undefined },
-    { name: 'an UNREPLIED flow to no service', line: NOT_A_SERVICE(5555, 5), readAt: 60_000, sport: undefined },
+    {
+      name: 'an UNREPLIED flow to no service',
+      line: NOT_A_SERVICE(5555, 5),
+      readAt: 60_000,
+      sport: undefined,
+    },
   ])('$name', ({ line, readAt, sport }) => {
     const s = new FlowStore({ unansweredAfterMs: 5000 });
     s.setNat(after, 0);
