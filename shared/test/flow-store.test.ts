@@ -132,7 +132,11 @@ describe('FlowStore.suspects', () => {
     `[1795689888.889204]\t [UPDATE] ipv4     2 udp      17 30 src=10.42.0.33 dst=10.43.0.10 sport=${sport} dport=53 src=172.20.112.199 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
   const NOT_A_SERVICE = (sport: number, id: number) =>
     `[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=10.42.0.33 dst=192.0.2.7 sport=${sport} dport=53 [UNREPLIED] src=192.0.2.7 dst=10.42.0.33 sport=53 dport=${sport} id=${id}`;
-  it.each([
+  // From outside to an externalTrafficPolicy Local LB IP with no local endpoint, never DNATed: dropped on purpose.
+  const blockedNat = parseIptablesSave(readFileSync(join(FIXTURES, 'nat', 'iptables-blocked.txt'), 'utf8'));
+  const BLOCKED =
+    '[1795689888.889204]\t    [NEW] ipv4     2 udp      17 30 src=192.0.2.99 dst=192.0.2.30 sport=40000 dport=7777 [UNREPLIED] src=192.0.2.30 dst=192.0.2.99 sport=7777 dport=40000 id=6';
+  it.each<{ name: string; line: string; readAt: number; sport: number | undefined; nat?: NatSnapshot }>([
     { name: 'a never-DNATed entry, at once', line: NO_DNAT, readAt: 1000, sport: 52001 },
     {
       name: 'an UNREPLIED flow to an endpoint, once unanswered',
@@ -153,9 +157,10 @@ describe('FlowStore.suspects', () => {
       readAt: 60_000,
       sport: undefined,
     },
-  ])('$name', ({ line, readAt, sport }) => {
+    { name: 'a blocked entry, at once', line: BLOCKED, readAt: 1000, sport: 40000, nat: blockedNat },
+  ])('$name', ({ line, readAt, sport, nat }) => {
     const s = new FlowStore({ unansweredAfterMs: 5000 });
-    s.setNat(after, 0);
+    s.setNat(nat ?? after, 0);
     s.ingestEventLine(line, 0);
     s.takeChanges();
     s.tick(readAt);

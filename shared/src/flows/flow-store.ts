@@ -541,8 +541,9 @@ export class FlowStore {
    * Entries worth re-reading to see their timeouts reset: bad ones first, then UNREPLIED service flows whose
    * verdict reads that (`unanswered`, `blocked`). A young UNREPLIED flow DNATed to a current endpoint is `ok`
    * whatever its readings say, and turns `unanswered` only after `unansweredAfterMs`, with the timeout its first
-   * event or listing gave as the first reading: re-reading it earlier changes nothing. In a storm those are every
-   * flow to the flooded service, and each poll of them listed the whole frontend (tens of thousands of entries).
+   * event or listing gave as the first reading: re-reading it earlier changes no verdict (kept-alive then shows
+   * one poll after it turns, and fewer resets may be counted). In a storm those young flows are every flow to the
+   * flooded service, and each poll of them listed the whole frontend (tens of thousands of entries).
    */
   suspects(): Array<{ src: string; dst: string; sport: number; dport: number }> {
     const bad: TrackedFlow[] = [];
