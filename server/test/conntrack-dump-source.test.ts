@@ -425,6 +425,14 @@ describe('dumps handed over in chunks', () => {
     return { file, lines };
   }
 
+  /** Bytes of the first `n` lines of `file`, newlines included. */
+  function lineBytes(file: string, n: number): number {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(0, n)
+      .reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0);
+  }
+
   it('reads a spooled listing in chunks while conntrack writes it, one at a time, with the same lines as whole', async () => {
     const { file, lines } = bigListing(3000);
     process.env.FAKE_CT_LIST = file;
@@ -488,6 +496,42 @@ describe('dumps handed over in chunks', () => {
     // Exactly the lines written before the pause were handed over while conntrack was stopped there.
     expect(atRelease).toBe(1500);
     expect(endedAtRelease).toBe(false);
+  }, 20_000);
+
+  it('takes no more of a cancelled listing, not even what the spool already holds, and rejects', async () => {
+    const { file } = bigListing(3000);
+    process.env.FAKE_CT_LIST = file;
+    // Writes 2500 lines, then hangs: they are all in the spool when the first chunk is handed over.
+    process.env.FAKE_CT_LIST_PAUSE_AT = '2500';
+    process.env.FAKE_CT_LIST_PAUSE = '600';
+    const cancel = new AbortController();
+    let got = 0;
+    let atCancel: number | undefined;
+    await expect(
+      listConntrack(
+        ['-L', '-p', 'udp'],
+        {},
+        {
+          spoolFile: join(stateDir, 'f.tmp'),
+          signal: cancel.signal,
+          onLines: async (chunk) => {
+            got += chunk.length;
+            if (atCancel === undefined) {
+              // Cancel once the spool holds everything the fake writes before it hangs.
+              await waitFor(
+                () => expect(statSync(join(stateDir, 'f.tmp')).size).toBe(lineBytes(file, 2500)),
+                8000,
+              );
+              atCancel = got;
+              cancel.abort();
+            }
+          },
+        },
+      ),
+    ).rejects.toThrow();
+    expect(atCancel).toBeGreaterThan(0);
+    expect(atCancel).toBeLessThan(2500);
+    expect(got).toBe(atCancel);
   }, 20_000);
 
   it('ends the dump when taking its lines fails, rather than leaving it running', async () => {

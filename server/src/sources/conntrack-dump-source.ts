@@ -61,16 +61,28 @@ export async function listConntrack(
         : { stdoutFile: spool }),
     });
     if (spool !== undefined && onLines !== undefined) {
+      let complete: boolean;
       try {
-        await followSpool(spool, run, async (chunk) => {
-          const kept: string[] = [];
-          keepEntryLines(chunk, kept);
-          if (kept.length > 0) await onLines(kept);
-        });
+        complete = await followSpool(
+          spool,
+          run,
+          async (chunk) => {
+            const kept: string[] = [];
+            keepEntryLines(chunk, kept);
+            if (kept.length > 0) await onLines(kept);
+          },
+          opts.signal,
+        );
       } catch (err) {
         reader.abort();
         await run.catch(() => {});
         throw err;
+      }
+      // Cancelled (a stale dump): what the spool still held was not taken, so this is no listing, even if
+      // conntrack had finished before the cancel.
+      if (!complete) {
+        await run.catch(() => {});
+        throw new Error(`conntrack ${args.join(' ')}: cancelled`);
       }
       return { lines: [], durationMs: (await run).durationMs };
     }
@@ -122,13 +134,16 @@ async function readLines(file: string, onLines: (lines: string[]) => void): Prom
 
 /**
  * Read `file` as `run` writes it, until `run` has ended and the file is read to its end, handing its lines to
- * `onLines` chunk by chunk (waiting for each). Resolves either way; the caller awaits `run` for its result.
+ * `onLines` chunk by chunk (waiting for each). Resolves true when it read everything, false when `signal` was
+ * aborted first: a cancelled dump's lines are not taken (a stale one's spool can hold a whole table's, and
+ * taking them behind a flood's events held the next dump back by seconds). The caller awaits `run` for its result.
  */
 async function followSpool(
   file: string,
   run: Promise<unknown>,
   onLines: (lines: string[]) => Promise<void>,
-): Promise<void> {
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
   let ended = false;
   let clean = false;
   const end = run.then(
@@ -147,6 +162,7 @@ async function followSpool(
     const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     let pos = 0;
     for (;;) {
+      if (signal?.aborted) return false;
       // Whether it had ended before this read: a read after the end that finds nothing has read everything.
       const wasEnded = ended;
       // Read at once: the file was just written and sits in the page cache. Through the thread pool, behind the
@@ -164,7 +180,9 @@ async function followSpool(
     // An unterminated last line is whole only when conntrack exited by itself: a killed one (stale, timeout)
     // stops mid-block, and half a line can still parse as a flow.
     if (clean) rest.push(...splitter.flush());
+    if (signal?.aborted) return false;
     if (rest.length > 0) await onLines(rest);
+    return true;
   } finally {
     await fh.close();
   }
@@ -505,7 +523,7 @@ export class DumpScheduler {
           nice: DUMP_NICE_LEVELS,
           onLines: streamed
             ? async (lines) => {
-                if (signal.aborted) return;
+                if (signal.aborted || stale.signal.aborted) return;
                 entries += lines.length;
                 const t0 = performance.now();
                 const wait = sink.onDumpLines!('full', lines, this.#now(), startedAt);
