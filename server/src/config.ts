@@ -198,14 +198,6 @@ export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 export const RESYNC_QUIET_MS = 1000;
 
 /**
- * While loss keeps coming, a resync waits for that quiet this long at most from the first loss of the storm (ms),
- * then goes by the cost floor and backoff. A dump in the middle of a flood was killed as stale, or ran to its end
- * and left another owed, and its listing and ingest took CPU from the flood's events: the dump that converged
- * the table started seconds after the flood (session 13, traced in bench:kernel).
- */
-export const RESYNC_STORM_WAIT_MS = 10_000;
-
-/**
  * While `nft monitor` watches the rules (nft mode, or iptables-nft), the NAT rules are re-read on every change it
  * reports and otherwise only this often (ms), in case a change went unreported. Four `*-save` runs a second were
  * most of the idle CPU (6 % of a core against 2 % with --nat-poll 10000, bench:kernel, session 9).

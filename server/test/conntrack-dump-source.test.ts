@@ -269,43 +269,6 @@ describe('DumpScheduler', () => {
     expect(scheduler.stats().dumps).toBe(3);
   });
 
-  it.each([
-    { name: 'the storm ends first: one dump, once it has been quiet', stormWaitMs: 5000, duringStorm: 0 },
-    {
-      name: 'the storm outlasts the wait: a dump during it, not before the wait',
-      stormWaitMs: 600,
-      duringStorm: 1,
-    },
-  ])(
-    'while loss keeps coming, a resync waits for it to stop, up to the storm wait: $name',
-    async ({ stormWaitMs, duringStorm }) => {
-      Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL });
-      const { rec, sink } = recordingSink();
-      scheduler = schedulerFor(sink, {
-        minResyncGapMs: 10,
-        resyncQuietMs: 300,
-        resyncStormWaitMs: stormWaitMs,
-      });
-      scheduler.start();
-      await waitFor(() => expect(rec.dumps).toHaveLength(1));
-      // Loss every 20 ms for 1.5 s: never quiet for 300 ms while it lasts.
-      const first = Date.now();
-      const storm = setInterval(() => scheduler?.requestResync('enobufs'), 20);
-      await delay(1500);
-      clearInterval(storm);
-      const last = Date.now();
-      const during = rec.dumps.slice(1).map((d) => d.at);
-      if (duringStorm === 0) expect(during).toEqual([]);
-      // An endless storm still gets dumps, each a storm wait after the loss that follows the one before.
-      else expect(during.length).toBeGreaterThanOrEqual(1);
-      for (let i = 0; i < during.length; i++)
-        expect(during[i]! - (i === 0 ? first : during[i - 1]!)).toBeGreaterThanOrEqual(stormWaitMs - 50);
-      // Once quiet, the owed dump comes after the quiet time.
-      await waitFor(() => expect(rec.dumps).toHaveLength(2 + during.length), 4000);
-      expect(rec.dumps.at(-1)!.at - last).toBeGreaterThanOrEqual(300 - 25);
-    },
-  );
-
   it('backs off resyncs in a loss storm, with a floor tied to the cost of a dump', async () => {
     Object.assign(process.env, { FAKE_CT_LIST: LIST_POLL, FAKE_CT_LIST_DELAY: '0.05' });
     // Ingest costs 40 ms of main-thread time on top of the ≥ 50 ms dump: the floor is 3 × ≥ 90 ms.
@@ -313,13 +276,7 @@ describe('DumpScheduler', () => {
       const until = Date.now() + 40;
       while (Date.now() < until) {}
     });
-    // No storm wait: the floor and backoff alone space the dumps of an endless storm.
-    scheduler = schedulerFor(sink, {
-      minResyncGapMs: 10,
-      resyncCostFactor: 3,
-      maxResyncGapMs: 2000,
-      resyncStormWaitMs: 0,
-    });
+    scheduler = schedulerFor(sink, { minResyncGapMs: 10, resyncCostFactor: 3, maxResyncGapMs: 2000 });
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
     const s1 = scheduler.stats();

@@ -4,7 +4,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from '@ctscope/shared';
-import { DUMP_NICE_LEVELS, RESYNC_QUIET_MS, RESYNC_STORM_WAIT_MS } from '../config.js';
+import { DUMP_NICE_LEVELS, RESYNC_QUIET_MS } from '../config.js';
 import { NodeCommandError, runNodeCommand } from '../node/node-command.js';
 import type { NodeCommandOptions, SourceSink } from './source-types.js';
 import { Supervisor } from './supervisor.js';
@@ -234,11 +234,6 @@ export interface DumpSchedulerOptions {
    * if the loss never stops: the dump after a loss burst comes right after the burst, not in the middle of it.
    */
   resyncQuietMs?: number;
-  /**
-   * While loss keeps coming, wait for the quiet at most this long after the storm's first loss, then by the floor
-   * and backoff (default `RESYNC_STORM_WAIT_MS`): a dump in the middle of a flood is stale before it ends.
-   */
-  resyncStormWaitMs?: number;
   /** Kill a dump that takes longer than this, ms (default 30 s). */
   timeoutMs?: number;
   /** Clock, ms; must advance like the wall clock (the waits use real timers). */
@@ -296,7 +291,6 @@ export class DumpScheduler {
   readonly #minGapMs: number;
   readonly #maxCpuShare: number;
   readonly #costFactor: number;
-  readonly #stormWaitMs: number;
   readonly #maxResyncGapMs: number;
   readonly #quietMs: number;
   /** Resync dumps in the current storm (0: the next one waits only the floor). */
@@ -333,7 +327,6 @@ export class DumpScheduler {
     this.#maxCpuShare = opts.maxCpuShare ?? 0.01;
     this.#costFactor = opts.resyncCostFactor ?? 2;
     this.#quietMs = opts.resyncQuietMs ?? RESYNC_QUIET_MS;
-    this.#stormWaitMs = opts.resyncStormWaitMs ?? RESYNC_STORM_WAIT_MS;
     this.#maxResyncGapMs = opts.maxResyncGapMs ?? 30_000;
     this.supervisor = new Supervisor({
       name: 'dump',
@@ -450,12 +443,10 @@ export class DumpScheduler {
       const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
       return Math.max(0, this.#lastEnd + gap - now);
     }
-    // Loss continues: wait for the quiet, but not past the storm wait, the cost-tied floor and the storm's backoff
-    // (an endless storm still gets dumps); re-evaluated once it has been quiet.
+    // Loss continues: the cost-tied floor and the storm's backoff, re-evaluated once it has been quiet.
     const floorAt = this.#lastEnd + this.#resyncFloor();
     const backoffAt = this.#lastEnd + this.#resyncGap();
-    const stormAt = p.since + this.#stormWaitMs;
-    return Math.max(0, Math.min(Math.max(floorAt, backoffAt, stormAt), quietAt) - now);
+    return Math.max(0, Math.min(Math.max(floorAt, backoffAt), quietAt) - now);
   }
 
   async #spoolFile(): Promise<string | null> {
