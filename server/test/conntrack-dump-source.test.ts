@@ -65,6 +65,18 @@ function schedulerFor(sink: SourceSink, opts: Partial<DumpSchedulerOptions> = {}
   return new DumpScheduler({ sink, node: {}, fullIntervalMs: 60_000, ...opts });
 }
 
+/**
+ * A scheduler with a 3 s minimum gap and a 1.5 s quiet wait whose clock runs `clock.skew` ms ahead, moved by the
+ * test to read the plan at a later time (the waits themselves use real timers).
+ */
+function skewedScheduler(sink: SourceSink, clock: { skew: number }): DumpScheduler {
+  return schedulerFor(sink, {
+    minResyncGapMs: 3000,
+    resyncQuietMs: 1500,
+    now: () => Date.now() + clock.skew,
+  });
+}
+
 describe('DumpScheduler', () => {
   it('dumps the UDP table at start and hands over the entry lines without the stderr summary', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
@@ -129,13 +141,8 @@ describe('DumpScheduler', () => {
   it('kills a dump that loses events while it runs, and dumps again once the loss is over (not twice in a row)', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
     const { rec, sink } = recordingSink();
-    // Moved forward by the test to read the plan at a later time (the waits themselves use real timers).
-    let skew = 0;
-    scheduler = schedulerFor(sink, {
-      minResyncGapMs: 3000,
-      resyncQuietMs: 1500,
-      now: () => Date.now() + skew,
-    });
+    const clock = { skew: 0 };
+    scheduler = skewedScheduler(sink, clock);
     expect(scheduler.lastCompletedAt()).toBeUndefined();
     scheduler.start();
     await waitFor(() => expect(rec.dumps).toHaveLength(1));
@@ -158,7 +165,7 @@ describe('DumpScheduler', () => {
     // The owed dump runs once the loss is over, and loss during that one does not kill it.
     process.env.FAKE_CT_LIST_DELAY = '0.3';
     // Once the loss has been quiet it is due at once, not a minimum gap after the killed dump (never ingested).
-    skew += 1600;
+    clock.skew += 1600;
     expect(scheduler.stats().nextInMs).toBe(0);
     await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
     scheduler.requestResync('enobufs');
@@ -175,28 +182,24 @@ describe('DumpScheduler', () => {
     async ({ lossAgeMs, killed }) => {
       process.env.FAKE_CT_LIST = LIST_POLL;
       const { rec, sink } = recordingSink();
-      let skew = 0;
-      scheduler = schedulerFor(sink, {
-        minResyncGapMs: 3000,
-        resyncQuietMs: 1500,
-        now: () => Date.now() + skew,
-      });
+      const clock = { skew: 0 };
+      scheduler = skewedScheduler(sink, clock);
       scheduler.start();
       await waitFor(() => expect(rec.dumps).toHaveLength(1));
       process.env.FAKE_CT_LIST_DELAY = '1';
-      skew += 10_000;
+      clock.skew += 10_000;
       scheduler.requestResync('enobufs');
       await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
       // A busy main thread takes the tail's loss reports late: one from before this dump started cannot make its
       // table stale.
-      scheduler.requestResync('enobufs', Date.now() + skew - lossAgeMs);
+      scheduler.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
       if (killed) await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
       else await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
       expect(scheduler.stats().staleAborted).toBe(killed);
       // A late report is covered by the dump that started after the loss: no further dump is owed for it.
       expect(scheduler.stats().pendingResync === undefined).toBe(!killed);
       if (!killed) {
-        scheduler.requestResync('enobufs', Date.now() + skew - lossAgeMs);
+        scheduler.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
         expect(scheduler.stats().pendingResync).toBeUndefined();
       }
     },

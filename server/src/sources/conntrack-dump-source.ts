@@ -523,7 +523,7 @@ export class DumpScheduler {
           nice: DUMP_NICE_LEVELS,
           onLines: streamed
             ? async (lines) => {
-                if (signal.aborted || stale.signal.aborted) return;
+                if (signal.aborted) return;
                 entries += lines.length;
                 const t0 = performance.now();
                 const wait = sink.onDumpLines!('full', lines, this.#now(), startedAt);
