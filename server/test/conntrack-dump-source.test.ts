@@ -174,6 +174,41 @@ describe('DumpScheduler', () => {
     expect(scheduler.lastCompletedAt()).toBeGreaterThan(firstDone!);
   }, 20_000);
 
+  it('after a kill, the dump that could not be killed and ran stale is followed at once when quiet, once a storm', async () => {
+    process.env.FAKE_CT_LIST = LIST_POLL;
+    const { rec, sink } = recordingSink();
+    const clock = { skew: 0 };
+    scheduler = skewedScheduler(sink, clock);
+    scheduler.start();
+    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    /** A dump that takes `seconds` starts (woken by a loss, or when due), then loss is reported while it runs. */
+    const lossDuring = async (seconds: number, wake: boolean): Promise<void> => {
+      process.env.FAKE_CT_LIST_DELAY = String(seconds);
+      if (wake) scheduler!.requestResync('enobufs');
+      await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 8000);
+      scheduler!.requestResync('enobufs');
+    };
+    const quiet = () => {
+      clock.skew += 1600;
+      return scheduler!.stats().nextInMs;
+    };
+    // A storm: a dump killed as stale, then the next one runs to its end despite loss while it ran.
+    await lossDuring(600, true);
+    await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
+    expect(quiet()).toBe(0);
+    await lossDuring(0.3, false);
+    await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
+    // Its table is stale too: once the loss is quiet the owed dump is due at once, not a minimum gap after it.
+    expect(quiet()).toBe(0);
+    // The same again in the same storm: killed, then run stale to its end; this time the minimum gap holds.
+    await lossDuring(600, false);
+    await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(2), 5000);
+    expect(quiet()).toBe(0);
+    await lossDuring(0.3, false);
+    await waitFor(() => expect(rec.dumps).toHaveLength(3), 5000);
+    expect(quiet()).toBeGreaterThan(1000);
+  }, 30_000);
+
   it.each([
     { name: 'reported late (dated before the dump started)', lossAgeMs: 5000, killed: 0 },
     { name: 'reported as it happens', lossAgeMs: 0, killed: 1 },

@@ -437,9 +437,12 @@ export class DumpScheduler {
     // Loss has stopped: converge now (after the minimum gap), unless resyncs have been following each other
     // closely, where one dump's cost keeps dumping under half the time.
     if (quietAt <= now) {
-      // Right after a dump killed as stale there is nothing to space from: it was never ingested, and the loss
-      // that killed it is what this dump converges.
-      if (this.#lastWasStale) return Math.max(0, quietAt - now);
+      // Right after a dump that loss made stale there is nothing to space from: the loss is what this dump
+      // converges. One killed was never ingested; one that could not be killed (the one after a kill) ran to its
+      // end while loss went on, and is let off once a storm (streak 0), or an intermittent storm would dump back
+      // to back.
+      if (this.#lastWasStale || (this.#streak === 0 && this.#lostDuringLast(p.since)))
+        return Math.max(0, quietAt - now);
       const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
       return Math.max(0, this.#lastEnd + gap - now);
     }
@@ -447,6 +450,11 @@ export class DumpScheduler {
     const floorAt = this.#lastEnd + this.#resyncFloor();
     const backoffAt = this.#lastEnd + this.#resyncGap();
     return Math.max(0, Math.min(Math.max(floorAt, backoffAt), quietAt) - now);
+  }
+
+  /** Whether a loss at `at` happened while the last dump that ran to its end was running (not before: covered). */
+  #lostDuringLast(at: number): boolean {
+    return this.#lastCompleted !== undefined && at <= this.#lastCompleted;
   }
 
   async #spoolFile(): Promise<string | null> {
