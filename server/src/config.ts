@@ -144,7 +144,9 @@ export const WS_LIMITS = {
  * - `live` (`ctscope serve`): grow the heap in smaller steps and give back freed pages sooner. The live table is
  *   long-lived and a full dump is a burst of garbage; with the default growth the heap kept ~1.8x the live data
  *   reserved (measured: 250k dumped flows, 131 MB used, 238 MB heap reserved, 308 MB RSS; with this, 167 MB
- *   reserved and 250 MB RSS).
+ *   reserved and 250 MB RSS). Its GC is most of the main thread's cost under a flood: without it (session 14,
+ *   bench:kernel) the table converged 0.4-2.5 s after 50k/s and maximum floods, but peak RSS was 324-333 MB at
+ *   250k flows (261-330 MB with a 4 MB young generation), over the 300 MB budget.
  * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
  *   recording (bench:postmortem), peak RSS was 424-429 MB with the defaults; `--optimize-for-size` made it 169 MB
  *   but GC-bound seeks (median 3.3 s); a 50% heap growth step gives 261 MB with a 1.5 s median.
