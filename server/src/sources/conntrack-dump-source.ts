@@ -438,9 +438,9 @@ export class DumpScheduler {
     // closely, where one dump's cost keeps dumping under half the time.
     if (quietAt <= now) {
       // Right after a dump that loss made stale there is nothing to space from: the loss is what this dump
-      // converges. One killed was never ingested; one that could not be killed (the one after a kill) ran to its
-      // end while loss went on, and is let off once a storm (streak 0), or an intermittent storm would dump back
-      // to back.
+      // converges. One killed was never ingested. One that ran to its end while loss happened (the one after a
+      // kill, which may not be killed; the start dump; one whose loss was reported only after it ended) is let
+      // off only while the storm's streak is 0, or an intermittent storm would dump back to back.
       if (this.#lastWasStale || (this.#streak === 0 && this.#lostDuringLast(p.since)))
         return Math.max(0, quietAt - now);
       const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
