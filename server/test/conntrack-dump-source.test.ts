@@ -77,6 +77,21 @@ function skewedScheduler(sink: SourceSink, clock: { skew: number }): DumpSchedul
   });
 }
 
+/** A {@link skewedScheduler} on the fake listing, started, once its first dump is in. */
+async function startedSkewed(): Promise<{
+  rec: ReturnType<typeof recordingSink>['rec'];
+  clock: { skew: number };
+  s: DumpScheduler;
+}> {
+  process.env.FAKE_CT_LIST = LIST_POLL;
+  const { rec, sink } = recordingSink();
+  const clock = { skew: 0 };
+  scheduler = skewedScheduler(sink, clock);
+  scheduler.start();
+  await waitFor(() => expect(rec.dumps).toHaveLength(1));
+  return { rec, clock, s: scheduler };
+}
+
 describe('DumpScheduler', () => {
   it('dumps the UDP table at start and hands over the entry lines without the stderr summary', async () => {
     process.env.FAKE_CT_LIST = LIST_POLL;
@@ -175,12 +190,7 @@ describe('DumpScheduler', () => {
   }, 20_000);
 
   it('after a kill, the dump that could not be killed and ran stale is followed at once when quiet, once a storm', async () => {
-    process.env.FAKE_CT_LIST = LIST_POLL;
-    const { rec, sink } = recordingSink();
-    const clock = { skew: 0 };
-    scheduler = skewedScheduler(sink, clock);
-    scheduler.start();
-    await waitFor(() => expect(rec.dumps).toHaveLength(1));
+    const { rec, clock } = await startedSkewed();
     /** A dump that takes `seconds` starts (woken by a loss, or when due), then loss is reported while it runs. */
     const lossDuring = async (seconds: number, wake: boolean): Promise<void> => {
       process.env.FAKE_CT_LIST_DELAY = String(seconds);
@@ -214,27 +224,22 @@ describe('DumpScheduler', () => {
   ])(
     'dates a loss by when it happened: one $name',
     async ({ lossAgeMs, killed }) => {
-      process.env.FAKE_CT_LIST = LIST_POLL;
-      const { rec, sink } = recordingSink();
-      const clock = { skew: 0 };
-      scheduler = skewedScheduler(sink, clock);
-      scheduler.start();
-      await waitFor(() => expect(rec.dumps).toHaveLength(1));
+      const { rec, clock, s } = await startedSkewed();
       process.env.FAKE_CT_LIST_DELAY = '1';
       clock.skew += 10_000;
-      scheduler.requestResync('enobufs');
+      s.requestResync('enobufs');
       await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
       // A busy main thread takes the tail's loss reports late: one from before this dump started cannot make its
       // table stale.
-      scheduler.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
+      s.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
       if (killed) await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
       else await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
-      expect(scheduler.stats().staleAborted).toBe(killed);
+      expect(s.stats().staleAborted).toBe(killed);
       // A late report is covered by the dump that started after the loss: no further dump is owed for it.
-      expect(scheduler.stats().pendingResync === undefined).toBe(!killed);
+      expect(s.stats().pendingResync === undefined).toBe(!killed);
       if (!killed) {
-        scheduler.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
-        expect(scheduler.stats().pendingResync).toBeUndefined();
+        s.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
+        expect(s.stats().pendingResync).toBeUndefined();
       }
     },
     20_000,
