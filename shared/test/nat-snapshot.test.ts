@@ -313,9 +313,17 @@ describe('findFrontend', () => {
     };
     const small = snapshotOf(20);
     const big = snapshotOf(20_000);
-    lookups(small, keys(20)); // warm-up
-    const a = lookups(small, keys(20));
-    const b = lookups(big, keys(20_000));
+    const [smallKeys, bigKeys] = [keys(20), keys(20_000)];
+    lookups(small, smallKeys); // warm-up
+    // The best of five interleaved rounds each: a busy machine only ever makes a round slower.
+    let a = { hits: 0, ms: Number.POSITIVE_INFINITY };
+    let b = { hits: 0, ms: Number.POSITIVE_INFINITY };
+    for (let round = 0; round < 5; round++) {
+      const ra = lookups(small, smallKeys);
+      const rb = lookups(big, bigKeys);
+      if (ra.ms < a.ms) a = ra;
+      if (rb.ms < b.ms) b = rb;
+    }
     expect([a.hits, b.hits]).toEqual([200_000, 200_000]);
     // A scan is 1000x the work with 1000x the frontends; an index costs about the same. Same-run ratio, not ms.
     expect(b.ms / a.ms).toBeLessThan(10);
