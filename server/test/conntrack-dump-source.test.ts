@@ -218,6 +218,14 @@ describe('DumpScheduler', () => {
     expect(await round(2)).toBeGreaterThan(0);
   }, 30_000);
 
+  it('takes a loss dated the millisecond the last dump ended as after it: the minimum gap holds', async () => {
+    const { clock, s } = await startedSkewed();
+    s.requestResync('enobufs', s.lastCompletedAt());
+    clock.skew += 1600;
+    // Quiet by now, but the 3 s gap after that dump is not over.
+    expect(s.stats().nextInMs).toBeGreaterThan(0);
+  });
+
   it.each([
     { name: 'reported late (dated before the dump started)', lossAgeMs: 5000, killed: 0 },
     { name: 'reported as it happens', lossAgeMs: 0, killed: 1 },

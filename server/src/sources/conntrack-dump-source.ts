@@ -452,9 +452,12 @@ export class DumpScheduler {
     return Math.max(0, Math.min(Math.max(floorAt, backoffAt), quietAt) - now);
   }
 
-  /** Whether a loss at `at` happened while the last dump that ran to its end was running (not before: covered). */
+  /**
+   * Whether a loss at `at` happened while the last dump that ran to its end was running (not before: covered). A
+   * loss in the millisecond the dump ended counts as after it.
+   */
   #lostDuringLast(at: number): boolean {
-    return this.#lastCompleted !== undefined && at <= this.#lastCompleted;
+    return this.#lastCompleted !== undefined && at < this.#lastCompleted;
   }
 
   async #spoolFile(): Promise<string | null> {
