@@ -190,22 +190,22 @@ describe('DumpScheduler', () => {
   }, 20_000);
 
   it('after a kill, the dump that could not be killed and ran stale is followed at once when quiet, once a storm', async () => {
-    const { rec, clock } = await startedSkewed();
+    const { rec, clock, s } = await startedSkewed();
     /** A dump that takes `seconds` starts (woken by a loss, or when due), then loss is reported while it runs. */
     const lossDuring = async (seconds: number, wake: boolean): Promise<void> => {
       process.env.FAKE_CT_LIST_DELAY = String(seconds);
-      if (wake) scheduler!.requestResync('enobufs');
-      await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 8000);
-      scheduler!.requestResync('enobufs');
+      if (wake) s.requestResync('enobufs');
+      await waitFor(() => expect(s.stats().inFlight).toBe(true), 8000);
+      s.requestResync('enobufs');
     };
     const quiet = () => {
       clock.skew += 1600;
-      return scheduler!.stats().nextInMs;
+      return s.stats().nextInMs;
     };
     /** Round `n` of a storm: a dump killed as stale, then the next one runs to its end despite loss while it ran. */
     const round = async (n: number): Promise<number | undefined> => {
       await lossDuring(600, n === 1);
-      await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(n), 5000);
+      await waitFor(() => expect(s.stats().staleAborted).toBe(n), 5000);
       expect(quiet()).toBe(0);
       await lossDuring(0.5, false);
       await waitFor(() => expect(rec.dumps).toHaveLength(n + 1), 5000);
@@ -236,11 +236,11 @@ describe('DumpScheduler', () => {
       process.env.FAKE_CT_LIST_DELAY = '1';
       clock.skew += 10_000;
       s.requestResync('enobufs');
-      await waitFor(() => expect(scheduler?.stats().inFlight).toBe(true), 5000);
+      await waitFor(() => expect(s.stats().inFlight).toBe(true), 5000);
       // A busy main thread takes the tail's loss reports late: one from before this dump started cannot make its
       // table stale.
       s.requestResync('enobufs', Date.now() + clock.skew - lossAgeMs);
-      if (killed) await waitFor(() => expect(scheduler?.stats().staleAborted).toBe(1), 5000);
+      if (killed) await waitFor(() => expect(s.stats().staleAborted).toBe(1), 5000);
       else await waitFor(() => expect(rec.dumps).toHaveLength(2), 5000);
       expect(s.stats().staleAborted).toBe(killed);
       // A late report is covered by the dump that started after the loss: no further dump is owed for it.

@@ -441,8 +441,7 @@ export class DumpScheduler {
       // converges. One killed was never ingested. One that ran to its end while loss happened (the one after a
       // kill, which may not be killed; the start dump; one whose loss was reported only after it ended) is let
       // off only while the storm's streak is 0, or an intermittent storm would dump back to back.
-      if (this.#lastWasStale || (this.#streak === 0 && this.#lostDuringLast(p.since)))
-        return Math.max(0, quietAt - now);
+      if (this.#lastWasStale || (this.#streak === 0 && this.#lostDuringLast(p.since))) return 0;
       const gap = this.#streak === 0 ? this.#minGapMs : Math.max(this.#minGapMs, this.#cost());
       return Math.max(0, this.#lastEnd + gap - now);
     }
