@@ -52,9 +52,11 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await scheduler?.stop();
+  // The environment first: a stop that hangs must not leave the next tests a 10-minute fake dump.
+  const s = scheduler;
   scheduler = undefined;
   env.restore();
+  await s?.stop();
 });
 
 const waitFor = (cond: () => void, timeout = 4000) => vi.waitFor(cond, { timeout, interval: 10 });
