@@ -4,12 +4,19 @@
 // the same run: the same lines with a trailing tab, which the listing probe leaves to the full parser (the path
 // every dump line took before the probe). Prints the median µs per line of each and their ratio.
 
-import { setFlagsFromString } from 'node:v8';
+import { spawnSync } from 'node:child_process';
 import { EngineCore, quietRuns } from '@ctscope/shared';
+import { missingStartFlags } from '../server/dist/config.js';
 import { benchNat } from './bench-nat.mjs';
 
-// As serve runs (V8_FLAGS.live): the heap layout is what makes this path slow.
-setFlagsFromString('--optimize-for-size');
+// With the node flags serve runs with (the bin's NODE_START_FLAGS): the heap layout is what makes this path slow.
+const missing = missingStartFlags();
+if (missing.length > 0) {
+  const run = spawnSync(process.execPath, [...process.execArgv, ...missing, process.argv[1]], {
+    stdio: 'inherit',
+  });
+  process.exit(run.status ?? 1);
+}
 
 const FLOWS = Number(process.env.BENCH_DUMP_FLOWS ?? 250_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1
+#!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=4
 // The `ctscope` bin. It is committed (not built) so that `npm ci` can link it on a fresh clone; it loads the built CLI.
 // Its shebang carries NODE_START_FLAGS (server/src/config.ts): flags node takes only at start.
 import { existsSync } from 'node:fs';

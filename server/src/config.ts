@@ -141,30 +141,33 @@ export const WS_LIMITS = {
 
 /**
  * V8 settings applied at start (they take effect at run time).
- * - `live` (`ctscope serve`): grow the heap in smaller steps and give back freed pages sooner. The live table is
- *   long-lived and a full dump is a burst of garbage; with the default growth the heap kept ~1.8x the live data
- *   reserved (measured: 250k dumped flows, 131 MB used, 238 MB heap reserved, 308 MB RSS; with this, 167 MB
- *   reserved and 250 MB RSS). Its GC is most of the main thread's cost under a flood: without it (session 14,
- *   bench:kernel) the table converged 0.4-2.5 s after 50k/s and maximum floods, but peak RSS was 324-333 MB at
- *   250k flows (261-330 MB with a 4 MB young generation), over the 300 MB budget.
  * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
  *   recording (bench:postmortem), peak RSS was 424-429 MB with the defaults; `--optimize-for-size` made it 169 MB
  *   but GC-bound seeks (median 3.3 s); a 50% heap growth step gives 261 MB with a 1.5 s median.
+ *
+ * `ctscope serve` sets none: see `--max-semi-space-size` in {@link NODE_START_FLAGS} for why it no longer runs
+ * with `--optimize-for-size`.
  */
 export const V8_FLAGS = {
-  live: ['--optimize-for-size'],
   replay: ['--heap-growing-percent=50'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
  * Node flags that only take effect at process start, so the `ctscope` bin carries them in its shebang
  * (`#!/usr/bin/env -S node …`; a test keeps the two equal) and the image's entrypoint and `npm start` run the bin.
- * `--v8-pool-size=1`: one V8 background thread instead of four; on a busy 2-core node, parallel scavenges and
- * concurrent marking spread over four threads cost more CPU in all (README, Benchmarks, session 11: measured for
- * `serve` only). `--single-threaded-gc` cannot be used instead: it crashes V8 when set at run time, and it slowed
- * the main thread under a flood.
+ * - `--v8-pool-size=1`: one V8 background thread instead of four; on a busy 2-core node, parallel scavenges and
+ *   concurrent marking spread over four threads cost more CPU in all (README, Benchmarks, session 11: measured for
+ *   `serve` only). `--single-threaded-gc` cannot be used instead: it crashes V8 when set at run time, and it
+ *   slowed the main thread under a flood.
+ * - `--max-semi-space-size=4`: a young generation of at most 3 × 4 MB per thread (V8's default grows to 3 × 16 MB)
+ *   in the main thread, the event tail and the recorder. Until session 15 `serve` ran with `--optimize-for-size`
+ *   instead, to keep its heap small, but that flag's GC was most of the main thread's cost under a flood: a
+ *   memory-reducing full compaction at every ~15% of heap growth (17 while 250k flows are learnt in-process, 4.0 s
+ *   against 2.1 s without it), and the table converged 3.4-5.8 s after 50k/s and maximum floods (bench:kernel).
+ *   Without it and with V8's default young generation, peak RSS was 324-333 MB at 250k flows (session 14); with
+ *   this one, MEASURED.
  */
-export const NODE_START_FLAGS = ['--v8-pool-size=1'] as const;
+export const NODE_START_FLAGS = ['--v8-pool-size=1', '--max-semi-space-size=4'] as const;
 
 /**
  * The NODE_START_FLAGS this process was started without, whether given on node's command line (`--flag=value` or

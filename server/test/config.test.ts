@@ -72,7 +72,21 @@ describe('missingStartFlags', () => {
       missing: [],
     },
     { name: 'another pool size', execArgv: ['--v8-pool-size=4'], missing: [...NODE_START_FLAGS] },
-    { name: 'as `--flag value`', execArgv: ['--v8-pool-size', '1'], missing: [] },
+    {
+      name: 'as `--flag value`',
+      execArgv: ['--v8-pool-size', '1', '--max-semi-space-size', '4'],
+      missing: [],
+    },
+    {
+      name: 'one of them',
+      execArgv: ['--v8-pool-size=1'],
+      missing: ['--max-semi-space-size=4'],
+    },
+    {
+      name: 'another young generation',
+      execArgv: ['--v8-pool-size=1', '--max-semi-space-size=16'],
+      missing: ['--max-semi-space-size=4'],
+    },
     {
       name: '`--flag` then another flag',
       execArgv: ['--v8-pool-size', '--trace-gc'],
@@ -81,7 +95,7 @@ describe('missingStartFlags', () => {
     {
       name: 'in NODE_OPTIONS',
       execArgv: [],
-      nodeOptions: '--max-old-space-size=512 --v8-pool-size=1',
+      nodeOptions: '--max-old-space-size=512 --v8-pool-size=1 --max-semi-space-size=4',
       missing: [],
     },
     {

@@ -1,6 +1,6 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { join } from 'node:path';
-import { applyV8Flags, ConfigError, missingStartFlags, type ServeConfig, validateConfig } from '../config.js';
+import { ConfigError, missingStartFlags, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
 import { AuditLog } from '../http/audit-log.js';
 import { recordingRoutes } from '../http/recording-routes.js';
@@ -37,11 +37,10 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
-  applyV8Flags('live');
   const missing = missingStartFlags();
   if (missing.length > 0)
     io.err(
-      `ctscope serve: node was started without ${missing.join(' ')} (run the ctscope bin, not dist/cli.js): expect more CPU under a flood\n`,
+      `ctscope serve: node was started without ${missing.join(' ')} (run the ctscope bin, not dist/cli.js): expect more CPU and memory under a flood\n`,
     );
   const audit = new AuditLog(join(config.dataDir, 'audit.log'));
   const agent = new NodeAgent(config, Date.now, audit);
