@@ -79,7 +79,43 @@ describe('CompactRecord', () => {
     expect(back.id).toBe(r.id);
   });
 
-  it('with() changes id and timeout only, sharing the tuples', () => {
+  it.each(FIXTURES)('$name: holds no object of its own (its tuples are inline fields)', ({ line }) => {
+    const c = new AddressInterner().compact(rec(line));
+    const objects = Object.entries(c).filter(([, v]) => typeof v === 'object' && v !== null);
+    expect(objects).toEqual([]);
+    expect(Object.keys(c)).not.toContain('orig');
+  });
+
+  const base = rec(FIXTURES[0]!.line);
+  it.each([
+    { name: 'the same line', other: FIXTURES[0]!.line, same: true },
+    {
+      name: 'another reply source port',
+      other: FIXTURES[0]!.line.replace('sport=53 ', 'sport=54 '),
+      same: false,
+    },
+    {
+      name: 'another original source',
+      other: FIXTURES[0]!.line.replaceAll('10.200.123.234', '10.200.123.235'),
+      same: false,
+    },
+    {
+      name: 'another reply source',
+      other: FIXTURES[0]!.line.replace('src=10.244.0.5', 'src=10.244.0.6'),
+      same: false,
+    },
+    {
+      name: 'only the timeout differs',
+      other: FIXTURES[0]!.line.replace(' 30 src=', ' 29 src='),
+      same: true,
+    },
+  ])('sameTuples: $name', ({ other, same }) => {
+    const i = new AddressInterner();
+    const a = i.compact(base);
+    expect(a.sameTuples(i.compact(rec(other), a))).toBe(same);
+  });
+
+  it('with() changes id and timeout only, keeping the tuples', () => {
     const c = new AddressInterner().compact(rec(FIXTURES[0]!.line));
     const d = c.with(42, undefined);
     expect([d.id, d.timeout, d.orig, d.reply, d.event]).toEqual([42, undefined, c.orig, c.reply, c.event]);

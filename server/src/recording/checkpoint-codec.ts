@@ -6,7 +6,6 @@
 import {
   type AddressInterner,
   CompactRecord,
-  CompactTuple,
   type FlowHistoryEntry,
   type FlowRecord,
   type TrackedFlow,
@@ -42,14 +41,14 @@ export function encodeCheckpointFlow(f: TrackedFlow): string {
     n(r.zone),
     n(r.mark),
     n(r.id),
-    r.orig.src,
-    r.orig.dst,
-    n(r.orig.sport),
-    n(r.orig.dport),
-    r.reply.src,
-    r.reply.dst,
-    n(r.reply.sport),
-    n(r.reply.dport),
+    r.origSrc,
+    r.origDst,
+    n(r.origSport),
+    n(r.origDport),
+    r.replySrc,
+    r.replyDst,
+    n(r.replySport),
+    n(r.replyDport),
   ];
   for (const h of f.history) cells.push(h.at, h.event, n(h.timeout), h.unreplied);
   return JSON.stringify(cells);
@@ -59,13 +58,7 @@ export function encodeCheckpointFlow(f: TrackedFlow): string {
 export function decodeCheckpointFlow(text: string, interner: AddressInterner): TrackedFlow {
   if (text.charCodeAt(0) !== 0x5b /* [ */) return JSON.parse(text) as TrackedFlow;
   const c = JSON.parse(text) as Cell[];
-  const tuple = (i: number) =>
-    new CompactTuple(
-      interner.canon(c[i] as string),
-      interner.canon(c[i + 1] as string),
-      u(c[i + 2] as number | null),
-      u(c[i + 3] as number | null),
-    );
+  const port = (i: number) => u(c[i] as number | null);
   const fields: FlowRecord = {
     kind: 'flow',
     event: u(c[7]) as FlowRecord['event'],
@@ -73,8 +66,8 @@ export function decodeCheckpointFlow(text: string, interner: AddressInterner): T
     protonum: c[9] as number,
     timeout: u(c[10] as number | null),
     state: u(c[11] as string | null),
-    orig: { src: '', dst: '' },
-    reply: { src: '', dst: '' },
+    orig: { src: '', dst: '', sport: port(19), dport: port(20) },
+    reply: { src: '', dst: '', sport: port(23), dport: port(24) },
     unreplied: c[12] as boolean,
     assured: c[13] as boolean,
     zone: u(c[14] as number | null),
@@ -92,7 +85,13 @@ export function decodeCheckpointFlow(text: string, interner: AddressInterner): T
   }
   return {
     key: c[0] as string,
-    record: new CompactRecord(fields, tuple(17), tuple(21)),
+    record: new CompactRecord(
+      fields,
+      interner.canon(c[17] as string),
+      interner.canon(c[18] as string),
+      interner.canon(c[21] as string),
+      interner.canon(c[22] as string),
+    ),
     firstSeen: c[1] as number,
     lastSeen: c[2] as number,
     createdAt: u(c[3] as number | null),

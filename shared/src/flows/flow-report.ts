@@ -109,17 +109,13 @@ export function buildFlowReport(
   { id = flow.key, base = 0, resetToleranceS }: BuildReportOptions = {},
 ): FlowReport {
   const rec = flow.record;
+  const o = rec.orig;
+  const p = rec.reply;
   const abs = (t: number | undefined) => (t === undefined ? undefined : t + base);
   return {
     id,
-    orig: {
-      src: rec.orig.src,
-      dst: rec.orig.dst,
-      sport: rec.orig.sport,
-      dport: rec.orig.dport,
-      proto: rec.proto,
-    },
-    reply: { src: rec.reply.src, dst: rec.reply.dst, sport: rec.reply.sport, dport: rec.reply.dport },
+    orig: { src: o.src, dst: o.dst, sport: o.sport, dport: o.dport, proto: rec.proto },
+    reply: { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport },
     verdict: c.verdict,
     severity: c.severity,
     keptAlive: c.keptAlive,

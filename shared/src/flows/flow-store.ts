@@ -19,7 +19,7 @@ import {
 } from '../verdict/verdicts.js';
 import { AgeingQueue } from './ageing-queue.js';
 import type { Alert } from './alert.js';
-import { AddressInterner } from './compact-record.js';
+import { AddressInterner, hasOrigPorts } from './compact-record.js';
 import { type FlowFilter, isEmptyFilter, matchesFilter } from './flow-filter.js';
 import { buildFlowReport, compareReports, type FlowReport } from './flow-report.js';
 import { evictDownTo, retireDestroyed } from './flow-retention.js';
@@ -549,12 +549,7 @@ export class FlowStore {
     const bad: TrackedFlow[] = [];
     const unreplied: TrackedFlow[] = [];
     for (const f of this.tracker.all()) {
-      if (
-        f.destroyedAt !== undefined ||
-        f.record.orig.sport === undefined ||
-        f.record.orig.dport === undefined
-      )
-        continue;
+      if (f.destroyedAt !== undefined || !hasOrigPorts(f.record)) continue;
       const v = f.verdict ?? UNJUDGED;
       if (deleteHelps(v.verdict)) bad.push(f);
       else if (
@@ -567,12 +562,10 @@ export class FlowStore {
       }
       if (bad.length >= this.options.maxSuspects) break;
     }
-    return [...bad, ...unreplied].slice(0, this.options.maxSuspects).map((f) => ({
-      src: f.record.orig.src,
-      dst: f.record.orig.dst,
-      sport: f.record.orig.sport!,
-      dport: f.record.orig.dport!,
-    }));
+    return [...bad, ...unreplied].slice(0, this.options.maxSuspects).map((f) => {
+      const o = f.record.orig;
+      return { src: o.src, dst: o.dst, sport: o.sport!, dport: o.dport! };
+    });
   }
 
   /** Live records for a recording checkpoint. */

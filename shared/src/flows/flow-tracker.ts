@@ -538,14 +538,19 @@ function readingTime(flow: TrackedFlow, at: number, readFrom: number | undefined
   return readFrom !== undefined ? Math.min(at, Math.max(readFrom, flow.lastSeen)) : at;
 }
 
+/** Whether two records have the same tuples: compact records compare their fields, others their tuple objects. */
+function sameTuples(a: FlowRecord, b: FlowRecord): boolean {
+  if (a instanceof CompactRecord && b instanceof CompactRecord) return a.sameTuples(b);
+  return a.orig === b.orig && a.reply === b.reply;
+}
+
 /** Keep a live flow's tuple signature in step with its record (unchanged when the record kept its tuples). */
 function signFlow(flow: LiveFlow, prev: FlowRecord): void {
   const r = flow.record;
   if (
     flow.sig0 !== 0 &&
     r !== prev &&
-    r.orig === prev.orig &&
-    r.reply === prev.reply &&
+    sameTuples(r, prev) &&
     r.protonum === prev.protonum &&
     r.zone === prev.zone
   )
