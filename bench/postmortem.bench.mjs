@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_START_FLAGS } from '../server/dist/config.js';
 import { writeBigRecording } from './synth-big-recording.mjs';
 
 const GiB = 1024 ** 3;
@@ -18,9 +19,17 @@ const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli.js');
 
 const mb = (b) => `${(b / 1024 ** 2).toFixed(0)} MB`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * The node flags the `ctscope` bin starts node with (NODE_START_FLAGS), which `replay` and `analyze` run with too;
+ * BENCH_PM_NO_START_FLAGS=1 leaves them out, to measure what they cost here.
+ */
+const START_FLAGS = process.env.BENCH_PM_NO_START_FLAGS ? [] : NODE_START_FLAGS;
 const child = (...args) =>
   JSON.parse(
-    execFileSync(process.execPath, [CHILD, ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 24 }),
+    execFileSync(process.execPath, [...START_FLAGS, CHILD, ...args.map(String)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    }),
   );
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
@@ -58,7 +67,7 @@ try {
   try {
     execFileSync(
       process.execPath,
-      [CLI, 'analyze', '--recording', dir, '--at', String(r.incidentAt + 60_000), '--json'],
+      [...START_FLAGS, CLI, 'analyze', '--recording', dir, '--at', String(r.incidentAt + 60_000), '--json'],
       {
         maxBuffer: 1 << 26,
         stdio: ['ignore', 'pipe', 'pipe'],

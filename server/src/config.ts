@@ -141,14 +141,18 @@ export const WS_LIMITS = {
 
 /**
  * V8 settings applied at start (they take effect at run time).
+ * - `live` (`ctscope serve`): grow the old generation in 20% steps. The live table is long-lived and a flood's
+ *   dumps are bursts of garbage; with V8's default steps the heap kept far more reserved than it used. With this
+ *   and the start flags' small young generation (session 15, bench:kernel, three alternating pairs at 50k/s and
+ *   the maximum): peak RSS 235-247 MB at 250k flows against 265-290 MB without it, and the table converged in
+ *   0.4-2.3 s against 1.9-2.7 s.
+ *   Not `--optimize-for-size` (used until session 15): see `--max-semi-space-size` in {@link NODE_START_FLAGS}.
  * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
  *   recording (bench:postmortem), peak RSS was 424-429 MB with the defaults; `--optimize-for-size` made it 169 MB
  *   but GC-bound seeks (median 3.3 s); a 50% heap growth step gives 261 MB with a 1.5 s median.
- *
- * `ctscope serve` sets none: see `--max-semi-space-size` in {@link NODE_START_FLAGS} for why it no longer runs
- * with `--optimize-for-size`.
  */
 export const V8_FLAGS = {
+  live: ['--heap-growing-percent=20'],
   replay: ['--heap-growing-percent=50'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -159,13 +163,14 @@ export const V8_FLAGS = {
  *   concurrent marking spread over four threads cost more CPU in all (README, Benchmarks, session 11: measured for
  *   `serve` only). `--single-threaded-gc` cannot be used instead: it crashes V8 when set at run time, and it
  *   slowed the main thread under a flood.
- * - `--max-semi-space-size=4`: a young generation of at most 3 × 4 MB per thread (V8's default grows to 3 × 16 MB)
- *   in the main thread, the event tail and the recorder. Until session 15 `serve` ran with `--optimize-for-size`
- *   instead, to keep its heap small, but that flag's GC was most of the main thread's cost under a flood: a
- *   memory-reducing full compaction at every ~15% of heap growth (17 while 250k flows are learnt in-process, 4.0 s
- *   against 2.1 s without it), and the table converged 3.4-5.8 s after 50k/s and maximum floods (bench:kernel).
- *   Without it and with V8's default young generation, peak RSS was 324-333 MB at 250k flows (session 14); with
- *   this one, MEASURED.
+ * - `--max-semi-space-size=4`: a young generation (new space, two semi-spaces) of at most 8 MB per thread, where
+ *   V8's default grows to 32 MB, in the main thread, the event tail and the recorder. Until session 15 `serve` ran
+ *   with `--optimize-for-size` to keep its heap small, but that flag's GC was most of the main thread's cost under
+ *   a flood: a memory-reducing full compaction at every ~15% of heap growth (17 while 250k flows are learnt
+ *   in-process, 4.0 s against 2.1 s without it), and the table converged 3.1-4.7 s after 50k/s and maximum floods
+ *   (bench:kernel). Without it and with V8's default young generation, peak RSS was 324-333 MB at 250k flows
+ *   (session 14); with this young generation 257-296 MB (and the records' tuples inline), and with V8_FLAGS.live's
+ *   growth step as well 235-247 MB.
  */
 export const NODE_START_FLAGS = ['--v8-pool-size=1', '--max-semi-space-size=4'] as const;
 
@@ -234,18 +239,17 @@ export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
 
 /**
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
- * kernel, recording on, full dumps included). The compact live table measured 198 MB at 100k flows and 367 MB at
- * 250k on its branch (baseline 372 and 643 MB); on the merged tree, with gzip recording and loss-triggered dumps
- * of the whole table during a 50k/s flood, 174-186 MB at 100k and 467-477 MB at 250k (376-384 MB since the
- * recorder serialises a dump's lines only as it writes them). This bound still covers the former, with margin:
- * 85 MB plus 155 MB per 100,000 flows (472 MB at 250k). Deployments size their memory limit from it
+ * kernel, recording on, the loss-triggered full dumps of a flood included). Session 15's build, in floods of
+ * 10k, 100k and 250k flows: 120-122, 157-158 and 257-280 MB (session 14's, with `--optimize-for-size`: 126-128,
+ * 157-159 and 243-261 MB; before the compact live table, 372 MB at 100k and 643 MB at 250k). This bound covers
+ * them: 120 MB plus 70 MB per 100,000 flows (295 MB at 250k). Deployments size their memory limit from it
  * (deploy/daemonset.yaml is checked against it).
  */
-export const MEASURED_RSS = { baseMb: 85, per100kFlowsMb: 155 } as const;
+export const MEASURED_RSS = { baseMb: 120, per100kFlowsMb: 70 } as const;
 
 /**
- * Default `--max-flows`: the DaemonSet's cap too, so that the measured peak at the cap plus 20% headroom fits the
- * 640Mi limit (85 + 2.5 × 155 ≈ 472 MB).
+ * Default `--max-flows`: the DaemonSet's cap too. The measured peak at the cap (120 + 2.5 × 70 ≈ 295 MB) plus 20%
+ * headroom fits its 640Mi limit, which also leaves room for WebSocket clients and a full dump's burst.
  */
 export const DEFAULT_MAX_FLOWS = 250_000;
 

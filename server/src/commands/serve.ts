@@ -1,6 +1,6 @@
 /** `ctscope serve`: preflight, the live agent, and the HTTP server. */
 import { join } from 'node:path';
-import { ConfigError, missingStartFlags, type ServeConfig, validateConfig } from '../config.js';
+import { applyV8Flags, ConfigError, missingStartFlags, type ServeConfig, validateConfig } from '../config.js';
 import { NodeAgent } from '../engine/node-agent.js';
 import { AuditLog } from '../http/audit-log.js';
 import { recordingRoutes } from '../http/recording-routes.js';
@@ -37,6 +37,7 @@ export async function runServe(
         'ctscope serve: starting despite the warnings above; a source that cannot work shows as failed\n',
       );
   }
+  applyV8Flags('live');
   const missing = missingStartFlags();
   if (missing.length > 0)
     io.err(
