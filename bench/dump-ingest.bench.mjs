@@ -5,11 +5,13 @@
 // every dump line took before the probe). Prints the median µs per line of each and their ratio.
 
 import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { EngineCore, quietRuns } from '@ctscope/shared';
-import { missingStartFlags } from '../server/dist/config.js';
+import { missingStartFlags, V8_FLAGS } from '../server/dist/config.js';
 import { benchNat } from './bench-nat.mjs';
 
-// With the node flags serve runs with (the bin's NODE_START_FLAGS): the heap layout is what makes this path slow.
+// With the V8 settings serve runs with (the bin's NODE_START_FLAGS and V8_FLAGS.live): the heap layout is what
+// makes this path slow.
 const missing = missingStartFlags();
 if (missing.length > 0) {
   const run = spawnSync(process.execPath, [...process.execArgv, ...missing, process.argv[1]], {
@@ -17,6 +19,7 @@ if (missing.length > 0) {
   });
   process.exit(run.status ?? 1);
 }
+for (const flag of V8_FLAGS.live) setFlagsFromString(flag);
 
 const FLOWS = Number(process.env.BENCH_DUMP_FLOWS ?? 250_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

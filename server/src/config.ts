@@ -163,8 +163,9 @@ export const V8_FLAGS = {
  *   concurrent marking spread over four threads cost more CPU in all (README, Benchmarks, session 11: measured for
  *   `serve` only). `--single-threaded-gc` cannot be used instead: it crashes V8 when set at run time, and it
  *   slowed the main thread under a flood.
- * - `--max-semi-space-size=4`: a young generation (new space, two semi-spaces) of at most 8 MB per thread, where
- *   V8's default grows to 32 MB, in the main thread, the event tail and the recorder. Until session 15 `serve` ran
+ * - `--max-semi-space-size=4`: a young generation (new space, two semi-spaces) of at most 8 MB per thread, in the
+ *   main thread, the event tail and the recorder. V8 sizes the default from the memory it sees: up to 32 MB on a
+ *   host without a memory limit (the bench VM, 24 GiB), 8 MB already in a 640 MiB cgroup (the DaemonSet's). Until session 15 `serve` ran
  *   with `--optimize-for-size` to keep its heap small, but that flag's GC was most of the main thread's cost under
  *   a flood: a memory-reducing full compaction at every ~15% of heap growth (17 while 250k flows are learnt
  *   in-process, 4.0 s against 2.1 s without it), and the table converged 3.1-4.7 s after 50k/s and maximum floods
@@ -240,7 +241,7 @@ export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
 /**
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
  * kernel, recording on, the loss-triggered full dumps of a flood included). Session 15's build, in floods of
- * 10k, 100k and 250k flows: 120-122, 157-158 and 257-280 MB (session 14's, with `--optimize-for-size`: 126-128,
+ * 10k, 100k and 250k flows: 120-122, 156-158 and 235-267 MB (session 14's, with `--optimize-for-size`: 126-128,
  * 157-159 and 243-261 MB; before the compact live table, 372 MB at 100k and 643 MB at 250k). This bound covers
  * them: 120 MB plus 70 MB per 100,000 flows (295 MB at 250k). Deployments size their memory limit from it
  * (deploy/daemonset.yaml is checked against it).

@@ -249,7 +249,7 @@ describe('the DaemonSet', () => {
     const maxFlows = Number(env('CTSCOPE_MAX_FLOWS').value);
     expect(maxFlows).toBe(250_000);
     expect(expectedPeakRssMb(maxFlows) * 1.2).toBeLessThan(mib(limits.memory));
-    // The flows at their measured heap (~600 B each) plus a full history (the per-flow byte cap), plus a full dump
+    // The flows at their measured heap (~450 B each, counted as 600) plus a full history (the per-flow byte cap), plus a full dump
     // (~400 B per line) in flight, fit the heap.
     const worstFlowBytes = 600 + DEFAULT_STORE_OPTIONS.maxHistoryBytes;
     expect((maxFlows * (worstFlowBytes + 400)) / 2 ** 20).toBeLessThan(heap);

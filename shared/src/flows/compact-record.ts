@@ -21,7 +21,7 @@ export class CompactTuple implements Tuple {
  * (26 fields, two 10-field tuples) would cost about twice the memory at 250k flows. The raw line is recorded,
  * so a detail view loses nothing it could show. The tuples' addresses and ports are fields of the record itself:
  * a record and its two tuple objects took 240 B of heap, the record with them inline 168 B (18 MB less at 250k
- * flows). `orig` and `reply` build a tuple on each read, which is young garbage: hot paths read a tuple once.
+ * flows). `orig` and `reply` build a tuple on each read: young garbage, a few short-lived objects per event.
  */
 export class CompactRecord implements FlowRecord {
   event: ConntrackEventType | undefined;
