@@ -202,11 +202,12 @@ export const DUMP_QUEUE_ROOM_BYTES = 8 * 1024 * 1024;
 
 /**
  * A resync owed after event loss runs once no loss was reported for this long (ms): the dump after a loss burst
- * comes right after the burst, not in the middle of it. 500 ms was tried (session 8): at 50k/s the table did not
- * converge sooner (4.2-5.5 s against 3.9-4.9 s, three runs each), since the main thread is what the dump's ingest
- * waits for after a flood.
+ * comes right after the burst, not in the middle of it. 500 and 300 ms were tried against 1 s in sessions 8 and 14,
+ * when `--optimize-for-size`'s GC held the main thread, and gained nothing (the dump's ingest waited for the main
+ * thread). Since that flag went (session 15, bench:kernel, alternating floods at 50k/s and the maximum): 400 ms
+ * converged in 0.1-2.1 s over ten floods against 0.7-3.8 s with 1 s, the slow ones those with the most loss.
  */
-export const RESYNC_QUIET_MS = 1000;
+export const RESYNC_QUIET_MS = 400;
 
 /**
  * While `nft monitor` watches the rules (nft mode, or iptables-nft), the NAT rules are re-read on every change it
@@ -241,7 +242,7 @@ export function applyV8Flags(use: keyof typeof V8_FLAGS): void {
 /**
  * Peak RSS of `ctscope serve` as a function of the tracked flows, measured by `npm run bench:kernel` (real
  * kernel, recording on, the loss-triggered full dumps of a flood included). Session 15's build, in floods of
- * 10k, 100k and 250k flows: 120-122, 156-158 and 235-267 MB (session 14's, with `--optimize-for-size`: 126-128,
+ * 10k, 100k and 250k flows: 120-122, 156-158 and 235-271 MB (session 14's, with `--optimize-for-size`: 126-128,
  * 157-159 and 243-261 MB; before the compact live table, 372 MB at 100k and 643 MB at 250k). This bound covers
  * them: 120 MB plus 70 MB per 100,000 flows (295 MB at 250k). Deployments size their memory limit from it
  * (deploy/daemonset.yaml is checked against it).
