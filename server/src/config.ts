@@ -142,11 +142,11 @@ export const WS_LIMITS = {
 /**
  * V8 settings applied at start (they take effect at run time).
  * - `live` (`ctscope serve`): grow the old generation in 20% steps. The live table is long-lived and a flood's
- *   dumps are bursts of garbage; with V8's default steps the heap kept far more reserved than it used. With this
- *   and the start flags' small young generation (session 15, bench:kernel, three alternating pairs at 50k/s and
- *   the maximum): peak RSS 235-247 MB at 250k flows against 265-290 MB without it, and the table converged in
- *   0.4-2.3 s against 1.9-2.7 s.
- *   Not `--optimize-for-size` (used until session 15): see `--max-semi-space-size` in {@link NODE_START_FLAGS}.
+ *   dumps are bursts of garbage, which V8's default (larger) steps leave room for. With this and the start flags'
+ *   small young generation (session 15, bench:kernel, three alternating pairs at 50k/s and the maximum): peak RSS
+ *   235-247 MB at 250k flows against 265-290 MB without it, and the table converged in 0.4-2.3 s against
+ *   1.9-2.7 s. Not `--optimize-for-size` (used until session 15): see `--max-semi-space-size` in
+ *   {@link NODE_START_FLAGS}.
  * - `replay` (`ctscope replay`, `analyze --recording`): each seek drops one table and loads another. On a 2.1 GB
  *   recording (bench:postmortem), peak RSS was 424-429 MB with the defaults; `--optimize-for-size` made it 169 MB
  *   but GC-bound seeks (median 3.3 s); a 50% heap growth step gives 261 MB with a 1.5 s median.
@@ -165,13 +165,13 @@ export const V8_FLAGS = {
  *   slowed the main thread under a flood.
  * - `--max-semi-space-size=4`: a young generation (new space, two semi-spaces) of at most 8 MB per thread, in the
  *   main thread, the event tail and the recorder. V8 sizes the default from the memory it sees: up to 32 MB on a
- *   host without a memory limit (the bench VM, 24 GiB), 8 MB already in a 640 MiB cgroup (the DaemonSet's). Until session 15 `serve` ran
- *   with `--optimize-for-size` to keep its heap small, but that flag's GC was most of the main thread's cost under
- *   a flood: a memory-reducing full compaction at every ~15% of heap growth (17 while 250k flows are learnt
- *   in-process, 4.0 s against 2.1 s without it), and the table converged 3.1-4.7 s after 50k/s and maximum floods
- *   (bench:kernel). Without it and with V8's default young generation, peak RSS was 324-333 MB at 250k flows
- *   (session 14); with this young generation 257-296 MB (and the records' tuples inline), and with V8_FLAGS.live's
- *   growth step as well 235-247 MB.
+ *   host without a memory limit (the bench VM, 24 GiB), 8 MB already in a 640 MiB cgroup (the DaemonSet's).
+ *   Until session 15 `serve` ran with `--optimize-for-size` to keep its heap small, but that flag's GC was most
+ *   of the main thread's cost under a flood: a memory-reducing full compaction at every ~15% of heap growth (17
+ *   while 250k flows are learnt in-process, 4.0 s against 2.1 s without it), and the table converged 3.1-4.7 s
+ *   after 50k/s and maximum floods (bench:kernel). Without it and with V8's default young generation, peak RSS
+ *   was 324-333 MB at 250k flows (session 14); with this young generation 257-296 MB (and the records' tuples
+ *   inline), and with V8_FLAGS.live's growth step as well 235-247 MB.
  */
 export const NODE_START_FLAGS = ['--v8-pool-size=1', '--max-semi-space-size=4'] as const;
 
